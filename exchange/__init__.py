@@ -1,0 +1,63 @@
+"""临湘市农村产权流转交易平台.
+
+``create_app`` builds the Flask application: configuration, extensions, the domain blueprints
+(one subpackage per domain: orgs, accounts, workdays, audit, api, web), security headers, error
+pages and CLI commands.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from exchange import clock
+from exchange import extensions as ext
+
+
+def create_app(config_object: object | str = "config.Config") -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_relative_config=False)
+    app.config.from_object(config_object)
+    app.config.setdefault("MAX_UPLOAD_MB", 20)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    if app.config.get("TRAINING_MODE"):
+        clock.configure_training(app.config["INSTANCE_DIR"], app.config["TRAINING_SPEED"])
+
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(_migrations_dir()), render_as_batch=True,
+                     compare_type=True)
+    ext.login_manager.init_app(app)
+    ext.csrf.init_app(app)
+
+    # Models must be imported before Alembic or the mappers look at the metadata.
+    from exchange import models  # noqa: F401
+
+    from exchange.accounts import views as accounts_views
+    from exchange.admin import views as admin_views
+    from exchange.api import init_api
+    from exchange.audit import views as audit_views
+    from exchange.web import security, views as web_views
+    from exchange.workdays import views as workdays_views
+
+    app.register_blueprint(web_views.bp)
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(admin_views.bp)
+    app.register_blueprint(workdays_views.bp)
+    app.register_blueprint(audit_views.bp)
+    init_api(app)
+
+    security.init_app(app)
+
+    from exchange import cli
+    cli.init_app(app)
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _migrations_dir():
+    from pathlib import Path
+    return Path(__file__).resolve().parent.parent / "migrations"

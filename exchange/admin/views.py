@@ -1,0 +1,247 @@
+"""Center admin pages: the org tree, staff accounts, API tokens."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from exchange.access import require
+from exchange.accounts import services as acc
+from exchange.accounts.models import ROLE_LABELS, ApiToken, Role, User
+from exchange.admin.forms import ActionForm, OrgForm, StaffEditForm, StaffForm, TokenForm
+from exchange.extensions import db
+from exchange.orgs import services as orgs_svc
+from exchange.orgs.models import OrgKind, OrgUnit
+from exchange.web.helpers import apply_service_error
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    return None
+
+
+def _org_choices(kinds: set[str] | None = None, blank: str | None = None) -> list[tuple[int, str]]:
+    units = db.session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True)).order_by(OrgUnit.path)).all()
+    choices = [(0, blank)] if blank else []
+    for u in units:
+        if kinds and u.kind not in kinds:
+            continue
+        indent = "　" * (u.path.count("/") - 2)
+        choices.append((u.id, f"{indent}{u.name}（{u.kind_label}）"))
+    return choices
+
+
+def _get_or_404(model, ident):
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+# --- org tree ------------------------------------------------------------------------------------
+
+@bp.route("/orgs")
+def orgs():
+    require(current_user, "orgs.manage")
+    units = orgs_svc.orgs_in_scope(current_user)
+    return render_template("admin/orgs.html", tree=orgs_svc.tree(units), count=len(units),
+                           action_form=ActionForm())
+
+
+@bp.route("/orgs/new", methods=["GET", "POST"])
+def org_new():
+    require(current_user, "orgs.manage")
+    form = OrgForm()
+    form.parent_id.choices = _org_choices({OrgKind.CENTER.value, OrgKind.STATION.value}, blank="（无，仅交易中心）")
+    if request.method == "GET" and request.args.get("parent"):
+        parent = db.session.get(OrgUnit, request.args.get("parent", type=int) or 0)
+        if parent:
+            form.parent_id.data = parent.id
+            form.kind.data = OrgKind.POINT.value if parent.kind == OrgKind.STATION else OrgKind.STATION.value
+    if form.validate_on_submit():
+        parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
+        try:
+            org = orgs_svc.create_org(current_user, kind=form.kind.data, parent=parent, name=form.name.data,
+                                      area_name=form.area_name.data, code=form.code.data,
+                                      division_code=form.division_code.data, address=form.address.data,
+                                      phone=form.phone.data, sort_order=form.sort_order.data or 0)
+        except orgs_svc.OrgError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"已新增{org.kind_label}“{org.name}”。", "success")
+            return redirect(url_for("admin.orgs"))
+    return render_template("admin/org_form.html", form=form, org=None)
+
+
+@bp.route("/orgs/<int:org_id>/edit", methods=["GET", "POST"])
+def org_edit(org_id: int):
+    require(current_user, "orgs.manage")
+    org = _get_or_404(OrgUnit, org_id)
+    form = OrgForm(obj=org)
+    form.kind.render_kw = {"disabled": True}
+    form.parent_id.choices = [(org.parent_id or 0, org.parent.name if org.parent else "（无）")]
+    form.parent_id.render_kw = {"disabled": True}
+    if request.method == "POST":
+        form.kind.data = org.kind
+        form.parent_id.data = org.parent_id or 0
+    if form.validate_on_submit():
+        try:
+            orgs_svc.update_org(current_user, org, name=form.name.data, area_name=form.area_name.data,
+                                code=form.code.data, division_code=form.division_code.data or "",
+                                address=form.address.data or "", phone=form.phone.data or "",
+                                sort_order=form.sort_order.data or 0)
+        except orgs_svc.OrgError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"已保存“{org.name}”。", "success")
+            return redirect(url_for("admin.orgs"))
+    return render_template("admin/org_form.html", form=form, org=org)
+
+
+@bp.route("/orgs/<int:org_id>/active", methods=["POST"])
+def org_active(org_id: int):
+    require(current_user, "orgs.manage")
+    org = _get_or_404(OrgUnit, org_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    active = request.form.get("active") == "1"
+    try:
+        orgs_svc.set_org_active(current_user, org, active)
+    except orgs_svc.OrgError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"已{'启用' if active else '停用'}“{org.name}”。", "success")
+    return redirect(url_for("admin.orgs"))
+
+
+# --- staff accounts --------------------------------------------------------------------------------
+
+@bp.route("/users")
+def users():
+    require(current_user, "users.manage")
+    q = (request.args.get("q") or "").strip()[:40]
+    role = request.args.get("role") or None
+    if role and role not in {r.value for r in Role}:
+        role = None
+    stmt = acc.staff_query(current_user, q=q or None, role=role)
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    return render_template("admin/users.html", page=page, q=q, role=role, roles=ROLE_LABELS,
+                           action_form=ActionForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new():
+    require(current_user, "users.manage")
+    form = StaffForm()
+    form.org_unit_id.choices = _org_choices()
+    if form.validate_on_submit():
+        org = db.session.get(OrgUnit, form.org_unit_id.data)
+        try:
+            user = acc.create_staff(current_user, username=form.username.data, display_name=form.display_name.data,
+                                    role=form.role.data, org=org, password=form.password.data,
+                                    mobile=form.mobile.data)
+        except acc.AccountError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"已新建账号 {user.username}（{user.role_label}）。首次登录时须修改初始密码。", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def user_edit(user_id: int):
+    require(current_user, "users.manage")
+    user = _get_or_404(User, user_id)
+    if user.role == Role.PUBLIC:
+        flash("交易主体账号由本人注册和维护，管理员不能在此修改。", "info")
+        return redirect(url_for("admin.users"))
+    form = StaffEditForm(obj=user)
+    form.org_unit_id.choices = _org_choices()
+    if form.validate_on_submit():
+        org = db.session.get(OrgUnit, form.org_unit_id.data)
+        try:
+            acc.update_staff(current_user, user, display_name=form.display_name.data, role=form.role.data,
+                             org=org, mobile=form.mobile.data or "", active=form.active.data)
+        except acc.AccountError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"已保存账号 {user.username}。", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user, action_form=ActionForm())
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+def user_unlock(user_id: int):
+    require(current_user, "users.manage")
+    user = _get_or_404(User, user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    acc.unlock(current_user, user)
+    db.session.commit()
+    flash(f"已解除账号 {user.username} 的锁定。", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+def user_reset_password(user_id: int):
+    require(current_user, "users.manage")
+    user = _get_or_404(User, user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    temp = acc.reset_password(current_user, user)
+    db.session.commit()
+    flash(f"账号 {user.username} 的临时密码：{temp}（仅显示这一次，请当面或电话告知本人；登录后须立即修改）", "warning")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+# --- API tokens ------------------------------------------------------------------------------------
+
+@bp.route("/tokens", methods=["GET", "POST"])
+def tokens():
+    require(current_user, "tokens.manage")
+    form = TokenForm()
+    accounts = db.session.scalars(select(User).where(User.active.is_(True), User.role != Role.PUBLIC.value)
+                                  .order_by(User.username)).all()
+    form.user_id.choices = [(u.id, f"{u.username}（{u.display_name}，{u.role_label}）") for u in accounts]
+    secret = None
+    if form.validate_on_submit():
+        user = db.session.get(User, form.user_id.data)
+        if user is None:
+            form.user_id.errors = ["请选择账号"]
+        else:
+            try:
+                token, secret = acc.create_token(current_user, user, form.name.data, form.days.data)
+            except acc.AccountError as exc:
+                db.session.rollback()
+                apply_service_error(form, exc)
+            else:
+                db.session.commit()
+                flash("令牌已生成。请立即复制保存，离开本页后将无法再次查看。", "warning")
+    rows = db.session.scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
+    return render_template("admin/tokens.html", form=form, tokens=rows, secret=secret, action_form=ActionForm())
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+def token_revoke(token_id: int):
+    require(current_user, "tokens.manage")
+    token = _get_or_404(ApiToken, token_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    acc.revoke_token(current_user, token)
+    db.session.commit()
+    flash(f"已吊销令牌“{token.name}”。", "success")
+    return redirect(url_for("admin.tokens"))

@@ -1,0 +1,76 @@
+"""Command-line tools: ``flask --app wsgi seed-demo | create-admin | audit verify``."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from exchange.extensions import db
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_admin)
+    app.cli.add_command(audit_cli)
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="只在数据库尚无机构时写入演示数据")
+@click.option("--password", default=None, help="演示账号的统一密码（默认 Demo@2026）")
+def seed_demo(if_empty: bool, password: str | None):
+    """写入演示数据：交易中心、14 个交易站及其交易点、各角色演示账号、3 个意向受让方。"""
+    from exchange.audit.services import acting_as
+    from exchange.demo import DEMO_PASSWORD, print_accounts, seed
+    from exchange.orgs.models import OrgUnit
+    existing = db.session.scalar(select(func.count(OrgUnit.id)))
+    if existing:
+        if if_empty:
+            click.echo("数据库已有数据，跳过演示数据写入。")
+            print_accounts(password or DEMO_PASSWORD, only_existing=True)
+            return
+        raise click.ClickException("数据库中已有机构数据；演示数据只能写入空数据库（可加 --if-empty 跳过）。")
+    with acting_as("命令行 seed-demo"):
+        seed(password or DEMO_PASSWORD)
+    db.session.commit()
+    click.echo("演示数据已写入。")
+    print_accounts(password or DEMO_PASSWORD)
+
+
+@click.command("create-admin")
+@click.option("--username", prompt="登录名")
+@click.option("--name", "display_name", prompt="姓名")
+@click.option("--password", prompt="密码", hide_input=True, confirmation_prompt=True)
+def create_admin(username: str, display_name: str, password: str):
+    """新建中心管理员账号（首次部署时使用）。"""
+    from exchange.accounts.services import AccountError, create_staff
+    from exchange.audit.services import acting_as
+    from exchange.orgs.services import center, create_org
+    with acting_as("命令行 create-admin"):
+        org = center()
+        if org is None:
+            org = create_org(None, kind="center", parent=None, name="临湘市农村产权交易中心",
+                             area_name="临湘市", code="LX", division_code="430682")
+        try:
+            user = create_staff(None, username=username, display_name=display_name, role="admin", org=org,
+                                password=password, must_change_password=False)
+        except AccountError as exc:
+            db.session.rollback()
+            raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"已创建中心管理员 {user.username}（{org.name}）。")
+
+
+audit_cli = AppGroup("audit", help="审计日志工具。")
+
+
+@audit_cli.command("verify")
+def audit_verify():
+    """校验审计链：完整时输出 OK，被篡改时输出第一条出错的记录并以非零状态退出。"""
+    from exchange.audit.services import verify
+    result = verify()
+    click.echo(result.message())
+    if not result.ok:
+        sys.exit(1)

@@ -1,0 +1,113 @@
+"""Demo data that looks like the county: the center, the 14 town stations with a few village
+points each, a demo account for every role, and three buyers.
+
+All people and villages' officers here are fictitious ("演示" in every person's name); the
+identity numbers are generated with valid check digits and belong to nobody.
+"""
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from exchange.accounts.models import OrgType, Role, User
+from exchange.accounts.services import Registration, create_staff, register_public
+from exchange.extensions import db
+from exchange.idcheck import make_resident_id, make_uscc
+from exchange.orgs.services import create_org
+
+DEMO_PASSWORD = "Demo@2026"
+
+# (town, pinyin, [villages/communities]) — the 4 街道 and 10 镇 of Linxiang (DESIGN §1).
+TOWNS = [
+    ("长安街道", "changan", ["白云社区", "新建村", "茶园村"]),
+    ("五里牌街道", "wulipai", ["五里社区", "毛家村"]),
+    ("云湖街道", "yunhu", ["云湖社区", "白石村"]),
+    ("桃矿街道", "taokuang", ["桃矿社区", "青山村"]),
+    ("江南镇", "jiangnan", ["江南村", "团湖村", "山峰村"]),
+    ("聂市镇", "nieshi", ["聂市村", "古镇社区"]),
+    ("羊楼司镇", "yanglousi", ["羊楼司村", "龙源村", "茶乡村"]),
+    ("黄盖镇", "huanggai", ["黄盖村", "湖滨村"]),
+    ("桃林镇", "taolin", ["桃林村", "胜峰村"]),
+    ("坦渡镇", "tandu", ["坦渡村", "双港村"]),
+    ("白羊田镇", "baiyangtian", ["白羊田村", "方山村"]),
+    ("长塘镇", "changtang", ["长塘村", "大云村"]),
+    ("詹桥镇", "zhanqiao", ["詹桥村", "壁山村"]),
+    ("忠防镇", "zhongfang", ["忠防村", "芭蕉村"]),
+]
+
+CENTER_STAFF = [
+    ("admin", "管演示", Role.ADMIN),
+    ("shenhe", "审演示", Role.CENTER_REVIEWER),
+    ("jiaoyi", "易演示", Role.TRADING_OFFICER),
+    ("caiwu1", "财演示甲", Role.FINANCE),
+    ("caiwu2", "财演示乙", Role.FINANCE),
+    ("jianguan", "监演示", Role.SUPERVISOR),
+]
+
+SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张"
+
+
+def seed(password: str = DEMO_PASSWORD) -> dict:
+    center = create_org(None, kind="center", parent=None, name="临湘市农村产权交易中心", area_name="临湘市",
+                        code="LX", division_code="430682", address="临湘市智慧政务中心", phone="0730-0000000")
+    for username, name, role in CENTER_STAFF:
+        create_staff(None, username=username, display_name=name, role=role.value, org=center, password=password,
+                     must_change_password=False)
+    n = 0
+    for i, (town, pinyin, villages) in enumerate(TOWNS, start=1):
+        station = create_org(None, kind="station", parent=center, name=f"{town}农村产权交易站", area_name=town,
+                             code=f"LX-{i:02d}", sort_order=i)
+        create_staff(None, username=f"zhan_{pinyin}", display_name=f"{SURNAMES[i % len(SURNAMES)]}演示",
+                     role=Role.STATION_REVIEWER.value, org=station, password=password, must_change_password=False)
+        for j, village in enumerate(villages, start=1):
+            point = create_org(None, kind="point", parent=station, name=f"{town}{village}农村产权交易点",
+                               area_name=village, code=f"LX-{i:02d}-{j:02d}", sort_order=j)
+            n += 1
+            create_staff(None, username=f"cun_{pinyin}_{j}",
+                         display_name=f"{SURNAMES[(i + j) % len(SURNAMES)]}村演示{j}",
+                         role=Role.POINT_CLERK.value, org=point, password=password, must_change_password=False)
+    buyers = [
+        Registration(username="buyer_person", password=password, kind="person", name="种粮大户演示",
+                     mobile="13800000001", id_number=make_resident_id("43068219800101123"),
+                     address="临湘市江南镇团湖村"),
+        Registration(username="buyer_company", password=password, kind="organisation",
+                     name="临湘演示农业发展有限公司", mobile="13800000002", uscc=_demo_uscc("9143068200000001"),
+                     org_type=OrgType.ENTERPRISE.value, legal_rep="企演示", contact_name="企演示",
+                     address="临湘市长安街道"),
+        Registration(username="buyer_coop", password=password, kind="organisation",
+                     name="临湘市演示茶叶种植专业合作社", mobile="13800000003", uscc=_demo_uscc("9343068200000002"),
+                     org_type=OrgType.COOPERATIVE.value, legal_rep="社演示", contact_name="社演示",
+                     address="临湘市羊楼司镇"),
+        Registration(username="seller_household", password=password, kind="person", name="农户演示",
+                     mobile="13800000004", id_number=make_resident_id("43068219650315452"),
+                     address="临湘市江南镇团湖村"),
+    ]
+    for reg in buyers:
+        register_public(reg)
+    db.session.flush()
+    return {"center": center, "points": n}
+
+
+def _demo_uscc(prefix16: str) -> str:
+    """A fictitious USCC with valid check characters (organisation-code check included)."""
+    from exchange.idcheck import make_org_code_check
+    return make_uscc(prefix16 + make_org_code_check(prefix16[8:16]))
+
+
+def print_accounts(password: str, only_existing: bool = False) -> None:
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    click.echo("")
+    click.echo("演示账号（统一密码 %s）：" % (password if not only_existing else "为首次写入时的密码，默认 " + DEMO_PASSWORD))
+    rows = [(u, r) for u, _n, r in CENTER_STAFF]
+    rows += [("zhan_changan", Role.STATION_REVIEWER), ("cun_changan_1", Role.POINT_CLERK),
+             ("zhan_jiangnan", Role.STATION_REVIEWER), ("cun_jiangnan_2", Role.POINT_CLERK),
+             ("buyer_person", Role.PUBLIC), ("buyer_company", Role.PUBLIC), ("buyer_coop", Role.PUBLIC),
+             ("seller_household", Role.PUBLIC)]
+    for username, _role in rows:
+        u = users.get(username)
+        if u is None:
+            continue
+        where = u.org_unit.name if u.org_unit else (u.party.name if u.party else "")
+        click.echo(f"  {username:<18} {u.role_label:<8} {where}")
+    click.echo("  其余各交易站、交易点：zhan_<镇拼音>、cun_<镇拼音>_<序号>，如 zhan_yanglousi、cun_yanglousi_3。")
+    click.echo("")

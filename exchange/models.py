@@ -1,0 +1,5 @@
+"""Imports every model so SQLAlchemy's metadata (and Alembic) sees the whole schema."""
+from exchange.accounts.models import ApiToken, Party, User  # noqa: F401
+from exchange.audit.models import AuditEntry, AuditHead  # noqa: F401
+from exchange.orgs.models import OrgUnit  # noqa: F401
+from exchange.workdays.models import CalendarDay, CalendarYear  # noqa: F401

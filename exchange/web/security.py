@@ -1,0 +1,174 @@
+"""Cross-cutting web concerns: sign-in sessions, idle timeout, security headers, error pages,
+template globals (menu, training banner, server time) and Jinja filters."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+
+from exchange import clock
+from exchange.access import AccessDenied, can
+from exchange.extensions import db, login_manager
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+@dataclass
+class NavItem:
+    url: str
+    label: str
+    active: bool = False
+
+
+# (endpoint, label, action the user must be allowed)
+MENU = [
+    ("web.work", "我的工作台", "work.view"),
+    ("admin.orgs", "组织机构", "orgs.manage"),
+    ("admin.users", "用户管理", "users.manage"),
+    ("workdays.calendar", "节假日设置", "calendar.view"),
+    ("admin.tokens", "API 令牌", "tokens.manage"),
+    ("audit.index", "审计日志", "audit.view"),
+]
+
+
+def nav_items() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for endpoint, label, action in MENU:
+        if can(current_user, action, current_user.org_unit if action == "orgs.view" else None):
+            url = url_for(endpoint)
+            items.append(NavItem(url, label, request.path == url or
+                                 (url != "/" and request.path.startswith(url.rstrip("/") + "/"))))
+    return items
+
+
+def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return clock.to_local(value).strftime(fmt)
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load(session_id: str):
+        from exchange.accounts.services import load_session_user
+        return load_session_user(session_id)
+
+    @app.before_request
+    def _idle_timeout():
+        g.request_started = clock.now()
+        if request.endpoint == "static" or not current_user.is_authenticated:
+            return None
+        if getattr(g, "api_token_auth", False):
+            return None
+        limit = app.config["STAFF_IDLE_MINUTES"] if current_user.is_staff else app.config["PUBLIC_IDLE_MINUTES"]
+        now = clock.now()
+        last = session.get("last_seen")
+        if last is not None:
+            try:
+                last_dt = datetime.fromisoformat(last)
+            except (TypeError, ValueError):
+                last_dt = None
+            if last_dt is None or now - last_dt > timedelta(minutes=limit):
+                logout_user()
+                session.clear()
+                if request.path.startswith("/api/"):
+                    return None  # the API answers 401 on its own
+                flash(f"您已超过 {limit} 分钟未操作，为保障账号安全已自动退出，请重新登录。", "warning")
+                return redirect(url_for("accounts.login", next=request.full_path if request.method == "GET" else None))
+        session["last_seen"] = now.isoformat()
+        # a password the admin reset must be changed before anything else
+        if (current_user.must_change_password and request.endpoint not in
+                {"accounts.change_password", "accounts.logout", "static"} and not request.path.startswith("/api/")):
+            flash("为保障账号安全，请先修改初始密码。", "warning")
+            return redirect(url_for("accounts.change_password"))
+        return None
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        resp.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        resp.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            resp.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if request.endpoint != "static" and (current_user.is_authenticated or request.path.startswith("/api/")
+                                             or request.method != "GET"):
+            resp.headers["Cache-Control"] = "no-store"
+            resp.headers["Pragma"] = "no-cache"
+        return resp
+
+    @app.context_processor
+    def _globals():
+        return {
+            "nav_items": nav_items() if request else [],
+            "training_mode": app.config.get("TRAINING_MODE", False),
+            "training_now": fmt_dt(clock.now()),
+            "server_now": fmt_dt(clock.now()),
+            "can": lambda action, org=None: can(current_user, action, org),
+        }
+
+    app.jinja_env.filters["dt"] = fmt_dt
+    app.jinja_env.filters["date"] = lambda v: fmt_dt(v, "%Y-%m-%d") if isinstance(v, datetime) else (
+        v.strftime("%Y-%m-%d") if v else "")
+
+    from exchange.money import format_yuan, to_chinese_upper
+    app.jinja_env.filters["yuan"] = lambda v: "" if v is None else format_yuan(v)
+    app.jinja_env.filters["daxie"] = lambda v: "" if v is None else to_chinese_upper(v)
+
+    def _wants_json() -> bool:
+        return request.path.startswith("/api/")
+
+    def _error(code: int, title: str, message: str, error: str):
+        db.session.rollback()
+        if _wants_json():
+            return {"error": error, "message": message}, code
+        template = f"errors/{code}.html" if code in (400, 403, 404, 500) else "errors/generic.html"
+        return render_template(template, code=code, title=title, message=message), code
+
+    @app.errorhandler(AccessDenied)
+    def _denied(exc: AccessDenied):
+        return _error(403, "无权访问", exc.message, "forbidden")
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return _error(400, "请求有误", "页面已过期或来源无法验证，请刷新页面后重试。", "csrf_failed")
+
+    @app.errorhandler(400)
+    def _400(exc):
+        return _error(400, "请求有误", getattr(exc, "description", None) or "请求内容有误。", "bad_request")
+
+    @app.errorhandler(403)
+    def _403(exc):
+        return _error(403, "无权访问", "您没有权限访问此页面或执行此操作。", "forbidden")
+
+    @app.errorhandler(404)
+    def _404(exc):
+        return _error(404, "页面不存在", "您访问的页面不存在或已被移除。", "not_found")
+
+    @app.errorhandler(405)
+    def _405(exc):
+        return _error(405, "请求方式不正确", "该地址不支持此请求方式。", "method_not_allowed")
+
+    @app.errorhandler(413)
+    def _413(exc):
+        return _error(413, "文件过大", f"上传的内容超过了 {app.config['MAX_UPLOAD_MB']} MB 的限制。",
+                      "payload_too_large")
+
+    @app.errorhandler(500)
+    def _500(exc):
+        return _error(500, "系统繁忙", "服务器出现了问题，我们已记录。请稍后重试；如急需办理，请致电交易中心。",
+                      "internal_error")

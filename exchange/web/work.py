@@ -1,0 +1,49 @@
+"""What each role sees on 我的工作台: its duties and queues.
+
+Each panel names a queue of the role's work.  Domains add their queues here as they arrive
+(listings, qualifications, deposits, trading, contracts …); a queue's ``count`` is computed by
+that domain's service within the user's scope.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from exchange.accounts.models import Role
+from exchange.workdays.services import calendar_warnings
+
+
+@dataclass
+class Queue:
+    label: str
+    count: int = 0
+    url: str | None = None
+    overdue: int = 0
+
+
+@dataclass
+class Panel:
+    title: str
+    description: str
+    queues: list[Queue] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+DUTIES = {
+    Role.POINT_CLERK: ("本村交易点", "收集本村（社区）农村产权流转交易信息，指导农户和村集体准备材料，初审后报送交易站。"),
+    Role.STATION_REVIEWER: ("本镇交易站", "对本镇（街道）各交易点报送的项目进行初审：材料齐全、信息属实的报送交易中心，否则退回并说明理由。"),
+    Role.CENTER_REVIEWER: ("交易中心审核", "审核权属、出让方资格、规划和用途、民主决策程序，发布交易公告；审查意向受让方资格。"),
+    Role.TRADING_OFFICER: ("组织交易", "确定交易方式，安排并主持网络竞价，录入拍卖、招投标结果，确认成交。"),
+    Role.FINANCE: ("交易资金结算", "保证金到账确认、银行流水对账、退款、价款结算和划付（划付需另一名财务复核）。"),
+    Role.ADMIN: ("平台管理", "维护组织机构、工作人员账号、节假日与调休安排、API 访问令牌。"),
+    Role.SUPERVISOR: ("监督管理", "查看全市交易情况、统计数据、预警信息和审计日志（只读）。"),
+    Role.PUBLIC: ("我的交易", "报名参与交易、交纳保证金、参加竞价、签订合同；也可直接向交易中心申请转出产权。"),
+}
+
+
+def work_panels(user) -> list[Panel]:
+    role = Role(user.role)
+    title, description = DUTIES[role]
+    panel = Panel(title=title, description=description)
+    if role in (Role.ADMIN, Role.CENTER_REVIEWER, Role.TRADING_OFFICER, Role.FINANCE):
+        panel.warnings.extend(calendar_warnings())
+    return [panel]

@@ -1,0 +1,152 @@
+"""Test fixtures shared by the whole suite.
+
+The suite runs against one database engine per run, chosen by ``EXCHANGE_TEST_DB``:
+``sqlite`` (default; a file per xdist worker) or ``postgresql`` (a fresh database per worker on
+``EXCHANGE_TEST_PG`` — default ``postgresql://postgres@127.0.0.1:5432/postgres`` — dropped at the
+end).  The schema always comes from the Alembic migrations, never ``create_all``.  Every test
+that uses the database starts from empty tables and a real (unfrozen) clock.
+"""
+from __future__ import annotations
+
+import contextvars
+import os
+import uuid
+
+import pytest
+from flask.testing import FlaskClient
+
+from exchange import clock
+
+ENGINE = os.environ.get("EXCHANGE_TEST_DB", "sqlite").lower()
+PG_ADMIN_URL = os.environ.get("EXCHANGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_report_header(config):
+    return f"database engine: {ENGINE}"
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if ENGINE == "sqlite":
+        path = tmp_path_factory.mktemp("db") / f"test-{_worker()}.db"
+        yield f"sqlite:///{path}"
+        return
+    if ENGINE != "postgresql":
+        raise RuntimeError(f"EXCHANGE_TEST_DB must be sqlite or postgresql, not {ENGINE!r}")
+    import psycopg
+    name = f"exchange_test_{uuid.uuid4().hex[:8]}_{_worker()}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:  # never a skip: a missing PostgreSQL fails the run
+        raise RuntimeError(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}") from exc
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    yield f"{base}/{name}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    os.environ["TEST_DATABASE_URL"] = database_url
+    import config
+    from exchange import create_app
+
+    class _Cfg(config.TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        # a cheap hash in tests; production keeps werkzeug's strong scrypt default
+        PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
+
+    application = create_app(_Cfg)
+    application.test_client_class = IsolatedClient
+    from flask_migrate import upgrade
+    with application.app_context():
+        upgrade()
+    return application
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run like real ones: in their own application context.
+
+    Flask reuses an already pushed app context for a request, which would share ``g`` (CSRF tokens)
+    and the database session between the test and the app.  Each request here runs in a fresh
+    ``contextvars.Context``; afterwards the test's own session is expired so it reads what the
+    request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        from flask import has_app_context
+        if has_app_context():
+            from exchange.extensions import db
+            db.session.expire_all()
+        return response
+
+
+def _empty_tables(app) -> None:
+    from exchange.extensions import db
+    with app.app_context():
+        db.session.remove()
+        tables = [t for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            else:
+                for t in tables:
+                    conn.execute(t.delete())
+            # reference rows the migrations create
+            conn.exec_driver_sql("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, '" + "0" * 64 + "')")
+
+
+@pytest.fixture
+def appctx(app):
+    """An application context on empty tables; cleaned afterwards."""
+    clock.reset()
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield app
+    finally:
+        from exchange.extensions import db
+        db.session.rollback()
+        db.session.remove()
+        ctx.pop()
+        clock.reset()
+        _empty_tables(app)
+
+
+@pytest.fixture
+def db(appctx):
+    from exchange.extensions import db as _db
+    return _db
+
+
+@pytest.fixture
+def client(appctx):
+    return appctx.test_client()
+
+
+@pytest.fixture
+def frozen(appctx):
+    """The clock frozen at Monday 2026-11-23 09:00 Beijing time; tests move it with clock.advance."""
+    from datetime import datetime
+    clock.freeze(datetime(2026, 11, 23, 1, 0))
+    return clock
+
+
+@pytest.fixture
+def orgs(db):
+    from tests.factories import make_org_tree
+    return make_org_tree()
+
+
+@pytest.fixture
+def users(orgs):
+    from tests.factories import make_staff_set
+    return make_staff_set(orgs)
