@@ -38,6 +38,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.admin import views as admin_views
     from exchange.api import init_api
     from exchange.audit import views as audit_views
+    from exchange.listings import views as listings_views
     from exchange.web import security, views as web_views
     from exchange.workdays import views as workdays_views
 
@@ -46,6 +47,8 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(workdays_views.bp)
     app.register_blueprint(audit_views.bp)
+    app.register_blueprint(listings_views.bp)
+    app.register_blueprint(listings_views.public_bp)
     init_api(app)
 
     security.init_app(app)

@@ -65,6 +65,14 @@ ACTIONS: dict[str, Rule] = {
     "calendar.manage": Rule(frozenset({R.ADMIN}), "维护节假日与调休"),
     # audit trail
     "audit.view": Rule(frozenset({R.ADMIN}), "查看审计日志", read=True),
+    # catalogue of 交易品种 and 流转方式
+    "catalog.manage": Rule(frozenset({R.ADMIN}), "维护交易品种和流转方式"),
+    # listings (the public transferor's own direct applications are checked by ownership in the workflow)
+    "listings.view": Rule(ALL_STAFF, "查看挂牌项目", read=True, scoped=True),
+    "listings.edit": Rule(frozenset({R.POINT_CLERK, R.CENTER_REVIEWER}), "录入和修改挂牌项目", scoped=True),
+    "listings.submit": Rule(frozenset({R.POINT_CLERK, R.CENTER_REVIEWER}), "提交挂牌项目", scoped=True),
+    "listings.station_review": Rule(frozenset({R.STATION_REVIEWER}), "初审挂牌项目", scoped=True),
+    "listings.center_review": Rule(frozenset({R.CENTER_REVIEWER}), "审核和发布挂牌项目", scoped=True),
 }
 
 

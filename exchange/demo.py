@@ -85,7 +85,69 @@ def seed(password: str = DEMO_PASSWORD) -> dict:
     for reg in buyers:
         register_public(reg)
     db.session.flush()
-    return {"center": center, "points": n}
+    listings = seed_listings()
+    return {"center": center, "points": n, "listings": listings}
+
+
+DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+            b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+# (clerk, category, title, fields, how far it goes)
+DEMO_LISTINGS = [
+    ("cun_jiangnan_2", "C01", "团湖村三组 32 亩水田经营权出租",
+     dict(location="江南镇团湖村三组", boundaries="东至渠道，南至山脚，西至村道，北至河堤", quantity="32", current_use="水稻种植",
+          term_start="2027-01-01", term_end="2036-12-31", right_end_date="2038-12-31", price_mode="per_unit_year",
+          floor_unit_price="520", price_basis="参照周边近三年流转价格"), "announced"),
+    ("cun_yanglousi_3", "C02", "茶乡村 120 亩林地经营权出租",
+     dict(location="羊楼司镇茶乡村后山", quantity="120", current_use="杉木林", term_start="2027-03-01",
+          term_end="2052-02-28", right_end_date="2056-12-31", price_mode="per_unit_year", floor_unit_price="60",
+          price_basis="林地评估参考价"), "announced"),
+    ("cun_changan_2", "C01", "新建村 15 亩旱地经营权出租",
+     dict(location="长安街道新建村五组", quantity="15", current_use="旱地（油菜）", term_start="2027-01-01",
+          term_end="2031-12-31", right_end_date="2038-12-31", price_mode="per_unit_year", floor_unit_price="380",
+          price_basis="周边行情"), "center_review"),
+    ("cun_huanggai_1", "C06", "黄盖村旧碾米机组转让",
+     dict(location="黄盖镇黄盖村米厂", quantity="1", unit="套", current_use="闲置", price_mode="total",
+          floor_price="18000", price_basis="按成新率估价"), "station_review"),
+    ("cun_taolin_2", "C01", "胜峰村 8 亩水田经营权出租",
+     dict(location="桃林镇胜峰村二组", quantity="8", current_use="水稻", term_start="2027-01-01", term_end="2029-12-31",
+          right_end_date="2038-12-31", price_mode="per_unit_year", floor_unit_price="450", price_basis="周边行情"),
+     "draft"),
+]
+
+
+def seed_listings() -> int:
+    """A few listings at different stages, so every queue and the public site have something to show."""
+    from exchange.catalog.models import Category
+    from exchange.listings import rules
+    from exchange.listings import services as svc
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    reviewer, n = users["shenhe"], 0
+    for i, (clerk_name, code, title, extra, goal) in enumerate(DEMO_LISTINGS, start=1):
+        clerk = users[clerk_name]
+        cat = db.session.scalar(select(Category).where(Category.code == code))
+        fields = dict(transferor_kind="household", transferor_name=f"农户演示{i}",
+                      transferor_id_no=make_resident_id(f"430682197001{i:02d}12{i}"),
+                      transferor_mobile=f"1380000010{i}", account_name=f"农户演示{i}", account_bank="临湘农商银行",
+                      account_no=f"62100000000000{i:02d}", trading_method="online_bidding", bid_increment="200",
+                      right_cert_no=f"430682-演示-{i:04d}", buyer_conditions="具备农业生产经营能力，不得改变农业用途")
+        fields.update(extra)
+        listing = svc.create_draft(clerk, category=cat, title=title, **fields)
+        n += 1
+        if goal == "draft":
+            continue
+        for kind in rules.required_materials(listing):
+            svc.add_material(clerk, listing, kind, DEMO_PDF, f"{rules.MATERIAL_KINDS[kind].label}.pdf")
+        svc.submit(clerk, listing)
+        if goal == "station_review":
+            continue
+        station_user = users[f"zhan_{clerk_name.split('_')[1]}"]
+        svc.station_decide(station_user, listing, True, "材料齐全，情况属实")
+        if goal == "center_review":
+            continue
+        svc.center_decide(reviewer, listing, "approve", {k: {"ok": True} for k in svc.CENTER_CHECKLIST}, "同意发布")
+    db.session.flush()
+    return n
 
 
 def _demo_uscc(prefix16: str) -> str:

@@ -3,3 +3,5 @@ from exchange.accounts.models import ApiToken, Party, User  # noqa: F401
 from exchange.audit.models import AuditEntry, AuditHead  # noqa: F401
 from exchange.orgs.models import OrgUnit  # noqa: F401
 from exchange.workdays.models import CalendarDay, CalendarYear  # noqa: F401
+from exchange.catalog.models import Category, TransferMethod  # noqa: F401
+from exchange.listings.models import Listing, ListingEvent, ListingMaterial, ProjectCounter  # noqa: F401

@@ -70,6 +70,22 @@ def app(database_url):
     return application
 
 
+def _reseed_catalogue(conn) -> None:
+    """Put back the catalogue the migration seeds (tests empty every table)."""
+    from exchange.catalog.data import CATEGORIES
+    mid = 0
+    for i, (code, name, names, collective, days, restricts, farmland) in enumerate(CATEGORIES, start=1):
+        conn.exec_driver_sql(
+            "INSERT INTO category (id, code, name, seq, collective, announce_days, restricts_buyers, farmland, "
+            "active, description) VALUES (%s)" % ", ".join(["?" if conn.dialect.name == "sqlite" else "%s"] * 10),
+            (i, code, name, i, collective, days, restricts, farmland, True, ""))
+        for j, m in enumerate(names, start=1):
+            mid += 1
+            conn.exec_driver_sql(
+                "INSERT INTO transfer_method (id, category_id, name, seq, active) VALUES (%s)"
+                % ", ".join(["?" if conn.dialect.name == "sqlite" else "%s"] * 5), (mid, i, m, j, True))
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose requests run like real ones: in their own application context.
 
@@ -102,6 +118,7 @@ def _empty_tables(app) -> None:
                     conn.execute(t.delete())
             # reference rows the migrations create
             conn.exec_driver_sql("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, '" + "0" * 64 + "')")
+            _reseed_catalogue(conn)
 
 
 @pytest.fixture

@@ -16,6 +16,13 @@ EXPECTED = {
                       "supervisor"},
     "calendar.manage": {"admin"},
     "audit.view": {"admin", "supervisor"},
+    "catalog.manage": {"admin"},
+    "listings.view": {"point_a1", "station_a", "center_reviewer", "trading_officer", "finance", "admin",
+                      "supervisor"},
+    "listings.edit": {"point_a1", "center_reviewer"},
+    "listings.submit": {"point_a1", "center_reviewer"},
+    "listings.station_review": {"station_a"},
+    "listings.center_review": {"center_reviewer"},
 }
 
 ACTORS = ["point_a1", "station_a", "center_reviewer", "trading_officer", "finance", "admin", "supervisor", "buyer"]

@@ -49,3 +49,18 @@ class TokenForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """An empty form: just the CSRF token for POST buttons."""
+
+
+class CategoryForm(FlaskForm):
+    name = StringField("品种名称", validators=[DataRequired("请填写品种名称"), Length(max=60)])
+    announce_days = IntegerField("最短公告期（工作日）", validators=[DataRequired("请填写公告期"),
+                                                            NumberRange(min=1, max=60, message="1–60 个工作日")])
+    collective = BooleanField("属于集体资产（须评估，低于评估值须三分之二代表同意）")
+    restricts_buyers = BooleanField("受让方限本集体经济组织成员")
+    farmland = BooleanField("涉及农地（工商资本租赁须加强审查）")
+    active = BooleanField("启用")
+    description = StringField("说明", validators=[Optional(), Length(max=300)])
+
+
+class MethodForm(FlaskForm):
+    name = StringField("新增流转方式", validators=[DataRequired("请填写名称"), Length(max=20)])

@@ -245,3 +245,76 @@ def token_revoke(token_id: int):
     db.session.commit()
     flash(f"已吊销令牌“{token.name}”。", "success")
     return redirect(url_for("admin.tokens"))
+
+
+# --- catalogue ---------------------------------------------------------------------------------------
+
+@bp.route("/catalog")
+def catalog():
+    require(current_user, "catalog.manage")
+    from exchange.catalog import services as cat_svc
+    return render_template("admin/catalog.html", categories=cat_svc.categories(), action_form=ActionForm())
+
+
+@bp.route("/catalog/<int:category_id>", methods=["GET", "POST"])
+def category_edit(category_id: int):
+    require(current_user, "catalog.manage")
+    from exchange.admin.forms import CategoryForm, MethodForm
+    from exchange.catalog import services as cat_svc
+    from exchange.catalog.models import Category
+    category = _get_or_404(Category, category_id)
+    form = CategoryForm(obj=category)
+    if form.validate_on_submit():
+        try:
+            cat_svc.update_category(current_user, category, name=form.name.data, announce_days=form.announce_days.data,
+                                    collective=form.collective.data, restricts_buyers=form.restricts_buyers.data,
+                                    farmland=form.farmland.data, active=form.active.data,
+                                    description=form.description.data or "")
+        except cat_svc.CatalogError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"已保存“{category.name}”。", "success")
+            return redirect(url_for("admin.catalog"))
+    return render_template("admin/category_form.html", form=form, category=category, method_form=MethodForm(),
+                           action_form=ActionForm())
+
+
+@bp.route("/catalog/<int:category_id>/methods", methods=["POST"])
+def method_add(category_id: int):
+    require(current_user, "catalog.manage")
+    from exchange.admin.forms import MethodForm
+    from exchange.catalog import services as cat_svc
+    from exchange.catalog.models import Category
+    category = _get_or_404(Category, category_id)
+    form = MethodForm()
+    if form.validate_on_submit():
+        try:
+            cat_svc.add_method(current_user, category, form.name.data)
+        except cat_svc.CatalogError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("已增加流转方式。", "success")
+    return redirect(url_for("admin.category_edit", category_id=category.id))
+
+
+@bp.route("/catalog/methods/<int:method_id>/active", methods=["POST"])
+def method_active(method_id: int):
+    require(current_user, "catalog.manage")
+    from exchange.catalog import services as cat_svc
+    from exchange.catalog.models import TransferMethod
+    method = _get_or_404(TransferMethod, method_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        cat_svc.set_method_active(current_user, method, request.form.get("active") == "1")
+    except cat_svc.CatalogError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("已更新。", "success")
+    return redirect(url_for("admin.category_edit", category_id=method.category_id))

@@ -10,7 +10,7 @@ from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from exchange import clock
-from exchange.access import AccessDenied, can
+from exchange.access import ACTIONS, AccessDenied, can
 from exchange.extensions import db, login_manager
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -28,21 +28,27 @@ class NavItem:
 # (endpoint, label, action the user must be allowed)
 MENU = [
     ("web.work", "我的工作台", "work.view"),
+    ("listings.index", "挂牌项目", "listings.view"),
     ("admin.orgs", "组织机构", "orgs.manage"),
     ("admin.users", "用户管理", "users.manage"),
-    ("workdays.calendar", "节假日设置", "calendar.view"),
+    ("admin.catalog", "交易品种", "catalog.manage"),
+    ("workdays.calendar", "工作日历", "calendar.view"),
     ("admin.tokens", "API 令牌", "tokens.manage"),
     ("audit.index", "审计日志", "audit.view"),
 ]
 
 
 def nav_items() -> list[NavItem]:
+    search = url_for("public.search")
+    items = [NavItem(search, "交易项目", request.path.startswith(search))]
     if not current_user.is_authenticated:
-        return []
-    items = []
+        return items
     for endpoint, label, action in MENU:
-        if can(current_user, action, current_user.org_unit if action == "orgs.view" else None):
+        if can(current_user, action, current_user.org_unit if ACTIONS[action].scoped else None) or (
+                action == "listings.view" and current_user.role == "public"):
             url = url_for(endpoint)
+            if endpoint == "listings.index" and current_user.role == "public":
+                label = "我的转出申请"
             items.append(NavItem(url, label, request.path == url or
                                  (url != "/" and request.path.startswith(url.rstrip("/") + "/"))))
     return items
@@ -122,6 +128,11 @@ def init_app(app: Flask) -> None:
         }
 
     app.jinja_env.filters["dt"] = fmt_dt
+    app.jinja_env.filters["num"] = lambda v: "" if v is None else (
+        format(v.normalize(), "f") if hasattr(v, "normalize") else str(v))
+    # a deadline stored as the instant the period ends (local midnight) shown as its last day
+    app.jinja_env.filters["lastday"] = lambda v, fmt="%Y-%m-%d": "" if v is None else fmt_dt(
+        v - timedelta(microseconds=1), fmt)
     app.jinja_env.filters["date"] = lambda v: fmt_dt(v, "%Y-%m-%d") if isinstance(v, datetime) else (
         v.strftime("%Y-%m-%d") if v else "")
 

@@ -30,7 +30,9 @@ CATEGORIES = [
 
 @bp.route("/")
 def home():
-    return render_template("web/home.html", steps=PROCESS_STEPS, categories=CATEGORIES)
+    from exchange.listings.services import latest_announcements, public_figures
+    return render_template("web/home.html", steps=PROCESS_STEPS, categories=CATEGORIES,
+                           latest=latest_announcements(), figures=public_figures())
 
 
 @bp.route("/work")

@@ -40,10 +40,32 @@ DUTIES = {
 }
 
 
+# (label, states) of the listing queues each role watches
+LISTING_QUEUES = {
+    Role.POINT_CLERK: [("草稿", ("draft",)), ("被退回待修改", ("returned",)), ("交易站初审中", ("station_review",)),
+                       ("交易中心审核中", ("center_review",)), ("公告中", ("announced",))],
+    Role.STATION_REVIEWER: [("待初审", ("station_review",)), ("交易中心审核中", ("center_review",)),
+                            ("已退回交易点", ("returned",)), ("公告中", ("announced",))],
+    Role.CENTER_REVIEWER: [("待审核", ("center_review",)), ("交易站初审中", ("station_review",)),
+                           ("公告中", ("announced",))],
+    Role.TRADING_OFFICER: [("公告中", ("announced",))],
+    Role.SUPERVISOR: [("审核中", ("station_review", "center_review")), ("公告中", ("announced",))],
+    Role.PUBLIC: [("我的草稿", ("draft",)), ("被退回待修改", ("returned",)), ("审核中", ("center_review",)),
+                  ("公告中", ("announced",))],
+}
+
+
 def work_panels(user) -> list[Panel]:
+    from flask import url_for
+
+    from exchange.listings.services import queue_counts
     role = Role(user.role)
     title, description = DUTIES[role]
     panel = Panel(title=title, description=description)
+    for label, states in LISTING_QUEUES.get(role, []):
+        panel.queues.append(Queue(label, queue_counts(user, states),
+                                  url_for("listings.index", state=states[0]) if len(states) == 1 else
+                                  url_for("listings.index")))
     if role in (Role.ADMIN, Role.CENTER_REVIEWER, Role.TRADING_OFFICER, Role.FINANCE):
         panel.warnings.extend(calendar_warnings())
     return [panel]

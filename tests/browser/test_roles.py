@@ -7,7 +7,7 @@ from tests.browser.conftest import shot
 pytestmark = pytest.mark.browser
 
 ROLES = [
-    ("admin", "中心管理员", ["组织机构", "用户管理", "节假日设置", "审计日志"]),
+    ("admin", "中心管理员", ["组织机构", "用户管理", "工作日历", "审计日志"]),
     ("shenhe", "中心审核员", ["交易中心审核"]),
     ("jiaoyi", "中心交易员", ["组织交易"]),
     ("caiwu1", "中心财务", ["交易资金结算"]),

@@ -1,0 +1,190 @@
+"""What makes a listing acceptable: field rules and the required materials (第十二条, 第二十条,
+DESIGN §3.1–§3.4).  :func:`problems` returns every problem in Chinese; the workflow refuses to submit
+or approve while any remain, and the form shows them next to the fields."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from exchange.idcheck import IdCheckError, check_mobile, check_resident_id, check_uscc
+
+TRANSFEROR_KINDS = {
+    "household": "农户（自然人）",
+    "collective": "村（组）集体经济组织",
+    "enterprise": "企业",
+    "other": "其他组织",
+}
+TRADING_METHODS = {
+    "agreement": "协议转让",
+    "online_bidding": "网络竞价",
+    "sealed_bid": "一次性报价",
+    "auction": "拍卖",
+    "tender": "招投标",
+}
+PRICE_MODES = {"total": "总价", "per_unit_year": "按单位面积每年计价"}
+UNITS = ["亩", "平方米", "立方米", "间", "座", "台", "套", "件", "处", "项"]
+DECISION_TYPES = ["村民会议", "村民代表会议", "集体经济组织成员大会", "集体经济组织成员代表大会", "组民会议"]
+
+
+@dataclass(frozen=True)
+class MaterialKind:
+    code: str
+    label: str
+    public: bool = False  # shown on the public listing page by default
+
+
+MATERIAL_KINDS = {m.code: m for m in [
+    MaterialKind("application", "农村产权转出申请书"),
+    MaterialKind("qualification", "转让方资格证明（身份证、营业执照或登记证书）"),
+    MaterialKind("ownership", "产权权属证明（承包经营权证、林权证等）"),
+    MaterialKind("approval", "准予交易证明（民主决策决议或批复文件）"),
+    MaterialKind("object_info", "交易标的基本情况材料"),
+    MaterialKind("price_basis", "底价及作价依据"),
+    MaterialKind("appraisal", "资产评估报告"),
+    MaterialKind("entrustment", "授权委托书"),
+    MaterialKind("agent_id", "受托方主体资格证明及身份证"),
+    MaterialKind("photo", "现场照片", public=True),
+    MaterialKind("other", "其他材料"),
+]}
+
+
+def required_materials(listing) -> list[str]:
+    """Material kinds this listing must have (第十二条; collective assets also 第二十条)."""
+    kinds = ["application", "qualification", "ownership", "object_info", "price_basis"]
+    if listing.is_collective:
+        kinds += ["approval", "appraisal"]
+    if listing.entrusted:
+        kinds += ["entrustment", "agent_id"]
+    return kinds
+
+
+def missing_materials(listing) -> list[str]:
+    have = {m.kind for m in listing.materials}
+    return [k for k in required_materials(listing) if k not in have]
+
+
+def term_years(start: date, end: date) -> Decimal:
+    """Whole months of the term (``end`` is the last day) as years, to 0.01."""
+    after = end + timedelta(days=1)
+    months = (after.year - start.year) * 12 + (after.month - start.month) - (1 if after.day < start.day else 0)
+    return (Decimal(max(months, 0)) / 12).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def computed_floor_price(listing) -> Decimal | None:
+    """The total 底价: as entered, or unit price × quantity × years of the term."""
+    if listing.price_mode != "per_unit_year":
+        return listing.floor_price
+    if listing.floor_unit_price is None or not listing.quantity or not (listing.term_start and listing.term_end):
+        return None
+    years = term_years(listing.term_start, listing.term_end)
+    return (listing.floor_unit_price * Decimal(listing.quantity) * years).quantize(Decimal("0.01"),
+                                                                                  rounding=ROUND_HALF_UP)
+
+
+def needs_two_thirds(listing) -> bool:
+    """第二十条: a collective asset priced below its appraisal needs ≥ 2/3 of the representatives."""
+    return (listing.is_collective and listing.appraisal_value is not None and listing.floor_price is not None
+            and listing.floor_price < listing.appraisal_value)
+
+
+def two_thirds_met(listing) -> bool:
+    if not listing.reps_total or listing.reps_for is None:
+        return False
+    return listing.reps_for * 3 >= listing.reps_total * 2
+
+
+def problems(listing, *, for_submit: bool = False) -> list[str]:
+    """Every reason the listing cannot go forward, as Chinese sentences (empty when fine)."""
+    out: list[str] = []
+    cat = listing.category
+    if not (listing.title or "").strip():
+        out.append("请填写项目名称。")
+    if cat is None:
+        out.append("请选择交易品种。")
+    elif not cat.active:
+        out.append(f"交易品种“{cat.name}”已停用。")
+    if listing.method is None:
+        out.append("请选择流转方式。")
+    elif cat is not None and (listing.method.category_id != cat.id or not listing.method.active):
+        allowed = "、".join(m.name for m in cat.active_methods())
+        out.append(f"“{cat.name}”不能采用“{listing.method.name}”方式流转，可选：{allowed}。")
+    if listing.quantity is None or listing.quantity <= 0:
+        out.append("请填写标的数量（大于 0）。")
+    if not (listing.location or "").strip():
+        out.append("请填写坐落位置。")
+    # term and the right's own end (法定期限)
+    if listing.term_start and listing.term_end and listing.term_start >= listing.term_end:
+        out.append("流转期限的结束日期应晚于开始日期。")
+    if listing.term_end and listing.right_end_date and listing.term_end > listing.right_end_date:
+        out.append(f"流转期限不能超过产权的剩余期限：权证到期日为 {listing.right_end_date.isoformat()}，"
+                   f"而流转期限到 {listing.term_end.isoformat()}。")
+    if for_submit and cat is not None and cat.code in ("C01", "C02", "C03", "C04", "C07", "C09"):
+        if not (listing.term_start and listing.term_end):
+            out.append("请填写流转期限（开始和结束日期）。")
+        if not listing.right_end_date:
+            out.append("请填写产权证上的权利到期日，用于核对流转期限。")
+    # price
+    if listing.price_mode == "per_unit_year" and listing.floor_unit_price is None:
+        out.append("请填写单价（元/单位/年）。")
+    if listing.floor_price is None or listing.floor_price <= 0:
+        out.append("请填写底价（大于 0）。")
+    if for_submit and not (listing.price_basis or "").strip():
+        out.append("请填写底价的作价依据。")
+    if listing.is_collective:
+        if listing.appraisal_value is None:
+            out.append("集体资产须以有资质的评估机构的评估值作为作价依据，请填写评估值（第二十条）。")
+        elif for_submit and not (listing.appraisal_agency or "").strip():
+            out.append("请填写评估机构名称。")
+        if not (listing.decision_type and listing.decision_date):
+            out.append("集体资产须经民主决策，请填写决策会议类型和日期。")
+        if listing.reps_total is not None and listing.reps_for is not None and listing.reps_for > listing.reps_total:
+            out.append("同意人数不能多于应到（代表）总人数。")
+        if needs_two_thirds(listing) and not two_thirds_met(listing):
+            out.append("底价低于评估值，须经本集体经济组织成员代表三分之二以上同意（第二十条）："
+                       f"请填写代表总数和同意人数（现为 {listing.reps_for or 0}/{listing.reps_total or 0}）"
+                       "并上传决议。")
+    # transferor
+    if not (listing.transferor_name or "").strip():
+        out.append("请填写转让方名称。")
+    if listing.transferor_kind not in TRANSFEROR_KINDS:
+        out.append("请选择转让方类型。")
+    elif listing.transferor_id_no:
+        try:
+            if listing.transferor_kind == "household":
+                check_resident_id(listing.transferor_id_no)
+            else:
+                check_uscc(listing.transferor_id_no)
+        except IdCheckError as exc:
+            out.append(f"转让方证件号：{exc}")
+    elif for_submit:
+        out.append("请填写转让方的身份证号或统一社会信用代码。")
+    if listing.transferor_mobile:
+        try:
+            check_mobile(listing.transferor_mobile)
+        except IdCheckError as exc:
+            out.append(f"转让方电话：{exc}")
+    if for_submit and not (listing.account_name and listing.account_no):
+        out.append("请填写收款账户（户名和账号）：成交价款将划入该账户（第二十一条）。")
+    if for_submit and listing.transferor_kind == "collective" and listing.account_name and \
+            listing.transferor_name and listing.account_name.strip() != listing.transferor_name.strip():
+        out.append("集体资产的收益应划入村（组）集体经济组织法人账户：收款户名应与转让方名称一致（第二十一条）。")
+    if listing.entrusted:
+        if not (listing.agent_name and listing.agent_id_no):
+            out.append("委托办理的，请填写受托人姓名和证件号。")
+    # buyers and trading
+    if cat is not None and cat.restricts_buyers and listing.buyer_restriction != "members":
+        out.append(f"“{cat.name}”的受让方限于本集体经济组织成员，请在受让条件中选择该限制。")
+    if listing.trading_method not in TRADING_METHODS:
+        out.append("请选择交易方式。")
+    if listing.trading_method == "online_bidding" and (listing.bid_increment is None or listing.bid_increment <= 0):
+        out.append("网络竞价须设置加价幅度（大于 0）。")
+    if cat is not None and listing.announce_days < cat.announce_days:
+        out.append(f"公告期不能少于该品种规定的 {cat.announce_days} 个工作日。")
+    if listing.deposit_amount is not None and listing.floor_price and listing.deposit_amount > listing.floor_price:
+        out.append("保证金不能高于底价。")
+    if for_submit:
+        labels = [MATERIAL_KINDS[k].label for k in missing_materials(listing)]
+        if labels:
+            out.append("缺少材料：" + "；".join(labels) + "。")
+    return out

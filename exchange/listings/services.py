@@ -1,0 +1,555 @@
+"""Listing intake, materials, review decisions, publication, queues and search.
+
+Entry points (pages, API, CLI) call these; they authorise (role + org scope, or the direct applicant's
+ownership), flush and never commit.  State changes go through :func:`exchange.listings.workflow.fire`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from exchange import clock
+from exchange.access import AccessDenied, can, require, scope_clause
+from exchange.accounts.models import Role
+from exchange.audit.services import record
+from exchange.catalog.models import Category, TransferMethod
+from exchange.extensions import db
+from exchange.listings import rules
+from exchange.listings.models import Listing, ListingEvent, ListingMaterial, ProjectCounter
+from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, WorkflowError, fire, log_event
+from exchange.money import to_money
+from exchange.orgs.models import OrgKind, OrgUnit
+from exchange.workdays.services import due_after_working_days, due_at_local_time
+
+EDITABLE_STATES = ("draft", "returned")
+
+# Fields a form or API may set on a draft; everything else is set by the workflow.
+EDITABLE_FIELDS = {
+    "title", "location", "boundaries", "quantity", "unit", "current_use", "description", "right_cert_no",
+    "right_end_date", "term_start", "term_end", "price_mode", "floor_unit_price", "floor_price", "price_basis",
+    "show_floor_price", "appraisal_value", "appraisal_agency", "appraisal_report_no", "transferor_kind",
+    "transferor_name", "transferor_id_no", "transferor_mobile", "account_name", "account_bank", "account_no",
+    "entrusted", "agent_name", "agent_id_no", "agent_mobile", "decision_type", "decision_date", "reps_total",
+    "reps_for", "buyer_conditions", "buyer_restriction", "restriction_note", "deposit_amount", "announce_days",
+    "trading_method", "bid_increment",
+}
+MONEY_FIELDS = {"floor_unit_price", "floor_price", "appraisal_value", "deposit_amount", "bid_increment"}
+TEXT_LIMITS = {"title": 120, "location": 200, "boundaries": 300, "current_use": 300, "description": 5000,
+               "right_cert_no": 60, "price_basis": 300, "appraisal_agency": 100, "appraisal_report_no": 60,
+               "transferor_name": 100, "transferor_id_no": 18, "transferor_mobile": 11, "account_name": 100,
+               "account_bank": 100, "account_no": 40, "agent_name": 100, "agent_id_no": 18, "agent_mobile": 11,
+               "decision_type": 40, "buyer_conditions": 3000, "restriction_note": 300, "unit": 10}
+
+
+class ListingError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --- authorisation ------------------------------------------------------------------------------
+
+def is_owner(user, listing: Listing) -> bool:
+    return (user is not None and getattr(user, "is_authenticated", False) and user.role == Role.PUBLIC
+            and listing.transferor_user_id == user.id)
+
+
+def can_view(user, listing: Listing) -> bool:
+    if is_owner(user, listing):
+        return True
+    return can(user, "listings.view", listing.org)
+
+
+def require_view(user, listing: Listing) -> None:
+    if not can_view(user, listing):
+        if user is not None and getattr(user, "is_staff", False):
+            require(user, "listings.view", listing.org)
+        raise AccessDenied("您没有权限查看该项目。")
+
+
+def can_edit(user, listing: Listing) -> bool:
+    if listing.state not in EDITABLE_STATES:
+        return False
+    if is_owner(user, listing):
+        return True
+    if listing.origin == "direct" and getattr(user, "role", None) == Role.POINT_CLERK:
+        return False
+    return can(user, "listings.edit", listing.org)
+
+
+def require_edit(user, listing: Listing) -> None:
+    if listing.state not in EDITABLE_STATES:
+        raise ListingError(f"项目当前状态为“{STATE_LABELS[listing.state]}”，不能修改。")
+    if not can_edit(user, listing):
+        if getattr(user, "is_staff", False):
+            require(user, "listings.edit", listing.org)
+        raise AccessDenied("您没有权限修改该项目。")
+
+
+# --- drafts -------------------------------------------------------------------------------------
+
+def _location_for(actor, point: OrgUnit | None, station: OrgUnit | None) -> tuple[OrgUnit, OrgUnit | None]:
+    if point is not None:
+        if point.kind != OrgKind.POINT:
+            raise ListingError("请选择项目所在的村（社区）交易点。", field="point_id")
+        station = point.parent
+    if station is None or station.kind != OrgKind.STATION:
+        raise ListingError("请选择项目所在的镇（街道）。", field="station_id")
+    if not station.active or (point is not None and not point.active):
+        raise ListingError("所选交易站或交易点已停用。", field="point_id")
+    return station, point
+
+
+def create_draft(actor, *, category: Category, method: TransferMethod | None = None, title: str = "",
+                 point: OrgUnit | None = None, station: OrgUnit | None = None, **fields) -> Listing:
+    """A point clerk drafts for their village; a transferor (public) or the center applies directly."""
+    if actor.role == Role.POINT_CLERK:
+        point = point or actor.org_unit
+        origin = "point"
+    elif actor.role == Role.PUBLIC:
+        origin = "direct"
+    elif actor.role == Role.CENTER_REVIEWER:
+        origin = "direct"
+    else:
+        raise AccessDenied("只有交易点信息员、交易中心审核员或转让方本人可以新建挂牌项目。")
+    station, point = _location_for(actor, point, station)
+    unit = point or station
+    if actor.role != Role.PUBLIC:
+        require(actor, "listings.edit", unit)
+    if category is None or not category.active:
+        raise ListingError("请选择交易品种。", field="category_id")
+    listing = Listing(state="draft", origin=origin, category=category, method=method or category.active_methods()[0],
+                      title=(title or "").strip()[:120], station=station, point=point, org_path=unit.path,
+                      quantity=Decimal("1"), announce_days=category.announce_days, created_by_id=actor.id,
+                      buyer_restriction="members" if category.restricts_buyers else "none",
+                      transferor_user_id=actor.id if actor.role == Role.PUBLIC else None)
+    if actor.role == Role.PUBLIC and actor.party is not None:
+        party = actor.party
+        listing.transferor_kind = "household" if party.kind == "person" else (
+            "collective" if party.org_type == "collective" else "enterprise")
+        listing.transferor_name = party.name
+        listing.transferor_id_no = party.id_number or party.uscc or ""
+        listing.transferor_mobile = party.mobile
+    db.session.add(listing)
+    _apply(listing, fields)
+    db.session.flush()
+    log_event(listing, "create", actor, "新建挂牌项目草稿")
+    record("listing.create", f"新建挂牌项目草稿 #{listing.id} {listing.title}", obj_type="listing", obj_id=listing.id,
+           after={"category": category.code, "station": station.code, "point": point.code if point else None})
+    return listing
+
+
+def update_draft(actor, listing: Listing, *, category: Category | None = None, method: TransferMethod | None = None,
+                 **fields) -> dict:
+    """Change a draft (or a returned listing); returns the changed fields {name: (old, new)}."""
+    require_edit(actor, listing)
+    before = {f: getattr(listing, f) for f in EDITABLE_FIELDS}
+    before["category"] = listing.category.code
+    before["method"] = listing.method.name
+    if category is not None and category.id != listing.category_id:
+        if not category.active:
+            raise ListingError("该交易品种已停用。", field="category_id")
+        listing.category = category
+        listing.announce_days = max(listing.announce_days, category.announce_days)
+        if category.restricts_buyers:
+            listing.buyer_restriction = "members"
+    if method is not None:
+        listing.method = method
+    _apply(listing, fields)
+    db.session.flush()
+    after = {f: getattr(listing, f) for f in EDITABLE_FIELDS}
+    after["category"] = listing.category.code
+    after["method"] = listing.method.name
+    changes = {k: (before[k], after[k]) for k in after if before[k] != after[k]}
+    if changes:
+        log_event(listing, "edit", actor, "修改：" + "、".join(_label(k) for k in sorted(changes)),
+                  data={k: [str(v[0]) if v[0] is not None else None, str(v[1]) if v[1] is not None else None]
+                        for k, v in changes.items()})
+        record("listing.edit", f"修改挂牌项目 #{listing.id}", obj_type="listing", obj_id=listing.id,
+               before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
+    return changes
+
+
+def _apply(listing: Listing, fields: dict) -> None:
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ListingError(f"不能修改这些字段：{'、'.join(sorted(unknown))}")
+    for name, value in fields.items():
+        if name in MONEY_FIELDS:
+            if value in (None, ""):
+                value = None
+            else:
+                try:
+                    value = to_money(value, strict=True)
+                except (ValueError, TypeError) as exc:
+                    raise ListingError(f"{_label(name)}：{exc}", field=name) from None
+                if value < 0:
+                    raise ListingError(f"{_label(name)}不能为负数。", field=name)
+        elif name == "quantity":
+            try:
+                value = to_money(value)
+            except (ValueError, TypeError):
+                raise ListingError("数量格式不正确。", field=name) from None
+        elif name in ("reps_total", "reps_for", "announce_days"):
+            if value in (None, ""):
+                value = None if name != "announce_days" else listing.category.announce_days
+            else:
+                try:
+                    value = int(value)
+                except (TypeError, ValueError):
+                    raise ListingError(f"{_label(name)}应为整数。", field=name) from None
+                if value < 0 or value > 100000:
+                    raise ListingError(f"{_label(name)}超出范围。", field=name)
+        elif name in ("right_end_date", "term_start", "term_end", "decision_date"):
+            if value in (None, ""):
+                value = None
+            elif isinstance(value, str):
+                try:
+                    value = date.fromisoformat(value)
+                except ValueError:
+                    raise ListingError(f"{_label(name)}格式应为 YYYY-MM-DD。", field=name) from None
+        elif name in ("show_floor_price", "entrusted"):
+            value = bool(value)
+        elif name in TEXT_LIMITS:
+            value = (value or "").strip()
+            if name in ("transferor_id_no", "agent_id_no"):
+                value = value.upper().replace(" ", "")
+            if len(value) > TEXT_LIMITS[name]:
+                raise ListingError(f"{_label(name)}不能超过 {TEXT_LIMITS[name]} 个字。", field=name)
+        if name == "price_mode" and value not in rules.PRICE_MODES:
+            raise ListingError("计价方式不正确。", field=name)
+        if name == "transferor_kind" and value not in rules.TRANSFEROR_KINDS:
+            raise ListingError("转让方类型不正确。", field=name)
+        if name == "trading_method" and value not in rules.TRADING_METHODS:
+            raise ListingError("交易方式不正确。", field=name)
+        if name == "buyer_restriction" and value not in ("none", "members"):
+            raise ListingError("受让限制不正确。", field=name)
+        setattr(listing, name, value)
+    if listing.reps_for is not None and listing.reps_total is not None and listing.reps_for > listing.reps_total:
+        raise ListingError("同意人数不能多于代表总人数。", field="reps_for")
+    # derived: total price from the unit price; default deposit as a share of the price
+    if listing.price_mode == "per_unit_year":
+        listing.floor_price = rules.computed_floor_price(listing)
+    if listing.deposit_amount is None and listing.floor_price:
+        rate = Decimal(str(current_app.config.get("DEPOSIT_RATE", "0.10")))
+        listing.deposit_amount = (listing.floor_price * rate).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+
+
+FIELD_LABELS = {
+    "category": "交易品种", "method": "流转方式",
+    "title": "项目名称", "location": "坐落", "boundaries": "四至", "quantity": "数量", "unit": "单位",
+    "current_use": "利用现状", "description": "项目说明", "right_cert_no": "权证编号", "right_end_date": "权利到期日",
+    "term_start": "流转开始日期", "term_end": "流转结束日期", "price_mode": "计价方式", "floor_unit_price": "单价",
+    "floor_price": "底价", "price_basis": "作价依据", "show_floor_price": "公开底价", "appraisal_value": "评估值",
+    "appraisal_agency": "评估机构", "appraisal_report_no": "评估报告编号", "transferor_kind": "转让方类型",
+    "transferor_name": "转让方名称", "transferor_id_no": "转让方证件号", "transferor_mobile": "转让方电话",
+    "account_name": "收款户名", "account_bank": "开户行", "account_no": "收款账号", "entrusted": "委托办理",
+    "agent_name": "受托人", "agent_id_no": "受托人证件号", "agent_mobile": "受托人电话", "decision_type": "决策会议",
+    "decision_date": "决策日期", "reps_total": "代表总数", "reps_for": "同意人数", "buyer_conditions": "受让条件",
+    "buyer_restriction": "受让限制", "restriction_note": "限制说明", "deposit_amount": "保证金",
+    "announce_days": "公告期", "trading_method": "交易方式", "bid_increment": "加价幅度",
+}
+
+
+def _label(name: str) -> str:
+    return FIELD_LABELS.get(name, name)
+
+
+# --- materials ----------------------------------------------------------------------------------
+
+def add_material(actor, listing: Listing, kind: str, upload, filename: str | None = None,
+                 public: bool | None = None) -> ListingMaterial:
+    require_edit(actor, listing)
+    if kind not in rules.MATERIAL_KINDS:
+        raise ListingError("材料类型不正确。", field="kind")
+    from exchange.uploads import UploadError, accept_upload
+    try:
+        stored = accept_upload(upload, filename)
+    except UploadError as exc:
+        raise ListingError(str(exc), field="file") from None
+    material = ListingMaterial(listing=listing, kind=kind, filename=stored.filename, storage_key=stored.key,
+                               content_type=stored.content_type, size=stored.size, sha256=stored.sha256,
+                               public=rules.MATERIAL_KINDS[kind].public if public is None else bool(public),
+                               uploaded_by_id=actor.id, uploaded_at=clock.now())
+    db.session.add(material)
+    db.session.flush()
+    log_event(listing, "material_add", actor, f"上传{rules.MATERIAL_KINDS[kind].label}：{stored.filename}")
+    record("listing.material_add", f"项目 #{listing.id} 上传材料 {stored.filename}", obj_type="listing",
+           obj_id=listing.id, after={"kind": kind, "sha256": stored.sha256, "size": stored.size})
+    return material
+
+
+def remove_material(actor, material: ListingMaterial) -> None:
+    listing = material.listing
+    require_edit(actor, listing)
+    log_event(listing, "material_remove", actor, f"删除材料：{material.filename}")
+    record("listing.material_remove", f"项目 #{listing.id} 删除材料 {material.filename}", obj_type="listing",
+           obj_id=listing.id, before={"kind": material.kind, "sha256": material.sha256})
+    listing.materials.remove(material)
+    db.session.flush()
+
+
+def can_download(user, material: ListingMaterial) -> bool:
+    listing = material.listing
+    if material.public and listing.state in PUBLIC_STATES:
+        return True
+    return can_view(user, listing)
+
+
+# --- review ---------------------------------------------------------------------------------------
+
+CENTER_CHECKLIST = {
+    "ownership": "权属清晰（已查询产权，权属无争议）",
+    "qualification": "出让方资格合法",
+    "planning": "符合土地规划和用途管制",
+    "decision": "民主决策程序合规（集体资产）或转让方本人意愿真实（个人产权）",
+}
+
+
+def submit(actor, listing: Listing) -> ListingEvent:
+    return fire(listing, "submit", actor)
+
+
+def station_decide(actor, listing: Listing, passed: bool, note: str = "") -> ListingEvent:
+    return fire(listing, "station_pass" if passed else "station_return", actor, reason=note)
+
+
+def center_decide(actor, listing: Listing, decision: str, checklist: dict[str, dict] | None = None,
+                  note: str = "") -> ListingEvent:
+    """``decision``: approve / return / reject.  Approval needs every checklist item passed."""
+    checklist = checklist or {}
+    clean = {}
+    for key, label in CENTER_CHECKLIST.items():
+        item = checklist.get(key) or {}
+        clean[key] = {"label": label, "ok": bool(item.get("ok")), "note": (item.get("note") or "").strip()[:300]}
+    if decision == "approve":
+        failed = [v["label"] for v in clean.values() if not v["ok"]]
+        if failed:
+            raise WorkflowError("审核要点未全部通过，不能发布：" + "；".join(failed) + "。请退回修改或不予受理。")
+        return fire(listing, "center_approve", actor, reason=note, data={"checklist": clean})
+    if decision == "return":
+        return fire(listing, "center_return", actor, reason=note, data={"checklist": clean})
+    if decision == "reject":
+        return fire(listing, "center_reject", actor, reason=note, data={"checklist": clean})
+    raise WorkflowError("审核结论不正确。")
+
+
+def request_station_opinion(actor, listing: Listing, question: str) -> ListingEvent:
+    """The center asks the town station for its opinion on a direct application."""
+    require(actor, "listings.center_review", listing.org)
+    if listing.state != "center_review":
+        raise WorkflowError("只有审核中的项目可以征求交易站意见。")
+    question = (question or "").strip()
+    if not question:
+        raise WorkflowError("请写明需要交易站核实的事项。")
+    event = log_event(listing, "opinion_requested", actor, question, data={"station": listing.station.code})
+    db.session.flush()
+    record("listing.opinion_requested", f"就项目 #{listing.id} 征求{listing.station.name}意见", obj_type="listing",
+           obj_id=listing.id, after={"question": question})
+    return event
+
+
+def give_station_opinion(actor, listing: Listing, opinion: str) -> ListingEvent:
+    require(actor, "listings.station_review", listing.org)
+    if not pending_opinion(listing):
+        raise WorkflowError("交易中心没有就该项目征求意见。")
+    opinion = (opinion or "").strip()
+    if not opinion:
+        raise WorkflowError("请填写意见。")
+    event = log_event(listing, "opinion_given", actor, opinion)
+    db.session.flush()
+    record("listing.opinion_given", f"{listing.station.name}就项目 #{listing.id} 回复意见", obj_type="listing",
+           obj_id=listing.id, after={"opinion": opinion})
+    return event
+
+
+def pending_opinion(listing: Listing) -> ListingEvent | None:
+    last_request = None
+    for e in listing.events:
+        if e.action == "opinion_requested":
+            last_request = e
+        elif e.action == "opinion_given" and last_request is not None:
+            last_request = None
+    return last_request if listing.state == "center_review" else None
+
+
+# --- publication ---------------------------------------------------------------------------------
+
+def next_number(kind: str, year: int) -> int:
+    """Gap-free counter: the increment commits or rolls back with the caller's transaction."""
+    stmt = (update(ProjectCounter).where(ProjectCounter.kind == kind, ProjectCounter.year == year)
+            .values(last_no=ProjectCounter.last_no + 1).returning(ProjectCounter.last_no)
+            .execution_options(synchronize_session=False))
+    n = db.session.execute(stmt).scalar()
+    if n is not None:
+        return n
+    try:
+        with db.session.begin_nested():
+            db.session.add(ProjectCounter(kind=kind, year=year, last_no=1))
+        return 1
+    except Exception:  # another transaction created this year's row first: use it
+        n = db.session.execute(stmt).scalar()
+        if n is None:
+            raise
+        return n
+
+
+def start_announcement(listing: Listing) -> None:
+    """Number the listing and start its 公告期 (effect of center_approve)."""
+    now = clock.now()
+    year = clock.to_local(now).year
+    listing.project_no = f"LXNCJY-{year}-{next_number('listing', year):06d}"
+    due = due_after_working_days(now, listing.announce_days)
+    listing.published_at = now
+    listing.announce_start_at = now
+    listing.announce_end_at = due.at
+    listing.deposit_deadline_at = due_at_local_time(due.last_day, 16, 0)
+    listing.announce_assumed_years = ",".join(str(y) for y in sorted(due.assumed_years))
+
+
+# --- queues and lists -----------------------------------------------------------------------------
+
+@dataclass
+class QueueRow:
+    listing: Listing
+    waiting_days: int
+
+
+def scoped_listings(user):
+    """A select() of the listings the user may see (staff by scope; a transferor their own)."""
+    stmt = select(Listing)
+    if user.role == Role.PUBLIC:
+        return stmt.where(Listing.transferor_user_id == user.id)
+    require(user, "listings.view", user.org_unit)
+    return stmt.where(scope_clause(user, Listing.org_path))
+
+
+def queue(user, states: tuple[str, ...]):
+    stmt = scoped_listings(user).where(Listing.state.in_(states)).order_by(Listing.state_since)
+    now = clock.now()
+    return [QueueRow(l, (now - l.state_since).days) for l in db.session.scalars(stmt)]
+
+
+def queue_counts(user, states: tuple[str, ...]) -> int:
+    stmt = scoped_listings(user).where(Listing.state.in_(states)).with_only_columns(func.count(Listing.id))
+    return db.session.scalar(stmt) or 0
+
+
+# --- public site ----------------------------------------------------------------------------------
+
+@dataclass
+class SearchParams:
+    q: str = ""
+    category_id: int | None = None
+    station_id: int | None = None
+    method: str | None = None
+    status: str | None = None  # one of PUBLIC_STATES
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    area_min: Decimal | None = None
+    area_max: Decimal | None = None
+    sort: str = "newest"  # newest / deadline / price_asc / price_desc / area_desc
+    page: int = 1
+    per_page: int = 20
+
+
+SORTS = {
+    "newest": (Listing.published_at.desc(), Listing.id.desc()),
+    "deadline": (Listing.announce_end_at.asc(), Listing.id.desc()),
+    "price_asc": (Listing.floor_price.asc(), Listing.id.desc()),
+    "price_desc": (Listing.floor_price.desc(), Listing.id.desc()),
+    "area_desc": (Listing.quantity.desc(), Listing.id.desc()),
+}
+
+
+def public_search(p: SearchParams):
+    """Published listings for anyone: filters, keyword, sort and pagination.
+
+    The count and the page are two lean queries over the same conditions (no count over a subquery
+    of every column); the indexes in the migration serve the common filters.
+    """
+    conds = [Listing.state == p.status] if p.status else [Listing.state.in_(PUBLIC_STATES)]
+    if p.category_id:
+        conds.append(Listing.category_id == p.category_id)
+    if p.station_id:
+        conds.append(Listing.station_id == p.station_id)
+    if p.method:
+        conds.append(Listing.trading_method == p.method)
+    if p.price_min is not None or p.price_max is not None:
+        conds.append(Listing.show_floor_price.is_(True))
+    if p.price_min is not None:
+        conds.append(Listing.floor_price >= p.price_min)
+    if p.price_max is not None:
+        conds.append(Listing.floor_price <= p.price_max)
+    if p.area_min is not None:
+        conds.append(Listing.quantity >= p.area_min)
+    if p.area_max is not None:
+        conds.append(Listing.quantity <= p.area_max)
+    if p.q:
+        like = f"%{_escape_like(p.q.strip()[:40])}%"
+        conds.append(or_(Listing.title.like(like, escape="\\"), Listing.location.like(like, escape="\\"),
+                         Listing.project_no.like(like, escape="\\")))
+    per_page = min(max(1, p.per_page), 100)
+    page = max(1, p.page)
+    total = db.session.scalar(select(func.count(Listing.id)).where(*conds)) or 0
+    items = list(db.session.scalars(
+        select(Listing).where(*conds).order_by(*SORTS.get(p.sort, SORTS["newest"]))
+        .options(selectinload(Listing.category), selectinload(Listing.method), selectinload(Listing.station),
+                 selectinload(Listing.point))
+        .limit(per_page).offset((page - 1) * per_page)))
+    return SearchPage(items=items, total=total, page=page, per_page=per_page)
+
+
+@dataclass
+class SearchPage:
+    """The slice of results and the numbers the pagination macro needs."""
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def latest_announcements(limit: int = 6) -> list[Listing]:
+    return list(db.session.scalars(select(Listing).where(Listing.state == "announced")
+                                   .order_by(Listing.published_at.desc()).limit(limit)))
+
+
+def public_figures() -> dict:
+    rows = db.session.execute(select(Listing.state, func.count(Listing.id)).where(Listing.state.in_(PUBLIC_STATES))
+                              .group_by(Listing.state)).all()
+    counts = dict(rows)
+    return {"announced": counts.get("announced", 0), "published": sum(counts.values()),
+            "completed": counts.get("completed", 0)}
+
+
+__all__ = ["ListingError", "WorkflowError"]

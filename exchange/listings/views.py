@@ -1,0 +1,412 @@
+"""Listing pages: my listings and queues, the step-by-step intake form, materials, review decisions;
+and the public site (search, project pages)."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from exchange import clock
+from exchange.access import AccessDenied
+from exchange.accounts.models import Role
+from exchange.admin.forms import ActionForm
+from exchange.catalog.models import Category, TransferMethod
+from exchange.extensions import db
+from exchange.listings import rules
+from exchange.listings import services as svc
+from exchange.listings.forms import (STEPS, CenterReviewForm, MaterialForm, NewListingForm, ReasonForm)
+from exchange.listings.models import Listing, ListingMaterial
+from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, WorkflowError, allowed
+from exchange.orgs.models import OrgKind, OrgUnit
+from exchange.web.helpers import apply_service_error
+
+bp = Blueprint("listings", __name__, url_prefix="/listings")
+public_bp = Blueprint("public", __name__, url_prefix="/projects")
+
+
+def _listing(listing_id: int) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        abort(404)
+    svc.require_view(current_user, listing)
+    return listing
+
+
+def _categories():
+    return list(db.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.seq)))
+
+
+# --- lists and queues -------------------------------------------------------------------------------
+
+QUEUE_STATES = {
+    Role.POINT_CLERK: ("draft", "returned"),
+    Role.STATION_REVIEWER: ("station_review",),
+    Role.CENTER_REVIEWER: ("center_review",),
+    Role.PUBLIC: ("draft", "returned"),
+}
+
+
+@bp.route("/")
+@login_required
+def index():
+    state = request.args.get("state") or None
+    if state and state not in STATE_LABELS:
+        state = None
+    stmt = svc.scoped_listings(current_user)
+    if state:
+        stmt = stmt.where(Listing.state == state)
+    stmt = stmt.order_by(Listing.state_since.desc())
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=20, error_out=False)
+    return render_template("listings/index.html", page=page, state=state, states=STATE_LABELS, now=clock.now())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    if current_user.role not in (Role.POINT_CLERK, Role.CENTER_REVIEWER, Role.PUBLIC):
+        raise AccessDenied("只有交易点信息员、交易中心审核员或转让方本人可以新建挂牌项目。")
+    form = NewListingForm()
+    form.category_id.choices = [(c.id, c.name) for c in _categories()]
+    direct = current_user.role != Role.POINT_CLERK
+    if direct:
+        points = db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.POINT.value,
+                                                          OrgUnit.active.is_(True)).order_by(OrgUnit.path)).all()
+        form.point_id.choices = [(p.id, f"{p.parent.area_name} · {p.area_name}") for p in points]
+    else:
+        del form.point_id  # a village clerk always drafts for their own village
+    if form.validate_on_submit():
+        cat = db.session.get(Category, form.category_id.data)
+        point = db.session.get(OrgUnit, form.point_id.data) if direct and form.point_id.data else None
+        if direct and point is None:
+            form.form_errors.append("请选择项目所在的村（社区）。")
+            return render_template("listings/new.html", form=form, direct=direct), 400
+        try:
+            listing = svc.create_draft(current_user, category=cat, point=point, title=form.title.data)
+        except svc.ListingError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            flash("草稿已建立。请按步骤填写，可随时保存，下次接着填。", "success")
+            return redirect(url_for("listings.edit", listing_id=listing.id, step="basic"))
+    return render_template("listings/new.html", form=form, direct=direct)
+
+
+# --- the step-by-step form ----------------------------------------------------------------------------
+
+def _step(name: str):
+    for i, (key, label, form_cls) in enumerate(STEPS):
+        if key == name:
+            return i, key, label, form_cls
+    abort(404)
+
+
+def _fill_choices(form, listing: Listing) -> None:
+    if hasattr(form, "category_id"):
+        form.category_id.choices = [(c.id, c.name) for c in _categories()]
+    if hasattr(form, "method_id"):
+        cat_id = form.category_id.data or listing.category_id
+        methods = db.session.scalars(select(TransferMethod).where(TransferMethod.category_id == cat_id,
+                                                                  TransferMethod.active.is_(True))
+                                     .order_by(TransferMethod.seq)).all()
+        form.method_id.choices = [(m.id, m.name) for m in methods]
+
+
+def _form_values(form, listing: Listing) -> dict:
+    values = {}
+    for name, field in form._fields.items():
+        if name in ("csrf_token", "category_id", "method_id"):
+            continue
+        if name in svc.EDITABLE_FIELDS:
+            data = field.data
+            if isinstance(data, Decimal):
+                data = str(data)
+            values[name] = data
+    return values
+
+
+def _money_text(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+@bp.route("/<int:listing_id>/edit/<step>", methods=["GET", "POST"])
+@login_required
+def edit(listing_id: int, step: str):
+    listing = _listing(listing_id)
+    if not svc.can_edit(current_user, listing):
+        if listing.state not in svc.EDITABLE_STATES:
+            flash(f"项目当前状态为“{STATE_LABELS[listing.state]}”，不能修改。", "warning")
+            return redirect(url_for("listings.detail", listing_id=listing.id))
+        raise AccessDenied("您没有权限修改该项目。")
+    index, key, label, form_cls = _step(step)
+    if form_cls is None:
+        return _materials_page(listing, index)
+    if request.method == "GET":
+        form = form_cls(obj=listing)
+        for name in svc.MONEY_FIELDS:
+            if hasattr(form, name):
+                getattr(form, name).data = _money_text(getattr(listing, name))
+    else:
+        form = form_cls()
+    _fill_choices(form, listing)
+    if form.validate_on_submit():
+        kwargs = _form_values(form, listing)
+        cat = db.session.get(Category, form.category_id.data) if hasattr(form, "category_id") else None
+        method = db.session.get(TransferMethod, form.method_id.data) if hasattr(form, "method_id") else None
+        if method is not None and cat is not None and method.category_id != cat.id:
+            method = cat.active_methods()[0] if cat.active_methods() else None
+        try:
+            svc.update_draft(current_user, listing, category=cat, method=method, **kwargs)
+        except svc.ListingError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            if request.form.get("go") == "stay":
+                flash("已保存。", "success")
+                return redirect(url_for("listings.edit", listing_id=listing.id, step=key))
+            nxt = STEPS[min(index + 1, len(STEPS) - 1)][0]
+            return redirect(url_for("listings.edit", listing_id=listing.id, step=nxt))
+    return render_template("listings/edit.html", listing=listing, form=form, steps=STEPS, index=index,
+                           step=key, step_label=label, problems=rules.problems(listing)), \
+        (400 if request.method == "POST" else 200)
+
+
+def _materials_page(listing: Listing, index: int):
+    form = MaterialForm()
+    return render_template("listings/materials.html", listing=listing, form=form, steps=STEPS, index=index,
+                           step="materials", required=rules.required_materials(listing),
+                           missing=rules.missing_materials(listing), kinds=rules.MATERIAL_KINDS,
+                           problems=rules.problems(listing, for_submit=True), action_form=ActionForm())
+
+
+@bp.route("/<int:listing_id>/materials", methods=["POST"])
+@login_required
+def upload(listing_id: int):
+    listing = _listing(listing_id)
+    form = MaterialForm()
+    if form.validate_on_submit():
+        try:
+            svc.add_material(current_user, listing, form.kind.data, form.file.data)
+        except svc.ListingError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            db.session.commit()
+            flash("材料已上传。", "success")
+    else:
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e if isinstance(e, str) else "上传失败，请重试。", "error")
+    return redirect(url_for("listings.edit", listing_id=listing.id, step="materials"))
+
+
+@bp.route("/<int:listing_id>/materials/<int:material_id>/delete", methods=["POST"])
+@login_required
+def delete_material(listing_id: int, material_id: int):
+    listing = _listing(listing_id)
+    material = db.session.get(ListingMaterial, material_id)
+    if material is None or material.listing_id != listing.id:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        svc.remove_material(current_user, material)
+    except svc.ListingError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("材料已删除。", "success")
+    return redirect(url_for("listings.edit", listing_id=listing.id, step="materials"))
+
+
+@bp.route("/<int:listing_id>/materials/<int:material_id>")
+def download(listing_id: int, material_id: int):
+    material = db.session.get(ListingMaterial, material_id)
+    if material is None or material.listing_id != listing_id:
+        abort(404)
+    if not svc.can_download(current_user, material):
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login", next=request.path))
+        raise AccessDenied("您没有权限下载该材料。")
+    from exchange.uploads import send_stored
+    inline = request.args.get("inline") == "1"
+    return send_stored(material.storage_key, material.filename, material.content_type, inline=inline)
+
+
+# --- detail and decisions ----------------------------------------------------------------------------
+
+@bp.route("/<int:listing_id>")
+@login_required
+def detail(listing_id: int):
+    listing = _listing(listing_id)
+    transitions = {t.name for t in allowed(listing, current_user)}
+    review_form = CenterReviewForm()
+    return render_template("listings/detail.html", listing=listing, transitions=transitions,
+                           reason_form=ReasonForm(), review_form=review_form, checklist=svc.CENTER_CHECKLIST,
+                           problems=rules.problems(listing, for_submit=True), kinds=rules.MATERIAL_KINDS,
+                           can_edit=svc.can_edit(current_user, listing), pending=svc.pending_opinion(listing),
+                           action_form=ActionForm(), events=list(reversed(listing.events)))
+
+
+def _after_decision(listing: Listing, exc: Exception | None, ok_message: str):
+    if exc is None:
+        db.session.commit()
+        flash(ok_message, "success")
+    else:
+        db.session.rollback()
+        message = getattr(exc, "message", str(exc))
+        problems = getattr(exc, "problems", [])
+        flash(message + ("" if not problems else " " + " ".join(problems)), "error")
+    return redirect(url_for("listings.detail", listing_id=listing.id))
+
+
+@bp.route("/<int:listing_id>/submit", methods=["POST"])
+@login_required
+def submit(listing_id: int):
+    listing = _listing(listing_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        svc.submit(current_user, listing)
+    except WorkflowError as exc:
+        return _after_decision(listing, exc, "")
+    target = "交易站初审" if listing.state == "station_review" else "交易中心审核"
+    return _after_decision(listing, None, f"已提交{target}。")
+
+
+@bp.route("/<int:listing_id>/station", methods=["POST"])
+@login_required
+def station(listing_id: int):
+    listing = _listing(listing_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    passed = request.form.get("decision") == "pass"
+    try:
+        svc.station_decide(current_user, listing, passed, form.reason.data or "")
+    except WorkflowError as exc:
+        return _after_decision(listing, exc, "")
+    return _after_decision(listing, None, "已报送交易中心。" if passed else "已退回交易点。")
+
+
+@bp.route("/<int:listing_id>/center", methods=["POST"])
+@login_required
+def center(listing_id: int):
+    listing = _listing(listing_id)
+    form = CenterReviewForm()
+    if not form.validate_on_submit():
+        return _after_decision(listing, WorkflowError("请选择审核结论。"), "")
+    checklist = {
+        "ownership": {"ok": form.ownership.data, "note": form.ownership_note.data},
+        "qualification": {"ok": form.qualification.data, "note": form.qualification_note.data},
+        "planning": {"ok": form.planning.data, "note": form.planning_note.data},
+        "decision": {"ok": form.decision_ok.data, "note": form.decision_ok_note.data},
+    }
+    try:
+        svc.center_decide(current_user, listing, form.decision.data, checklist, form.reason.data or "")
+    except WorkflowError as exc:
+        return _after_decision(listing, exc, "")
+    messages = {"approve": f"已发布公告，项目编号 {listing.project_no}。", "return": "已退回修改。",
+                "reject": "已作出不予受理决定。"}
+    return _after_decision(listing, None, messages[form.decision.data])
+
+
+@bp.route("/<int:listing_id>/opinion", methods=["POST"])
+@login_required
+def opinion(listing_id: int):
+    listing = _listing(listing_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if current_user.role == Role.STATION_REVIEWER:
+            svc.give_station_opinion(current_user, listing, form.reason.data or "")
+            msg = "意见已回复交易中心。"
+        else:
+            svc.request_station_opinion(current_user, listing, form.reason.data or "")
+            msg = f"已征求{listing.station.name}意见。"
+    except WorkflowError as exc:
+        return _after_decision(listing, exc, "")
+    return _after_decision(listing, None, msg)
+
+
+# --- public site ------------------------------------------------------------------------------------
+
+def _decimal_arg(name: str):
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() and value >= 0 else None
+
+
+@public_bp.route("/")
+def search():
+    params = svc.SearchParams(
+        q=(request.args.get("q") or "").strip()[:40],
+        category_id=request.args.get("category", type=int),
+        station_id=request.args.get("town", type=int),
+        method=request.args.get("method") if request.args.get("method") in rules.TRADING_METHODS else None,
+        status=request.args.get("status") if request.args.get("status") in PUBLIC_STATES else None,
+        price_min=_decimal_arg("price_min"), price_max=_decimal_arg("price_max"),
+        area_min=_decimal_arg("area_min"), area_max=_decimal_arg("area_max"),
+        sort=request.args.get("sort") if request.args.get("sort") in svc.SORTS else "newest",
+        page=request.args.get("page", 1, type=int),
+    )
+    page = svc.public_search(params)
+    towns = db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.STATION.value,
+                                                     OrgUnit.active.is_(True)).order_by(OrgUnit.sort_order)).all()
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("public/search.html", page=page, params=params, categories=_categories(), towns=towns,
+                           methods=rules.TRADING_METHODS, states={s: STATE_LABELS[s] for s in PUBLIC_STATES},
+                           args=args)
+
+
+@public_bp.route("/<project_no>")
+def project(project_no: str):
+    listing = db.session.scalar(select(Listing).where(Listing.project_no == project_no[:30]))
+    if listing is None or listing.state not in PUBLIC_STATES:
+        abort(404)
+    materials = [m for m in listing.materials if m.public]
+    return render_template("public/project.html", listing=listing, materials=materials, kinds=rules.MATERIAL_KINDS)
+
+
+ACTION_LABELS = {
+    "create": "新建草稿", "edit": "修改信息", "material_add": "上传材料", "material_remove": "删除材料",
+    "submit": "提交审核", "station_pass": "交易站初审通过", "station_return": "交易站退回",
+    "center_approve": "交易中心审核通过并发布", "center_return": "交易中心退回", "center_reject": "不予受理",
+    "opinion_requested": "征求交易站意见", "opinion_given": "交易站回复意见",
+}
+
+
+@bp.app_context_processor
+def _listing_globals():
+    return {"state_labels": STATE_LABELS, "public_states": PUBLIC_STATES, "trading_methods": rules.TRADING_METHODS,
+            "transferor_kinds": rules.TRANSFEROR_KINDS, "action_labels": ACTION_LABELS}
+
+
+@bp.app_template_filter("mask_name")
+def _mask_name(value):
+    from exchange.idcheck import mask_name
+    return mask_name(value or "")
+
+
+@public_bp.route("/<project_no>/announcement.pdf")
+def announcement_pdf(project_no: str):
+    listing = db.session.scalar(select(Listing).where(Listing.project_no == project_no[:30]))
+    if listing is None or listing.state not in PUBLIC_STATES:
+        abort(404)
+    from flask import Response
+
+    from exchange.pdf import render_pdf
+    pdf = render_pdf("public/announcement_pdf.html", listing=listing)
+    resp = Response(pdf, mimetype="application/pdf")
+    resp.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{listing.project_no}.pdf"
+    return resp

@@ -1,0 +1,168 @@
+"""The listing lifecycle: one transition table, and the only code that assigns ``Listing.state``.
+
+Each transition names the states it leaves from, the state it goes to, the access action that
+authorises it (role and org scope, :mod:`exchange.access`), whether a reason is required, a guard
+that must pass, and the effects it runs (numbering, clocks).  Pages, the API, the CLI and the
+sweeper all call :func:`fire`.  Later stages (trading, contract, settlement, suspension …) add their
+rows here.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+from exchange import clock
+from exchange.access import AccessDenied, can, require
+from exchange.accounts.models import Role
+from exchange.audit.services import canonical_json, record
+from exchange.extensions import db
+from exchange.listings.models import Listing, ListingEvent
+
+STATE_LABELS = {
+    "draft": "草稿",
+    "station_review": "交易站初审中",
+    "center_review": "交易中心审核中",
+    "returned": "已退回",
+    "rejected": "不予受理",
+    "announced": "公告中",
+    "trading": "交易中",
+    "publicity": "交易公示",
+    "contract": "签约中",
+    "settlement": "结算中",
+    "certification": "鉴证中",
+    "completed": "已完成",
+    "suspended": "已中止",
+    "terminated": "已终结",
+    "failed": "流拍",
+}
+
+PUBLIC_STATES = ("announced", "trading", "publicity", "contract", "settlement", "certification", "completed",
+                 "suspended", "terminated", "failed")
+
+
+class WorkflowError(ValueError):
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = problems or []
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    sources: frozenset[str]
+    target: str | Callable[[Listing], str]
+    action: str  # exchange.access action
+    reason_required: bool = False
+    guard: Callable[[Listing], list[str]] | None = None
+    effects: tuple[Callable[[Listing, object], None], ...] = field(default_factory=tuple)
+    public_owner: bool = False  # the listing's own transferor (public account) may fire it
+
+    def target_for(self, listing: Listing) -> str:
+        return self.target(listing) if callable(self.target) else self.target
+
+
+def _submit_target(listing: Listing) -> str:
+    return "station_review" if listing.origin == "point" else "center_review"
+
+
+def _guard_complete(listing: Listing) -> list[str]:
+    from exchange.listings.rules import problems
+    return problems(listing, for_submit=True)
+
+
+def _guard_center(listing: Listing) -> list[str]:
+    from exchange.listings.rules import problems
+    return problems(listing, for_submit=True)
+
+
+def _effect_submitted(listing: Listing, actor) -> None:
+    listing.submitted_at = clock.now()
+
+
+def _effect_publish(listing: Listing, actor) -> None:
+    from exchange.listings.services import start_announcement
+    start_announcement(listing)
+
+
+TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
+    Transition("submit", "提交审核", frozenset({"draft", "returned"}), _submit_target, "listings.submit",
+               guard=_guard_complete, effects=(_effect_submitted,), public_owner=True),
+    Transition("station_pass", "初审通过，报送交易中心", frozenset({"station_review"}), "center_review",
+               "listings.station_review"),
+    Transition("station_return", "退回交易点", frozenset({"station_review"}), "returned", "listings.station_review",
+               reason_required=True),
+    Transition("center_approve", "审核通过并发布公告", frozenset({"center_review"}), "announced",
+               "listings.center_review", guard=_guard_center, effects=(_effect_publish,)),
+    Transition("center_return", "退回修改", frozenset({"center_review"}), "returned", "listings.center_review",
+               reason_required=True),
+    Transition("center_reject", "不予受理", frozenset({"center_review"}), "rejected", "listings.center_review",
+               reason_required=True),
+]}
+
+
+def allowed(listing: Listing, user) -> list[Transition]:
+    """The transitions this user may fire on this listing now (for buttons)."""
+    return [t for t in TRANSITIONS.values() if listing.state in t.sources and _authorised(t, listing, user)]
+
+
+def _authorised(t: Transition, listing: Listing, user) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.role == Role.PUBLIC:
+        return t.public_owner and listing.transferor_user_id == user.id and user.is_active
+    return can(user, t.action, listing.org)
+
+
+def fire(listing: Listing, name: str, actor, *, reason: str = "", data: dict | None = None) -> ListingEvent:
+    """Perform transition ``name`` on ``listing`` as ``actor``: authorise, check, assign, record."""
+    try:
+        t = TRANSITIONS[name]
+    except KeyError:
+        raise WorkflowError(f"未知的操作：{name}") from None
+    if not _authorised(t, listing, actor):
+        if actor is not None and getattr(actor, "role", None) != Role.PUBLIC:
+            require(actor, t.action, listing.org)  # raises with the precise message
+        raise AccessDenied(f"您没有权限对该项目执行“{t.label}”。")
+    if listing.state not in t.sources:
+        raise WorkflowError(f"项目当前状态为“{STATE_LABELS[listing.state]}”，不能执行“{t.label}”。")
+    reason = (reason or "").strip()
+    if t.reason_required and not reason:
+        raise WorkflowError(f"请填写“{t.label}”的理由，提交人将看到它。")
+    if t.guard:
+        problems = t.guard(listing)
+        if problems:
+            raise WorkflowError(f"不能{t.label}：还有 {len(problems)} 处需要补正。", problems)
+    before = listing.state
+    after = t.target_for(listing)
+    listing.state = after
+    listing.state_since = clock.now()
+    for effect in t.effects:
+        effect(listing, actor)
+    event = ListingEvent(listing=listing, action=name, from_state=before, to_state=after,
+                         actor_id=getattr(actor, "id", None),
+                         actor_name=_actor_name(actor), note=reason,
+                         data=canonical_json(data) if data else None)
+    db.session.add(event)
+    db.session.flush()
+    record(f"listing.{name}", f"{t.label}：{listing.project_no or ('#' + str(listing.id))} {listing.title}"
+           + (f"（{reason}）" if reason else ""), obj_type="listing", obj_id=listing.id,
+           before={"state": before}, after={"state": after, **({"data": data} if data else {})})
+    return event
+
+
+def log_event(listing: Listing, action: str, actor, note: str = "", data: dict | None = None) -> ListingEvent:
+    """A history entry that does not change the state (edits, materials, opinions)."""
+    event = ListingEvent(listing=listing, action=action, from_state=listing.state, to_state=listing.state,
+                         actor_id=getattr(actor, "id", None), actor_name=_actor_name(actor), note=note,
+                         data=json.dumps(data, ensure_ascii=False, default=str) if data else None)
+    db.session.add(event)
+    return event
+
+
+def _actor_name(actor) -> str:
+    if actor is None:
+        return "系统"
+    return f"{actor.display_name}（{actor.role_label}）"

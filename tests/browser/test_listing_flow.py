@@ -1,0 +1,120 @@
+"""Issue 3 in a real browser: a village clerk (on a phone) drafts and submits a listing with materials,
+the town station passes it, the center approves it, and the public sees it with its 公告期."""
+import pytest
+
+from exchange.demo import DEMO_PASSWORD
+from tests.browser.conftest import shot
+from tests.test_listings import PDF
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo(app, appctx, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_ROOT", str(tmp_path / "uploads"))
+    app.extensions.pop("exchange_storage", None)
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    yield
+    app.extensions.pop("exchange_storage", None)
+
+
+def sign_in(pg, base, username):
+    pg.goto(base + "/login")
+    pg.fill("input[name=username]", username)
+    pg.fill("input[name=password]", DEMO_PASSWORD)
+    pg.click("form:not([action='/logout']) button[type=submit]")
+    pg.wait_for_url("**/work")
+
+
+def sign_out(pg):
+    pg.click("form[action='/logout'] button")
+
+
+def save_step(pg):
+    pg.click("button:has-text('保存并下一步')")
+    pg.wait_for_load_state()
+
+
+def test_point_station_center_public(browser, phone, page, live_server, demo, tmp_path):
+    base = live_server
+    # --- the village clerk, on a phone ---
+    sign_in(phone, base, "cun_jiangnan_2")
+    phone.goto(base + "/listings/new")
+    phone.select_option("select[name=category_id]", label="农户承包土地经营权")
+    phone.fill("input[name=title]", "团湖村三组 32 亩水田经营权出租")
+    phone.click("button:has-text('建立草稿')")
+    phone.wait_for_url("**/edit/basic")
+    phone.fill("input[name=location]", "江南镇团湖村三组")
+    phone.fill("input[name=boundaries]", "东至渠道，南至山脚，西至村道，北至河堤")
+    phone.fill("input[name=quantity]", "32")
+    phone.fill("input[name=current_use]", "水稻种植")
+    save_step(phone)
+    phone.fill("input[name=right_cert_no]", "430682-演示-0001")
+    phone.fill("input[name=right_end_date]", "2038-12-31")
+    phone.fill("input[name=term_start]", "2027-01-01")
+    phone.fill("input[name=term_end]", "2036-12-31")
+    phone.check("input[name=price_mode][value=per_unit_year]")
+    phone.fill("input[name=floor_unit_price]", "500")
+    phone.fill("input[name=price_basis]", "参照周边近三年流转价格")
+    save_step(phone)
+    phone.select_option("select[name=transferor_kind]", "household")
+    phone.fill("input[name=transferor_name]", "农户演示")
+    from exchange.idcheck import make_resident_id
+    phone.fill("input[name=transferor_id_no]", make_resident_id("43068219650315452"))
+    phone.fill("input[name=transferor_mobile]", "13800000004")
+    phone.fill("input[name=account_name]", "农户演示")
+    phone.fill("input[name=account_bank]", "临湘农商银行")
+    phone.fill("input[name=account_no]", "6210000000000001")
+    save_step(phone)
+    phone.select_option("select[name=trading_method]", "online_bidding")
+    phone.fill("input[name=bid_increment]", "500")
+    save_step(phone)
+    phone.wait_for_url("**/edit/materials")
+    assert "160,000.00" in phone.inner_text("body") or "缺" in phone.inner_text("body")
+    pdf = tmp_path / "材料.pdf"
+    pdf.write_bytes(PDF)
+    for label in ["农村产权转出申请书", "转让方资格证明（身份证、营业执照或登记证书）", "产权权属证明（承包经营权证、林权证等）",
+                  "交易标的基本情况材料", "底价及作价依据"]:
+        phone.select_option("select[name=kind]", label=label)
+        phone.set_input_files("input[name=file]", str(pdf))
+        phone.click("button:has-text('上传')")
+        phone.wait_for_load_state()
+    assert "资料已齐全" in phone.inner_text("body")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"materials page is {width}px wide on a phone"
+    shot(phone, "listing-materials-phone")
+    phone.click("text=预览与提交")
+    phone.click("button:has-text('提交交易站初审')")
+    assert "已提交交易站初审" in phone.inner_text("body")
+    shot(phone, "listing-submitted-phone")
+
+    # --- the town station ---
+    sign_in(page, base, "zhan_jiangnan")
+    page.click("a:has-text('待初审')")
+    page.click("text=团湖村三组 32 亩水田经营权出租")
+    page.fill("textarea[name=reason]", "材料齐全，情况属实")
+    page.click("button:has-text('初审通过')")
+    assert "已报送交易中心" in page.inner_text("body")
+    sign_out(page)
+
+    # --- the center ---
+    sign_in(page, base, "shenhe")
+    page.click("a:has-text('待审核')")
+    page.click("text=团湖村三组 32 亩水田经营权出租")
+    for name in ["ownership", "qualification", "planning", "decision_ok"]:
+        page.check(f"input[name={name}]")
+    page.check("input[name=decision][value=approve]")
+    shot(page, "listing-center-review")
+    page.click("button:has-text('提交审核结论')")
+    body = page.inner_text("body")
+    assert "已发布公告，项目编号 LXNCJY-" in body
+    sign_out(page)
+
+    # --- the public ---
+    page.goto(base + "/projects/")
+    page.click("text=团湖村三组 32 亩水田经营权出租")
+    body = page.inner_text("body")
+    assert "公告期" in body and "32 亩" in body.replace("32.00", "32") and "160,000.00" in body
+    assert "农户演示" not in body
+    shot(page, "listing-public")
