@@ -342,3 +342,44 @@ def test_public_search_shows_only_published(users, db):
     assert [l.id for l in page.items] == [a.id] and b.id not in [l.id for l in page.items]
     assert svc.public_search(svc.SearchParams(price_min=Decimal("200000"))).total == 0
     assert svc.public_search(svc.SearchParams(area_min=Decimal("30"), area_max=Decimal("40"))).total == 1
+
+
+@pytest.mark.concurrency
+def test_concurrent_publications_get_distinct_gap_free_numbers(app, users, db):
+    """Six reviewers approve six listings at the same moment: numbers 1–6, each once."""
+    import threading
+    ids = []
+    for i in range(6):
+        listing = ready_listing(users, title=f"并发{i}")
+        svc.submit(users["point_a1"], listing)
+        svc.station_decide(users["station_a"], listing, True)
+        ids.append(listing.id)
+    db.session.commit()
+    reviewer_id = users["center_reviewer"].id
+    barrier = threading.Barrier(len(ids))
+    errors = []
+
+    def approve(listing_id):
+        try:
+            with app.app_context():
+                from exchange.accounts.models import User
+                reviewer = _db.session.get(User, reviewer_id)
+                listing = _db.session.get(Listing, listing_id)
+                barrier.wait()
+                svc.center_decide(reviewer, listing, "approve", ALL_OK)
+                _db.session.commit()
+                _db.session.remove()
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=approve, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    db.session.expire_all()
+    numbers = sorted(db.session.scalars(select(Listing.project_no).where(Listing.id.in_(ids))))
+    assert [n[-6:] for n in numbers] == [f"{k:06d}" for k in range(1, 7)]
+    from exchange.audit.services import verify
+    assert verify().ok
