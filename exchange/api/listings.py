@@ -212,7 +212,8 @@ def _public_transferor(listing: Listing) -> str:
 
 class PublicPageSchema(Schema):
     items = fields.List(fields.Nested(PublicListingSchema))
-    total = fields.Integer()
+    total = fields.Integer(metadata={"description": "符合条件的项目数，最多计到 1000"})
+    more = fields.Boolean(metadata={"description": "实际数量超过 1000 时为 true"})
     page = fields.Integer()
     per_page = fields.Integer()
 
@@ -439,7 +440,8 @@ def public_listings(args):
                               price_max=args["price_max"], area_min=args["area_min"], area_max=args["area_max"],
                               sort=args["sort"], page=args["page"], per_page=args["per_page"])
     page = svc.public_search(params)
-    return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
+    return {"items": page.items, "total": page.total, "more": page.more, "page": page.page,
+            "per_page": page.per_page}
 
 
 @blp.route("/public/listings/<string:project_no>")

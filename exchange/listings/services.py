@@ -497,13 +497,20 @@ def public_search(p: SearchParams):
                          Listing.project_no.like(like, escape="\\")))
     per_page = min(max(1, p.per_page), 100)
     page = max(1, p.page)
-    total = db.session.scalar(select(func.count(Listing.id)).where(*conds)) or 0
+    # Counting stops at COUNT_CAP: beyond that the page says "1000+" (an exact count of a huge result
+    # costs a scan of all of it and tells a reader nothing more).
+    capped = select(Listing.id).where(*conds).limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(capped)) or 0
     items = list(db.session.scalars(
         select(Listing).where(*conds).order_by(*SORTS.get(p.sort, SORTS["newest"]))
         .options(selectinload(Listing.category), selectinload(Listing.method), selectinload(Listing.station),
                  selectinload(Listing.point))
         .limit(per_page).offset((page - 1) * per_page)))
-    return SearchPage(items=items, total=total, page=page, per_page=per_page)
+    return SearchPage(items=items, total=min(total, COUNT_CAP), page=page, per_page=per_page,
+                      more=total > COUNT_CAP)
+
+
+COUNT_CAP = 1000
 
 
 @dataclass
@@ -513,6 +520,7 @@ class SearchPage:
     total: int
     page: int
     per_page: int
+    more: bool = False  # the real total exceeds COUNT_CAP
 
     @property
     def pages(self) -> int:
