@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from exchange.accounts.models import ROLE_LABELS, Role
 from exchange.orgs.models import ORG_KIND_LABELS
@@ -53,7 +53,7 @@ class ActionForm(FlaskForm):
 
 class CategoryForm(FlaskForm):
     name = StringField("品种名称", validators=[DataRequired("请填写品种名称"), Length(max=60)])
-    announce_days = IntegerField("最短公告期（工作日）", validators=[DataRequired("请填写公告期"),
+    announce_days = IntegerField("最短公告期（工作日）", validators=[InputRequired("请填写公告期"),
                                                             NumberRange(min=1, max=60, message="1–60 个工作日")])
     collective = BooleanField("属于集体资产（须评估，低于评估值须三分之二代表同意）")
     restricts_buyers = BooleanField("受让方限本集体经济组织成员")

@@ -118,3 +118,79 @@ def test_point_station_center_public(browser, phone, page, live_server, demo, tm
     assert "公告期" in body and "32 亩" in body.replace("32.00", "32") and "160,000.00" in body
     assert "农户演示" not in body
     shot(page, "listing-public")
+
+
+def test_direct_application_with_station_opinion_and_return(browser, page, live_server, demo, tmp_path):
+    """A household applies straight to the center (第十一条); the center asks the town station, then
+    returns the application with a reason, which the applicant sees."""
+    base = live_server
+    sign_in(page, base, "seller_household")
+    page.click("text=我的转出申请")
+    page.click("text=新建挂牌项目")
+    page.select_option("select[name=category_id]", label="农户承包土地经营权")
+    page.select_option("select[name=point_id]", label="江南镇 · 团湖村")
+    page.fill("input[name=title]", "团湖村四组 6 亩菜地经营权出租")
+    page.click("button:has-text('建立草稿')")
+    page.wait_for_url("**/edit/basic")
+    page.fill("input[name=location]", "江南镇团湖村四组")
+    page.fill("input[name=quantity]", "6")
+    save_step(page)
+    page.fill("input[name=term_start]", "2027-01-01")
+    page.fill("input[name=term_end]", "2029-12-31")
+    page.fill("input[name=right_end_date]", "2038-12-31")
+    page.fill("input[name=floor_price]", "7200")
+    page.fill("input[name=price_basis]", "周边行情")
+    save_step(page)
+    # the transferor's own identity was filled from the registration
+    assert page.input_value("input[name=transferor_name]") == "农户演示"
+    page.fill("input[name=account_name]", "农户演示")
+    page.fill("input[name=account_no]", "6210000000000099")
+    save_step(page)
+    page.fill("input[name=bid_increment]", "100")
+    save_step(page)
+    pdf = tmp_path / "材料.pdf"
+    pdf.write_bytes(PDF)
+    for label in ["农村产权转出申请书", "转让方资格证明（身份证、营业执照或登记证书）", "产权权属证明（承包经营权证、林权证等）",
+                  "交易标的基本情况材料", "底价及作价依据"]:
+        page.select_option("select[name=kind]", label=label)
+        page.set_input_files("input[name=file]", str(pdf))
+        page.click("button:has-text('上传')")
+        page.wait_for_load_state()
+    page.click("text=预览与提交")
+    body = page.inner_text("body")
+    assert "还需补正" not in body, body[:2000]
+    page.click("button:has-text('提交交易中心审核')")
+    assert "已提交交易中心审核" in page.inner_text("body")
+    sign_out(page)
+
+    sign_in(page, base, "shenhe")
+    page.click("a:has-text('待审核')")
+    page.click("text=团湖村四组 6 亩菜地经营权出租")
+    page.fill("form[action$='/opinion'] textarea[name=reason]", "请核实该地块是否已被他人承包")
+    page.click("button:has-text('发送给江南镇交易站')")
+    assert "已征求江南镇农村产权交易站意见" in page.inner_text("body")
+    sign_out(page)
+
+    sign_in(page, base, "zhan_jiangnan")
+    page.goto(base + "/listings/?state=center_review")
+    page.click("text=团湖村四组 6 亩菜地经营权出租")
+    page.fill("form[action$='/opinion'] textarea[name=reason]", "经核实，该地块已于 2025 年流转给他人，尚未到期")
+    page.click("button:has-text('回复意见')")
+    assert "意见已回复交易中心" in page.inner_text("body")
+    sign_out(page)
+
+    sign_in(page, base, "shenhe")
+    page.goto(base + "/listings/?state=center_review")
+    page.click("text=团湖村四组 6 亩菜地经营权出租")
+    assert "经核实，该地块已于 2025 年流转给他人" in page.inner_text("body")
+    page.check("input[name=decision][value=return]")
+    page.fill("form[action$='/center'] textarea[name=reason]", "该地块尚在他人流转期内，请核实后再申请")
+    page.click("button:has-text('提交审核结论')")
+    assert "已退回修改" in page.inner_text("body")
+    sign_out(page)
+
+    sign_in(page, base, "seller_household")
+    page.click("a:has-text('被退回待修改')")
+    page.click("text=团湖村四组 6 亩菜地经营权出租")
+    assert "退回理由：该地块尚在他人流转期内" in page.inner_text("body")
+    shot(page, "listing-returned")
