@@ -59,8 +59,6 @@ def add_override():
             db.session.commit()
             flash(f"已设置 {form.day.data.isoformat()} 为{'上班' if form.kind.data == 'work' else '放假'}。", "success")
             return redirect(url_for("workdays.calendar", year=form.day.data.year, month=form.day.data.month))
-    if form.day.errors and any("Not a valid date" in e for e in form.day.errors):
-        form.day.errors = ["日期格式不正确，请按 2027-01-01 的格式填写"]
     year, month = _month_from_args()
     return _render(form, year, month, status=400)
 
