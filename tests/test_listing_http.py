@@ -264,3 +264,17 @@ def test_announcement_pdf_reads_right(client, users, db, frozen, tmp_path):
     assert "160,000.00元（壹拾陆万元整）" in flat
     assert "农户演示" not in flat and "农**" in flat
     assert client.get("/projects/NOPE-1/announcement.pdf").status_code == 404
+
+
+def test_oversized_upload_is_refused(client, app, users, db, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_MB", 1)
+    listing = new_household_listing(users)
+    db.session.commit()
+    login(client, "t_point_a1", PASSWORD)
+    token = get_csrf(client, f"/listings/{listing.id}/edit/materials")
+    big = PDF + b"0" * (1024 * 1024 + 10)
+    resp = client.post(f"/listings/{listing.id}/materials", data={
+        "csrf_token": token, "kind": "application", "file": (io.BytesIO(big), "大文件.pdf")},
+        content_type="multipart/form-data", follow_redirects=True)
+    assert "文件超过 1 MB" in text(resp)
+    assert db.session.scalar(select(ListingMaterial)) is None
