@@ -22,15 +22,11 @@ from exchange.audit.services import actor_for_user, record
 from exchange.extensions import db
 from exchange.idcheck import IdCheckError, check_mobile, check_resident_id, check_uscc
 from exchange.orgs.models import OrgUnit
+from exchange.errors import ServiceError
 
 
-class AccountError(ValueError):
+class AccountError(ServiceError):
     """A rule about accounts was not met; ``message`` is shown to the user as is."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,40}$")

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from exchange import clock
 from exchange.accounts import services as acc
 from exchange.accounts.models import OrgType, PartyKind
-from exchange.api.common import ApiError, make_blueprint, require_login
+from exchange.api.common import ApiError, make_blueprint, require_login, service_error
 from exchange.extensions import db
 
 blp = make_blueprint("api_auth", "", "登录、当前账号与公众注册")
@@ -84,11 +84,6 @@ class OkSchema(Schema):
     ok = fields.Boolean()
 
 
-def account_error(exc: acc.AccountError) -> ApiError:
-    extra = {"fields": {exc.field: [exc.message]}} if exc.field else {}
-    return ApiError(400, "invalid", exc.message, **extra)
-
-
 @blp.route("/auth/csrf")
 @blp.response(200, CsrfSchema)
 def csrf_token():
@@ -147,7 +142,7 @@ def change_password(args):
     try:
         acc.change_password(user, args["old_password"], args["new_password"])
     except acc.AccountError as exc:
-        raise account_error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     if not getattr(g, "api_token_auth", False):
         login_user(user)  # keep this session alive with the new session version
@@ -167,6 +162,6 @@ def register(args):
     try:
         user = acc.register_public(acc.Registration(**args))
     except acc.AccountError as exc:
-        raise account_error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return user

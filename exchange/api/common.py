@@ -56,6 +56,16 @@ def require_login():
     return current_user
 
 
+def service_error(exc) -> ApiError:
+    """A service's refusal as an API error: 409 for a workflow step out of order or incomplete
+    (with the list of problems), 400 for a rule on the data (with the field it concerns)."""
+    problems = getattr(exc, "problems", None)
+    if problems is not None:
+        return ApiError(409, "workflow", exc.message, problems=problems)
+    extra = {"fields": {exc.field: [exc.message]}} if getattr(exc, "field", None) else {}
+    return ApiError(400, "invalid", exc.message, **extra)
+
+
 def not_found(what: str = "对象") -> ApiError:
     return ApiError(404, "not_found", f"{what}不存在。")
 

@@ -6,7 +6,7 @@ from flask import request
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
-from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, require_login
+from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, require_login, service_error
 from exchange.catalog.models import Category, TransferMethod
 from exchange.extensions import db
 from exchange.listings import rules
@@ -236,13 +236,6 @@ class SearchArgs(PageArgs):
     sort = fields.String(load_default="newest", validate=validate.OneOf(list(svc.SORTS)))
 
 
-def _error(exc) -> ApiError:
-    if isinstance(exc, WorkflowError):
-        return ApiError(409, "workflow", exc.message, problems=exc.problems)
-    extra = {"fields": {exc.field: [exc.message]}} if getattr(exc, "field", None) else {}
-    return ApiError(400, "invalid", exc.message, **extra)
-
-
 def _load(listing_id: int) -> Listing:
     user = require_login()
     listing = db.session.get(Listing, listing_id)
@@ -301,7 +294,7 @@ def create_listing(args):
     try:
         listing = svc.create_draft(user, category=cat, method=method, point=point, **rest)
     except svc.ListingError as exc:
-        raise _error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return listing
 
@@ -323,7 +316,7 @@ def update_listing(args, listing_id):
     try:
         svc.update_draft(require_login(), listing, category=cat, method=method, **rest)
     except (svc.ListingError, WorkflowError) as exc:
-        raise _error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return listing
 
@@ -340,7 +333,7 @@ def upload_material(args, listing_id):
     try:
         material = svc.add_material(require_login(), listing, args["kind"], upload)
     except svc.ListingError as exc:
-        raise _error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return material
 
@@ -356,7 +349,7 @@ def delete_material(listing_id, material_id):
     try:
         svc.remove_material(require_login(), material)
     except svc.ListingError as exc:
-        raise _error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return listing
 
@@ -369,7 +362,7 @@ def submit_listing(listing_id):
     try:
         svc.submit(require_login(), listing)
     except WorkflowError as exc:
-        raise _error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return listing
 
@@ -383,7 +376,7 @@ def station_review(args, listing_id):
     try:
         svc.station_decide(require_login(), listing, args["decision"] == "pass", args["reason"])
     except WorkflowError as exc:
-        raise _error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return listing
 
@@ -397,7 +390,7 @@ def center_review(args, listing_id):
     try:
         svc.center_decide(require_login(), listing, args["decision"], args["checklist"], args["reason"])
     except WorkflowError as exc:
-        raise _error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return listing
 
@@ -411,7 +404,7 @@ def request_opinion(args, listing_id):
     try:
         svc.request_station_opinion(require_login(), listing, args["text"])
     except WorkflowError as exc:
-        raise _error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return listing
 
@@ -425,7 +418,7 @@ def give_opinion(args, listing_id):
     try:
         svc.give_station_opinion(require_login(), listing, args["text"])
     except WorkflowError as exc:
-        raise _error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return listing
 

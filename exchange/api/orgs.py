@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from exchange.access import AccessDenied
-from exchange.api.common import ApiError, make_blueprint, not_found, require_login
+from exchange.api.common import ApiError, make_blueprint, not_found, require_login, service_error
 from exchange.extensions import db
 from exchange.orgs import services as svc
 from exchange.orgs.models import OrgKind, OrgUnit
@@ -58,11 +57,6 @@ class ActiveSchema(Schema):
     active = fields.Boolean(required=True)
 
 
-def _org_error(exc: svc.OrgError) -> ApiError:
-    extra = {"fields": {exc.field: [exc.message]}} if exc.field else {}
-    return ApiError(400, "invalid", exc.message, **extra)
-
-
 def _load(user, org_id: int) -> OrgUnit:
     org = svc.get_org(user, org_id)
     if org is None:
@@ -98,7 +92,7 @@ def create_org(args):
     try:
         org = svc.create_org(user, parent=parent, **args)
     except svc.OrgError as exc:
-        raise _org_error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return org
 
@@ -122,7 +116,7 @@ def update_org(args, org_id):
     try:
         svc.update_org(user, org, **args)
     except svc.OrgError as exc:
-        raise _org_error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return org
 
@@ -139,9 +133,7 @@ def set_active(args, org_id):
     try:
         svc.set_org_active(user, org, args["active"])
     except svc.OrgError as exc:
-        raise _org_error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return org
 
-
-__all__ = ["blp", "AccessDenied"]

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from exchange.access import require
 from exchange.accounts import services as acc
 from exchange.accounts.models import ApiToken, Role, User
-from exchange.api.auth import MeSchema, account_error
-from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, require_login
+from exchange.api.auth import MeSchema
+from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, require_login, service_error
 from exchange.extensions import db
 from exchange.orgs.models import OrgUnit
 
@@ -114,7 +114,7 @@ def create_user(args):
     try:
         user = acc.create_staff(actor, org=org, **args)
     except acc.AccountError as exc:
-        raise account_error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return user
 
@@ -139,7 +139,7 @@ def update_user(args, user_id):
     try:
         acc.update_staff(actor, user, org=org, **args)
     except acc.AccountError as exc:
-        raise account_error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     return user
 
@@ -184,7 +184,7 @@ def create_token(args):
     try:
         token, secret = acc.create_token(actor, _user(args["user_id"]), args["name"], args["days"])
     except acc.AccountError as exc:
-        raise account_error(exc) from None
+        raise service_error(exc) from None
     db.session.commit()
     data = TokenSchema().dump(token)
     data["token"] = secret

@@ -7,13 +7,11 @@ from exchange.access import require
 from exchange.audit.services import record
 from exchange.catalog.models import Category, TransferMethod
 from exchange.extensions import db
+from exchange.errors import ServiceError
 
 
-class CatalogError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class CatalogError(ServiceError):
+    """A rule of this domain was not met."""
 
 
 def categories(include_inactive: bool = True) -> list[Category]:

@@ -25,6 +25,7 @@ from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, WorkflowErro
 from exchange.money import to_money
 from exchange.orgs.models import OrgKind, OrgUnit
 from exchange.workdays.services import due_after_working_days, due_at_local_time
+from exchange.errors import ServiceError
 
 EDITABLE_STATES = ("draft", "returned")
 
@@ -46,11 +47,8 @@ TEXT_LIMITS = {"title": 120, "location": 200, "boundaries": 300, "current_use": 
                "decision_type": 40, "buyer_conditions": 3000, "restriction_note": 300, "unit": 10}
 
 
-class ListingError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ListingError(ServiceError):
+    """A rule of this domain was not met."""
 
 
 # --- authorisation ------------------------------------------------------------------------------

@@ -9,13 +9,11 @@ from exchange.access import require, scope_clause
 from exchange.audit.services import record
 from exchange.extensions import db
 from exchange.orgs.models import ORG_KIND_LABELS, PARENT_KIND, OrgKind, OrgUnit
+from exchange.errors import ServiceError
 
 
-class OrgError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class OrgError(ServiceError):
+    """A rule of this domain was not met."""
 
 
 CODE_RE = re.compile(r"^[A-Za-z0-9\-]{2,20}$")
