@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
@@ -26,7 +25,6 @@ def build(app, n: int, seed: int = 7) -> None:
     from exchange.demo import TOWNS
     from exchange.extensions import db
     from exchange.listings.models import Listing
-    from exchange.orgs.models import OrgUnit
     from exchange.orgs.services import create_org
 
     rnd = random.Random(seed)

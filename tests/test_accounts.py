@@ -1,5 +1,4 @@
 """Account rules at the service level: staff creation, registration, lock-out, passwords, tokens."""
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select

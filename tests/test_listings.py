@@ -15,7 +15,6 @@ from exchange.listings import rules
 from exchange.listings import services as svc
 from exchange.listings.models import Listing
 from exchange.listings.workflow import TRANSITIONS, WorkflowError, fire
-from tests.factories import PASSWORD
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 ALL_OK = {k: {"ok": True} for k in svc.CENTER_CHECKLIST}

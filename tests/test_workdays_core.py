@@ -5,7 +5,6 @@ import chinese_calendar
 import pytest
 from sqlalchemy import select
 
-from exchange import clock
 from exchange.audit.models import AuditEntry
 from exchange.workdays import services as wd
 
