@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_admin)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(ledger_cli)
 
 
 @click.command("seed-demo")
@@ -74,3 +75,19 @@ def audit_verify():
     click.echo(result.message())
     if not result.ok:
         sys.exit(1)
+
+
+ledger_cli = AppGroup("ledger", help="指定账户（复式记账）工具。")
+
+
+@ledger_cli.command("check")
+def ledger_check():
+    """校验账务：每笔分录借贷平衡；每个项目 进账 = 出账 + 在账；无透支；保证金不会既退还又转价款。"""
+    from exchange.ledger.services import check
+    problems = check()
+    if problems:
+        for p in problems:
+            click.echo(p)
+        click.echo(f"发现 {len(problems)} 处问题。")
+        sys.exit(1)
+    click.echo("OK：账务平衡")

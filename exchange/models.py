@@ -5,3 +5,4 @@ from exchange.orgs.models import OrgUnit  # noqa: F401
 from exchange.workdays.models import CalendarDay, CalendarYear  # noqa: F401
 from exchange.catalog.models import Category, TransferMethod  # noqa: F401
 from exchange.listings.models import Listing, ListingEvent, ListingMaterial, ProjectCounter  # noqa: F401
+from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount  # noqa: F401

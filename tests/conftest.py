@@ -122,13 +122,23 @@ def _empty_tables(app) -> None:
 
 
 @pytest.fixture
-def appctx(app):
-    """An application context on empty tables; cleaned afterwards."""
+def appctx(app, request):
+    """An application context on empty tables; cleaned afterwards.
+
+    After every test the ledger's invariants are checked (money in = out + held, balanced entries …),
+    except in tests marked ``ledger_broken`` that corrupt the books on purpose.
+    """
     clock.reset()
     ctx = app.app_context()
     ctx.push()
     try:
         yield app
+        if "ledger_broken" not in request.keywords:
+            from exchange.extensions import db
+            from exchange.ledger.services import check
+            db.session.rollback()
+            problems = check()
+            assert not problems, f"ledger invariants broken after the test: {problems}"
     finally:
         from exchange.extensions import db
         db.session.rollback()

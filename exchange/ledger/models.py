@@ -1,0 +1,63 @@
+"""Double-entry bookkeeping of the center's 指定账户 (DESIGN §3.5, 第十九条, 第二十一条).
+
+The designated bank account is the asset account ``BANK``; every yuan in it is owed to someone and sits
+on a liability account: a buyer's deposit on a listing, the price held for a listing's transferor, the
+center's fees, forfeited deposits.  A ``JournalEntry`` is one movement; its ``JournalLine`` amounts are
+signed (debit +, credit −) and sum to zero.  Balances are sums of lines, never stored counters.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exchange import clock
+from exchange.db import Money, UTCDateTime
+from exchange.extensions import db
+
+ACCOUNT_KINDS = ("bank", "deposit", "price", "fee", "forfeit")
+
+
+class LedgerAccount(db.Model):
+    __tablename__ = "ledger_account"
+    __table_args__ = (CheckConstraint("kind IN ('bank', 'deposit', 'price', 'fee', 'forfeit')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(120))
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"), index=True)
+    party_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class JournalEntry(db.Model):
+    __tablename__ = "journal_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)  # deposit_in, refund, convert, forfeit, …
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"), index=True)
+    memo: Mapped[str] = mapped_column(String(300), default="")
+    # the same external event (bank line, payment callback) can never be booked twice
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
+
+    lines: Mapped[list[JournalLine]] = relationship(back_populates="entry", order_by="JournalLine.id",
+                                                    cascade="all, delete-orphan")
+
+
+class JournalLine(db.Model):
+    __tablename__ = "journal_line"
+    __table_args__ = (CheckConstraint("amount <> 0", name="nonzero"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entry.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)  # debit > 0, credit < 0
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="lines")
+    account: Mapped[LedgerAccount] = relationship()
