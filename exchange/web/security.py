@@ -113,7 +113,8 @@ def init_app(app: Flask) -> None:
             resp.headers["Strict-Transport-Security"] = "max-age=31536000"
         if request.endpoint != "static" and (current_user.is_authenticated or request.path.startswith("/api/")
                                              or request.method != "GET"):
-            resp.headers["Cache-Control"] = "no-store"
+            if "no-store" not in resp.headers.get("Cache-Control", ""):
+                resp.headers["Cache-Control"] = "no-store"
             resp.headers["Pragma"] = "no-cache"
         return resp
 

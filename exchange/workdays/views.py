@@ -22,8 +22,10 @@ bp = Blueprint("workdays", __name__, url_prefix="/admin/calendar")
 def _month_from_args() -> tuple[int, int]:
     """?year=YYYY&month=M; defaults: today's month (or January of another year)."""
     today = clock.today_local()
-    year = request.args.get("year", type=int) or today.year
-    month = request.args.get("month", type=int) or (today.month if year == today.year else 1)
+    year = request.args.get("year", type=int)
+    year = today.year if year is None else year
+    month = request.args.get("month", type=int)
+    month = (today.month if year == today.year else 1) if month is None else month
     if not (wd.MIN_ADMIN_YEAR <= year <= wd.MAX_ADMIN_YEAR and 1 <= month <= 12):
         abort(404)
     return year, month
