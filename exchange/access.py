@@ -73,6 +73,9 @@ ACTIONS: dict[str, Rule] = {
     "listings.submit": Rule(frozenset({R.POINT_CLERK, R.CENTER_REVIEWER}), "提交挂牌项目", scoped=True),
     "listings.station_review": Rule(frozenset({R.STATION_REVIEWER}), "初审挂牌项目", scoped=True),
     "listings.center_review": Rule(frozenset({R.CENTER_REVIEWER}), "审核和发布挂牌项目", scoped=True),
+    # buyers' applications and deposits
+    "registrations.review": Rule(frozenset({R.CENTER_REVIEWER}), "审核意向受让方资格", scoped=True),
+    "deposits.confirm": Rule(frozenset({R.FINANCE}), "确认保证金到账"),
 }
 
 

@@ -62,3 +62,18 @@ class Money(TypeDecorator):
         if value is None:
             return None
         return Decimal(value).quantize(Decimal("0.01"))
+
+
+def savepoint(session):
+    """``session.begin_nested()`` that is safe on SQLite too.
+
+    pysqlite starts a transaction only before a data-changing statement; a SAVEPOINT issued before
+    any such statement would itself become the outermost transaction, and releasing it would COMMIT
+    early — money booked even if the caller later rolls back.  A no-op UPDATE first makes pysqlite
+    open the real transaction (and take SQLite's write lock, serialising writers as PostgreSQL's row
+    locks do).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy import text
+        session.execute(text("UPDATE audit_head SET id = id WHERE 1 = 0"))
+    return session.begin_nested()

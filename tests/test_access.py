@@ -23,6 +23,8 @@ EXPECTED = {
     "listings.submit": {"point_a1", "center_reviewer"},
     "listings.station_review": {"station_a"},
     "listings.center_review": {"center_reviewer"},
+    "registrations.review": {"center_reviewer"},
+    "deposits.confirm": {"finance"},
 }
 
 ACTORS = ["point_a1", "station_a", "center_reviewer", "trading_officer", "finance", "admin", "supervisor", "buyer"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 import pytest
@@ -21,8 +21,6 @@ from exchange.workdays import services as wd
 from exchange.workdays.models import CalendarDay, CalendarYear
 from tests.factories import PASSWORD
 from tests.helpers import get_csrf, login, post_form, text
-
-UTC = timezone.utc
 
 
 def beijing(y, m, d, hh=0, mm=0) -> datetime:
@@ -340,8 +338,8 @@ def test_unknown_year_is_assumed_and_warned(users, db, frozen):
     assert wd.due_after_working_days(beijing(2026, 12, 1, 10), 5).assumed_years == frozenset()
     # today is 2026-11-23 (frozen): 2026 is statutory, 2027 unknown
     assert wd.calendar_warnings() == [
-        "2027年的法定节假日安排尚未录入：系统暂按周一至周五为工作日计算期限。"
-        "国务院办公厅公布安排后，请在“节假日设置”中录入放假和调休上班日期并确认。"]
+        ("2027年的法定节假日安排尚未录入：系统暂按周一至周五为工作日计算期限。"
+         "国务院办公厅公布安排后，请在“节假日设置”中录入放假和调休上班日期并确认。")]
 
 
 def test_confirming_the_year_ends_the_assumption(users, db, frozen):

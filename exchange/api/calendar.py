@@ -1,7 +1,7 @@
 """The working-day calendar: day facts, deadline computation, admin overrides."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
@@ -72,11 +72,7 @@ class ConfirmSchema(Schema):
 def days(args):
     """逐日查询是否为工作日"""
     require(require_login(), "calendar.view")
-    out, d = [], args["start"]
-    while d <= args["end"]:
-        out.append(wd.day_info(d))
-        d += timedelta(days=1)
-    return out
+    return wd.days_info(args["start"], args["end"])
 
 
 @blp.route("/due")

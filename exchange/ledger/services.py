@@ -28,6 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from exchange.audit.services import record
+from exchange.db import savepoint
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount
@@ -48,7 +49,7 @@ def _account(code: str, kind: str, name: str, listing_id: int | None = None,
     if acc is not None:
         return acc
     try:
-        with db.session.begin_nested():
+        with savepoint(db.session):
             acc = LedgerAccount(code=code, kind=kind, name=name, listing_id=listing_id, party_user_id=party_user_id)
             db.session.add(acc)
     except IntegrityError:  # created by a concurrent transaction
@@ -122,7 +123,7 @@ def post(kind: str, lines: list[tuple[LedgerAccount, Decimal]], *, listing=None,
                          idempotency_key=idempotency_key, created_by_id=getattr(actor, "id", None))
     entry.lines = [JournalLine(account=acc, amount=amt) for acc, amt in clean]
     try:
-        with db.session.begin_nested():
+        with savepoint(db.session):
             db.session.add(entry)
     except IntegrityError:
         if idempotency_key:  # the same event booked concurrently: the first one stands

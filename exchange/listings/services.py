@@ -18,6 +18,7 @@ from exchange.access import AccessDenied, can, require, scope_clause
 from exchange.accounts.models import Role
 from exchange.audit.services import record
 from exchange.catalog.models import Category, TransferMethod
+from exchange.db import savepoint
 from exchange.extensions import db
 from exchange.listings import rules
 from exchange.listings.models import Listing, ListingEvent, ListingMaterial, ProjectCounter
@@ -388,7 +389,7 @@ def next_number(kind: str, year: int) -> int:
     if n is not None:
         return n
     try:
-        with db.session.begin_nested():
+        with savepoint(db.session):
             db.session.add(ProjectCounter(kind=kind, year=year, last_no=1))
         return 1
     except Exception:  # another transaction created this year's row first: use it

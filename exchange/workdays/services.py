@@ -41,10 +41,29 @@ from exchange.extensions import db
 from exchange.workdays.models import CalendarDay, CalendarYear
 
 __all__ = [
-    "CalendarError", "DayInfo", "Due", "HOLIDAY_NAMES", "STATUTORY_FIRST", "STATUTORY_LAST",
-    "day_info", "days_info", "is_workday", "add_working_days", "due_after_working_days", "due_after_days",
-    "due_at_local_time", "working_days_between", "year_status", "calendar_warnings", "confirmed_year",
-    "set_override", "remove_override", "confirm_year", "unconfirm_year", "overrides_of_year", "month_grid",
+    "HOLIDAY_NAMES",
+    "STATUTORY_FIRST",
+    "STATUTORY_LAST",
+    "CalendarError",
+    "DayInfo",
+    "Due",
+    "add_working_days",
+    "calendar_warnings",
+    "confirm_year",
+    "confirmed_year",
+    "day_info",
+    "days_info",
+    "due_after_days",
+    "due_after_working_days",
+    "due_at_local_time",
+    "is_workday",
+    "month_grid",
+    "overrides_of_year",
+    "remove_override",
+    "set_override",
+    "unconfirm_year",
+    "working_days_between",
+    "year_status",
 ]
 
 MIN_ADMIN_YEAR, MAX_ADMIN_YEAR = 2000, 2100

@@ -1,0 +1,250 @@
+"""意向受让登记, 资格确认 and 保证金 (第十三条, 第十九条; DESIGN §3.3, §3.5).
+
+A registered buyer applies to an announced listing with the 第十三条 materials; the center reviewer
+qualifies (a unique 缴款码 and the deposit deadline are issued) or rejects with a reason; the deposit's
+arrival is booked in the ledger (one entry per bank event, idempotent) and the buyer receives a random
+竞买号; a qualified buyer whose deposit has not *arrived* by the deadline is 视为放弃.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from exchange import clock
+from exchange.access import AccessDenied, require
+from exchange.accounts.models import Role
+from exchange.audit.services import record
+from exchange.errors import ServiceError
+from exchange.extensions import db
+from exchange.ledger import services as ledger
+from exchange.money import format_yuan, to_money
+from exchange.registrations.models import Registration, RegistrationMaterial
+from exchange.workdays.services import due_after_working_days
+
+BUYER_MATERIALS = {
+    "application": "农村产权受让申请书",
+    "declaration": "意向受让方声明与保证",
+    "credit": "资信证明（资产规模、信用评价等）",
+    "qualification": "符合受让条件的资质证明",
+    "entrustment": "授权委托书",
+    "agent_id": "受托人身份证",
+    "joint_agreement": "联合受让协议书",
+    "representative": "代表推举书",
+    "other": "其他材料",
+}
+
+
+class RegistrationError(ServiceError):
+    """A rule about applications, qualification or deposits was not met."""
+
+
+def required_materials(reg: Registration) -> list[str]:
+    kinds = ["application", "declaration", "credit", "qualification"]
+    if reg.by_agent:
+        kinds += ["entrustment", "agent_id"]
+    if reg.joint:
+        kinds += ["joint_agreement", "representative"]
+    return kinds
+
+
+def missing_materials(reg: Registration) -> list[str]:
+    have = {m.kind for m in reg.materials}
+    return [k for k in required_materials(reg) if k not in have]
+
+
+def _is_transferor(buyer, listing) -> bool:
+    if listing.transferor_user_id == buyer.id:
+        return True
+    party = buyer.party
+    ident = (party.id_number or party.uscc) if party else None
+    return bool(ident and listing.transferor_id_no and ident == listing.transferor_id_no.upper())
+
+
+def apply(buyer, listing, *, accept_declaration: bool, offer=None, by_agent: bool = False, agent_name: str = "",
+          agent_id_no: str = "", joint: bool = False, joint_members: str = "") -> Registration:
+    """A buyer applies to an announced listing (意向受让登记)."""
+    if buyer is None or buyer.role != Role.PUBLIC or not buyer.active or buyer.party is None:
+        raise AccessDenied("请先注册交易主体账号后再报名。")
+    now = clock.now()
+    if listing.state != "announced" or listing.announce_end_at is None or now >= listing.announce_end_at:
+        raise RegistrationError("该项目不在公告期内，不能报名。")
+    if _is_transferor(buyer, listing):
+        raise RegistrationError("转让方不能报名受让自己的项目。")
+    if db.session.scalar(select(Registration.id).where(Registration.listing_id == listing.id,
+                                                       Registration.buyer_id == buyer.id)):
+        raise RegistrationError("您已报名该项目，请在“我的报名”中查看进度。")
+    if not accept_declaration:
+        raise RegistrationError("请阅读并确认《意向受让方声明与保证》。", field="accept_declaration")
+    price = None
+    if offer not in (None, ""):
+        try:
+            price = to_money(offer, strict=True)
+        except (ValueError, TypeError) as exc:
+            raise RegistrationError(f"意向报价：{exc}", field="offer") from None
+    if listing.trading_method == "agreement":
+        if price is None:
+            raise RegistrationError("协议转让项目请填写意向报价。", field="offer")
+        if listing.floor_price and price < listing.floor_price:
+            raise RegistrationError(f"意向报价不能低于底价 {format_yuan(listing.floor_price)} 元。", field="offer")
+    if by_agent and not (agent_name.strip() and agent_id_no.strip()):
+        raise RegistrationError("委托代理的，请填写受托人姓名和身份证号。", field="agent_name")
+    if joint and not joint_members.strip():
+        raise RegistrationError("联合受让的，请列明各联合受让方。", field="joint_members")
+    flags = []
+    party = buyer.party
+    if listing.category.farmland and party.kind == "organisation" and party.org_type == "enterprise":
+        flags.append("工商资本租赁农地：须按农经发〔2015〕3号加强资格审查和风险防范")
+    if listing.buyer_restriction == "members":
+        flags.append("限本集体经济组织成员受让：请核实成员身份")
+    days = int(current_app.config.get("QUALIFY_WORKING_DAYS", 2))
+    reg = Registration(listing=listing, buyer=buyer, state="applied", offer=price, by_agent=by_agent,
+                       agent_name=agent_name.strip()[:60], agent_id_no=agent_id_no.strip().upper()[:18],
+                       joint=joint, joint_members=joint_members.strip(), declaration_at=now,
+                       flags="；".join(flags), review_due_at=due_after_working_days(now, days).at)
+    db.session.add(reg)
+    db.session.flush()
+    record("registration.apply", f"{buyer.display_name} 报名项目 {listing.project_no}", obj_type="registration",
+           obj_id=reg.id, after={"listing": listing.project_no, "offer": price, "flags": reg.flags})
+    return reg
+
+
+def add_material(buyer, reg: Registration, kind: str, upload, filename: str | None = None) -> RegistrationMaterial:
+    if reg.buyer_id != getattr(buyer, "id", None):
+        raise AccessDenied("只能为自己的报名上传材料。")
+    if reg.state != "applied":
+        raise RegistrationError("资格审核已完成，不能再修改材料。")
+    if kind not in BUYER_MATERIALS:
+        raise RegistrationError("材料类型不正确。", field="kind")
+    from exchange.uploads import UploadError, accept_upload
+    try:
+        stored = accept_upload(upload, filename)
+    except UploadError as exc:
+        raise RegistrationError(str(exc), field="file") from None
+    m = RegistrationMaterial(registration=reg, kind=kind, filename=stored.filename, storage_key=stored.key,
+                             content_type=stored.content_type, size=stored.size, sha256=stored.sha256)
+    db.session.add(m)
+    db.session.flush()
+    record("registration.material_add", f"报名 #{reg.id} 上传 {stored.filename}", obj_type="registration",
+           obj_id=reg.id, after={"kind": kind, "sha256": stored.sha256})
+    return m
+
+
+def _new_payment_ref() -> str:
+    while True:
+        ref = "LX" + "".join(secrets.choice("0123456789") for _ in range(10))
+        if not db.session.scalar(select(Registration.id).where(Registration.payment_ref == ref)):
+            return ref
+
+
+def qualify(reviewer, reg: Registration, note: str = "") -> Registration:
+    """资格确认: issues the 缴款码, the amount and the deadline (第十三条, 第十九条(一))."""
+    require(reviewer, "registrations.review", reg.listing.org)
+    if reg.state != "applied":
+        raise RegistrationError(f"报名当前状态为“{reg.state_label}”，不能确认资格。")
+    missing = missing_materials(reg)
+    if missing:
+        raise RegistrationError("材料不齐全，不能确认资格：缺" + "、".join(BUYER_MATERIALS[k] for k in missing) + "。")
+    if reg.listing.state != "announced":
+        raise RegistrationError("项目已不在公告期，不能确认资格。")
+    reg.state = "qualified"
+    reg.reviewed_by_id, reg.reviewed_at, reg.review_note = reviewer.id, clock.now(), (note or "").strip()[:500]
+    reg.payment_ref = _new_payment_ref()
+    reg.deposit_amount = reg.listing.deposit_amount
+    reg.deposit_deadline_at = reg.listing.deposit_deadline_at
+    db.session.flush()
+    record("registration.qualify", f"确认 {reg.buyer.display_name} 的受让资格（项目 {reg.listing.project_no}）",
+           obj_type="registration", obj_id=reg.id,
+           after={"payment_ref": reg.payment_ref, "deposit": reg.deposit_amount,
+                  "deadline": reg.deposit_deadline_at})
+    return reg
+
+
+def reject(reviewer, reg: Registration, reason: str) -> Registration:
+    require(reviewer, "registrations.review", reg.listing.org)
+    if reg.state != "applied":
+        raise RegistrationError(f"报名当前状态为“{reg.state_label}”，不能作出不予登记的决定。")
+    reason = (reason or "").strip()
+    if not reason:
+        raise RegistrationError("请写明不予登记的理由，报名人将看到它。", field="reason")
+    reg.state = "rejected"
+    reg.reviewed_by_id, reg.reviewed_at, reg.review_note = reviewer.id, clock.now(), reason[:500]
+    db.session.flush()
+    record("registration.reject", f"不予登记 {reg.buyer.display_name}（项目 {reg.listing.project_no}）：{reason}",
+           obj_type="registration", obj_id=reg.id)
+    return reg
+
+
+def _new_bidder_no(listing_id: int) -> str:
+    taken = set(db.session.scalars(select(Registration.bidder_no).where(Registration.listing_id == listing_id,
+                                                                        Registration.bidder_no.is_not(None))))
+    while True:
+        no = f"{secrets.randbelow(9000) + 1000}"
+        if no not in taken:
+            return no
+
+
+def confirm_deposit(actor, reg: Registration, amount, *, source_key: str, arrived_at: datetime | None = None,
+                    memo: str = "") -> Registration:
+    """Book a deposit that has arrived in the designated account (finance, bank receipt or statement line).
+
+    The money must *arrive* by the deadline (第十九条(一)); the amount must be exact.  Anything else is
+    refused here and left to finance to handle as an exception, never guessed.
+    """
+    require(actor, "deposits.confirm")
+    if not source_key or len(source_key) > 100:
+        raise RegistrationError("请填写银行回单号或流水号。", field="source_key")
+    key = f"deposit:{source_key}"
+    existing = db.session.scalar(select(ledger.JournalEntry).where(ledger.JournalEntry.idempotency_key == key))
+    if existing is not None:
+        if reg.state == "paid" and existing.listing_id == reg.listing_id:
+            return reg  # the same arrival confirmed twice: once is enough
+        raise RegistrationError("该银行流水已入账，不能重复使用。", field="source_key")
+    if reg.state != "qualified":
+        raise RegistrationError(f"报名当前状态为“{reg.state_label}”，不能确认保证金到账。")
+    arrived = clock.ensure_aware(arrived_at) if arrived_at else clock.now()
+    if arrived > clock.now():
+        raise RegistrationError("到账时间不能晚于现在。", field="arrived_at")
+    if reg.deposit_deadline_at and arrived > reg.deposit_deadline_at:
+        raise RegistrationError(f"到账时间晚于截止时间 {clock.to_local(reg.deposit_deadline_at):%Y-%m-%d %H:%M}，"
+                                "视为放弃受让意向（第十九条）；该笔款项请按退款处理。")
+    try:
+        paid = to_money(amount, strict=True)
+    except (ValueError, TypeError) as exc:
+        raise RegistrationError(f"到账金额：{exc}", field="amount") from None
+    if paid != reg.deposit_amount:
+        raise RegistrationError(f"到账金额 {format_yuan(paid)} 元与应交保证金 {format_yuan(reg.deposit_amount)} 元不符，"
+                                "请按差错处理，不能自动认定。", field="amount")
+    # lock the registration row, so two finance users confirming at once book it once
+    db.session.refresh(reg, with_for_update=True)
+    if reg.state != "qualified":
+        raise RegistrationError(f"报名当前状态为“{reg.state_label}”，不能确认保证金到账。")
+    ledger.record_deposit(reg.listing, reg.buyer, paid, key=key, actor=actor,
+                          memo=memo or f"保证金到账 {reg.payment_ref} {reg.buyer.display_name}")
+    reg.state = "paid"
+    reg.paid_at = arrived
+    reg.bidder_no = _new_bidder_no(reg.listing_id)
+    db.session.flush()
+    record("registration.deposit_paid", f"保证金到账：{reg.payment_ref}，{format_yuan(paid)} 元，竞买号 {reg.bidder_no}",
+           obj_type="registration", obj_id=reg.id)
+    return reg
+
+
+def abandon_unpaid(now: datetime | None = None) -> int:
+    """视为放弃: qualified registrations whose deposit has not arrived by the deadline (sweeper handler)."""
+    now = now or clock.now()
+    regs = db.session.scalars(select(Registration).where(Registration.state == "qualified",
+                                                         Registration.deposit_deadline_at <= now)).all()
+    for reg in regs:
+        reg.state = "abandoned"
+        record("registration.abandoned", f"逾期未交保证金，视为放弃：{reg.buyer.display_name}（{reg.payment_ref}）",
+               obj_type="registration", obj_id=reg.id)
+    db.session.flush()
+    return len(regs)
+
+
+def for_buyer(buyer) -> list[Registration]:
+    return list(db.session.scalars(select(Registration).where(Registration.buyer_id == buyer.id)
+                                   .order_by(Registration.id.desc())))

@@ -1,0 +1,194 @@
+"""意向受让登记, 资格确认 and deposits at the service level (第十三条, 第十九条)."""
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from exchange import clock
+from exchange.access import AccessDenied
+from exchange.extensions import db as _db
+from exchange.ledger import services as led
+from exchange.listings import services as lsvc
+from exchange.registrations import services as rsvc
+from exchange.registrations.models import Registration
+from tests.test_listings import ALL_OK, PDF, attach, new_household_listing
+
+
+@pytest.fixture(autouse=True)
+def _uploads(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_ROOT", str(tmp_path / "uploads"))
+    app.extensions.pop("exchange_storage", None)
+    yield
+    app.extensions.pop("exchange_storage", None)
+
+
+@pytest.fixture
+def announced(users, db, frozen):
+    listing = new_household_listing(users)
+    attach(listing, users["point_a1"])
+    lsvc.submit(users["point_a1"], listing)
+    lsvc.station_decide(users["station_a"], listing, True)
+    lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
+    db.session.commit()
+    return listing
+
+
+def applied(users, listing, key="buyer", **kw):
+    reg = rsvc.apply(users[key], listing, accept_declaration=True, **kw)
+    for kind in rsvc.required_materials(reg):
+        rsvc.add_material(users[key], reg, kind, PDF, f"{kind}.pdf")
+    return reg
+
+
+def test_apply_qualify_pay(users, announced, db):
+    reg = applied(users, announced)
+    assert reg.state == "applied" and reg.review_due_at > clock.now()
+    rsvc.qualify(users["center_reviewer"], reg, "材料齐全")
+    assert reg.state == "qualified" and reg.payment_ref.startswith("LX") and len(reg.payment_ref) == 12
+    assert reg.deposit_amount == Decimal("16000.00") and reg.deposit_deadline_at == announced.deposit_deadline_at
+    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="回单-0001")
+    db.session.commit()
+    assert reg.state == "paid" and len(reg.bidder_no) == 4
+    assert led.held(led.deposit_account(announced, users["buyer"])) == Decimal("16000.00")
+    # confirming the same bank line again changes nothing
+    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="回单-0001")
+    assert led.held(led.deposit_account(announced, users["buyer"])) == Decimal("16000.00")
+
+
+def test_transferor_cannot_apply(users, db, frozen, orgs):
+    seller = users["buyer"]
+    listing = lsvc.create_draft(seller, category=lsvc.db.session.scalar(
+        select(lsvc.Category).where(lsvc.Category.code == "C01")), point=orgs.point_b1,
+        **__import__("tests.test_listings", fromlist=["x"]).household_fields(
+            transferor_name=seller.party.name, transferor_id_no=seller.party.id_number))
+    attach(listing, seller)
+    lsvc.submit(seller, listing)
+    lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
+    with pytest.raises(rsvc.RegistrationError) as exc:
+        rsvc.apply(seller, listing, accept_declaration=True)
+    assert "转让方不能报名" in exc.value.message
+
+
+def test_apply_twice_and_after_the_period(users, announced, db):
+    applied(users, announced)
+    with pytest.raises(rsvc.RegistrationError) as exc:
+        rsvc.apply(users["buyer"], announced, accept_declaration=True)
+    assert "已报名" in exc.value.message
+    clock.advance(days=9)
+    with pytest.raises(rsvc.RegistrationError) as exc:
+        rsvc.apply(users["buyer_org"], announced, accept_declaration=True)
+    assert "不在公告期" in exc.value.message
+
+
+def test_declaration_and_staff_accounts(users, announced):
+    with pytest.raises(rsvc.RegistrationError):
+        rsvc.apply(users["buyer"], announced, accept_declaration=False)
+    with pytest.raises(AccessDenied):
+        rsvc.apply(users["point_a1"], announced, accept_declaration=True)
+
+
+def test_commercial_capital_on_farmland_is_flagged(users, announced):
+    reg = rsvc.apply(users["buyer_org"], announced, accept_declaration=True)
+    assert "工商资本租赁农地" in reg.flags
+
+
+def test_incomplete_materials_block_qualification(users, announced):
+    reg = rsvc.apply(users["buyer"], announced, accept_declaration=True, by_agent=True, agent_name="代理人",
+                     agent_id_no="430682199001010011")
+    rsvc.add_material(users["buyer"], reg, "application", PDF, "a.pdf")
+    with pytest.raises(rsvc.RegistrationError) as exc:
+        rsvc.qualify(users["center_reviewer"], reg)
+    assert "授权委托书" in exc.value.message and reg.state == "applied"
+
+
+def test_only_center_reviewer_qualifies_and_reject_needs_reason(users, announced):
+    reg = applied(users, announced)
+    for key in ["station_a", "finance", "supervisor", "buyer"]:
+        with pytest.raises(AccessDenied):
+            rsvc.qualify(users[key], reg)
+    with pytest.raises(rsvc.RegistrationError):
+        rsvc.reject(users["center_reviewer"], reg, "")
+    rsvc.reject(users["center_reviewer"], reg, "资信证明不符合受让条件")
+    assert reg.state == "rejected"
+
+
+def test_deposit_must_arrive_by_the_deadline(users, announced, db):
+    reg = applied(users, announced)
+    rsvc.qualify(users["center_reviewer"], reg)
+    clock.freeze(announced.deposit_deadline_at + timedelta(seconds=1))  # 16:00:01 on the last day
+    with pytest.raises(rsvc.RegistrationError) as exc:
+        rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="late-1")
+    assert "视为放弃" in exc.value.message
+    # arrived at 16:00:00 exactly: in time
+    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="ontime-1", arrived_at=announced.deposit_deadline_at)
+    assert reg.state == "paid"
+
+
+def test_wrong_amount_is_not_guessed(users, announced, db):
+    reg = applied(users, announced)
+    rsvc.qualify(users["center_reviewer"], reg)
+    for amount in ["15999.99", "16000.01", "abc"]:
+        with pytest.raises(rsvc.RegistrationError):
+            rsvc.confirm_deposit(users["finance"], reg, amount, source_key=f"x-{amount}")
+    assert reg.state == "qualified" and led.check() == []
+    with pytest.raises(AccessDenied):
+        rsvc.confirm_deposit(users["center_reviewer"], reg, "16000", source_key="y")
+
+
+def test_unpaid_at_the_deadline_is_abandoned(users, announced, db):
+    paid, unpaid = applied(users, announced), applied(users, announced, key="buyer_org")
+    for r in (paid, unpaid):
+        rsvc.qualify(users["center_reviewer"], r)
+    rsvc.confirm_deposit(users["finance"], paid, "16000", source_key="p-1")
+    clock.freeze(announced.deposit_deadline_at - timedelta(seconds=1))
+    assert rsvc.abandon_unpaid() == 0
+    clock.freeze(announced.deposit_deadline_at)
+    assert rsvc.abandon_unpaid() == 1
+    assert unpaid.state == "abandoned" and paid.state == "paid"
+    assert rsvc.abandon_unpaid() == 0  # idempotent
+
+
+def test_bidder_numbers_are_unique_per_listing(users, announced, db):
+    regs = [applied(users, announced), applied(users, announced, key="buyer_org")]
+    for i, r in enumerate(regs):
+        rsvc.qualify(users["center_reviewer"], r)
+        rsvc.confirm_deposit(users["finance"], r, "16000", source_key=f"b-{i}")
+    assert len({r.bidder_no for r in regs}) == 2
+
+
+@pytest.mark.concurrency
+def test_two_finance_users_confirm_at_once(app, users, announced, db):
+    reg = applied(users, announced)
+    rsvc.qualify(users["center_reviewer"], reg)
+    db.session.commit()
+    reg_id = reg.id
+    finance_ids = [users["finance"].id, users["finance2"].id]
+    barrier = threading.Barrier(2)
+    results = []
+
+    def confirm(i):
+        with app.app_context():
+            from exchange.accounts.models import User
+            r = _db.session.get(Registration, reg_id)
+            who = _db.session.get(User, finance_ids[i])
+            barrier.wait()
+            try:
+                rsvc.confirm_deposit(who, r, "16000", source_key=f"same-arrival-{i}")
+                _db.session.commit()
+                results.append("ok")
+            except Exception as exc:  # noqa: BLE001 — a refusal of the second is the point
+                _db.session.rollback()
+                results.append(type(exc).__name__)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=confirm, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("ok") == 1, results
+    db.session.expire_all()
+    assert led.held(led.deposit_account(announced, users["buyer"])) == Decimal("16000.00")
