@@ -84,6 +84,9 @@ def _reseed_catalogue(conn) -> None:
             conn.exec_driver_sql(
                 "INSERT INTO transfer_method (id, category_id, name, seq, active) VALUES (%s)"
                 % ", ".join(["?" if conn.dialect.name == "sqlite" else "%s"] * 5), (mid, i, m, j, True))
+    if conn.dialect.name == "postgresql":  # as the migration does: sequences past the explicit ids
+        conn.exec_driver_sql("SELECT setval('category_id_seq', (SELECT max(id) FROM category))")
+        conn.exec_driver_sql("SELECT setval('transfer_method_id_seq', (SELECT max(id) FROM transfer_method))")
 
 
 class IsolatedClient(FlaskClient):
