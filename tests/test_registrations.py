@@ -192,3 +192,46 @@ def test_two_finance_users_confirm_at_once(app, users, announced, db):
     assert results.count("ok") == 1, results
     db.session.expire_all()
     assert led.held(led.deposit_account(announced, users["buyer"])) == Decimal("16000.00")
+
+
+# --- over the API ---------------------------------------------------------------------------------
+
+def _h(db, users, key):
+    from exchange.accounts.services import create_token
+    _t, secret = create_token(users["admin"], users[key], f"t-{key}")
+    db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_api_apply_qualify_and_confirm(client, users, announced, db):
+    import io
+    buyer, reviewer, finance = _h(db, users, "buyer"), _h(db, users, "center_reviewer"), _h(db, users, "finance")
+    resp = client.post(f"/api/v1/listings/{announced.id}/registrations", headers=buyer,
+                       json={"accept_declaration": True})
+    assert resp.status_code == 201, resp.get_json()
+    reg = resp.get_json()
+    assert reg["state"] == "applied" and "农村产权受让申请书" in reg["missing_materials"]
+    # not qualifiable yet: materials missing
+    resp = client.post(f"/api/v1/registrations/{reg['id']}/qualify", headers=reviewer, json={})
+    assert resp.status_code == 400 and "材料不齐全" in resp.get_json()["message"]
+    for kind in ["application", "declaration", "credit", "qualification"]:
+        resp = client.post(f"/api/v1/registrations/{reg['id']}/materials", headers=buyer,
+                           data={"kind": kind, "file": (io.BytesIO(PDF), f"{kind}.pdf")},
+                           content_type="multipart/form-data")
+        assert resp.status_code == 201, resp.get_json()
+    body = client.post(f"/api/v1/registrations/{reg['id']}/qualify", headers=reviewer, json={}).get_json()
+    assert body["state"] == "qualified" and body["payment_ref"].startswith("LX")
+    # another buyer cannot see it; the buyer cannot confirm its own deposit
+    other = _h(db, users, "buyer_org")
+    assert client.get(f"/api/v1/registrations/{reg['id']}", headers=other).status_code == 403
+    resp = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=buyer,
+                       json={"amount": "16000", "source_key": "x"})
+    assert resp.status_code == 403
+    resp = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=finance,
+                       json={"amount": "15000", "source_key": "r-1"})
+    assert resp.status_code == 400 and "不符" in resp.get_json()["message"]
+    body = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=finance,
+                       json={"amount": "16000.00", "source_key": "r-1"}).get_json()
+    assert body["state"] == "paid" and body["bidder_no"]
+    mine = client.get("/api/v1/registrations", headers=buyer).get_json()
+    assert mine["total"] == 1 and client.get("/api/v1/registrations", headers=other).get_json()["total"] == 0

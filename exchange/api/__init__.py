@@ -33,8 +33,9 @@ def init_api(app: Flask) -> None:
         "servers": [{"url": "/"}],
     })
     api = ExchangeApi(app)  # one per application: the spec belongs to the app it documents
-    from exchange.api import audit, auth, calendar, listings, orgs, system, users  # noqa: F401
-    for bp in (system.blp, auth.blp, orgs.blp, users.blp, calendar.blp, audit.blp, listings.blp):
+    from exchange.api import audit, auth, calendar, listings, orgs, registrations, system, users  # noqa: F401
+    for bp in (system.blp, auth.blp, orgs.blp, users.blp, calendar.blp, audit.blp, listings.blp,
+               registrations.blp):
         csrf.exempt(bp)
         api.register_blueprint(bp)
 

@@ -1,0 +1,208 @@
+"""意向受让登记, 资格确认 and deposit confirmation over the API."""
+from __future__ import annotations
+
+from flask import request
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from exchange.access import AccessDenied, can
+from exchange.accounts.models import Role
+from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, require_login, service_error
+from exchange.extensions import db
+from exchange.listings.models import Listing
+from exchange.registrations import services as rsvc
+from exchange.registrations.models import REG_STATES, Registration
+
+blp = make_blueprint("api_registrations", "", "意向受让登记、资格审核与保证金到账确认")
+
+
+class RegMaterialSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    filename = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+
+
+class RegistrationSchema(Schema):
+    id = fields.Integer()
+    listing = fields.Function(lambda r: {"id": r.listing.id, "project_no": r.listing.project_no,
+                                         "title": r.listing.title})
+    buyer = fields.Function(lambda r: {"id": r.buyer.id, "name": r.buyer.display_name})
+    state = fields.String()
+    state_label = fields.String()
+    offer = fields.Decimal(as_string=True, places=2, allow_none=True)
+    by_agent = fields.Boolean()
+    joint = fields.Boolean()
+    flags = fields.String(metadata={"description": "提示审核人员注意的事项"})
+    review_due_at = fields.DateTime(allow_none=True)
+    review_note = fields.String()
+    payment_ref = fields.String(allow_none=True, metadata={"description": "缴款码"})
+    deposit_amount = fields.Decimal(as_string=True, places=2, allow_none=True)
+    deposit_deadline_at = fields.DateTime(allow_none=True)
+    paid_at = fields.DateTime(allow_none=True)
+    bidder_no = fields.String(allow_none=True, metadata={"description": "竞买号（保证金到账后）"})
+    missing_materials = fields.Function(lambda r: [rsvc.BUYER_MATERIALS[k] for k in rsvc.missing_materials(r)])
+    materials = fields.List(fields.Nested(RegMaterialSchema))
+
+
+class ApplySchema(Schema):
+    accept_declaration = fields.Boolean(required=True, metadata={"description": "确认《意向受让方声明与保证》"})
+    offer = fields.String(load_default=None, metadata={"description": "意向报价（协议转让必填）"})
+    by_agent = fields.Boolean(load_default=False)
+    agent_name = fields.String(load_default="")
+    agent_id_no = fields.String(load_default="")
+    joint = fields.Boolean(load_default=False)
+    joint_members = fields.String(load_default="")
+
+
+class RegListArgs(PageArgs):
+    listing_id = fields.Integer(load_default=None)
+    state = fields.String(load_default=None, validate=validate.OneOf(list(REG_STATES)))
+
+
+class RegPageSchema(Schema):
+    items = fields.List(fields.Nested(RegistrationSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class NoteSchema(Schema):
+    note = fields.String(load_default="")
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(required=True)
+
+
+class DepositSchema(Schema):
+    amount = fields.String(required=True, metadata={"description": "到账金额（元）"})
+    source_key = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                               metadata={"description": "银行回单号或流水号（同一流水只入账一次）"})
+    arrived_at = fields.DateTime(load_default=None, metadata={"description": "到账时间（默认为现在）"})
+
+
+class MaterialUploadSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(list(rsvc.BUYER_MATERIALS)))
+
+
+def _can_see(user, reg: Registration) -> bool:
+    if user.role == Role.PUBLIC:
+        return reg.buyer_id == user.id
+    return can(user, "listings.view", reg.listing.org)
+
+
+def _load(reg_id: int) -> Registration:
+    user = require_login()
+    reg = db.session.get(Registration, reg_id)
+    if reg is None:
+        raise not_found("报名")
+    if not _can_see(user, reg):
+        raise AccessDenied("您没有权限查看该报名。")
+    return reg
+
+
+@blp.route("/listings/<int:listing_id>/registrations", methods=["POST"])
+@blp.arguments(ApplySchema)
+@blp.response(201, RegistrationSchema)
+def apply(args, listing_id):
+    """报名（意向受让登记）"""
+    user = require_login()
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        raise not_found("项目")
+    try:
+        reg = rsvc.apply(user, listing, **args)
+    except rsvc.RegistrationError as exc:
+        raise service_error(exc) from None
+    db.session.commit()
+    return reg
+
+
+@blp.route("/registrations")
+@blp.arguments(RegListArgs, location="query")
+@blp.response(200, RegPageSchema)
+def list_registrations(args):
+    """报名列表：交易主体看自己的；工作人员看管辖范围内项目的"""
+    user = require_login()
+    stmt = select(Registration).order_by(Registration.id.desc())
+    if user.role == Role.PUBLIC:
+        stmt = stmt.where(Registration.buyer_id == user.id)
+    else:
+        from exchange.access import require, scope_clause
+        require(user, "listings.view", user.org_unit)
+        stmt = stmt.join(Listing).where(scope_clause(user, Listing.org_path))
+    if args["listing_id"]:
+        stmt = stmt.where(Registration.listing_id == args["listing_id"])
+    if args["state"]:
+        stmt = stmt.where(Registration.state == args["state"])
+    page = db.paginate(stmt, page=args["page"], per_page=args["per_page"], error_out=False)
+    return {"items": page.items, "total": page.total, "page": page.page, "per_page": page.per_page}
+
+
+@blp.route("/registrations/<int:reg_id>")
+@blp.response(200, RegistrationSchema)
+def get_registration(reg_id):
+    """报名详情"""
+    return _load(reg_id)
+
+
+@blp.route("/registrations/<int:reg_id>/materials", methods=["POST"])
+@blp.arguments(MaterialUploadSchema, location="form")
+@blp.response(201, RegMaterialSchema)
+def upload(args, reg_id):
+    """上传第十三条规定的材料（multipart/form-data：kind 与 file）"""
+    reg = _load(reg_id)
+    file = request.files.get("file")
+    if file is None:
+        raise ApiError(400, "invalid", "请选择要上传的文件。", fields={"file": ["必填项"]})
+    try:
+        m = rsvc.add_material(require_login(), reg, args["kind"], file)
+    except rsvc.RegistrationError as exc:
+        raise service_error(exc) from None
+    db.session.commit()
+    return m
+
+
+@blp.route("/registrations/<int:reg_id>/qualify", methods=["POST"])
+@blp.arguments(NoteSchema)
+@blp.response(200, RegistrationSchema)
+def qualify(args, reg_id):
+    """确认受让资格：生成缴款码，告知保证金金额和截止时间"""
+    reg = _load(reg_id)
+    try:
+        rsvc.qualify(require_login(), reg, args["note"])
+    except rsvc.RegistrationError as exc:
+        raise service_error(exc) from None
+    db.session.commit()
+    return reg
+
+
+@blp.route("/registrations/<int:reg_id>/reject", methods=["POST"])
+@blp.arguments(ReasonSchema)
+@blp.response(200, RegistrationSchema)
+def reject(args, reg_id):
+    """不予登记（须写明理由）"""
+    reg = _load(reg_id)
+    try:
+        rsvc.reject(require_login(), reg, args["reason"])
+    except rsvc.RegistrationError as exc:
+        raise service_error(exc) from None
+    db.session.commit()
+    return reg
+
+
+@blp.route("/registrations/<int:reg_id>/deposit", methods=["POST"])
+@blp.arguments(DepositSchema)
+@blp.response(200, RegistrationSchema)
+def confirm_deposit(args, reg_id):
+    """确认保证金到账（中心财务；金额须一致、须在截止前到账）"""
+    reg = _load(reg_id)
+    try:
+        rsvc.confirm_deposit(require_login(), reg, args["amount"], source_key=args["source_key"],
+                             arrived_at=args["arrived_at"])
+    except rsvc.RegistrationError as exc:
+        raise service_error(exc) from None
+    db.session.commit()
+    return reg
