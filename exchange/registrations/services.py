@@ -248,3 +248,17 @@ def abandon_unpaid(now: datetime | None = None) -> int:
 def for_buyer(buyer) -> list[Registration]:
     return list(db.session.scalars(select(Registration).where(Registration.buyer_id == buyer.id)
                                    .order_by(Registration.id.desc())))
+
+
+def queue_count(user, state: str) -> int:
+    """How many registrations in ``state`` the user has to act on or follow."""
+    from sqlalchemy import func
+
+    from exchange.access import scope_clause
+    from exchange.listings.models import Listing
+    stmt = select(func.count(Registration.id)).where(Registration.state == state)
+    if user.role == Role.PUBLIC:
+        stmt = stmt.where(Registration.buyer_id == user.id)
+    else:
+        stmt = stmt.join(Listing).where(scope_clause(user, Listing.org_path))
+    return db.session.scalar(stmt) or 0

@@ -29,6 +29,7 @@ class NavItem:
 MENU = [
     ("web.work", "我的工作台", "work.view"),
     ("listings.index", "挂牌项目", "listings.view"),
+    ("registrations.index", "意向受让登记", "listings.view"),
     ("admin.orgs", "组织机构", "orgs.manage"),
     ("admin.users", "用户管理", "users.manage"),
     ("admin.catalog", "交易品种", "catalog.manage"),
@@ -49,6 +50,8 @@ def nav_items() -> list[NavItem]:
             url = url_for(endpoint)
             if endpoint == "listings.index" and current_user.role == "public":
                 label = "我的转出申请"
+            if endpoint == "registrations.index" and current_user.role == "public":
+                label = "我的报名"
             items.append(NavItem(url, label, request.path == url or
                                  (url != "/" and request.path.startswith(url.rstrip("/") + "/"))))
     return items

@@ -55,6 +55,13 @@ LISTING_QUEUES = {
 }
 
 
+REG_QUEUES = {
+    Role.CENTER_REVIEWER: [("待资格审核的报名", "applied")],
+    Role.FINANCE: [("待确认到账的保证金", "qualified"), ("保证金已到账", "paid")],
+    Role.PUBLIC: [("我的报名·待审核", "applied"), ("我的报名·待交保证金", "qualified")],
+}
+
+
 def work_panels(user) -> list[Panel]:
     from flask import url_for
 
@@ -62,6 +69,9 @@ def work_panels(user) -> list[Panel]:
     role = Role(user.role)
     title, description = DUTIES[role]
     panel = Panel(title=title, description=description)
+    from exchange.registrations.services import queue_count
+    for label, state in REG_QUEUES.get(role, []):
+        panel.queues.append(Queue(label, queue_count(user, state), url_for("registrations.index", state=state)))
     for label, states in LISTING_QUEUES.get(role, []):
         panel.queues.append(Queue(label, queue_counts(user, states),
                                   url_for("listings.index", state=states[0]) if len(states) == 1 else

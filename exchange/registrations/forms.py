@@ -1,0 +1,33 @@
+"""Buyer application, material upload, qualification and deposit forms."""
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from exchange.registrations.services import BUYER_MATERIALS
+
+
+class ApplyForm(FlaskForm):
+    offer = StringField("意向报价（元）", validators=[Optional(), Length(max=20)])
+    by_agent = BooleanField("委托代理人办理")
+    agent_name = StringField("受托人姓名", validators=[Optional(), Length(max=60)])
+    agent_id_no = StringField("受托人身份证号", validators=[Optional(), Length(max=18)])
+    joint = BooleanField("联合受让")
+    joint_members = TextAreaField("联合受让方（每行一个：名称、证件号）", validators=[Optional(), Length(max=2000)])
+    accept_declaration = BooleanField("本人已阅读并确认《意向受让方声明与保证》",
+                                      validators=[DataRequired("请阅读并确认《意向受让方声明与保证》")])
+
+
+class RegMaterialForm(FlaskForm):
+    kind = SelectField("材料类型", choices=list(BUYER_MATERIALS.items()))
+    file = FileField("选择文件", validators=[FileRequired("请选择要上传的文件")])
+
+
+class ReviewForm(FlaskForm):
+    note = TextAreaField("审核意见", validators=[Optional(), Length(max=500)])
+
+
+class DepositForm(FlaskForm):
+    amount = StringField("到账金额（元）", validators=[DataRequired("请填写到账金额"), Length(max=20)])
+    source_key = StringField("银行回单号 / 流水号", validators=[DataRequired("请填写银行回单号或流水号"), Length(max=100)])
+    arrived_at = StringField("到账时间（北京时间，如 2026-11-30 15:20，不填为现在）", validators=[Optional(), Length(max=20)])

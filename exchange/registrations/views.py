@@ -1,0 +1,160 @@
+"""Pages: a buyer applies to a listing and follows it (我的报名); the center reviewer qualifies;
+finance confirms the deposit's arrival."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from exchange import clock
+from exchange.access import AccessDenied, can, require, scope_clause
+from exchange.accounts.models import Role
+from exchange.extensions import db
+from exchange.listings.models import Listing
+from exchange.registrations import services as rsvc
+from exchange.registrations.forms import ApplyForm, DepositForm, RegMaterialForm, ReviewForm
+from exchange.registrations.models import REG_STATE_LABELS, Registration
+from exchange.web.helpers import apply_service_error
+
+bp = Blueprint("registrations", __name__, url_prefix="/registrations")
+
+
+def _load(reg_id: int) -> Registration:
+    reg = db.session.get(Registration, reg_id)
+    if reg is None:
+        abort(404)
+    if current_user.role == Role.PUBLIC:
+        if reg.buyer_id != current_user.id:
+            raise AccessDenied("您没有权限查看该报名。")
+    else:
+        require(current_user, "listings.view", reg.listing.org)
+    return reg
+
+
+@bp.route("/apply/<int:listing_id>", methods=["GET", "POST"])
+@login_required
+def apply(listing_id: int):
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or listing.state != "announced":
+        abort(404)
+    if current_user.role != Role.PUBLIC:
+        raise AccessDenied("工作人员账号不能报名，请使用交易主体账号。")
+    form = ApplyForm()
+    if form.validate_on_submit():
+        try:
+            reg = rsvc.apply(current_user, listing, accept_declaration=form.accept_declaration.data,
+                             offer=form.offer.data or None, by_agent=form.by_agent.data,
+                             agent_name=form.agent_name.data or "", agent_id_no=form.agent_id_no.data or "",
+                             joint=form.joint.data, joint_members=form.joint_members.data or "")
+        except rsvc.RegistrationError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            flash("报名已提交。请上传第十三条规定的材料，交易中心审核资格后会通知您交纳保证金。", "success")
+            return redirect(url_for("registrations.detail", reg_id=reg.id))
+    return render_template("registrations/apply.html", listing=listing, form=form), \
+        (400 if request.method == "POST" else 200)
+
+
+QUEUES = {
+    Role.CENTER_REVIEWER: ("applied", "待资格审核"),
+    Role.FINANCE: ("qualified", "待确认保证金"),
+}
+
+
+@bp.route("/")
+@login_required
+def index():
+    stmt = select(Registration).order_by(Registration.id.desc())
+    if current_user.role == Role.PUBLIC:
+        stmt = stmt.where(Registration.buyer_id == current_user.id)
+        title = "我的报名"
+    else:
+        require(current_user, "listings.view", current_user.org_unit)
+        stmt = stmt.join(Listing).where(scope_clause(current_user, Listing.org_path))
+        title = "意向受让登记"
+    state = request.args.get("state")
+    if state in REG_STATE_LABELS:
+        stmt = stmt.where(Registration.state == state)
+    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    return render_template("registrations/index.html", page=page, title=title, state=state, states=REG_STATE_LABELS,
+                           now=clock.now())
+
+
+@bp.route("/<int:reg_id>")
+@login_required
+def detail(reg_id: int):
+    reg = _load(reg_id)
+    return render_template("registrations/detail.html", reg=reg, material_form=RegMaterialForm(),
+                           review_form=ReviewForm(), deposit_form=DepositForm(), kinds=rsvc.BUYER_MATERIALS,
+                           missing=rsvc.missing_materials(reg), required=rsvc.required_materials(reg),
+                           can_review=can(current_user, "registrations.review", reg.listing.org),
+                           can_confirm=can(current_user, "deposits.confirm"), now=clock.now())
+
+
+def _done(reg: Registration, exc: Exception | None, message: str):
+    if exc is None:
+        db.session.commit()
+        flash(message, "success")
+    else:
+        db.session.rollback()
+        flash(getattr(exc, "message", str(exc)), "error")
+    return redirect(url_for("registrations.detail", reg_id=reg.id))
+
+
+@bp.route("/<int:reg_id>/materials", methods=["POST"])
+@login_required
+def upload(reg_id: int):
+    reg = _load(reg_id)
+    form = RegMaterialForm()
+    if not form.validate_on_submit():
+        return _done(reg, rsvc.RegistrationError("请选择材料类型和文件。"), "")
+    try:
+        rsvc.add_material(current_user, reg, form.kind.data, form.file.data)
+    except rsvc.RegistrationError as exc:
+        return _done(reg, exc, "")
+    return _done(reg, None, "材料已上传。")
+
+
+@bp.route("/<int:reg_id>/review", methods=["POST"])
+@login_required
+def review(reg_id: int):
+    reg = _load(reg_id)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if request.form.get("decision") == "qualify":
+            rsvc.qualify(current_user, reg, form.note.data or "")
+            msg = f"已确认资格，缴款码 {reg.payment_ref}。"
+        else:
+            rsvc.reject(current_user, reg, form.note.data or "")
+            msg = "已作出不予登记的决定。"
+    except rsvc.RegistrationError as exc:
+        return _done(reg, exc, "")
+    return _done(reg, None, msg)
+
+
+@bp.route("/<int:reg_id>/deposit", methods=["POST"])
+@login_required
+def deposit(reg_id: int):
+    reg = _load(reg_id)
+    form = DepositForm()
+    if not form.validate_on_submit():
+        return _done(reg, rsvc.RegistrationError("请填写到账金额和银行回单号。"), "")
+    arrived = None
+    if form.arrived_at.data:
+        try:
+            local = datetime.strptime(form.arrived_at.data.strip(), "%Y-%m-%d %H:%M")
+        except ValueError:
+            return _done(reg, rsvc.RegistrationError("到账时间格式应为 2026-11-30 15:20。"), "")
+        arrived = local.replace(tzinfo=clock.LOCAL_TZ)
+    try:
+        rsvc.confirm_deposit(current_user, reg, form.amount.data, source_key=form.source_key.data.strip(),
+                             arrived_at=arrived)
+    except rsvc.RegistrationError as exc:
+        return _done(reg, exc, "")
+    return _done(reg, None, f"保证金已入账，竞买号 {reg.bidder_no}。")
