@@ -69,7 +69,7 @@ _MSG_RANGE = f"金额超出范围：整数部分最多{MAX_INTEGER_DIGITS}位（
 _MSG_PLACES = "金额最多保留两位小数（精确到分）"
 
 
-def _reject_float(value: object) -> None:
+def _reject_floats(value: object) -> None:
     if isinstance(value, float):
         raise TypeError("金额不能使用浮点数（float），请使用 Decimal、整数或字符串")
 
@@ -98,7 +98,7 @@ def to_money(value: Decimal | int | str, *, strict: bool = False) -> Decimal:
     with more than 14 digits before the decimal point.  Negative amounts are allowed; negative zero
     comes back as ``Decimal("0.00")``.
     """
-    _reject_float(value)
+    _reject_floats(value)
     if isinstance(value, bool):
         raise TypeError("金额不能是布尔值")
     if isinstance(value, Decimal):
