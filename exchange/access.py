@@ -76,6 +76,7 @@ ACTIONS: dict[str, Rule] = {
     # buyers' applications and deposits
     "registrations.review": Rule(frozenset({R.CENTER_REVIEWER}), "审核意向受让方资格", scoped=True),
     "deposits.confirm": Rule(frozenset({R.FINANCE}), "确认保证金到账"),
+    "refunds.manage": Rule(frozenset({R.FINANCE}), "办理保证金退款"),
 }
 
 

@@ -5,5 +5,5 @@ from exchange.orgs.models import OrgUnit  # noqa: F401
 from exchange.workdays.models import CalendarDay, CalendarYear  # noqa: F401
 from exchange.catalog.models import Category, TransferMethod  # noqa: F401
 from exchange.listings.models import Listing, ListingEvent, ListingMaterial, ProjectCounter  # noqa: F401
-from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount  # noqa: F401
+from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount, Refund  # noqa: F401
 from exchange.registrations.models import Registration, RegistrationMaterial  # noqa: F401

@@ -25,6 +25,7 @@ EXPECTED = {
     "listings.center_review": {"center_reviewer"},
     "registrations.review": {"center_reviewer"},
     "deposits.confirm": {"finance"},
+    "refunds.manage": {"finance"},
 }
 
 ACTORS = ["point_a1", "station_a", "center_reviewer", "trading_officer", "finance", "admin", "supervisor", "buyer"]

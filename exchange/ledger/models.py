@@ -61,3 +61,33 @@ class JournalLine(db.Model):
 
     entry: Mapped[JournalEntry] = relationship(back_populates="lines")
     account: Mapped[LedgerAccount] = relationship()
+
+
+class Refund(db.Model):
+    """A deposit to be returned without interest within 5 工作日 (第十九条(二)), recorded by one finance
+    user and approved by another (maker-checker) before the ledger entry is posted."""
+
+    __tablename__ = "refund"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'recorded', 'approved')", name="state"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("approved_by_id IS NULL OR approved_by_id <> recorded_by_id", name="four_eyes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), unique=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(String(20))  # lost / abandoned / rejected / terminated / late / other
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    bank_ref: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,87 @@
+"""Refunds of deposits (第十九条(二)): due within 5 工作日, no interest, maker-checker.
+
+One finance user records the bank transfer (回单号); a *different* finance user approves it, which
+posts the ledger entry.  The database refuses the same person in both roles as well.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from exchange import clock
+from exchange.access import require
+from exchange.audit.services import record
+from exchange.extensions import db
+from exchange.ledger import services as ledger
+from exchange.ledger.models import Refund
+from exchange.money import format_yuan
+from exchange.workdays.services import due_after_working_days
+
+REFUND_WORKING_DAYS = 5
+REASONS = {"lost": "未成交", "abandoned": "视为放弃", "rejected": "资格未通过", "terminated": "交易终结",
+           "late": "逾期到账", "other": "其他"}
+
+
+class RefundError(ledger.LedgerError):
+    """A refund step that cannot be taken."""
+
+
+def open_refund(registration, reason: str) -> Refund:
+    """Start the 5-working-day clock for returning a registration's deposit (idempotent)."""
+    if reason not in REASONS:
+        raise RefundError("退款原因不正确。")
+    existing = db.session.scalar(select(Refund).where(Refund.registration_id == registration.id))
+    if existing is not None:
+        return existing
+    amount = ledger.held(ledger.deposit_account(registration.listing, registration.buyer))
+    if amount <= 0:
+        raise RefundError("该报名没有在账的保证金。")
+    now = clock.now()
+    refund = Refund(registration_id=registration.id, listing_id=registration.listing_id, amount=amount, reason=reason,
+                    state="pending", due_at=due_after_working_days(now, REFUND_WORKING_DAYS).at)
+    db.session.add(refund)
+    db.session.flush()
+    record("refund.open", f"应退保证金 {format_yuan(amount)} 元（{REASONS[reason]}）：{registration.buyer.display_name}",
+           obj_type="refund", obj_id=refund.id, after={"due_at": refund.due_at, "registration": registration.id})
+    return refund
+
+
+def record_transfer(maker, refund: Refund, bank_ref: str) -> Refund:
+    require(maker, "refunds.manage")
+    if refund.state != "pending":
+        raise RefundError("该退款已登记转账。")
+    bank_ref = (bank_ref or "").strip()
+    if not bank_ref or len(bank_ref) > 100:
+        raise RefundError("请填写退款的银行回单号。", field="bank_ref")
+    refund.state, refund.bank_ref = "recorded", bank_ref
+    refund.recorded_by_id, refund.recorded_at = maker.id, clock.now()
+    db.session.flush()
+    record("refund.record", f"登记退款转账 {bank_ref}，{format_yuan(refund.amount)} 元", obj_type="refund",
+           obj_id=refund.id)
+    return refund
+
+
+def approve(checker, refund: Refund) -> Refund:
+    """The second finance user approves: the deposit leaves the books."""
+    require(checker, "refunds.manage")
+    if refund.state == "approved":
+        return refund
+    if refund.state != "recorded":
+        raise RefundError("请先登记退款转账，再由另一名财务人员复核。")
+    if refund.recorded_by_id == checker.id:
+        raise RefundError("登记人和复核人不能是同一人，请由另一名财务人员复核。")
+    from exchange.registrations.models import Registration
+    reg = db.session.get(Registration, refund.registration_id)
+    entry = ledger.refund_deposit(reg.listing, reg.buyer, actor=checker, key=f"refund:{refund.id}")
+    refund.state, refund.approved_by_id, refund.approved_at = "approved", checker.id, clock.now()
+    refund.journal_entry_id = entry.id
+    db.session.flush()
+    record("refund.approve", f"复核通过退款 {refund.bank_ref}，{format_yuan(refund.amount)} 元", obj_type="refund",
+           obj_id=refund.id)
+    return refund
+
+
+def overdue(now=None) -> list[Refund]:
+    """Refunds not approved by their due time (to be flagged to finance)."""
+    now = now or clock.now()
+    return list(db.session.scalars(select(Refund).where(Refund.state != "approved", Refund.due_at < now)
+                                   .order_by(Refund.due_at)))
