@@ -66,6 +66,18 @@ def service_error(exc) -> ApiError:
     return ApiError(400, "invalid", exc.message, **extra)
 
 
+def perform(action, *args, **kwargs):
+    """Call one service; its refusal becomes an API error, its success is committed."""
+    from exchange.errors import ServiceError
+    from exchange.extensions import db
+    try:
+        result = action(*args, **kwargs)
+    except ServiceError as exc:
+        raise service_error(exc) from None
+    db.session.commit()
+    return result
+
+
 def not_found(what: str = "对象") -> ApiError:
     return ApiError(404, "not_found", f"{what}不存在。")
 

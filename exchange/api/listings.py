@@ -6,13 +6,13 @@ from flask import request
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
-from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, require_login, service_error
+from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, perform, require_login
 from exchange.catalog.models import Category, TransferMethod
 from exchange.extensions import db
 from exchange.listings import rules
 from exchange.listings import services as svc
 from exchange.listings.models import Listing, ListingMaterial
-from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, WorkflowError
+from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS
 from exchange.orgs.models import OrgUnit
 
 blp = make_blueprint("api_listings", "", "挂牌项目：录入、材料、初审、审核与发布；交易品种；公开公告")
@@ -291,11 +291,7 @@ def create_listing(args):
     if point_id and point is None:
         raise ApiError(400, "invalid", "交易点不存在。", fields={"point_id": ["不存在"]})
     cat, method, rest = _split(args)
-    try:
-        listing = svc.create_draft(user, category=cat, method=method, point=point, **rest)
-    except svc.ListingError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    listing = perform(svc.create_draft, user, category=cat, method=method, point=point, **rest)
     return listing
 
 
@@ -313,11 +309,7 @@ def update_listing(args, listing_id):
     """修改草稿或被退回的项目"""
     listing = _load(listing_id)
     cat, method, rest = _split(args)
-    try:
-        svc.update_draft(require_login(), listing, category=cat, method=method, **rest)
-    except (svc.ListingError, WorkflowError) as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    perform(svc.update_draft, require_login(), listing, category=cat, method=method, **rest)
     return listing
 
 
@@ -330,11 +322,7 @@ def upload_material(args, listing_id):
     upload = request.files.get("file")
     if upload is None:
         raise ApiError(400, "invalid", "请选择要上传的文件。", fields={"file": ["必填项"]})
-    try:
-        material = svc.add_material(require_login(), listing, args["kind"], upload)
-    except svc.ListingError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    material = perform(svc.add_material, require_login(), listing, args["kind"], upload)
     return material
 
 
@@ -346,11 +334,7 @@ def delete_material(listing_id, material_id):
     material = db.session.get(ListingMaterial, material_id)
     if material is None or material.listing_id != listing.id:
         raise not_found("材料")
-    try:
-        svc.remove_material(require_login(), material)
-    except svc.ListingError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    perform(svc.remove_material, require_login(), material)
     return listing
 
 
@@ -359,11 +343,7 @@ def delete_material(listing_id, material_id):
 def submit_listing(listing_id):
     """提交审核（经交易点的送交易站初审；直接申请的送交易中心）"""
     listing = _load(listing_id)
-    try:
-        svc.submit(require_login(), listing)
-    except WorkflowError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    perform(svc.submit, require_login(), listing)
     return listing
 
 
@@ -373,11 +353,7 @@ def submit_listing(listing_id):
 def station_review(args, listing_id):
     """交易站初审：通过报送交易中心，或退回交易点（须写理由）"""
     listing = _load(listing_id)
-    try:
-        svc.station_decide(require_login(), listing, args["decision"] == "pass", args["reason"])
-    except WorkflowError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    perform(svc.station_decide, require_login(), listing, args["decision"] == "pass", args["reason"])
     return listing
 
 
@@ -387,11 +363,7 @@ def station_review(args, listing_id):
 def center_review(args, listing_id):
     """交易中心审核：逐项核对后通过发布、退回或不予受理"""
     listing = _load(listing_id)
-    try:
-        svc.center_decide(require_login(), listing, args["decision"], args["checklist"], args["reason"])
-    except WorkflowError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    perform(svc.center_decide, require_login(), listing, args["decision"], args["checklist"], args["reason"])
     return listing
 
 
@@ -401,11 +373,7 @@ def center_review(args, listing_id):
 def request_opinion(args, listing_id):
     """交易中心就直接申请征求交易站意见"""
     listing = _load(listing_id)
-    try:
-        svc.request_station_opinion(require_login(), listing, args["text"])
-    except WorkflowError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    perform(svc.request_station_opinion, require_login(), listing, args["text"])
     return listing
 
 
@@ -415,11 +383,7 @@ def request_opinion(args, listing_id):
 def give_opinion(args, listing_id):
     """交易站回复意见"""
     listing = _load(listing_id)
-    try:
-        svc.give_station_opinion(require_login(), listing, args["text"])
-    except WorkflowError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    perform(svc.give_station_opinion, require_login(), listing, args["text"])
     return listing
 
 

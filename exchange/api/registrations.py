@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from exchange.access import AccessDenied, can
 from exchange.accounts.models import Role
-from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, require_login, service_error
+from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, perform, require_login
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
@@ -112,11 +112,7 @@ def apply(args, listing_id):
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         raise not_found("项目")
-    try:
-        reg = rsvc.apply(user, listing, **args)
-    except rsvc.RegistrationError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    reg = perform(rsvc.apply, user, listing, **args)
     return reg
 
 
@@ -157,11 +153,7 @@ def upload(args, reg_id):
     file = request.files.get("file")
     if file is None:
         raise ApiError(400, "invalid", "请选择要上传的文件。", fields={"file": ["必填项"]})
-    try:
-        m = rsvc.add_material(require_login(), reg, args["kind"], file)
-    except rsvc.RegistrationError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    m = perform(rsvc.add_material, require_login(), reg, args["kind"], file)
     return m
 
 
@@ -171,11 +163,7 @@ def upload(args, reg_id):
 def qualify(args, reg_id):
     """确认受让资格：生成缴款码，告知保证金金额和截止时间"""
     reg = _load(reg_id)
-    try:
-        rsvc.qualify(require_login(), reg, args["note"])
-    except rsvc.RegistrationError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    perform(rsvc.qualify, require_login(), reg, args["note"])
     return reg
 
 
@@ -185,11 +173,7 @@ def qualify(args, reg_id):
 def reject(args, reg_id):
     """不予登记（须写明理由）"""
     reg = _load(reg_id)
-    try:
-        rsvc.reject(require_login(), reg, args["reason"])
-    except rsvc.RegistrationError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    perform(rsvc.reject, require_login(), reg, args["reason"])
     return reg
 
 
@@ -199,10 +183,6 @@ def reject(args, reg_id):
 def confirm_deposit(args, reg_id):
     """确认保证金到账（中心财务；金额须一致、须在截止前到账）"""
     reg = _load(reg_id)
-    try:
-        rsvc.confirm_deposit(require_login(), reg, args["amount"], source_key=args["source_key"],
-                             arrived_at=args["arrived_at"])
-    except rsvc.RegistrationError as exc:
-        raise service_error(exc) from None
-    db.session.commit()
+    perform(rsvc.confirm_deposit, require_login(), reg, args["amount"], source_key=args["source_key"],
+            arrived_at=args["arrived_at"])
     return reg

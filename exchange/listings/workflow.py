@@ -16,6 +16,7 @@ from exchange import clock
 from exchange.access import AccessDenied, can, require
 from exchange.accounts.models import Role
 from exchange.audit.services import canonical_json, record
+from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.listings.models import Listing, ListingEvent
 
@@ -41,10 +42,11 @@ PUBLIC_STATES = ("announced", "trading", "publicity", "contract", "settlement", 
                  "suspended", "terminated", "failed")
 
 
-class WorkflowError(ValueError):
+class WorkflowError(ServiceError):
+    """A step out of order or incomplete; ``problems`` lists what is missing."""
+
     def __init__(self, message: str, problems: list[str] | None = None):
         super().__init__(message)
-        self.message = message
         self.problems = problems or []
 
 
