@@ -58,3 +58,30 @@ def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}-{os.environ.get('EXCHANGE_TEST_DB', 'sqlite')}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def sign_in(pg, base, username, password=None):
+    from exchange.demo import DEMO_PASSWORD
+    pg.goto(base + "/login")
+    pg.fill("input[name=username]", username)
+    pg.fill("input[name=password]", password or DEMO_PASSWORD)
+    pg.click("form:not([action='/logout']) button[type=submit]")
+    pg.wait_for_url("**/work")
+
+
+def sign_out(pg):
+    pg.click("form[action='/logout'] button")
+
+
+def save_step(pg):
+    pg.click("button:has-text('保存并下一步')")
+    pg.wait_for_load_state()
+
+
+def upload_materials(pg, labels, path) -> None:
+    """Upload the file at ``path`` once for each material type label, through the page's form."""
+    for label in labels:
+        pg.select_option("select[name=kind]", label=label)
+        pg.set_input_files("input[name=file]", str(path))
+        pg.click("button:has-text('上传')")
+        pg.wait_for_load_state()

@@ -2,11 +2,13 @@
 the town station passes it, the center approves it, and the public sees it with its 公告期."""
 import pytest
 
-from exchange.demo import DEMO_PASSWORD
-from tests.browser.conftest import shot
+from tests.browser.conftest import save_step, shot, sign_in, sign_out, upload_materials
 from tests.test_listings import PDF
 
 pytestmark = pytest.mark.browser
+
+SELLER_MATERIALS = ["农村产权转出申请书", "转让方资格证明（身份证、营业执照或登记证书）", "产权权属证明（承包经营权证、林权证等）",
+                    "交易标的基本情况材料", "底价及作价依据"]
 
 
 @pytest.fixture
@@ -17,23 +19,6 @@ def demo(app, appctx, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     yield
     app.extensions.pop("exchange_storage", None)
-
-
-def sign_in(pg, base, username):
-    pg.goto(base + "/login")
-    pg.fill("input[name=username]", username)
-    pg.fill("input[name=password]", DEMO_PASSWORD)
-    pg.click("form:not([action='/logout']) button[type=submit]")
-    pg.wait_for_url("**/work")
-
-
-def sign_out(pg):
-    pg.click("form[action='/logout'] button")
-
-
-def save_step(pg):
-    pg.click("button:has-text('保存并下一步')")
-    pg.wait_for_load_state()
 
 
 def test_point_station_center_public(browser, phone, page, live_server, demo, tmp_path):
@@ -74,12 +59,7 @@ def test_point_station_center_public(browser, phone, page, live_server, demo, tm
     assert "160,000.00" in phone.inner_text("body") or "缺" in phone.inner_text("body")
     pdf = tmp_path / "材料.pdf"
     pdf.write_bytes(PDF)
-    for label in ["农村产权转出申请书", "转让方资格证明（身份证、营业执照或登记证书）", "产权权属证明（承包经营权证、林权证等）",
-                  "交易标的基本情况材料", "底价及作价依据"]:
-        phone.select_option("select[name=kind]", label=label)
-        phone.set_input_files("input[name=file]", str(pdf))
-        phone.click("button:has-text('上传')")
-        phone.wait_for_load_state()
+    upload_materials(phone, SELLER_MATERIALS, pdf)
     assert "资料已齐全" in phone.inner_text("body")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"materials page is {width}px wide on a phone"
@@ -150,12 +130,7 @@ def test_direct_application_with_station_opinion_and_return(browser, page, live_
     save_step(page)
     pdf = tmp_path / "材料.pdf"
     pdf.write_bytes(PDF)
-    for label in ["农村产权转出申请书", "转让方资格证明（身份证、营业执照或登记证书）", "产权权属证明（承包经营权证、林权证等）",
-                  "交易标的基本情况材料", "底价及作价依据"]:
-        page.select_option("select[name=kind]", label=label)
-        page.set_input_files("input[name=file]", str(pdf))
-        page.click("button:has-text('上传')")
-        page.wait_for_load_state()
+    upload_materials(page, SELLER_MATERIALS, pdf)
     page.click("text=预览与提交")
     body = page.inner_text("body")
     assert "还需补正" not in body, body[:2000]

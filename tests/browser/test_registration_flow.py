@@ -2,8 +2,8 @@
 confirms the deposit's arrival, and the buyer sees the 竞买号."""
 import pytest
 
-from tests.browser.conftest import shot
-from tests.browser.test_listing_flow import demo, sign_in, sign_out  # noqa: F401  (fixture and helpers)
+from tests.browser.conftest import shot, sign_in, sign_out, upload_materials
+from tests.browser.test_listing_flow import demo  # noqa: F401  (fixture)
 from tests.test_listings import PDF
 
 pytestmark = pytest.mark.browser
@@ -20,11 +20,8 @@ def test_apply_qualify_confirm(browser, page, live_server, demo, tmp_path):  # n
     assert "报名已提交" in page.inner_text("body")
     pdf = tmp_path / "受让材料.pdf"
     pdf.write_bytes(PDF)
-    for label in ["农村产权受让申请书", "意向受让方声明与保证", "资信证明（资产规模、信用评价等）", "符合受让条件的资质证明"]:
-        page.select_option("select[name=kind]", label=label)
-        page.set_input_files("input[name=file]", str(pdf))
-        page.click("button:has-text('上传')")
-        page.wait_for_load_state()
+    upload_materials(page, ["农村产权受让申请书", "意向受让方声明与保证", "资信证明（资产规模、信用评价等）",
+                            "符合受让条件的资质证明"], pdf)
     shot(page, "registration-buyer")
     sign_out(page)
 
