@@ -38,7 +38,9 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.admin import views as admin_views
     from exchange.api import init_api
     from exchange.audit import views as audit_views
+    from exchange.ledger import views as ledger_views
     from exchange.listings import views as listings_views
+    from exchange.payments import views as payments_views
     from exchange.registrations import views as registrations_views
     from exchange.web import security, views as web_views
     from exchange.workdays import views as workdays_views
@@ -51,6 +53,8 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.register_blueprint(listings_views.bp)
     app.register_blueprint(listings_views.public_bp)
     app.register_blueprint(registrations_views.bp)
+    app.register_blueprint(ledger_views.bp)
+    app.register_blueprint(payments_views.bp)
     init_api(app)
 
     security.init_app(app)

@@ -77,6 +77,8 @@ ACTIONS: dict[str, Rule] = {
     "registrations.review": Rule(frozenset({R.CENTER_REVIEWER}), "审核意向受让方资格", scoped=True),
     "deposits.confirm": Rule(frozenset({R.FINANCE}), "确认保证金到账"),
     "refunds.manage": Rule(frozenset({R.FINANCE}), "办理保证金退款"),
+    "statements.import": Rule(frozenset({R.FINANCE}), "导入银行流水并处理对账差异"),
+    "ledger.view": Rule(frozenset({R.FINANCE}), "查看资金台账", read=True),
 }
 
 

@@ -7,3 +7,5 @@ from exchange.catalog.models import Category, TransferMethod  # noqa: F401
 from exchange.listings.models import Listing, ListingEvent, ListingMaterial, ProjectCounter  # noqa: F401
 from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount, Refund  # noqa: F401
 from exchange.registrations.models import Registration, RegistrationMaterial  # noqa: F401
+from exchange.payments.models import (BankStatement, DepositArrival, PaymentNotification, PaymentOrder,  # noqa: F401
+                                      StatementLine)

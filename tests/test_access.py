@@ -26,6 +26,8 @@ EXPECTED = {
     "registrations.review": {"center_reviewer"},
     "deposits.confirm": {"finance"},
     "refunds.manage": {"finance"},
+    "statements.import": {"finance"},
+    "ledger.view": {"finance", "supervisor"},
 }
 
 ACTORS = ["point_a1", "station_a", "center_reviewer", "trading_officer", "finance", "admin", "supervisor", "buyer"]

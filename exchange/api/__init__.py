@@ -33,9 +33,10 @@ def init_api(app: Flask) -> None:
         "servers": [{"url": "/"}],
     })
     api = ExchangeApi(app)  # one per application: the spec belongs to the app it documents
-    from exchange.api import audit, auth, calendar, listings, orgs, registrations, system, users  # noqa: F401
+    from exchange.api import (audit, auth, calendar, ledger, listings, orgs, payments, registrations,  # noqa: F401
+                              system, users)
     for bp in (system.blp, auth.blp, orgs.blp, users.blp, calendar.blp, audit.blp, listings.blp,
-               registrations.blp):
+               registrations.blp, payments.blp, ledger.blp):
         csrf.exempt(bp)
         api.register_blueprint(bp)
 

@@ -17,12 +17,14 @@ from exchange import clock
 from exchange.db import Money, UTCDateTime
 from exchange.extensions import db
 
-ACCOUNT_KINDS = ("bank", "deposit", "price", "fee", "forfeit")
+# suspense: money that reached the account but could not be booked as what it claims to be (an unknown
+# payer, a wrong amount, a late deposit); it is held there until returned to the payer.
+ACCOUNT_KINDS = ("bank", "deposit", "price", "fee", "forfeit", "suspense")
 
 
 class LedgerAccount(db.Model):
     __tablename__ = "ledger_account"
-    __table_args__ = (CheckConstraint("kind IN ('bank', 'deposit', 'price', 'fee', 'forfeit')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('bank', 'deposit', 'price', 'fee', 'forfeit', 'suspense')", name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(60), unique=True)
@@ -64,8 +66,11 @@ class JournalLine(db.Model):
 
 
 class Refund(db.Model):
-    """A deposit to be returned without interest within 5 工作日 (第十九条(二)), recorded by one finance
-    user and approved by another (maker-checker) before the ledger entry is posted."""
+    """Money to be returned without interest within 5 工作日 (第十九条(二)), recorded by one finance
+    user and approved by another (maker-checker) before the ledger entry is posted.
+
+    It empties one liability account: a buyer's deposit account (``registration_id`` set) or a suspense
+    account holding money that could not be booked (returned to the payer named in ``payee``)."""
 
     __tablename__ = "refund"
     __table_args__ = (
@@ -75,10 +80,13 @@ class Refund(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), unique=True)
-    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"), unique=True)
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"), unique=True)
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
-    reason: Mapped[str] = mapped_column(String(20))  # lost / abandoned / rejected / terminated / late / other
+    payee: Mapped[str] = mapped_column(String(200), default="")  # who gets the money back (name, account)
+    # lost / abandoned / rejected / terminated / late / unmatched / other
+    reason: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     bank_ref: Mapped[str] = mapped_column(String(100), default="")
@@ -89,5 +97,7 @@ class Refund(db.Model):
     journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    account: Mapped[LedgerAccount] = relationship()
 
     __mapper_args__ = {"version_id_col": version}

@@ -18,7 +18,7 @@ from exchange.workdays.services import due_after_working_days
 
 REFUND_WORKING_DAYS = 5
 REASONS = {"lost": "未成交", "abandoned": "视为放弃", "rejected": "资格未通过", "terminated": "交易终结",
-           "late": "逾期到账", "other": "其他"}
+           "late": "逾期到账", "unmatched": "无法匹配的进账", "other": "其他"}
 
 
 class RefundError(ledger.LedgerError):
@@ -32,16 +32,40 @@ def open_refund(registration, reason: str) -> Refund:
     existing = db.session.scalar(select(Refund).where(Refund.registration_id == registration.id))
     if existing is not None:
         return existing
-    amount = ledger.held(ledger.deposit_account(registration.listing, registration.buyer))
+    account = ledger.deposit_account(registration.listing, registration.buyer)
+    amount = ledger.held(account)
     if amount <= 0:
         raise RefundError("该报名没有在账的保证金。")
     now = clock.now()
-    refund = Refund(registration_id=registration.id, listing_id=registration.listing_id, amount=amount, reason=reason,
-                    state="pending", due_at=due_after_working_days(now, REFUND_WORKING_DAYS).at)
+    refund = Refund(account_id=account.id, registration_id=registration.id, listing_id=registration.listing_id,
+                    amount=amount, reason=reason, payee=registration.buyer.display_name, state="pending",
+                    due_at=due_after_working_days(now, REFUND_WORKING_DAYS).at)
     db.session.add(refund)
     db.session.flush()
     record("refund.open", f"应退保证金 {format_yuan(amount)} 元（{REASONS[reason]}）：{registration.buyer.display_name}",
            obj_type="refund", obj_id=refund.id, after={"due_at": refund.due_at, "registration": registration.id})
+    return refund
+
+
+def open_return(account, reason: str, payee: str) -> Refund:
+    """Start returning money held on a suspense account to whoever paid it (idempotent)."""
+    if reason not in REASONS:
+        raise RefundError("退款原因不正确。")
+    if account.kind != "suspense":
+        raise RefundError("只能退回挂账待退的款项。")
+    existing = db.session.scalar(select(Refund).where(Refund.account_id == account.id))
+    if existing is not None:
+        return existing
+    amount = ledger.held(account)
+    if amount <= 0:
+        raise RefundError("该挂账款项没有余额。")
+    refund = Refund(account_id=account.id, listing_id=account.listing_id, amount=amount, reason=reason,
+                    payee=(payee or "")[:200], state="pending",
+                    due_at=due_after_working_days(clock.now(), REFUND_WORKING_DAYS).at)
+    db.session.add(refund)
+    db.session.flush()
+    record("refund.open", f"应退回 {format_yuan(amount)} 元（{REASONS[reason]}）：{payee}", obj_type="refund",
+           obj_id=refund.id, after={"due_at": refund.due_at, "account": account.code})
     return refund
 
 
@@ -69,9 +93,8 @@ def approve(checker, refund: Refund) -> Refund:
         raise RefundError("请先登记退款转账，再由另一名财务人员复核。")
     if refund.recorded_by_id == checker.id:
         raise RefundError("登记人和复核人不能是同一人，请由另一名财务人员复核。")
-    from exchange.registrations.models import Registration
-    reg = db.session.get(Registration, refund.registration_id)
-    entry = ledger.refund_deposit(reg.listing, reg.buyer, actor=checker, key=f"refund:{refund.id}")
+    entry = ledger.return_from(refund.account, actor=checker, key=f"refund:{refund.id}",
+                               memo=f"退款 {refund.bank_ref}：{refund.payee}")
     refund.state, refund.approved_by_id, refund.approved_at = "approved", checker.id, clock.now()
     refund.journal_entry_id = entry.id
     db.session.flush()

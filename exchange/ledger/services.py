@@ -12,6 +12,8 @@ deposit forfeited      DEP                                         FORFEIT (per 
 price arrives          BANK                                        PRICE
 service fee            PRICE                                       FEE
 payout to seller       PRICE                                       BANK
+unbookable money in    BANK                                        SUSPENSE (held until returned)
+returned to the payer  SUSPENSE                                    BANK
 =====================  ==========================================  =====================================
 
 Operations that take money off an account lock that account's row first (an UPDATE, which serialises
@@ -34,7 +36,7 @@ from exchange.extensions import db
 from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount
 from exchange.money import format_yuan, to_money
 
-LIABILITY_KINDS = ("deposit", "price", "fee", "forfeit")
+LIABILITY_KINDS = ("deposit", "price", "fee", "forfeit", "suspense")
 
 
 class LedgerError(ServiceError):
@@ -81,6 +83,11 @@ def fee_account(listing) -> LedgerAccount:
 def forfeit_account(listing) -> LedgerAccount:
     return _account(f"FORFEIT-L{listing.id}", "forfeit",
                     f"{listing.project_no or '#' + str(listing.id)} 没收的保证金", listing_id=listing.id)
+
+
+def suspense_account(code: str, name: str, listing=None) -> LedgerAccount:
+    """A suspense account for one unbookable arrival (``code`` names the event, e.g. a statement line)."""
+    return _account(f"SUS-{code}", "suspense", name, listing_id=getattr(listing, "id", None))
 
 
 def balance(account: LedgerAccount) -> Decimal:
@@ -175,6 +182,26 @@ def convert_deposit(listing, buyer, *, actor=None) -> JournalEntry:
 def forfeit_deposit(listing, buyer, *, actor=None) -> JournalEntry:
     return _take_all("forfeit", deposit_account(listing, buyer), forfeit_account(listing), listing, actor,
                      f"没收保证金 {buyer.display_name}")
+
+
+def hold_in_suspense(account: LedgerAccount, amount, *, key: str, listing=None, actor=None,
+                     memo: str = "") -> JournalEntry:
+    """Money that arrived but cannot be booked as what it claims to be: held until returned."""
+    amount = _positive(amount)
+    return post("suspense_in", [(bank_account(), amount), (account, -amount)], listing=listing,
+                idempotency_key=key, actor=actor, memo=memo or "无法入账的进账，挂账待退")
+
+
+def return_from(account: LedgerAccount, *, actor=None, key: str | None = None, memo: str = "") -> JournalEntry:
+    """Pay back everything a liability account holds (a deposit refund or a suspense return)."""
+    kind = "refund" if account.kind == "deposit" else "return"
+    listing = db.session.get(_listing_model(), account.listing_id) if account.listing_id else None
+    return _take_all(kind, account, bank_account(), listing, actor, memo or f"退还 {account.name}", key)
+
+
+def _listing_model():
+    from exchange.listings.models import Listing
+    return Listing
 
 
 def record_price_payment(listing, amount, *, key: str, actor=None) -> JournalEntry:
