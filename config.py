@@ -82,6 +82,10 @@ class Config:
 
     # Where the platform is reached from outside (QR codes on certificates, e-mails).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # online payment providers (comma-separated); "sandbox" plays the bank (demo, training, tests)
+    PAYMENT_PROVIDERS = os.environ.get("PAYMENT_PROVIDERS", "sandbox")
+    # the HMAC secret shared with the sandbox provider (default: derived from SECRET_KEY)
+    PAYMENT_SANDBOX_SECRET = os.environ.get("PAYMENT_SANDBOX_SECRET", "")
 
     # OpenAPI (flask-smorest)
     API_TITLE = "临湘市农村产权流转交易平台 API"

@@ -9,6 +9,7 @@ from exchange.access import AccessDenied
 from exchange.ledger import refunds
 from exchange.ledger import services as led
 from exchange.registrations import services as rsvc
+from tests.test_listings import PDF
 from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
 
 
@@ -16,7 +17,7 @@ from tests.test_registrations import _uploads, announced, applied  # noqa: F401 
 def paid(users, announced, db):  # noqa: F811
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="r-paid")
+    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="r-paid", receipt=PDF, receipt_filename="回单.pdf")
     db.session.commit()
     return reg
 

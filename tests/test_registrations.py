@@ -48,12 +48,12 @@ def test_apply_qualify_pay(users, announced, db):
     rsvc.qualify(users["center_reviewer"], reg, "材料齐全")
     assert reg.state == "qualified" and reg.payment_ref.startswith("LX") and len(reg.payment_ref) == 12
     assert reg.deposit_amount == Decimal("16000.00") and reg.deposit_deadline_at == announced.deposit_deadline_at
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="回单-0001")
+    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="回单-0001", receipt=PDF, receipt_filename="回单.pdf")
     db.session.commit()
     assert reg.state == "paid" and len(reg.bidder_no) == 4
     assert led.held(led.deposit_account(announced, users["buyer"])) == Decimal("16000.00")
     # confirming the same bank line again changes nothing
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="回单-0001")
+    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="回单-0001", receipt=PDF, receipt_filename="回单.pdf")
     assert led.held(led.deposit_account(announced, users["buyer"])) == Decimal("16000.00")
 
 
@@ -119,10 +119,11 @@ def test_deposit_must_arrive_by_the_deadline(users, announced, db):
     rsvc.qualify(users["center_reviewer"], reg)
     clock.freeze(announced.deposit_deadline_at + timedelta(seconds=1))  # 16:00:01 on the last day
     with pytest.raises(rsvc.RegistrationError) as exc:
-        rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="late-1")
+        rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="late-1", receipt=PDF, receipt_filename="回单.pdf")
     assert "视为放弃" in exc.value.message
     # arrived at 16:00:00 exactly: in time
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="ontime-1", arrived_at=announced.deposit_deadline_at)
+    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="ontime-1", receipt=PDF, receipt_filename="回单.pdf",
+                         arrived_at=announced.deposit_deadline_at)
     assert reg.state == "paid"
 
 
@@ -131,17 +132,17 @@ def test_wrong_amount_is_not_guessed(users, announced, db):
     rsvc.qualify(users["center_reviewer"], reg)
     for amount in ["15999.99", "16000.01", "abc"]:
         with pytest.raises(rsvc.RegistrationError):
-            rsvc.confirm_deposit(users["finance"], reg, amount, source_key=f"x-{amount}")
+            rsvc.confirm_deposit(users["finance"], reg, amount, source_key=f"x-{amount}", receipt=PDF, receipt_filename="回单.pdf")
     assert reg.state == "qualified" and led.check() == []
     with pytest.raises(AccessDenied):
-        rsvc.confirm_deposit(users["center_reviewer"], reg, "16000", source_key="y")
+        rsvc.confirm_deposit(users["center_reviewer"], reg, "16000", source_key="y", receipt=PDF, receipt_filename="回单.pdf")
 
 
 def test_unpaid_at_the_deadline_is_abandoned(users, announced, db):
     paid, unpaid = applied(users, announced), applied(users, announced, key="buyer_org")
     for r in (paid, unpaid):
         rsvc.qualify(users["center_reviewer"], r)
-    rsvc.confirm_deposit(users["finance"], paid, "16000", source_key="p-1")
+    rsvc.confirm_deposit(users["finance"], paid, "16000", source_key="p-1", receipt=PDF, receipt_filename="回单.pdf")
     clock.freeze(announced.deposit_deadline_at - timedelta(seconds=1))
     assert rsvc.abandon_unpaid() == 0
     clock.freeze(announced.deposit_deadline_at)
@@ -154,7 +155,7 @@ def test_bidder_numbers_are_unique_per_listing(users, announced, db):
     regs = [applied(users, announced), applied(users, announced, key="buyer_org")]
     for i, r in enumerate(regs):
         rsvc.qualify(users["center_reviewer"], r)
-        rsvc.confirm_deposit(users["finance"], r, "16000", source_key=f"b-{i}")
+        rsvc.confirm_deposit(users["finance"], r, "16000", source_key=f"b-{i}", receipt=PDF, receipt_filename="回单.pdf")
     assert len({r.bidder_no for r in regs}) == 2
 
 
@@ -175,7 +176,7 @@ def test_two_finance_users_confirm_at_once(app, users, announced, db):
             who = _db.session.get(User, finance_ids[i])
             barrier.wait()
             try:
-                rsvc.confirm_deposit(who, r, "16000", source_key=f"same-arrival-{i}")
+                rsvc.confirm_deposit(who, r, "16000", source_key=f"same-arrival-{i}", receipt=PDF, receipt_filename="回单.pdf")
                 _db.session.commit()
                 results.append("ok")
             except Exception as exc:  # noqa: BLE001 — a refusal of the second is the point
@@ -224,14 +225,24 @@ def test_api_apply_qualify_and_confirm(client, users, announced, db):
     # another buyer cannot see it; the buyer cannot confirm its own deposit
     other = _h(db, users, "buyer_org")
     assert client.get(f"/api/v1/registrations/{reg['id']}", headers=other).status_code == 403
-    resp = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=buyer,
-                       json={"amount": "16000", "source_key": "x"})
+    def receipt_form(amount, key, receipt=PDF):
+        data = {"amount": amount, "source_key": key}
+        if receipt is not None:
+            data["receipt"] = (io.BytesIO(receipt), "回单.pdf")
+        return {"data": data, "content_type": "multipart/form-data"}
+
+    resp = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=buyer, **receipt_form("16000", "x"))
     assert resp.status_code == 403
-    resp = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=finance,
-                       json={"amount": "15000", "source_key": "r-1"})
+    resp = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=finance, **receipt_form("15000", "r-1"))
     assert resp.status_code == 400 and "不符" in resp.get_json()["message"]
+    resp = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=finance,
+                       **receipt_form("16000", "r-1", receipt=None))
+    assert resp.status_code == 400 and "银行回单" in resp.get_json()["message"]
+    resp = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=finance,
+                       **receipt_form("16000", "r-1", receipt=b"MZ\x90\x00 not a receipt"))
+    assert resp.status_code == 400 and "银行回单" in resp.get_json()["message"]
     body = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=finance,
-                       json={"amount": "16000.00", "source_key": "r-1"}).get_json()
+                       **receipt_form("16000.00", "r-1")).get_json()
     assert body["state"] == "paid" and body["bidder_no"]
     mine = client.get("/api/v1/registrations", headers=buyer).get_json()
     assert mine["total"] == 1 and client.get("/api/v1/registrations", headers=other).get_json()["total"] == 0

@@ -36,7 +36,7 @@ def init_api(app: Flask) -> None:
     from exchange.api import (audit, auth, calendar, ledger, listings, orgs, payments, registrations,  # noqa: F401
                               system, users)
     for bp in (system.blp, auth.blp, orgs.blp, users.blp, calendar.blp, audit.blp, listings.blp,
-               registrations.blp, payments.blp, ledger.blp):
+               registrations.blp, payments.blp, payments.callbacks, ledger.blp):
         csrf.exempt(bp)
         api.register_blueprint(bp)
 

@@ -1,6 +1,188 @@
-"""Pages: online payment (with the sandbox bank), receipts, bank statement import and reconciliation."""
+"""Pages: online payment (with the sandbox bank that plays the provider), bank statement import and
+reconciliation, the log of provider notifications, and bank receipts."""
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from exchange import clock
+from exchange.access import AccessDenied, can, require
+from exchange.errors import ServiceError
+from exchange.extensions import db
+from exchange.payments import services as psvc
+from exchange.payments import statements as ssvc
+from exchange.payments.forms import DecisionForm, EmptyForm, StatementForm
+from exchange.payments.models import (LINE_STATES, MATCHES, BankStatement, DepositArrival, PaymentNotification,
+                                      PaymentOrder, StatementLine)
+from exchange.payments.providers import get_provider
+from exchange.registrations.models import Registration
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
+
+
+def _fail(exc: Exception, target: str):
+    db.session.rollback()
+    flash(getattr(exc, "message", str(exc)), "error")
+    return redirect(target)
+
+
+# --- online payment ------------------------------------------------------------------------------
+
+@bp.route("/registrations/<int:reg_id>/online", methods=["POST"])
+@login_required
+def pay_online(reg_id: int):
+    reg = db.session.get(Registration, reg_id)
+    if reg is None:
+        abort(404)
+    back = url_for("registrations.detail", reg_id=reg.id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        order = psvc.start_online_payment(current_user, reg, request.form.get("provider", "sandbox"))
+    except ServiceError as exc:
+        return _fail(exc, back)
+    db.session.commit()
+    return redirect(psvc.checkout_url(order))
+
+
+def _sandbox_order(order_no: str) -> PaymentOrder:
+    order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.order_no == order_no,
+                                                         PaymentOrder.provider == "sandbox"))
+    if order is None:
+        abort(404)
+    try:
+        get_provider("sandbox")
+    except ServiceError:
+        abort(404)  # the sandbox is switched off in this deployment
+    if order.registration.buyer_id != current_user.id:
+        raise AccessDenied("这不是您的支付订单。")
+    return order
+
+
+@bp.route("/sandbox/<order_no>", methods=["GET", "POST"])
+@login_required
+def sandbox_bank(order_no: str):
+    """The sandbox provider's checkout: it plays the bank and sends a signed notification."""
+    order = _sandbox_order(order_no)
+    form = EmptyForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if order.state != "created":
+            flash("该订单已处理，不能重复支付。", "error")
+            return redirect(url_for("payments.sandbox_bank", order_no=order.order_no))
+        provider = get_provider("sandbox")
+        status = "SUCCESS" if request.form.get("action") == "pay" else "FAILED"
+        body, headers = provider.notification_for(order, status=status)
+        result = psvc.receive_notification("sandbox", body, headers, remote_addr="sandbox")
+        db.session.commit()
+        flash(("模拟网银已付款。" if status == "SUCCESS" else "模拟网银：支付未成功。") + result.message,
+              "success" if result.outcome == "booked" else ("error" if result.outcome == "refused" else "info"))
+        return redirect(url_for("registrations.detail", reg_id=order.registration_id))
+    return render_template("payments/sandbox_bank.html", order=order, form=form, now=clock.now())
+
+
+# --- bank statements -----------------------------------------------------------------------------
+
+@bp.route("/statements", methods=["GET", "POST"])
+@login_required
+def statements():
+    require(current_user, "ledger.view")
+    form = StatementForm()
+    if request.method == "POST":
+        require(current_user, "statements.import")
+        if form.validate_on_submit():
+            upload = form.file.data
+            data = upload.read(ssvc.MAX_BYTES + 1)
+            try:
+                stmt = ssvc.import_statement(current_user, data, upload.filename or "流水")
+            except ServiceError as exc:
+                db.session.rollback()
+                form.file.errors = list(form.file.errors) + [exc.message]
+            else:
+                db.session.commit()
+                counts = ssvc.summary(stmt)
+                flash(f"已导入 {stmt.line_count} 笔流水，其中与缴款码一致可入账的 {counts.get('matched', 0)} 笔；"
+                      "其余请逐笔处理。", "success")
+                return redirect(url_for("payments.statement", stmt_id=stmt.id))
+    page = db.paginate(select(BankStatement).order_by(BankStatement.id.desc()),
+                       page=request.args.get("page", 1, type=int), per_page=20, error_out=False)
+    open_lines = db.session.scalars(select(StatementLine).where(StatementLine.state == "open")
+                                    .order_by(StatementLine.arrived_at)).all()
+    return render_template("payments/statements.html", page=page, form=form, open_lines=open_lines,
+                           can_import=can(current_user, "statements.import"), matches=MATCHES), \
+        (400 if request.method == "POST" else 200)
+
+
+@bp.route("/statements/<int:stmt_id>")
+@login_required
+def statement(stmt_id: int):
+    require(current_user, "ledger.view")
+    stmt = db.session.get(BankStatement, stmt_id)
+    if stmt is None:
+        abort(404)
+    return render_template("payments/statement.html", stmt=stmt, counts=ssvc.summary(stmt), form=DecisionForm(),
+                           can_decide=can(current_user, "statements.import"), decisions=ssvc.DECISIONS,
+                           allowed=ssvc.allowed_decisions, matches=MATCHES, states=LINE_STATES)
+
+
+@bp.route("/statements/<int:stmt_id>/book-matched", methods=["POST"])
+@login_required
+def book_matched(stmt_id: int):
+    stmt = db.session.get(BankStatement, stmt_id)
+    if stmt is None:
+        abort(404)
+    back = url_for("payments.statement", stmt_id=stmt.id)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        booked, problems = ssvc.book_all_matched(current_user, stmt)
+    except ServiceError as exc:
+        return _fail(exc, back)
+    db.session.commit()
+    flash(f"已入账 {booked} 笔。" + ("未能入账：" + "；".join(problems) if problems else ""),
+          "success" if not problems else "error")
+    return redirect(back)
+
+
+@bp.route("/lines/<int:line_id>/decide", methods=["POST"])
+@login_required
+def decide(line_id: int):
+    line = db.session.get(StatementLine, line_id)
+    if line is None:
+        abort(404)
+    back = url_for("payments.statement", stmt_id=line.statement_id) + f"#line-{line.id}"
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        ssvc.decide(current_user, line, form.decision.data or "", form.note.data or "")
+    except ServiceError as exc:
+        return _fail(exc, back)
+    db.session.commit()
+    flash(f"流水 {line.bank_txn_id}：{ssvc.DECISIONS[form.decision.data]}。", "success")
+    return redirect(back)
+
+
+# --- notifications and receipts ------------------------------------------------------------------
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    require(current_user, "ledger.view")
+    page = db.paginate(select(PaymentNotification).order_by(PaymentNotification.id.desc()),
+                       page=request.args.get("page", 1, type=int), per_page=50, error_out=False)
+    return render_template("payments/notifications.html", page=page)
+
+
+@bp.route("/arrivals/<int:arrival_id>/receipt")
+@login_required
+def receipt(arrival_id: int):
+    arrival = db.session.get(DepositArrival, arrival_id)
+    if arrival is None or not arrival.receipt_key:
+        abort(404)
+    if not (can(current_user, "ledger.view") or arrival.registration.buyer_id == current_user.id):
+        raise AccessDenied("您没有权限查看该回单。")
+    from exchange.uploads import send_stored
+    return send_stored(arrival.receipt_key, arrival.receipt_filename, arrival.receipt_content_type, inline=True)

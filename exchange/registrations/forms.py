@@ -31,3 +31,4 @@ class DepositForm(FlaskForm):
     amount = StringField("到账金额（元）", validators=[DataRequired("请填写到账金额"), Length(max=20)])
     source_key = StringField("银行回单号 / 流水号", validators=[DataRequired("请填写银行回单号或流水号"), Length(max=100)])
     arrived_at = StringField("到账时间（北京时间，如 2026-11-30 15:20，不填为现在）", validators=[Optional(), Length(max=20)])
+    receipt = FileField("银行回单（PDF、JPG 或 PNG）", validators=[FileRequired("请上传银行回单")])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select
@@ -186,14 +187,71 @@ def _new_bidder_no(listing_id: int) -> str:
             return no
 
 
-def confirm_deposit(actor, reg: Registration, amount, *, source_key: str, arrived_at: datetime | None = None,
+class NotPayable(RegistrationError):
+    """A deposit that cannot be booked as it stands; ``code`` says why (late, partial, excess …)."""
+
+    def __init__(self, code: str, message: str, field: str | None = None):
+        super().__init__(message, field)
+        self.code = code
+
+
+def payable_problem(reg: Registration, amount: Decimal, arrived: datetime) -> NotPayable | None:
+    """Why ``amount`` arriving at ``arrived`` cannot be booked as ``reg``'s deposit, or None."""
+    if reg.state == "paid":
+        return NotPayable("already_paid", "该报名的保证金已经到账，不能重复入账。")
+    if reg.state != "qualified":
+        return NotPayable("not_payable", f"报名当前状态为“{reg.state_label}”，不能确认保证金到账。")
+    if reg.deposit_deadline_at and arrived > reg.deposit_deadline_at:
+        return NotPayable("late", f"到账时间晚于截止时间 {clock.to_local(reg.deposit_deadline_at):%Y-%m-%d %H:%M}，"
+                                  "视为放弃受让意向（第十九条）；该笔款项请按退款处理。", "arrived_at")
+    if amount != reg.deposit_amount:
+        code = "partial" if amount < reg.deposit_amount else "excess"
+        return NotPayable(code, f"到账金额 {format_yuan(amount)} 元与应交保证金 {format_yuan(reg.deposit_amount)} 元不符，"
+                                "请按差错处理，不能自动认定。", "amount")
+    return None
+
+
+def book_deposit(reg: Registration, amount: Decimal, *, source: str, source_ref: str, key: str,
+                 arrived_at: datetime, actor=None, receipt=None, statement_line=None, order=None,
+                 memo: str = "") -> Registration:
+    """Book a deposit that has arrived: the one place all three ways in (online payment, bank receipt,
+    statement line) end.  The caller has authorised the actor; the rules are checked here, under a
+    lock on the registration row so two arrivals for one registration book it once.
+    """
+    from exchange.payments.models import DepositArrival
+    db.session.refresh(reg, with_for_update=True)
+    problem = payable_problem(reg, amount, arrived_at)
+    if problem is not None:
+        raise problem
+    entry = ledger.record_deposit(reg.listing, reg.buyer, amount, key=key, actor=actor,
+                                  memo=memo or f"保证金到账 {reg.payment_ref} {reg.buyer.display_name}")
+    reg.state = "paid"
+    reg.paid_at = arrived_at
+    reg.bidder_no = _new_bidder_no(reg.listing_id)
+    arrival = DepositArrival(registration_id=reg.id, source=source, source_ref=source_ref[:100], amount=amount,
+                             arrived_at=arrived_at, journal_entry_id=entry.id, recorded_by_id=getattr(actor, "id", None),
+                             statement_line_id=getattr(statement_line, "id", None),
+                             payment_order_id=getattr(order, "id", None))
+    if receipt is not None:
+        arrival.receipt_key, arrival.receipt_filename = receipt.key, receipt.filename
+        arrival.receipt_content_type, arrival.receipt_sha256 = receipt.content_type, receipt.sha256
+    db.session.add(arrival)
+    db.session.flush()
+    record("registration.deposit_paid", f"保证金到账：{reg.payment_ref}，{format_yuan(amount)} 元，竞买号 {reg.bidder_no}",
+           obj_type="registration", obj_id=reg.id, after={"source": source, "ref": source_ref, "arrived_at": arrived_at})
+    return reg
+
+
+def confirm_deposit(actor, reg: Registration, amount, *, source_key: str, receipt=None,
+                    receipt_filename: str | None = None, arrived_at: datetime | None = None,
                     memo: str = "") -> Registration:
-    """Book a deposit that has arrived in the designated account (finance, bank receipt or statement line).
+    """Finance confirms an arrival from the bank receipt (回单), which is uploaded and kept.
 
     The money must *arrive* by the deadline (第十九条(一)); the amount must be exact.  Anything else is
     refused here and left to finance to handle as an exception, never guessed.
     """
     require(actor, "deposits.confirm")
+    source_key = (source_key or "").strip()
     if not source_key or len(source_key) > 100:
         raise RegistrationError("请填写银行回单号或流水号。", field="source_key")
     key = f"deposit:{source_key}"
@@ -202,34 +260,30 @@ def confirm_deposit(actor, reg: Registration, amount, *, source_key: str, arrive
         if reg.state == "paid" and existing.listing_id == reg.listing_id:
             return reg  # the same arrival confirmed twice: once is enough
         raise RegistrationError("该银行流水已入账，不能重复使用。", field="source_key")
-    if reg.state != "qualified":
-        raise RegistrationError(f"报名当前状态为“{reg.state_label}”，不能确认保证金到账。")
     arrived = clock.ensure_aware(arrived_at) if arrived_at else clock.now()
     if arrived > clock.now():
         raise RegistrationError("到账时间不能晚于现在。", field="arrived_at")
-    if reg.deposit_deadline_at and arrived > reg.deposit_deadline_at:
-        raise RegistrationError(f"到账时间晚于截止时间 {clock.to_local(reg.deposit_deadline_at):%Y-%m-%d %H:%M}，"
-                                "视为放弃受让意向（第十九条）；该笔款项请按退款处理。")
     try:
         paid = to_money(amount, strict=True)
     except (ValueError, TypeError) as exc:
         raise RegistrationError(f"到账金额：{exc}", field="amount") from None
-    if paid != reg.deposit_amount:
-        raise RegistrationError(f"到账金额 {format_yuan(paid)} 元与应交保证金 {format_yuan(reg.deposit_amount)} 元不符，"
-                                "请按差错处理，不能自动认定。", field="amount")
-    # lock the registration row, so two finance users confirming at once book it once
-    db.session.refresh(reg, with_for_update=True)
-    if reg.state != "qualified":
-        raise RegistrationError(f"报名当前状态为“{reg.state_label}”，不能确认保证金到账。")
-    ledger.record_deposit(reg.listing, reg.buyer, paid, key=key, actor=actor,
-                          memo=memo or f"保证金到账 {reg.payment_ref} {reg.buyer.display_name}")
-    reg.state = "paid"
-    reg.paid_at = arrived
-    reg.bidder_no = _new_bidder_no(reg.listing_id)
-    db.session.flush()
-    record("registration.deposit_paid", f"保证金到账：{reg.payment_ref}，{format_yuan(paid)} 元，竞买号 {reg.bidder_no}",
-           obj_type="registration", obj_id=reg.id)
-    return reg
+    problem = payable_problem(reg, paid, arrived)
+    if problem is not None:
+        raise problem
+    if receipt is None:
+        raise RegistrationError("请上传银行回单（PDF、JPG 或 PNG）。", field="receipt")
+    from exchange.uploads import UploadError, accept_upload
+    try:
+        stored = accept_upload(receipt, receipt_filename)
+    except UploadError as exc:
+        raise RegistrationError(f"银行回单：{exc}", field="receipt") from None
+    try:
+        return book_deposit(reg, paid, source="receipt", source_ref=source_key, key=key, arrived_at=arrived,
+                            actor=actor, receipt=stored, memo=memo)
+    except RegistrationError:
+        from exchange.storage import get_storage
+        get_storage().delete(stored.key)  # refused after all (e.g. booked by someone else meanwhile)
+        raise
 
 
 def abandon_unpaid(now: datetime | None = None) -> int:

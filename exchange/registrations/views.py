@@ -88,7 +88,12 @@ def index():
 @login_required
 def detail(reg_id: int):
     reg = _load(reg_id)
+    from exchange.payments.models import DepositArrival
+    from exchange.payments.providers import enabled_providers
+    from exchange.payments.services import orders_for
+    arrival = db.session.scalar(select(DepositArrival).where(DepositArrival.registration_id == reg.id))
     return render_template("registrations/detail.html", reg=reg, material_form=RegMaterialForm(),
+                           arrival=arrival, orders=orders_for(reg), providers=enabled_providers(),
                            review_form=ReviewForm(), deposit_form=DepositForm(), kinds=rsvc.BUYER_MATERIALS,
                            missing=rsvc.missing_materials(reg), required=rsvc.required_materials(reg),
                            can_review=can(current_user, "registrations.review", reg.listing.org),
@@ -144,7 +149,7 @@ def deposit(reg_id: int):
     reg = _load(reg_id)
     form = DepositForm()
     if not form.validate_on_submit():
-        return _done(reg, rsvc.RegistrationError("请填写到账金额和银行回单号。"), "")
+        return _done(reg, rsvc.RegistrationError("请填写到账金额、银行回单号，并上传银行回单。"), "")
     arrived = None
     if form.arrived_at.data:
         try:
@@ -154,7 +159,7 @@ def deposit(reg_id: int):
         arrived = local.replace(tzinfo=clock.LOCAL_TZ)
     try:
         rsvc.confirm_deposit(current_user, reg, form.amount.data, source_key=form.source_key.data.strip(),
-                             arrived_at=arrived)
+                             arrived_at=arrived, receipt=form.receipt.data)
     except rsvc.RegistrationError as exc:
         return _done(reg, exc, "")
     return _done(reg, None, f"保证金已入账，竞买号 {reg.bidder_no}。")
