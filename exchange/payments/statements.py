@@ -191,6 +191,7 @@ def parse(data: bytes) -> list[ParsedLine]:
     else:
         rows = _rows_csv(data)
     header_idx, cols = _find_header(rows)
+    width = len([c for c in rows[header_idx] if c not in (None, "")])
     lines: list[ParsedLine] = []
     errors: list[str] = []
     for idx in range(header_idx + 1, len(rows)):
@@ -204,6 +205,8 @@ def parse(data: bytes) -> list[ParsedLine]:
         if len(lines) >= MAX_LINES:
             raise StatementError(f"流水超过 {MAX_LINES} 行，请分期间导出。")
         try:
+            if any(c not in (None, "") for c in row[width:]):
+                raise ValueError("列数多于表头（金额中的千分位逗号须加引号，或导出为 XLSX）")
             txn = str(_cell(row, cols["txn"]) or "").strip()
             if not txn:
                 raise ValueError("缺少交易流水号")
@@ -294,7 +297,7 @@ def import_statement(actor, data: bytes, filename: str) -> BankStatement:
     for p in parsed:
         line = StatementLine(statement_id=stmt.id, line_no=p.line_no, bank_txn_id=p.txn, arrived_at=p.arrived_at,
                              amount=p.amount, payer_name=p.payer, payer_account=p.payer_account, memo=p.memo,
-                             state="open")
+                             state="open", match="unknown")
         db.session.add(line)
         db.session.flush()
         classify(line)
