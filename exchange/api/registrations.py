@@ -81,6 +81,7 @@ class DepositSchema(Schema):
     source_key = fields.String(required=True, validate=validate.Length(min=1, max=100),
                                metadata={"description": "银行回单号或流水号（同一流水只入账一次）"})
     arrived_at = fields.DateTime(load_default=None, metadata={"description": "到账时间（默认为现在）"})
+    receipt = fields.Raw(metadata={"type": "string", "format": "binary", "description": "银行回单（PDF、JPG 或 PNG，必传）"})
 
 
 class MaterialUploadSchema(Schema):
@@ -178,11 +179,11 @@ def reject(args, reg_id):
 
 
 @blp.route("/registrations/<int:reg_id>/deposit", methods=["POST"])
-@blp.arguments(DepositSchema)
+@blp.arguments(DepositSchema, location="form")
 @blp.response(200, RegistrationSchema)
 def confirm_deposit(args, reg_id):
-    """确认保证金到账（中心财务；金额须一致、须在截止前到账）"""
+    """凭银行回单确认保证金到账（中心财务；multipart/form-data，回单必传；金额须一致、须在截止前到账）"""
     reg = _load(reg_id)
     perform(rsvc.confirm_deposit, require_login(), reg, args["amount"], source_key=args["source_key"],
-            arrived_at=args["arrived_at"])
+            arrived_at=args["arrived_at"], receipt=request.files.get("receipt"))
     return reg
