@@ -82,6 +82,10 @@ class Config:
 
     # Where the platform is reached from outside (QR codes on certificates, e-mails).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # the deadline sweeper runs every SWEEP_SECONDS inside each app process (one at a time sweeps);
+    # set SCHEDULER=false where it runs as its own process instead (`flask scheduler`)
+    SCHEDULER = _bool("SCHEDULER", True)
+    SWEEP_SECONDS = int(os.environ.get("SWEEP_SECONDS", "60"))
     # online payment providers (comma-separated); "sandbox" plays the bank (demo, training, tests)
     PAYMENT_PROVIDERS = os.environ.get("PAYMENT_PROVIDERS", "sandbox")
     # the HMAC secret shared with the sandbox provider (default: derived from SECRET_KEY)
@@ -104,3 +108,4 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SECRET_KEY = "test-secret-key"
     TRAINING_MODE = False
+    SCHEDULER = False  # tests run the sweeper explicitly

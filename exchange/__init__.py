@@ -64,7 +64,22 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
+    if app.config.get("SCHEDULER") and not app.testing and _serving():
+        from exchange.deadlines.sweeper import start_in_app
+        start_in_app(app)
     return app
+
+
+def _serving() -> bool:
+    """True in a process that serves requests (gunicorn, `flask run`), not in other CLI commands."""
+    import os
+    import sys
+    argv = " ".join(sys.argv)
+    if "gunicorn" in argv:
+        return True
+    if " run" in f" {argv}" and "flask" in argv:
+        return os.environ.get("WERKZEUG_RUN_MAIN") in (None, "true")  # the reloader's child, not its parent
+    return False
 
 
 def _migrations_dir():

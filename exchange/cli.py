@@ -16,6 +16,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin)
     app.cli.add_command(audit_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(sweep_cmd)
+    app.cli.add_command(scheduler_cmd)
 
 
 @click.command("seed-demo")
@@ -91,3 +93,38 @@ def ledger_check():
         click.echo(f"发现 {len(problems)} 处问题。")
         sys.exit(1)
     click.echo("OK：账务平衡")
+
+
+@click.command("sweep")
+def sweep_cmd():
+    """Run the deadline sweeper once (视为放弃 of unpaid deposits …) and print what it did."""
+    from exchange.deadlines.sweeper import sweep
+    result = sweep()
+    if not result.ran:
+        click.echo("另一个进程正在执行到期处理，本次跳过。")
+        return
+    for name, n in result.counts.items():
+        click.echo(f"{name}: {n}")
+
+
+@click.command("scheduler")
+def scheduler_cmd():
+    """Run the deadline sweeper every SWEEP_SECONDS in the foreground (its own process)."""
+    import time
+
+    from flask import current_app
+
+    from exchange.deadlines.sweeper import sweep
+    from exchange.extensions import db
+    seconds = int(current_app.config.get("SWEEP_SECONDS", 60))
+    click.echo(f"到期处理每 {seconds} 秒执行一次（Ctrl+C 停止）")
+    while True:
+        try:
+            result = sweep()
+            if result.total:
+                click.echo(f"{result.at:%Y-%m-%d %H:%M:%S}Z {result.counts}")
+        except Exception as exc:  # noqa: BLE001 — keep running; the next pass retries
+            click.echo(f"到期处理失败：{exc}", err=True)
+        finally:
+            db.session.remove()
+        time.sleep(seconds)

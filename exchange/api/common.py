@@ -68,13 +68,19 @@ def service_error(exc) -> ApiError:
 
 def perform(action, *args, **kwargs):
     """Call one service; its refusal becomes an API error, its success is committed."""
+    from sqlalchemy.orm.exc import StaleDataError
+
     from exchange.errors import ServiceError
     from exchange.extensions import db
     try:
         result = action(*args, **kwargs)
+        db.session.commit()
     except ServiceError as exc:
+        db.session.rollback()
         raise service_error(exc) from None
-    db.session.commit()
+    except StaleDataError:  # someone changed the same row (optimistic version check) meanwhile
+        db.session.rollback()
+        raise ApiError(409, "conflict", "数据已被他人修改，请刷新后重试。") from None
     return result
 
 

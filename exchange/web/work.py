@@ -76,6 +76,15 @@ def work_panels(user) -> list[Panel]:
         panel.queues.append(Queue(label, queue_counts(user, states),
                                   url_for("listings.index", state=states[0]) if len(states) == 1 else
                                   url_for("listings.index")))
+    if role in (Role.FINANCE, Role.SUPERVISOR):
+        from exchange.ledger.queries import refund_counts
+        from exchange.payments.statements import open_lines_count
+        panel.queues.append(Queue("待处理的银行流水", open_lines_count(), url_for("payments.statements")))
+        c = refund_counts()
+        panel.queues.append(Queue("待登记转账的退款", c["pending"], url_for("ledger.refunds", state="pending")))
+        panel.queues.append(Queue("待复核的退款", c["recorded"], url_for("ledger.refunds", state="recorded")))
+        panel.queues.append(Queue("逾期未退的款项", c["overdue"], url_for("ledger.refunds", overdue=1),
+                                  overdue=c["overdue"]))
     if role in (Role.ADMIN, Role.CENTER_REVIEWER, Role.TRADING_OFFICER, Role.FINANCE):
         panel.warnings.extend(calendar_warnings())
     return [panel]

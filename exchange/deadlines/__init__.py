@@ -1,0 +1,1 @@
+"""Statutory clocks acted on when they run out: the deadline sweeper."""
