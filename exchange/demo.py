@@ -86,7 +86,22 @@ def seed(password: str = DEMO_PASSWORD) -> dict:
         register_public(reg)
     db.session.flush()
     listings = seed_listings()
+    seed_registrations()
     return {"center": center, "points": n, "listings": listings}
+
+
+def seed_registrations() -> None:
+    """buyer_person is qualified for the forest listing and can pay its deposit online (sandbox bank)."""
+    from exchange.listings.models import Listing
+    from exchange.registrations import services as rsvc
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    listing = db.session.scalar(select(Listing).where(Listing.title == "茶乡村 120 亩林地经营权出租"))
+    if listing is None or listing.state != "announced":
+        return
+    reg = rsvc.apply(users["buyer_person"], listing, accept_declaration=True)
+    for kind in rsvc.required_materials(reg):
+        rsvc.add_material(users["buyer_person"], reg, kind, DEMO_PDF, f"{rsvc.BUYER_MATERIALS[kind]}.pdf")
+    rsvc.qualify(users["shenhe"], reg, "材料齐全（演示）")
 
 
 DEMO_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
