@@ -76,3 +76,22 @@ def test_database_refuses_one_person_as_maker_and_checker(users, paid, db):
     with pytest.raises(Exception):
         db.session.flush()
     db.session.rollback()
+
+
+def test_open_for_listing_refunds_everyone_but_the_kept(users, announced, db):  # noqa: F811
+    from tests.factories import make_org_buyer
+    users["buyer_coop"] = make_org_buyer("t_coop2", "9343068200000011", org_type="cooperative")
+    regs = [applied(users, announced, key=k) for k in ("buyer", "buyer_org", "buyer_coop")]
+    for i, r in enumerate(regs):
+        rsvc.qualify(users["center_reviewer"], r)
+        if i < 2:
+            rsvc.confirm_deposit(users["finance"], r, "16000", source_key=f"k-{i}", receipt=PDF,
+                                 receipt_filename="回单.pdf")
+    opened = refunds.open_for_listing(announced, "lost", keep_registration_ids=[regs[0].id])
+    assert [r.registration_id for r in opened] == [regs[1].id]  # the unpaid third has nothing to refund
+    assert opened[0].reason == "lost" and opened[0].amount == Decimal("16000.00")
+    # again: the same refund, not a second one
+    assert [r.id for r in refunds.open_for_listing(announced, "lost", keep_registration_ids=[regs[0].id])] == \
+        [opened[0].id]
+    everyone = refunds.open_for_listing(announced, "terminated")
+    assert {r.registration_id for r in everyone} == {regs[0].id, regs[1].id}

@@ -69,6 +69,22 @@ def open_return(account, reason: str, payee: str) -> Refund:
     return refund
 
 
+def open_for_listing(listing, reason: str, *, keep_registration_ids=()) -> list[Refund]:
+    """Open refunds for every deposit still held on a listing, except those kept (the winner's, which
+    converts to price): losers after the trade (``lost``), everyone on termination (``terminated``)."""
+    from exchange.registrations.models import Registration
+    opened = []
+    regs = db.session.scalars(select(Registration).where(Registration.listing_id == listing.id,
+                                                         Registration.state == "paid")
+                              .order_by(Registration.id)).all()
+    for reg in regs:
+        if reg.id in set(keep_registration_ids):
+            continue
+        if ledger.held(ledger.deposit_account(reg.listing, reg.buyer)) > 0:
+            opened.append(open_refund(reg, reason))
+    return opened
+
+
 def record_transfer(maker, refund: Refund, bank_ref: str) -> Refund:
     require(maker, "refunds.manage")
     if refund.state != "pending":
