@@ -79,6 +79,11 @@ ACTIONS: dict[str, Rule] = {
     "refunds.manage": Rule(frozenset({R.FINANCE}), "办理保证金退款"),
     "statements.import": Rule(frozenset({R.FINANCE}), "导入银行流水并处理对账差异"),
     "ledger.view": Rule(frozenset({R.FINANCE}), "查看资金台账", read=True),
+    # organised trading (第十五条)
+    "trading.view": Rule(frozenset({R.TRADING_OFFICER, R.CENTER_REVIEWER, R.FINANCE}), "查看组织交易", read=True),
+    "trading.manage": Rule(frozenset({R.TRADING_OFFICER}), "组织交易（安排竞价、确认成交、录入线下结果）"),
+    "objections.decide": Rule(frozenset({R.CENTER_REVIEWER}), "处理交易公示期间的异议"),
+    "listings.relist": Rule(frozenset({R.CENTER_REVIEWER}), "流拍项目重新挂牌"),
 }
 
 

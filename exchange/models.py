@@ -9,3 +9,4 @@ from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount, Ref
 from exchange.registrations.models import Registration, RegistrationMaterial  # noqa: F401
 from exchange.payments.models import (BankStatement, DepositArrival, PaymentNotification, PaymentOrder,  # noqa: F401
                                       StatementLine)
+from exchange.trading.models import BiddingSession, Bid, Deal, Objection  # noqa: F401

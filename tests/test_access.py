@@ -28,6 +28,10 @@ EXPECTED = {
     "refunds.manage": {"finance"},
     "statements.import": {"finance"},
     "ledger.view": {"finance", "supervisor"},
+    "trading.view": {"trading_officer", "center_reviewer", "finance", "supervisor"},
+    "trading.manage": {"trading_officer"},
+    "objections.decide": {"center_reviewer"},
+    "listings.relist": {"center_reviewer"},
 }
 
 ACTORS = ["point_a1", "station_a", "center_reviewer", "trading_officer", "finance", "admin", "supervisor", "buyer"]

@@ -42,6 +42,8 @@ class RegistrationSchema(Schema):
     deposit_deadline_at = fields.DateTime(allow_none=True)
     paid_at = fields.DateTime(allow_none=True)
     bidder_no = fields.String(allow_none=True, metadata={"description": "竞买号（保证金到账后）"})
+    priority_right = fields.Boolean()
+    priority_basis = fields.String()
     missing_materials = fields.Function(lambda r: [rsvc.BUYER_MATERIALS[k] for k in rsvc.missing_materials(r)])
     materials = fields.List(fields.Nested(RegMaterialSchema))
 
@@ -70,6 +72,11 @@ class RegPageSchema(Schema):
 
 class NoteSchema(Schema):
     note = fields.String(load_default="")
+
+
+class QualifySchema(NoteSchema):
+    priority_right = fields.Boolean(load_default=False, metadata={"description": "享有优先权（同等条件优先）"})
+    priority_basis = fields.String(load_default="", metadata={"description": "优先权依据"})
 
 
 class ReasonSchema(Schema):
@@ -159,12 +166,13 @@ def upload(args, reg_id):
 
 
 @blp.route("/registrations/<int:reg_id>/qualify", methods=["POST"])
-@blp.arguments(NoteSchema)
+@blp.arguments(QualifySchema)
 @blp.response(200, RegistrationSchema)
 def qualify(args, reg_id):
-    """确认受让资格：生成缴款码，告知保证金金额和截止时间"""
+    """确认受让资格：生成缴款码，告知保证金金额和截止时间；可认定优先权"""
     reg = _load(reg_id)
-    perform(rsvc.qualify, require_login(), reg, args["note"])
+    perform(rsvc.qualify, require_login(), reg, args["note"], priority_right=args["priority_right"],
+            priority_basis=args["priority_basis"])
     return reg
 
 

@@ -10,8 +10,9 @@ Correctness never waits for a tick: services compare with the clock when they ac
 after its deadline is refused at the moment it is booked); the sweeper makes the consequences visible
 (视为放弃, refunds overdue …) without anyone having to look.
 
-Handlers so far: deposits unpaid at their deadline → 视为放弃 (第十九条(一)).  Later clocks (bidding, publicity,
-contract, settlement, certificate) add theirs to ``HANDLERS``.
+Handlers so far: deposits unpaid at their deadline → 视为放弃 (第十九条(一)); announcements over → 组织交易 or
+流拍; bidding sessions past their end → the deal or 流拍; 交易公示 over → 签约.  Later clocks (contract,
+settlement, certificate) add theirs to ``HANDLERS``.
 """
 from __future__ import annotations
 
@@ -34,9 +35,27 @@ def _abandon_unpaid(now: datetime) -> int:
     return abandon_unpaid(now)
 
 
-# name → handler(now) returning how many things it acted on
+def _close_announcements(now: datetime) -> int:
+    from exchange.trading.services import close_announcements
+    return close_announcements(now)
+
+
+def _close_sessions(now: datetime) -> int:
+    from exchange.trading.services import close_due_sessions
+    return close_due_sessions(now)
+
+
+def _end_publicity(now: datetime) -> int:
+    from exchange.trading.services import end_publicity
+    return end_publicity(now)
+
+
+# name → handler(now) returning how many things it acted on; run in this order
 HANDLERS: dict[str, Callable[[datetime], int]] = {
     "deposits.abandon_unpaid": _abandon_unpaid,
+    "listings.close_announcements": _close_announcements,
+    "trading.close_sessions": _close_sessions,
+    "trading.end_publicity": _end_publicity,
 }
 
 

@@ -107,6 +107,7 @@ class Listing(db.Model):
     announce_days: Mapped[int] = mapped_column(Integer, default=5)
     trading_method: Mapped[str] = mapped_column(String(20), default="online_bidding")
     bid_increment: Mapped[Decimal | None] = mapped_column(Money)
+    relisted_from_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"))  # a relisting after 流拍
 
     # people and times
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

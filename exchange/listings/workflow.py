@@ -61,6 +61,7 @@ class Transition:
     guard: Callable[[Listing], list[str]] | None = None
     effects: tuple[Callable[[Listing, object], None], ...] = field(default_factory=tuple)
     public_owner: bool = False  # the listing's own transferor (public account) may fire it
+    system: bool = False  # the deadline sweeper may fire it (actor None)
 
     def target_for(self, listing: Listing) -> str:
         return self.target(listing) if callable(self.target) else self.target
@@ -102,6 +103,19 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
                reason_required=True),
     Transition("center_reject", "不予受理", frozenset({"center_review"}), "rejected", "listings.center_review",
                reason_required=True),
+    # 组织交易 (第十五条): the sweeper moves a listing on when its announcement and deposit deadline are over
+    Transition("start_trading", "公告期满，进入组织交易", frozenset({"announced"}), "trading", "trading.manage",
+               system=True),
+    Transition("fail", "流拍", frozenset({"announced", "trading"}), "failed", "trading.manage",
+               reason_required=True, system=True),
+    Transition("conclude", "成交，进入交易公示", frozenset({"trading"}), "publicity", "trading.manage", system=True),
+    Transition("publicity_end", "公示期满，进入签约", frozenset({"publicity"}), "contract", "trading.manage",
+               system=True),
+    Transition("objection_upheld", "异议成立，中止交易", frozenset({"publicity"}), "suspended", "objections.decide",
+               reason_required=True),
+    # a relisting after 流拍 goes straight to the center's review
+    Transition("relist_submit", "重新挂牌，提交审核", frozenset({"draft"}), "center_review", "listings.center_review",
+               guard=_guard_complete, effects=(_effect_submitted,)),
 ]}
 
 
@@ -111,7 +125,9 @@ def allowed(listing: Listing, user) -> list[Transition]:
 
 
 def _authorised(t: Transition, listing: Listing, user) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None:
+        return t.system  # the sweeper
+    if not getattr(user, "is_authenticated", False):
         return False
     if user.role == Role.PUBLIC:
         return t.public_owner and listing.transferor_user_id == user.id and user.is_active
@@ -124,6 +140,8 @@ def fire(listing: Listing, name: str, actor, *, reason: str = "", data: dict | N
         t = TRANSITIONS[name]
     except KeyError:
         raise WorkflowError(f"未知的操作：{name}") from None
+    if name == "relist_submit" and not listing.relisted_from_id:
+        raise WorkflowError("只有流拍后重新挂牌的项目可以直接提交交易中心审核。")
     if not _authorised(t, listing, actor):
         if actor is not None and getattr(actor, "role", None) != Role.PUBLIC:
             require(actor, t.action, listing.org)  # raises with the precise message

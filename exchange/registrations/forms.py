@@ -25,6 +25,8 @@ class RegMaterialForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     note = TextAreaField("审核意见", validators=[Optional(), Length(max=500)])
+    priority_right = BooleanField("享有优先权（同等条件下优先受让）")
+    priority_basis = StringField("优先权依据", validators=[Optional(), Length(max=100)])
 
 
 class DepositForm(FlaskForm):

@@ -56,6 +56,9 @@ class Registration(db.Model):
     deposit_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bidder_no: Mapped[str | None] = mapped_column(String(8))  # 竞买号, random, given when the deposit arrives
+    # 优先权 (同等条件优先): a collective member or the original lessee, recognised at qualification
+    priority_right: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority_basis: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -140,8 +140,10 @@ def _new_payment_ref() -> str:
             return ref
 
 
-def qualify(reviewer, reg: Registration, note: str = "") -> Registration:
-    """资格确认: issues the 缴款码, the amount and the deadline (第十三条, 第十九条(一))."""
+def qualify(reviewer, reg: Registration, note: str = "", *, priority_right: bool = False,
+            priority_basis: str = "") -> Registration:
+    """资格确认: issues the 缴款码, the amount and the deadline (第十三条, 第十九条(一)).  A buyer holding the
+    priority right (本集体经济组织成员、原承包方等, 同等条件优先) is recognised here, with its basis."""
     require(reviewer, "registrations.review", reg.listing.org)
     if reg.state != "applied":
         raise RegistrationError(f"报名当前状态为“{reg.state_label}”，不能确认资格。")
@@ -150,7 +152,11 @@ def qualify(reviewer, reg: Registration, note: str = "") -> Registration:
         raise RegistrationError("材料不齐全，不能确认资格：缺" + "、".join(BUYER_MATERIALS[k] for k in missing) + "。")
     if reg.listing.state != "announced":
         raise RegistrationError("项目已不在公告期，不能确认资格。")
+    priority_basis = (priority_basis or "").strip()
+    if priority_right and not priority_basis:
+        raise RegistrationError("认定优先权的，请写明依据（如：本集体经济组织成员、原承包方）。", field="priority_basis")
     reg.state = "qualified"
+    reg.priority_right, reg.priority_basis = bool(priority_right), priority_basis[:100] if priority_right else ""
     reg.reviewed_by_id, reg.reviewed_at, reg.review_note = reviewer.id, clock.now(), (note or "").strip()[:500]
     reg.payment_ref = _new_payment_ref()
     reg.deposit_amount = reg.listing.deposit_amount
@@ -159,7 +165,7 @@ def qualify(reviewer, reg: Registration, note: str = "") -> Registration:
     record("registration.qualify", f"确认 {reg.buyer.display_name} 的受让资格（项目 {reg.listing.project_no}）",
            obj_type="registration", obj_id=reg.id,
            after={"payment_ref": reg.payment_ref, "deposit": reg.deposit_amount,
-                  "deadline": reg.deposit_deadline_at})
+                  "deadline": reg.deposit_deadline_at, "priority_right": reg.priority_basis or None})
     return reg
 
 

@@ -133,7 +133,8 @@ def review(reg_id: int):
         abort(400)
     try:
         if request.form.get("decision") == "qualify":
-            rsvc.qualify(current_user, reg, form.note.data or "")
+            rsvc.qualify(current_user, reg, form.note.data or "", priority_right=form.priority_right.data,
+                         priority_basis=form.priority_basis.data or "")
             msg = f"已确认资格，缴款码 {reg.payment_ref}。"
         else:
             rsvc.reject(current_user, reg, form.note.data or "")

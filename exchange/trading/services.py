@@ -1,0 +1,471 @@
+"""组织交易 (第十五条, 第十条; DESIGN §3.6): from the end of the announcement to a deal in 交易公示.
+
+* When the 公告期 and the deposit deadline are over, the sweeper moves an announced listing on by the
+  number of qualified, paid buyers: none → 流拍; one or more → 组织交易 (one: 协议转让 for the trading
+  officer to confirm; two or more: the competitive method the officer schedules).
+* 网络竞价: bids are current + k × 加价幅度 (1 ≤ k ≤ max_steps; the first bid start price + k × 加价幅度,
+  k ≥ 0); 自由报价期 then 限时报价期, whose countdown each accepted bid restarts, up to a cap.  A holder of
+  the priority right (优先权, 同等条件优先) may match the highest price and so lead at it; others must raise.
+  Accepting a bid is one transaction that first locks the session row (an UPDATE: a row lock on
+  PostgreSQL, the write lock on SQLite), then re-reads the price and the clock.
+* 一次性报价: one sealed price per bidder before the close, hidden until the opening time; the highest
+  wins, ties to the earliest.
+* 拍卖 / 招投标: run offline; the officer records the result with its document.
+* A deal starts 交易公示 (default 3 工作日); objections are filed and decided; when it ends with nothing
+  pending, the listing goes on to 签约 (due within 5 工作日, 第十六条).  Losing bidders' deposits are put up
+  for refund (5 工作日, 第十九条(二)); the winner's stays, to become part of the price.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from exchange import clock
+from exchange.access import AccessDenied, require
+from exchange.accounts.models import Role
+from exchange.audit.services import record
+from exchange.errors import ServiceError
+from exchange.extensions import db
+from exchange.ledger import refunds
+from exchange.listings.models import Listing
+from exchange.listings.workflow import fire
+from exchange.money import format_yuan, to_money
+from exchange.registrations.models import Registration
+from exchange.trading.models import METHOD_LABELS, Bid, BiddingSession, Deal, Objection
+from exchange.workdays.services import due_after_working_days
+
+COMPETITIVE = ("online_bidding", "sealed_bid", "auction", "tender")
+
+
+class TradingError(ServiceError):
+    """A trading step that cannot be taken now."""
+
+
+class BidRefused(TradingError):
+    """A bid that is not accepted; nothing was stored."""
+
+
+def paid_registrations(listing) -> list[Registration]:
+    return list(db.session.scalars(select(Registration).where(Registration.listing_id == listing.id,
+                                                              Registration.state == "paid")
+                                   .order_by(Registration.id)))
+
+
+def active_session(listing) -> BiddingSession | None:
+    return db.session.scalar(select(BiddingSession).where(BiddingSession.listing_id == listing.id,
+                                                          BiddingSession.state != "cancelled")
+                             .order_by(BiddingSession.id.desc()))
+
+
+def deal_for(listing) -> Deal | None:
+    return db.session.scalar(select(Deal).where(Deal.listing_id == listing.id))
+
+
+# --- after the announcement ----------------------------------------------------------------------
+
+def close_announcements(now: datetime) -> int:
+    """Sweeper handler: announced listings whose 公告期 and deposit deadline are over move on."""
+    ids = db.session.scalars(select(Listing.id).where(Listing.state == "announced", Listing.announce_end_at <= now,
+                                                      Listing.deposit_deadline_at <= now)).all()
+    for lid in ids:
+        listing = db.session.get(Listing, lid)
+        paid = paid_registrations(listing)
+        if not paid:
+            fire(listing, "fail", None, reason="公告期满，无合格且已交纳保证金的意向受让方")
+        else:
+            fire(listing, "start_trading", None,
+                 data={"paid_buyers": len(paid), "way": "agreement" if len(paid) == 1 else "competitive"})
+    return len(ids)
+
+
+def way_of_trading(listing) -> str:
+    """agreement when exactly one paid buyer, else the competitive method (DESIGN §3.6)."""
+    return "agreement" if len(paid_registrations(listing)) == 1 else "competitive"
+
+
+def _conclude(listing: Listing, reg: Registration, price: Decimal, method: str, actor, *,
+              session: BiddingSession | None = None, **extra) -> Deal:
+    if price < listing.floor_price:
+        raise TradingError(f"成交价 {format_yuan(price)} 元低于底价 {format_yuan(listing.floor_price)} 元。")
+    now = clock.now()
+    publicity_days = int(current_app.config.get("PUBLICITY_WORKING_DAYS", 3))
+    deal = Deal(deal_no="CJ-" + (listing.project_no or str(listing.id)).replace("LXNCJY-", ""), listing_id=listing.id,
+                registration_id=reg.id, buyer_id=reg.buyer_id, method=method, price=price,
+                session_id=getattr(session, "id", None), concluded_at=now, confirmed_by_id=getattr(actor, "id", None),
+                state="publicity", publicity_end_at=due_after_working_days(now, publicity_days).at,
+                contract_due_at=due_after_working_days(now, 5).at, **extra)
+    db.session.add(deal)
+    db.session.flush()
+    fire(listing, "conclude", actor, data={"deal": deal.deal_no, "method": method, "price": str(price),
+                                           "bidder_no": reg.bidder_no})
+    refunds.open_for_listing(listing, "lost", keep_registration_ids=[reg.id])
+    record("deal.concluded", f"成交：{listing.project_no}，{METHOD_LABELS[method]}，{format_yuan(price)} 元，"
+           f"竞买号 {reg.bidder_no}", obj_type="deal", obj_id=deal.id, actor=None if actor is None else None)
+    return deal
+
+
+def _fail(listing: Listing, reason: str, actor=None) -> None:
+    fire(listing, "fail", actor, reason=reason)
+    refunds.open_for_listing(listing, "lost")
+
+
+def _require_trading(actor, listing: Listing) -> None:
+    require(actor, "trading.manage")
+    if listing.state != "trading":
+        raise TradingError("项目不在组织交易阶段。")
+
+
+def confirm_agreement(officer, listing: Listing) -> Deal:
+    """协议转让: exactly one qualified, paid buyer; the deal is at its offer (never below 底价)."""
+    _require_trading(officer, listing)
+    paid = paid_registrations(listing)
+    if len(paid) != 1:
+        raise TradingError(f"协议转让须恰有一个已交保证金的受让方，现有 {len(paid)} 个。")
+    reg = paid[0]
+    return _conclude(listing, reg, reg.offer or listing.floor_price, "agreement", officer)
+
+
+def record_offline(officer, listing: Listing, *, method: str, registration_id: int, price, held_on: str,
+                   note: str = "", document=None, document_filename: str | None = None) -> Deal:
+    """拍卖 / 招投标 held offline under their own laws (第十条): the officer records the result."""
+    _require_trading(officer, listing)
+    if method not in ("auction", "tender"):
+        raise TradingError("线下交易方式只能是拍卖或招投标。", field="method")
+    reg = db.session.get(Registration, registration_id)
+    if reg is None or reg.listing_id != listing.id or reg.state != "paid":
+        raise TradingError("竞得人须是本项目已交保证金的受让方。", field="registration_id")
+    try:
+        amount = to_money(price, strict=True)
+    except (ValueError, TypeError) as exc:
+        raise TradingError(f"成交价：{exc}", field="price") from None
+    try:
+        day = datetime.strptime((held_on or "").strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise TradingError("请填写举行日期，如 2026-12-10。", field="held_on") from None
+    if day > clock.today_local():
+        raise TradingError("举行日期不能晚于今天。", field="held_on")
+    if document is None:
+        raise TradingError("请上传拍卖成交确认书或中标通知书等结果文件。", field="document")
+    from exchange.uploads import UploadError, accept_upload
+    try:
+        stored = accept_upload(document, document_filename)
+    except UploadError as exc:
+        raise TradingError(f"结果文件：{exc}", field="document") from None
+    return _conclude(listing, reg, amount, method, officer, offline_date=day.isoformat(), offline_note=(note or "")[:2000],
+                     document_key=stored.key, document_filename=stored.filename,
+                     document_content_type=stored.content_type)
+
+
+# --- scheduling ----------------------------------------------------------------------------------
+
+def _aware(dt: datetime) -> datetime:
+    return clock.ensure_aware(dt) if dt.tzinfo else dt.replace(tzinfo=clock.LOCAL_TZ).astimezone(clock.UTC)
+
+
+def schedule_online(officer, listing: Listing, *, starts_at: datetime, free_minutes: int = 30,
+                    countdown_seconds: int = 300, max_extension_minutes: int = 120, increment=None,
+                    max_steps: int = 10) -> BiddingSession:
+    _require_trading(officer, listing)
+    if len(paid_registrations(listing)) < 2:
+        raise TradingError("网络竞价须有两个以上已交保证金的竞买人；只有一个的，按协议转让确认。")
+    if active_session(listing) is not None:
+        raise TradingError("该项目已安排竞价。")
+    starts_at = _aware(starts_at)
+    if starts_at < clock.now():
+        raise TradingError("开始时间不能早于现在。", field="starts_at")
+    try:
+        inc = to_money(increment if increment not in (None, "") else listing.bid_increment, strict=True)
+    except (ValueError, TypeError):
+        raise TradingError("请填写加价幅度。", field="increment") from None
+    if inc <= 0:
+        raise TradingError("加价幅度必须大于零。", field="increment")
+    if not (1 <= int(free_minutes) <= 24 * 60):
+        raise TradingError("自由报价期应为 1 至 1440 分钟。", field="free_minutes")
+    if not (10 <= int(countdown_seconds) <= 3600):
+        raise TradingError("限时报价倒计时应为 10 至 3600 秒。", field="countdown_seconds")
+    if not (0 <= int(max_extension_minutes) <= 24 * 60):
+        raise TradingError("延时上限应为 0 至 1440 分钟。", field="max_extension_minutes")
+    if not (1 <= int(max_steps) <= 1000):
+        raise TradingError("单次最多加价档数应为 1 至 1000。", field="max_steps")
+    free_end = starts_at + timedelta(minutes=int(free_minutes))
+    ends_at = free_end + timedelta(seconds=int(countdown_seconds))
+    session = BiddingSession(listing_id=listing.id, method="online_bidding", state="scheduled",
+                             start_price=listing.floor_price, increment=inc, max_steps=int(max_steps),
+                             starts_at=starts_at, free_end_at=free_end, countdown_seconds=int(countdown_seconds),
+                             ends_at=ends_at, hard_end_at=ends_at + timedelta(minutes=int(max_extension_minutes)),
+                             scheduled_by_id=officer.id)
+    db.session.add(session)
+    db.session.flush()
+    record("trading.schedule", f"安排网络竞价：{listing.project_no}，{clock.to_local(starts_at):%Y-%m-%d %H:%M} 开始",
+           obj_type="bidding_session", obj_id=session.id,
+           after={"starts_at": starts_at, "free_end_at": free_end, "countdown": countdown_seconds, "increment": inc})
+    return session
+
+
+def schedule_sealed(officer, listing: Listing, *, starts_at: datetime, closes_at: datetime,
+                    opens_at: datetime) -> BiddingSession:
+    _require_trading(officer, listing)
+    if len(paid_registrations(listing)) < 2:
+        raise TradingError("一次性报价须有两个以上已交保证金的竞买人；只有一个的，按协议转让确认。")
+    if active_session(listing) is not None:
+        raise TradingError("该项目已安排竞价。")
+    starts_at, closes_at, opens_at = _aware(starts_at), _aware(closes_at), _aware(opens_at)
+    if not (clock.now() <= starts_at < closes_at <= opens_at):
+        raise TradingError("时间须依次为：现在 ≤ 开始接受报价 < 截止报价 ≤ 开标。", field="starts_at")
+    session = BiddingSession(listing_id=listing.id, method="sealed_bid", state="scheduled",
+                             start_price=listing.floor_price, increment=None, max_steps=1, starts_at=starts_at,
+                             free_end_at=closes_at, countdown_seconds=300, ends_at=opens_at, hard_end_at=opens_at,
+                             scheduled_by_id=officer.id)
+    db.session.add(session)
+    db.session.flush()
+    record("trading.schedule", f"安排一次性报价：{listing.project_no}，开标 {clock.to_local(opens_at):%Y-%m-%d %H:%M}",
+           obj_type="bidding_session", obj_id=session.id)
+    return session
+
+
+# --- bidding -------------------------------------------------------------------------------------
+
+def _lock(session_id: int) -> BiddingSession:
+    """Take the session row (row lock on PostgreSQL, the write lock on SQLite) and read it afresh."""
+    db.session.execute(update(BiddingSession).where(BiddingSession.id == session_id)
+                       .values(seq=BiddingSession.seq).execution_options(synchronize_session=False))
+    session = db.session.get(BiddingSession, session_id, populate_existing=True)
+    if session is None:
+        raise TradingError("竞价不存在。")
+    return session
+
+
+def bidder_registration(user, session: BiddingSession) -> Registration | None:
+    if user is None or getattr(user, "role", None) != Role.PUBLIC:
+        return None
+    return db.session.scalar(select(Registration).where(Registration.listing_id == session.listing_id,
+                                                        Registration.buyer_id == user.id,
+                                                        Registration.state == "paid"))
+
+
+def _steps(diff: Decimal, inc: Decimal) -> int | None:
+    q = diff / inc
+    return int(q) if q == q.to_integral_value() else None
+
+
+def place_bid(user, session_id: int, amount, *, key: str, ip: str = "") -> Bid:
+    """One bid; the accepted Bid, or BidRefused with the reason.  The same key again returns the first."""
+    key = (key or "").strip()
+    if not (8 <= len(key) <= 64):
+        raise BidRefused("请求缺少有效的防重复标识，请刷新页面后再报价。")
+    try:
+        price = to_money(amount, strict=True)
+    except (ValueError, TypeError) as exc:
+        raise BidRefused(f"报价金额：{exc}") from None
+    if price <= 0:
+        raise BidRefused("报价必须大于零。")
+    if getattr(user, "role", None) != Role.PUBLIC:
+        raise AccessDenied("只有竞买人可以报价。")
+    session = _lock(session_id)
+    reg = bidder_registration(user, session)
+    if reg is None:
+        raise AccessDenied("您不是本项目已交纳保证金的竞买人，不能报价。")
+    earlier = db.session.scalar(select(Bid).where(Bid.session_id == session.id, Bid.registration_id == reg.id,
+                                                  Bid.idempotency_key == key))
+    if earlier is not None:
+        return earlier  # a resubmitted request: accepted once
+    now = clock.now()
+    if session.state != "scheduled":
+        raise BidRefused("竞价已结束。")
+    if now < session.starts_at:
+        raise BidRefused(f"竞价尚未开始，开始时间 {clock.to_local(session.starts_at):%Y-%m-%d %H:%M}。")
+    if session.method == "sealed_bid":
+        return _sealed_offer(session, reg, price, key, ip, now)
+    if now >= session.ends_at:
+        raise BidRefused("竞价已结束，报价无效。")
+    inc, current, priority_match = session.increment, session.current_price, False
+    if current is None:
+        k = _steps(price - session.start_price, inc) if price >= session.start_price else None
+        if k is None or k > session.max_steps:
+            raise BidRefused(f"首次报价应为起始价 {format_yuan(session.start_price)} 元加 0 至 {session.max_steps} 个"
+                             f"加价幅度（{format_yuan(inc)} 元）。")
+    else:
+        if session.leader_registration_id == reg.id:
+            raise BidRefused("您当前已是最高报价人，无需再报价。")
+        if price == current and reg.priority_right and not session.leader_priority:
+            priority_match = True  # 同等条件优先: the priority holder takes the lead at the same price
+        else:
+            k = _steps(price - current, inc) if price > current else None
+            if k is None or k < 1:
+                raise BidRefused(f"报价须为当前最高价 {format_yuan(current)} 元加加价幅度 {format_yuan(inc)} 元的整数倍。")
+            if k > session.max_steps:
+                raise BidRefused(f"单次加价不能超过 {session.max_steps} 个加价幅度（{format_yuan(inc * session.max_steps)} 元），"
+                                 "请核对金额。")
+    session.seq += 1
+    bid = Bid(session_id=session.id, registration_id=reg.id, seq=session.seq, amount=price,
+              priority_match=priority_match, idempotency_key=key, at=now, ip=(ip or "")[:45])
+    db.session.add(bid)
+    session.current_price, session.leader_registration_id = price, reg.id
+    session.leader_priority = bool(reg.priority_right)
+    if now >= session.free_end_at:  # 限时报价期: an accepted bid restarts the countdown, up to the cap
+        session.ends_at = max(session.ends_at, min(now + timedelta(seconds=session.countdown_seconds),
+                                                   session.hard_end_at))
+    db.session.flush()
+    return bid
+
+
+def _sealed_offer(session: BiddingSession, reg: Registration, price: Decimal, key: str, ip: str, now) -> Bid:
+    if now >= session.free_end_at:
+        raise BidRefused("报价已截止。")
+    if db.session.scalar(select(Bid.id).where(Bid.session_id == session.id, Bid.registration_id == reg.id)):
+        raise BidRefused("一次性报价每人只能报一次，您已提交。")
+    if price < session.start_price:
+        raise BidRefused(f"报价不能低于底价 {format_yuan(session.start_price)} 元。")
+    session.seq += 1
+    bid = Bid(session_id=session.id, registration_id=reg.id, seq=session.seq, amount=price, idempotency_key=key,
+              at=now, ip=(ip or "")[:45])
+    db.session.add(bid)
+    db.session.flush()
+    return bid
+
+
+def bids_of(session: BiddingSession) -> list[Bid]:
+    return list(db.session.scalars(select(Bid).where(Bid.session_id == session.id).order_by(Bid.seq)))
+
+
+def bids_digest(bids: list[Bid]) -> str:
+    material = "\n".join(f"{b.seq}|{b.registration_id}|{b.amount}|{b.at.isoformat()}" for b in bids)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def close_session(session_id: int, now: datetime | None = None) -> BiddingSession:
+    """End a session whose time is up (idempotent): the deal, or 流拍."""
+    session = _lock(session_id)
+    now = now or clock.now()
+    if session.state != "scheduled" or now < session.ends_at:
+        return session
+    listing = session.listing
+    bids = bids_of(session)
+    session.state, session.ended_at = "ended", session.ends_at
+    if session.method == "sealed_bid":
+        winner = max(bids, key=lambda b: (b.amount, -b.seq)) if bids else None
+    else:
+        winner = bids[-1] if bids else None
+    if winner is not None and winner.amount >= listing.floor_price:
+        session.outcome = f"竞买号 {winner.registration.bidder_no} 以 {format_yuan(winner.amount)} 元竞得"
+        _conclude(listing, winner.registration, winner.amount, session.method, None, session=session)
+    else:
+        session.outcome = "无有效报价，流拍"
+        _fail(listing, "竞价无有效报价")
+    db.session.flush()
+    record("trading.session_end", f"竞价结束：{listing.project_no}，{session.outcome}，共 {len(bids)} 次报价",
+           obj_type="bidding_session", obj_id=session.id,
+           after={"bids": len(bids), "sha256": bids_digest(bids), "outcome": session.outcome})
+    return session
+
+
+def close_due_sessions(now: datetime) -> int:
+    """Sweeper handler: sessions whose end has passed."""
+    ids = db.session.scalars(select(BiddingSession.id).where(BiddingSession.state == "scheduled",
+                                                             BiddingSession.ends_at <= now)).all()
+    for sid in ids:
+        close_session(sid, now)
+    return len(ids)
+
+
+# --- publicity and objections --------------------------------------------------------------------
+
+def end_publicity(now: datetime) -> int:
+    """Sweeper handler: deals whose 交易公示 is over with no objection pending go on to 签约."""
+    deals = db.session.scalars(select(Deal).where(Deal.state == "publicity", Deal.publicity_end_at <= now)).all()
+    n = 0
+    for deal in deals:
+        pending = db.session.scalar(select(func.count(Objection.id)).where(Objection.deal_id == deal.id,
+                                                                           Objection.state == "pending"))
+        if pending:
+            continue  # the center decides first
+        deal.state = "confirmed"
+        fire(deal.listing, "publicity_end", None, data={"deal": deal.deal_no})
+        n += 1
+    return n
+
+
+def file_objection(user, deal: Deal, *, name: str, contact: str, content: str, ip: str = "") -> Objection:
+    """Anyone may object during 交易公示."""
+    if deal.state != "publicity" or clock.now() >= deal.publicity_end_at:
+        raise TradingError("该项目不在交易公示期内，不能提出异议。")
+    name, contact, content = (name or "").strip(), (contact or "").strip(), (content or "").strip()
+    if not name or len(name) > 60:
+        raise TradingError("请填写异议人姓名或单位名称。", field="name")
+    if not contact or len(contact) > 60:
+        raise TradingError("请填写联系电话或地址，以便告知处理结果。", field="contact")
+    if len(content) < 10 or len(content) > 2000:
+        raise TradingError("请写明异议的事实和理由（10 至 2000 字）。", field="content")
+    obj = Objection(deal_id=deal.id, name=name, contact=contact, content=content,
+                    filed_by_id=getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None,
+                    ip=(ip or "")[:45])
+    db.session.add(obj)
+    db.session.flush()
+    record("objection.file", f"对 {deal.listing.project_no} 的成交提出异议：{name}", obj_type="objection", obj_id=obj.id)
+    return obj
+
+
+def decide_objection(reviewer, obj: Objection, *, upheld: bool, decision: str) -> Objection:
+    require(reviewer, "objections.decide", obj.deal.listing.org)
+    if obj.state != "pending":
+        raise TradingError("该异议已处理。")
+    decision = (decision or "").strip()
+    if not decision:
+        raise TradingError("请写明处理意见，异议人将看到它。", field="decision")
+    obj.state = "upheld" if upheld else "dismissed"
+    obj.decision, obj.decided_by_id, obj.decided_at = decision[:2000], reviewer.id, clock.now()
+    if upheld and obj.deal.state == "publicity":
+        obj.deal.state = "suspended"
+        fire(obj.deal.listing, "objection_upheld", reviewer, reason=decision)
+    db.session.flush()
+    record("objection.decide", f"异议{'成立' if upheld else '不成立'}：{obj.deal.listing.project_no}", obj_type="objection",
+           obj_id=obj.id)
+    return obj
+
+
+# --- relisting -----------------------------------------------------------------------------------
+
+# everything a relisting keeps from the failed listing; numbers, states, dates and people start afresh
+NOT_COPIED = {"id", "project_no", "state", "version", "created_by_id", "submitted_at", "state_since", "published_at",
+              "announce_start_at", "announce_end_at", "deposit_deadline_at", "announce_assumed_years", "created_at",
+              "updated_at", "relisted_from_id"}
+
+
+def relist(reviewer, listing: Listing, *, floor_price=None, reps_for=None, reps_total=None) -> Listing:
+    """重新挂牌 after 流拍: a new listing (new 公告, new round) submitted to the center's review.  A
+    collective asset's 底价 below its appraisal still needs the two-thirds resolution (第二十条)."""
+    require(reviewer, "listings.relist", listing.org)
+    if listing.state != "failed":
+        raise TradingError("只有流拍的项目可以重新挂牌。")
+    if db.session.scalar(select(Listing.id).where(Listing.relisted_from_id == listing.id,
+                                                  Listing.state.not_in(("rejected",)))):
+        raise TradingError("该项目已重新挂牌。")
+    from exchange.listings.models import ListingMaterial
+    copy = Listing(state="draft", created_by_id=reviewer.id, relisted_from_id=listing.id,
+                   **{c.key: getattr(listing, c.key) for c in Listing.__table__.columns if c.key not in NOT_COPIED})
+    if floor_price not in (None, ""):
+        try:
+            copy.floor_price = to_money(floor_price, strict=True)
+        except (ValueError, TypeError) as exc:
+            raise TradingError(f"底价：{exc}", field="floor_price") from None
+        copy.price_mode, copy.floor_unit_price = "total", None
+        copy.deposit_amount = (copy.floor_price * Decimal(current_app.config.get("DEPOSIT_RATE", "0.10"))).quantize(
+            Decimal("0.01"))
+    if reps_for not in (None, ""):
+        copy.reps_for, copy.reps_total = int(reps_for), int(reps_total or listing.reps_total or 0)
+    db.session.add(copy)
+    db.session.flush()
+    for m in listing.materials:
+        db.session.add(ListingMaterial(listing_id=copy.id, kind=m.kind, filename=m.filename, storage_key=m.storage_key,
+                                       content_type=m.content_type, size=m.size, sha256=m.sha256, public=m.public,
+                                       uploaded_by_id=m.uploaded_by_id))
+    db.session.flush()
+    db.session.refresh(copy)
+    fire(copy, "relist_submit", reviewer, reason=f"{listing.project_no} 流拍后重新挂牌")
+    record("listing.relist", f"{listing.project_no} 流拍后重新挂牌，底价 {format_yuan(copy.floor_price)} 元",
+           obj_type="listing", obj_id=copy.id)
+    return copy
