@@ -41,6 +41,8 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.ledger import views as ledger_views
     from exchange.listings import views as listings_views
     from exchange.payments import views as payments_views
+    from exchange.trading import public_views as publicity_views
+    from exchange.trading import views as trading_views
     from exchange.registrations import views as registrations_views
     from exchange.web import security, views as web_views
     from exchange.workdays import views as workdays_views
@@ -55,6 +57,8 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.register_blueprint(registrations_views.bp)
     app.register_blueprint(ledger_views.bp)
     app.register_blueprint(payments_views.bp)
+    app.register_blueprint(trading_views.bp)
+    app.register_blueprint(publicity_views.bp)
     init_api(app)
 
     security.init_app(app)

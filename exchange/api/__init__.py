@@ -34,9 +34,9 @@ def init_api(app: Flask) -> None:
     })
     api = ExchangeApi(app)  # one per application: the spec belongs to the app it documents
     from exchange.api import (audit, auth, calendar, ledger, listings, orgs, payments, registrations,  # noqa: F401
-                              system, users)
+                              publicity, system, trading, users)
     for bp in (system.blp, auth.blp, orgs.blp, users.blp, calendar.blp, audit.blp, listings.blp,
-               registrations.blp, payments.blp, payments.callbacks, ledger.blp):
+               registrations.blp, payments.blp, payments.callbacks, ledger.blp, trading.blp, publicity.blp):
         csrf.exempt(bp)
         api.register_blueprint(bp)
 

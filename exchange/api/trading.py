@@ -1,0 +1,83 @@
+"""Organised trading over the API: bidding sessions (state, bids), deals, objections."""
+from __future__ import annotations
+
+from flask import request
+from marshmallow import Schema, fields, validate
+
+from exchange.access import AccessDenied, can
+from exchange.accounts.models import Role
+from exchange.api.common import ApiError, make_blueprint, not_found, perform, require_login
+from exchange.extensions import db
+from exchange.trading import room
+from exchange.trading import services as tsvc
+from exchange.trading.models import BiddingSession
+
+blp = make_blueprint("api_trading", "", "组织交易：网络竞价、一次性报价、成交与交易公示")
+
+
+class BidSchema(Schema):
+    amount = fields.String(required=True, metadata={"description": "报价（元）：当前最高价 + k × 加价幅度"})
+    key = fields.String(required=True, validate=validate.Length(min=8, max=64),
+                        metadata={"description": "防重复标识：同一次报价重发时使用同一个值，只会被接受一次"})
+
+
+class BidResultSchema(Schema):
+    accepted = fields.Boolean()
+    seq = fields.Integer()
+    amount = fields.String()
+    state = fields.Dict(metadata={"description": "报价后的竞价状态"})
+
+
+class RoomStateSchema(Schema):
+    class Meta:
+        unknown = "include"
+
+    session_id = fields.Integer()
+    method = fields.String()
+    phase = fields.String(metadata={"description": "waiting / free / timed / ended / sealed_open / sealed_closed"})
+    server_time = fields.String()
+    ends_at = fields.String()
+    seconds_left = fields.Float()
+    current_price = fields.String(allow_none=True)
+    leader_bidder_no = fields.String(allow_none=True)
+    seq = fields.Integer(allow_none=True)
+    history = fields.List(fields.Dict())
+    me = fields.Dict(allow_none=True)
+
+
+def _session(session_id: int) -> BiddingSession:
+    user = require_login()
+    session = db.session.get(BiddingSession, session_id)
+    if session is None:
+        raise not_found("竞价")
+    if user.role == Role.PUBLIC:
+        if tsvc.bidder_registration(user, session) is None:
+            raise AccessDenied("您不是本场竞价的竞买人。")
+    elif not can(user, "trading.view"):
+        raise AccessDenied("您没有权限查看竞价。")
+    return session
+
+
+@blp.route("/sessions/<int:session_id>/state")
+@blp.response(200, RoomStateSchema)
+def session_state(session_id):
+    """竞价室状态（当前价、领先竞买号、倒计时、报价记录；以服务器时间为准）"""
+    session = _session(session_id)
+    if session.state == "scheduled" and room.phase(session) == "ended":
+        tsvc.close_session(session.id)  # the first look after the end concludes it (idempotent)
+        db.session.commit()
+        session = db.session.get(BiddingSession, session_id)
+    return room.state(session, require_login())
+
+
+@blp.route("/sessions/<int:session_id>/bids", methods=["POST"])
+@blp.arguments(BidSchema)
+@blp.response(201, BidResultSchema)
+def place_bid(args, session_id):
+    """报价（竞买人）：被接受返回 201；不符合规则返回 400 及原因；同一 key 重发只接受一次"""
+    user = require_login()
+    if db.session.get(BiddingSession, session_id) is None:
+        raise not_found("竞价")
+    bid = perform(tsvc.place_bid, user, session_id, args["amount"], key=args["key"], ip=request.remote_addr or "")
+    session = db.session.get(BiddingSession, session_id)
+    return {"accepted": True, "seq": bid.seq, "amount": str(bid.amount), "state": room.state(session, user)}
