@@ -29,20 +29,29 @@ class BidResultSchema(Schema):
 
 
 class RoomStateSchema(Schema):
-    class Meta:
-        unknown = "include"
-
     session_id = fields.Integer()
     method = fields.String()
     phase = fields.String(metadata={"description": "waiting / free / timed / ended / sealed_open / sealed_closed"})
-    server_time = fields.String()
-    ends_at = fields.String()
+    phase_label = fields.String()
+    server_time = fields.String(metadata={"description": "服务器时间（倒计时以此为准）"})
+    starts_at = fields.String()
+    free_end_at = fields.String(metadata={"description": "自由报价期结束、限时报价期开始"})
+    ends_at = fields.String(metadata={"description": "当前结束时间（限时报价期每次有效报价后延后）"})
+    hard_end_at = fields.String(metadata={"description": "最迟结束时间"})
     seconds_left = fields.Float()
+    start_price = fields.String()
+    increment = fields.String(allow_none=True)
+    max_steps = fields.Integer()
     current_price = fields.String(allow_none=True)
+    current_price_text = fields.String(allow_none=True)
+    current_price_upper = fields.String(allow_none=True, metadata={"description": "当前最高价大写"})
     leader_bidder_no = fields.String(allow_none=True)
-    seq = fields.Integer(allow_none=True)
-    history = fields.List(fields.Dict())
-    me = fields.Dict(allow_none=True)
+    seq = fields.Integer(allow_none=True, metadata={"description": "已接受的报价数（一次性报价开标前为空）"})
+    offers = fields.Integer(allow_none=True, metadata={"description": "一次性报价开标前已收到的报价份数"})
+    outcome = fields.String()
+    deal_no = fields.String(allow_none=True)
+    history = fields.List(fields.Dict(), metadata={"description": "最近的报价（竞买号；结束后含名称）"})
+    me = fields.Dict(allow_none=True, metadata={"description": "竞买人本人的竞买号、是否领先、下一有效报价等"})
 
 
 def _session(session_id: int) -> BiddingSession:

@@ -92,8 +92,12 @@ def detail(reg_id: int):
     from exchange.payments.providers import enabled_providers
     from exchange.payments.services import orders_for
     arrival = db.session.scalar(select(DepositArrival).where(DepositArrival.registration_id == reg.id))
+    from exchange.trading.services import active_session, deal_for
+    session = active_session(reg.listing) if reg.state == "paid" else None
+    deal = deal_for(reg.listing) if reg.state == "paid" else None
     return render_template("registrations/detail.html", reg=reg, material_form=RegMaterialForm(),
                            arrival=arrival, orders=orders_for(reg), providers=enabled_providers(),
+                           session=session, deal=deal,
                            review_form=ReviewForm(), deposit_form=DepositForm(), kinds=rsvc.BUYER_MATERIALS,
                            missing=rsvc.missing_materials(reg), required=rsvc.required_materials(reg),
                            can_review=can(current_user, "registrations.review", reg.listing.org),

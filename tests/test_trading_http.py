@@ -1,0 +1,170 @@
+"""Trading pages and API: the officer schedules and confirms, bidders bid in the room (with and without
+JavaScript), staff watch read-only, outsiders are refused."""
+import io
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from exchange import clock
+from exchange.trading import services as tsvc
+from exchange.trading.models import BiddingSession, Deal
+from tests.factories import PASSWORD
+from tests.helpers import csrf_from, login, text
+from tests.test_listings import PDF
+from tests.test_registrations import _h, _uploads, announced  # noqa: F401  (fixtures)
+from tests.test_trading import buyers, pay, to_trading  # noqa: F401  (fixtures)
+
+
+@pytest.fixture
+def trading(buyers, announced, db):  # noqa: F811
+    regs = pay(buyers, announced, ["buyer", "buyer_org"])
+    db.session.commit()
+    return to_trading(announced), regs
+
+
+def logout(client):
+    client.post("/logout", data={"csrf_token": csrf_from(text(client.get("/work")))})
+
+
+def test_officer_schedules_online_bidding_on_the_page(client, buyers, trading, db):
+    listing, regs = trading
+    login(client, "t_trader", PASSWORD)
+    page = text(client.get("/trading/"))
+    assert listing.title in page and "待安排" in page
+    page = text(client.get(f"/trading/listings/{listing.id}"))
+    assert "安排网络竞价" in page and regs["buyer"].bidder_no in page
+    start = clock.to_local(clock.now() + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+    bad = client.post(f"/trading/listings/{listing.id}", data={
+        "csrf_token": csrf_from(page), "what": "online", "on-starts_at": "明天上午", "on-free_minutes": "10",
+        "on-countdown_seconds": "300", "on-max_extension_minutes": "60", "on-increment": "500", "on-max_steps": "10"})
+    assert bad.status_code == 400 and "时间格式" in text(bad)
+    resp = client.post(f"/trading/listings/{listing.id}", data={
+        "csrf_token": csrf_from(page), "what": "online", "on-starts_at": start, "on-free_minutes": "10",
+        "on-countdown_seconds": "300", "on-max_extension_minutes": "60", "on-increment": "500", "on-max_steps": "10"},
+        follow_redirects=True)
+    assert "已安排网络竞价" in text(resp)
+    s = db.session.scalar(select(BiddingSession))
+    assert s.increment == Decimal("500.00") and s.countdown_seconds == 300
+    # only the trading officer schedules
+    logout(client)
+    login(client, "t_reviewer", PASSWORD)
+    page = text(client.get(f"/trading/listings/{listing.id}"))
+    assert "安排网络竞价" not in page
+    resp = client.post(f"/trading/listings/{listing.id}", data={"csrf_token": csrf_from(page), "what": "agreement"})
+    assert resp.status_code == 403
+
+
+def test_outsiders_cannot_see_trading(client, buyers, trading, db):
+    listing, _ = trading
+    for username in ("t_point_a1", "t_station_a", "t_buyer"):
+        login(client, username, PASSWORD)
+        assert client.get("/trading/").status_code == 403
+        assert client.get(f"/trading/listings/{listing.id}").status_code == 403
+        logout(client)
+
+
+@pytest.fixture
+def room(buyers, trading, db):
+    listing, regs = trading
+    start = clock.now() + timedelta(minutes=1)
+    s = tsvc.schedule_online(buyers["trading_officer"], listing, starts_at=start, free_minutes=5,
+                             countdown_seconds=60, max_extension_minutes=10)
+    db.session.commit()
+    clock.freeze(start)
+    return s, regs
+
+
+def test_bidding_in_the_room_without_javascript(client, buyers, room, db):
+    s, regs = room
+    login(client, "t_buyer", PASSWORD)
+    detail = text(client.get(f"/registrations/{regs['buyer'].id}"))
+    assert "进入竞价室" in detail
+    page = text(client.get(f"/trading/sessions/{s.id}"))
+    assert "竞价室" in page and "自由报价期" in page and regs["buyer"].bidder_no in page
+    assert 'value="160000.00"' in page  # the next valid amount is prefilled
+    k = uuid.uuid4().hex
+    resp = client.post(f"/trading/sessions/{s.id}", data={"csrf_token": csrf_from(page), "amount": "160000", "key": k},
+                       follow_redirects=True)
+    assert "已被接受" in text(resp)
+    again = client.post(f"/trading/sessions/{s.id}", data={"csrf_token": csrf_from(page), "amount": "160000",
+                                                           "key": k}, follow_redirects=True)
+    assert db.session.get(BiddingSession, s.id).seq == 1  # a resubmitted form is accepted once
+    assert "已被接受（第 1 次报价）" in text(again)
+    bad = client.post(f"/trading/sessions/{s.id}", data={"csrf_token": csrf_from(page), "amount": "160100",
+                                                         "key": uuid.uuid4().hex}, follow_redirects=True)
+    assert "已是最高报价人" in text(bad)
+
+
+def test_bidding_over_the_api_and_the_state(client, buyers, room, db):
+    s, regs = room
+    a, b, trader = _h(db, buyers, "buyer"), _h(db, buyers, "buyer_org"), _h(db, buyers, "trading_officer")
+    outsider = _h(db, buyers, "buyer_coop")
+    resp = client.post(f"/api/v1/sessions/{s.id}/bids", headers=a, json={"amount": "160000", "key": uuid.uuid4().hex})
+    assert resp.status_code == 201 and resp.get_json()["state"]["leader_bidder_no"] == regs["buyer"].bidder_no
+    resp = client.post(f"/api/v1/sessions/{s.id}/bids", headers=b, json={"amount": "160300", "key": uuid.uuid4().hex})
+    assert resp.status_code == 400 and "整数倍" in resp.get_json()["message"]
+    resp = client.post(f"/api/v1/sessions/{s.id}/bids", headers=b, json={"amount": "161000", "key": "x"})
+    assert resp.status_code == 422 or resp.status_code == 400
+    assert client.post(f"/api/v1/sessions/{s.id}/bids", headers=trader,
+                       json={"amount": "161000", "key": uuid.uuid4().hex}).status_code == 403
+    assert client.post(f"/api/v1/sessions/{s.id}/bids", headers=outsider,
+                       json={"amount": "161000", "key": uuid.uuid4().hex}).status_code == 403
+    assert client.get(f"/api/v1/sessions/{s.id}/state", headers=outsider).status_code == 403
+    assert client.post("/api/v1/sessions/999/bids", headers=a, json={"amount": "1", "key": uuid.uuid4().hex}
+                       ).status_code == 404
+    st = client.get(f"/api/v1/sessions/{s.id}/state", headers=b).get_json()
+    assert st["phase"] == "free" and st["current_price"] == "160000.00" and st["me"]["next_min"] == "160500.00"
+    assert "name" not in st["history"][0]  # bidders are 竞买号 only until the end
+    staff = client.get(f"/api/v1/sessions/{s.id}/state", headers=trader).get_json()
+    assert staff["me"] is None and staff["leader_bidder_no"] == regs["buyer"].bidder_no
+    # the first look after the end concludes the session
+    clock.freeze(db.session.get(BiddingSession, s.id).ends_at)
+    st = client.get(f"/api/v1/sessions/{s.id}/state", headers=b).get_json()
+    assert st["phase"] == "ended" and st["deal_no"] and "竞得" in st["outcome"]
+    assert st["history"][0]["name"] == "测试受让人"
+    deal = db.session.scalar(select(Deal))
+    assert deal.price == Decimal("160000.00") and deal.registration_id == regs["buyer"].id
+    late = client.post(f"/api/v1/sessions/{s.id}/bids", headers=b, json={"amount": "160500", "key": uuid.uuid4().hex})
+    assert late.status_code == 400 and "已结束" in late.get_json()["message"]
+
+
+def test_staff_watch_read_only(client, buyers, room, db):
+    s, _ = room
+    login(client, "t_supervisor", PASSWORD)
+    page = text(client.get(f"/trading/sessions/{s.id}"))
+    assert "竞价室" in page and "确认报价" not in page
+    resp = client.post(f"/trading/sessions/{s.id}", data={"csrf_token": csrf_from(page), "amount": "160000",
+                                                          "key": uuid.uuid4().hex}, follow_redirects=True)
+    assert "只有竞买人可以报价" in text(resp) or resp.status_code == 403
+    assert db.session.get(BiddingSession, s.id).seq == 0
+
+
+def test_agreement_and_offline_result_on_the_page(client, users, announced, db):  # noqa: F811
+    regs = pay(users, announced, ["buyer"])
+    db.session.commit()
+    listing = to_trading(announced)
+    login(client, "t_trader", PASSWORD)
+    page = text(client.get(f"/trading/listings/{listing.id}"))
+    assert "协议转让" in page and "安排网络竞价" not in page
+    resp = client.post(f"/trading/listings/{listing.id}", data={"csrf_token": csrf_from(page), "what": "agreement"},
+                       follow_redirects=True)
+    assert "已确认协议转让成交" in text(resp) and "交易公示至" in text(resp)
+    assert db.session.scalar(select(Deal)).registration_id == regs["buyer"].id
+
+
+def test_offline_result_needs_its_document(client, buyers, trading, db):
+    listing, regs = trading
+    login(client, "t_trader", PASSWORD)
+    page = text(client.get(f"/trading/listings/{listing.id}"))
+    data = {"csrf_token": csrf_from(page), "what": "offline", "off-method": "auction",
+            "off-registration_id": str(regs["buyer_org"].id), "off-price": "171000",
+            "off-held_on": clock.today_local().isoformat(), "off-note": "演示拍卖行"}
+    resp = client.post(f"/trading/listings/{listing.id}", data=data, content_type="multipart/form-data")
+    assert resp.status_code == 400 and "结果文件" in text(resp)
+    resp = client.post(f"/trading/listings/{listing.id}", data={**data, "off-document": (io.BytesIO(PDF), "确认书.pdf")},
+                       content_type="multipart/form-data", follow_redirects=True)
+    assert "已录入拍卖结果" in text(resp)
+    assert db.session.scalar(select(Deal)).price == Decimal("171000.00")
