@@ -85,7 +85,7 @@ class StatementUploadSchema(Schema):
     file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "银行导出的流水（CSV 或 XLSX）"})
 
 
-class DecisionSchema(Schema):
+class LineDecisionSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(list(ssvc.DECISIONS)))
     note = fields.String(load_default="", validate=validate.Length(max=300))
 
@@ -176,7 +176,7 @@ def book_matched(stmt_id):
 
 
 @blp.route("/statement-lines/<int:line_id>/decision", methods=["POST"])
-@blp.arguments(DecisionSchema)
+@blp.arguments(LineDecisionSchema)
 @blp.response(200, LineSchema)
 def decide(args, line_id):
     """处理一笔流水：book 入账 / book_excess 按应交入账、超出退回 / suspense 挂账退回 / ignore 忽略（仅重复或支出）"""

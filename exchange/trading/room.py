@@ -57,7 +57,7 @@ def state(session: BiddingSession, viewer=None, *, history: int = 30) -> dict:
         "offers": session.seq if not revealed else None,
         "outcome": session.outcome if session.state == "ended" else "",
         "deal_no": deal.deal_no if deal else None,
-        "history": [{"seq": b.seq, "bidder_no": b.registration.bidder_no, "amount": str(b.amount),
+        "history": [{"seq": b.seq, "bidder_no": b.registration.bidder_no, "amount": str(b.amount), "amount_text": format_yuan(b.amount),
                      "at": b.at.isoformat(), "time": clock.to_local(b.at).strftime("%H:%M:%S"),
                      "priority_match": b.priority_match,
                      **({"name": b.registration.buyer.display_name} if ph == "ended" else {})}

@@ -95,12 +95,15 @@
       tbody.innerHTML = st.history.map(function (b) {
         return "<tr><td data-label=\"序号\">" + b.seq + "</td><td data-label=\"竞买号\" class=\"mono\">" +
           escapeHtml(b.bidder_no) + (b.name ? "（" + escapeHtml(b.name) + "）" : "") + (b.priority_match ? " 优先权" : "") +
-          "</td><td data-label=\"报价\" class=\"num\">" + escapeHtml(b.amount) + "</td><td data-label=\"时间\">" +
+          "</td><td data-label=\"报价\" class=\"num\">" + escapeHtml(b.amount_text) + "</td><td data-label=\"时间\">" +
           escapeHtml(b.time) + "</td></tr>";
       }).join("");
     }
     if (st.me) {
-      var status = st.me.leading ? "您当前领先。" : (st.me.my_offer ? "您已提交报价 " + st.me.my_offer + " 元。" : "");
+      var outbid = !st.me.leading && st.method === "online_bidding" &&
+        st.history.some(function (b) { return b.bidder_no === st.me.bidder_no; });
+      var status = st.me.leading ? "您当前领先。" : (st.me.my_offer ? "您已提交报价 " + st.me.my_offer + " 元。" :
+        (outbid ? "您的报价已被超过。" : ""));
       if (st.me.priority_right) { status += "您享有优先权：可按当前最高价报价并领先（同等条件优先）。"; }
       setText("my_status", status);
       var input = form && form.querySelector("[data-next-min]");
