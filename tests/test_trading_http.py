@@ -168,3 +168,54 @@ def test_offline_result_needs_its_document(client, buyers, trading, db):
                        content_type="multipart/form-data", follow_redirects=True)
     assert "已录入拍卖结果" in text(resp)
     assert db.session.scalar(select(Deal)).price == Decimal("171000.00")
+
+
+def test_failed_listing_is_relisted_from_its_trading_page(client, users, announced, db):  # noqa: F811
+    listing = to_trading(announced)
+    assert listing.state == "failed"
+    login(client, "t_trader", PASSWORD)
+    assert "重新挂牌并提交审核" not in text(client.get(f"/trading/listings/{listing.id}"))
+    logout(client)
+    login(client, "t_reviewer", PASSWORD)
+    page = text(client.get(f"/trading/listings/{listing.id}"))
+    assert "重新挂牌并提交审核" in page
+    resp = client.post(f"/trading/listings/{listing.id}/relist", data={"csrf_token": csrf_from(page),
+                                                                       "floor_price": "abc"}, follow_redirects=True)
+    assert "底价" in text(resp)
+    resp = client.post(f"/trading/listings/{listing.id}/relist", data={"csrf_token": csrf_from(page),
+                                                                       "floor_price": "150000"}, follow_redirects=True)
+    assert "已重新挂牌并提交审核" in text(resp)
+    from exchange.listings.models import Listing
+    copy = db.session.scalar(select(Listing).where(Listing.relisted_from_id == listing.id))
+    assert copy.state == "center_review" and copy.floor_price == Decimal("150000.00")
+
+
+def test_work_page_counts_for_the_trading_officer_and_the_bidder(client, buyers, room, db):
+    login(client, "t_trader", PASSWORD)
+    page = text(client.get("/work"))
+    assert "已安排的竞价" in page and "待组织交易的项目" in page
+    logout(client)
+    login(client, "t_buyer", PASSWORD)
+    assert "我的竞价" in text(client.get("/work"))
+
+
+def test_trading_actions_over_the_api(client, buyers, trading, db):
+    listing, regs = trading
+    trader, reviewer, buyer = _h(db, buyers, "trading_officer"), _h(db, buyers, "center_reviewer"), _h(db, buyers, "buyer")
+    start = (clock.now() + timedelta(hours=1)).isoformat()
+    body = {"starts_at": start, "free_minutes": 10, "countdown_seconds": 120}
+    assert client.post(f"/api/v1/listings/{listing.id}/sessions/online", headers=buyer, json=body).status_code == 403
+    assert client.post(f"/api/v1/listings/{listing.id}/sessions/online", headers=reviewer, json=body).status_code == 403
+    bad = client.post(f"/api/v1/listings/{listing.id}/sessions/online", headers=trader,
+                      json={**body, "countdown_seconds": 5})
+    assert bad.status_code == 400 and "倒计时" in bad.get_json()["message"]
+    resp = client.post(f"/api/v1/listings/{listing.id}/sessions/online", headers=trader, json=body)
+    assert resp.status_code == 201 and resp.get_json()["increment"] == "500.00"
+    again = client.post(f"/api/v1/listings/{listing.id}/sessions/online", headers=trader, json=body)
+    assert again.status_code == 400 and "已安排" in again.get_json()["message"]
+    resp = client.post(f"/api/v1/listings/{listing.id}/agreement", headers=trader)
+    assert resp.status_code == 400 and "恰有一个" in resp.get_json()["message"]
+    assert client.get(f"/api/v1/listings/{listing.id}/deal", headers=trader).status_code == 404
+    assert client.post("/api/v1/listings/9999/relist", headers=reviewer, json={}).status_code == 404
+    resp = client.post(f"/api/v1/listings/{listing.id}/relist", headers=reviewer, json={})
+    assert resp.status_code == 400 and "流拍" in resp.get_json()["message"]

@@ -90,3 +90,140 @@ def place_bid(args, session_id):
     bid = perform(tsvc.place_bid, user, session_id, args["amount"], key=args["key"], ip=request.remote_addr or "")
     session = db.session.get(BiddingSession, session_id)
     return {"accepted": True, "seq": bid.seq, "amount": str(bid.amount), "state": room.state(session, user)}
+
+
+# --- the trading officer's actions -----------------------------------------------------------------
+
+class SessionSchema(Schema):
+    id = fields.Integer()
+    listing_id = fields.Integer()
+    method = fields.String()
+    state = fields.String()
+    start_price = fields.Decimal(as_string=True, places=2)
+    increment = fields.Decimal(as_string=True, places=2, allow_none=True)
+    max_steps = fields.Integer()
+    starts_at = fields.DateTime()
+    free_end_at = fields.DateTime()
+    countdown_seconds = fields.Integer()
+    hard_end_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    outcome = fields.String()
+
+
+class DealSchema(Schema):
+    id = fields.Integer()
+    deal_no = fields.String()
+    listing_id = fields.Integer()
+    method = fields.String()
+    method_label = fields.String()
+    price = fields.Decimal(as_string=True, places=2)
+    bidder_no = fields.Function(lambda d: d.registration.bidder_no)
+    concluded_at = fields.DateTime()
+    state = fields.String()
+    publicity_end_at = fields.DateTime()
+    contract_due_at = fields.DateTime(allow_none=True)
+
+
+class OnlineScheduleSchema(Schema):
+    starts_at = fields.AwareDateTime(required=True, default_timezone=None,
+                                     metadata={"description": "开始时间（带时区，如 2026-12-10T09:30:00+08:00）"})
+    free_minutes = fields.Integer(load_default=30)
+    countdown_seconds = fields.Integer(load_default=300)
+    max_extension_minutes = fields.Integer(load_default=120)
+    increment = fields.String(load_default=None)
+    max_steps = fields.Integer(load_default=10)
+
+
+class SealedScheduleSchema(Schema):
+    starts_at = fields.AwareDateTime(required=True)
+    closes_at = fields.AwareDateTime(required=True)
+    opens_at = fields.AwareDateTime(required=True)
+
+
+class OfflineSchema(Schema):
+    method = fields.String(required=True, validate=validate.OneOf(["auction", "tender"]))
+    registration_id = fields.Integer(required=True)
+    price = fields.String(required=True)
+    held_on = fields.String(required=True, metadata={"description": "举行日期 YYYY-MM-DD"})
+    note = fields.String(load_default="")
+    document = fields.Raw(metadata={"type": "string", "format": "binary", "description": "结果文件（必传）"})
+
+
+class RelistSchema(Schema):
+    floor_price = fields.String(load_default=None)
+    reps_for = fields.Integer(load_default=None)
+    reps_total = fields.Integer(load_default=None)
+
+
+class RelistedSchema(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    relisted_from_id = fields.Integer()
+    floor_price = fields.Decimal(as_string=True, places=2)
+
+
+def _trading_listing(listing_id):
+    from exchange.listings.models import Listing
+    user = require_login()
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        raise not_found("项目")
+    return user, listing
+
+
+@blp.route("/listings/<int:listing_id>/sessions/online", methods=["POST"])
+@blp.arguments(OnlineScheduleSchema)
+@blp.response(201, SessionSchema)
+def schedule_online(args, listing_id):
+    """安排网络竞价（中心交易员；两个以上已交保证金的竞买人）"""
+    user, listing = _trading_listing(listing_id)
+    return perform(tsvc.schedule_online, user, listing, **args)
+
+
+@blp.route("/listings/<int:listing_id>/sessions/sealed", methods=["POST"])
+@blp.arguments(SealedScheduleSchema)
+@blp.response(201, SessionSchema)
+def schedule_sealed(args, listing_id):
+    """安排一次性报价（开标前报价对任何人保密）"""
+    user, listing = _trading_listing(listing_id)
+    return perform(tsvc.schedule_sealed, user, listing, **args)
+
+
+@blp.route("/listings/<int:listing_id>/agreement", methods=["POST"])
+@blp.response(201, DealSchema)
+def confirm_agreement(listing_id):
+    """确认协议转让成交（只有一个已交保证金的受让方时）"""
+    user, listing = _trading_listing(listing_id)
+    return perform(tsvc.confirm_agreement, user, listing)
+
+
+@blp.route("/listings/<int:listing_id>/offline-result", methods=["POST"])
+@blp.arguments(OfflineSchema, location="form")
+@blp.response(201, DealSchema)
+def record_offline(args, listing_id):
+    """录入拍卖、招投标结果（multipart/form-data，结果文件必传）"""
+    user, listing = _trading_listing(listing_id)
+    args.pop("document", None)
+    return perform(tsvc.record_offline, user, listing, document=request.files.get("document"), **args)
+
+
+@blp.route("/listings/<int:listing_id>/relist", methods=["POST"])
+@blp.arguments(RelistSchema)
+@blp.response(201, RelistedSchema)
+def relist(args, listing_id):
+    """流拍项目重新挂牌（中心审核员）：生成新项目并提交审核"""
+    user, listing = _trading_listing(listing_id)
+    return perform(tsvc.relist, user, listing, **args)
+
+
+@blp.route("/listings/<int:listing_id>/deal")
+@blp.response(200, DealSchema)
+def get_deal(listing_id):
+    """项目的成交信息"""
+    user, listing = _trading_listing(listing_id)
+    if not can(user, "trading.view"):
+        raise AccessDenied("您没有权限查看成交信息。")
+    deal = tsvc.deal_for(listing)
+    if deal is None:
+        raise not_found("成交信息")
+    return deal

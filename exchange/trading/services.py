@@ -427,6 +427,20 @@ def decide_objection(reviewer, obj: Objection, *, upheld: bool, decision: str) -
     return obj
 
 
+def work_counts(user) -> dict[str, int]:
+    """Counts for the work page."""
+    def count(stmt):
+        return db.session.scalar(stmt) or 0
+    if user.role == Role.PUBLIC:
+        return {"my_sessions": count(select(func.count(BiddingSession.id)).join(
+            Registration, Registration.listing_id == BiddingSession.listing_id).where(
+            Registration.buyer_id == user.id, Registration.state == "paid", BiddingSession.state == "scheduled"))}
+    return {"trading": count(select(func.count(Listing.id)).where(Listing.state == "trading")),
+            "sessions": count(select(func.count(BiddingSession.id)).where(BiddingSession.state == "scheduled")),
+            "publicity": count(select(func.count(Deal.id)).where(Deal.state == "publicity")),
+            "objections": count(select(func.count(Objection.id)).where(Objection.state == "pending"))}
+
+
 # --- relisting -----------------------------------------------------------------------------------
 
 # everything a relisting keeps from the failed listing; numbers, states, dates and people start afresh

@@ -111,7 +111,8 @@ def listing(listing_id: int):
                            can_manage=can(current_user, "trading.manage"), hint=WHEN_HINT,
                            way=tsvc.way_of_trading(listing) if paid else None, methods=METHOD_LABELS,
                            phase=room.phase, phase_labels=room.PHASE_LABELS, now=clock.now(),
-                           state_labels=STATE_LABELS), status
+                           state_labels=STATE_LABELS, can_relist=can(current_user, "listings.relist", listing.org)
+                           ), status
 
 
 def _room_session(session_id: int) -> BiddingSession:
@@ -154,3 +155,28 @@ def session_room(session_id: int):
     form.key.data = uuid.uuid4().hex
     return render_template("trading/room.html", session=session, state=room.state(session, current_user), form=form,
                            methods=METHOD_LABELS)
+
+
+@bp.route("/listings/<int:listing_id>/relist", methods=["POST"])
+@login_required
+def relist(listing_id: int):
+    """重新挂牌 after 流拍 (center reviewer): a new listing to the center's review."""
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        abort(404)
+    from exchange.payments.forms import EmptyForm
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        copy = tsvc.relist(current_user, listing, floor_price=request.form.get("floor_price") or None,
+                           reps_for=request.form.get("reps_for") or None, reps_total=request.form.get("reps_total") or None)
+    except ServiceError as exc:
+        db.session.rollback()
+        message = exc.message
+        if getattr(exc, "problems", None):
+            message += " " + "；".join(exc.problems)
+        flash(message, "error")
+        return redirect(url_for("trading.listing", listing_id=listing.id))
+    db.session.commit()
+    flash("已重新挂牌并提交审核，审核通过后发布新的公告。", "success")
+    return redirect(url_for("listings.detail", listing_id=copy.id))

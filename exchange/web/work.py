@@ -76,6 +76,18 @@ def work_panels(user) -> list[Panel]:
         panel.queues.append(Queue(label, queue_counts(user, states),
                                   url_for("listings.index", state=states[0]) if len(states) == 1 else
                                   url_for("listings.index")))
+    if role in (Role.TRADING_OFFICER, Role.SUPERVISOR, Role.CENTER_REVIEWER, Role.PUBLIC):
+        from exchange.trading.services import work_counts
+        c = work_counts(user)
+        if role == Role.PUBLIC:
+            panel.queues.append(Queue("我的竞价", c["my_sessions"], url_for("registrations.index", state="paid")))
+        else:
+            panel.queues.append(Queue("待组织交易的项目", c["trading"], url_for("trading.index")))
+            panel.queues.append(Queue("已安排的竞价", c["sessions"], url_for("trading.index")))
+            panel.queues.append(Queue("交易公示中", c["publicity"], url_for("trading.index")))
+            if role in (Role.CENTER_REVIEWER, Role.SUPERVISOR):
+                panel.queues.append(Queue("待处理的异议", c["objections"], url_for("trading.index"),
+                                          overdue=c["objections"]))
     if role in (Role.FINANCE, Role.SUPERVISOR):
         from exchange.ledger.queries import refund_counts
         from exchange.payments.statements import open_lines_count
