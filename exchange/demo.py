@@ -87,7 +87,56 @@ def seed(password: str = DEMO_PASSWORD) -> dict:
     db.session.flush()
     listings = seed_listings()
     seed_registrations()
+    seed_bidding()
     return {"center": center, "points": n, "listings": listings}
+
+
+def seed_bidding() -> None:
+    """A listing announced two weeks ago whose two paid buyers (buyer_person, buyer_company) meet in an
+    online bidding session that opens ten minutes after the demo is seeded."""
+    from datetime import timedelta
+
+    from exchange import clock
+    from exchange.catalog.models import Category
+    from exchange.listings import rules
+    from exchange.listings import services as svc
+    from exchange.registrations import services as rsvc
+    from exchange.trading import services as tsvc
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    real_now = clock.now()
+    was_frozen = clock.is_frozen()
+    clerk = users["cun_jiangnan_1"]
+    try:
+        clock.freeze(real_now - timedelta(days=21))
+        cat = db.session.scalar(select(Category).where(Category.code == "C01"))
+        listing = svc.create_draft(
+            clerk, category=cat, title="江南村一组 50 亩水田经营权出租（竞价演示）", location="江南镇江南村一组",
+            quantity="50", current_use="水稻种植", term_start="2027-01-01", term_end="2031-12-31",
+            right_end_date="2038-12-31", price_mode="per_unit_year", floor_unit_price="480", price_basis="周边行情",
+            transferor_kind="household", transferor_name="农户演示竞价", transferor_id_no=make_resident_id("43068219720808121"),
+            transferor_mobile="13800000199", account_name="农户演示竞价", account_bank="临湘农商银行",
+            account_no="6210000000000099", trading_method="online_bidding", bid_increment="500",
+            right_cert_no="430682-演示-0099")
+        for kind in rules.required_materials(listing):
+            svc.add_material(clerk, listing, kind, DEMO_PDF, f"{rules.MATERIAL_KINDS[kind].label}.pdf")
+        svc.submit(clerk, listing)
+        svc.station_decide(users["zhan_jiangnan"], listing, True, "材料齐全")
+        svc.center_decide(users["shenhe"], listing, "approve", {k: {"ok": True} for k in svc.CENTER_CHECKLIST}, "同意发布")
+        for i, name in enumerate(("buyer_person", "buyer_company")):
+            reg = rsvc.apply(users[name], listing, accept_declaration=True)
+            for kind in rsvc.required_materials(reg):
+                rsvc.add_material(users[name], reg, kind, DEMO_PDF, f"{rsvc.BUYER_MATERIALS[kind]}.pdf")
+            rsvc.qualify(users["shenhe"], reg, "材料齐全（演示）")
+            rsvc.confirm_deposit(users["caiwu1"], reg, reg.deposit_amount, source_key=f"DEMO-HX-{i + 1:04d}",
+                                 receipt=DEMO_PDF, receipt_filename="银行回单.pdf")
+    finally:
+        if was_frozen:
+            clock.freeze(real_now)
+        else:
+            clock.unfreeze()  # keeps a training deployment's accelerated clock
+    tsvc.close_announcements(clock.now())
+    tsvc.schedule_online(users["jiaoyi"], listing, starts_at=clock.now() + timedelta(minutes=10), free_minutes=30,
+                         countdown_seconds=300, max_extension_minutes=120)
 
 
 def seed_registrations() -> None:
