@@ -1,0 +1,124 @@
+"""Deal documents: 成交确认书 and 竞价记录 as PDFs (WeasyPrint), their text read back with pdftotext, and who
+may download them (the parties and the center's staff; not a losing bidder, not the public)."""
+import shutil
+import subprocess
+from datetime import timedelta
+
+import pytest
+
+from exchange import clock
+from exchange.money import to_chinese_upper
+from exchange.trading import services as tsvc
+from tests.factories import PASSWORD
+from tests.helpers import login
+from tests.test_publicity import agreement_deal, online_deal  # noqa: F401  (fixtures)
+from tests.test_registrations import _uploads  # noqa: F401  (autouse fixture)
+from tests.test_trading import announced, buyers, trading  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils (pdftotext)")
+
+
+def pdf_text(data: bytes) -> str:
+    out = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True,
+                         check=True, timeout=60)
+    return out.stdout.decode("utf-8")
+
+
+def flat(s: str) -> str:
+    return "".join(s.split())
+
+
+def lastday(at) -> str:
+    """A deadline stored as the instant its period ends, shown as its last day."""
+    return clock.to_local(at - timedelta(microseconds=1)).strftime("%Y年%m月%d日")
+
+
+def fetch(app, username, url):
+    c = app.test_client()
+    if username:
+        login(c, username, PASSWORD)
+    return c.get(url)
+
+
+def test_confirmation_pdf_has_the_key_fields(app, online_deal):
+    deal, regs = online_deal
+    listing = deal.listing
+    resp = fetch(app, "t_trader", f"/deals/{deal.deal_no}/confirmation.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert resp.data.startswith(b"%PDF")
+    body = flat(pdf_text(resp.data))
+    for expected in ("农村产权流转交易成交确认书", deal.deal_no, listing.project_no, listing.title, listing.category.name,
+                     "江南镇团湖村三组", "32亩", "2027-01-01至2036-12-31", "农户演示", "测试受让人", "网络竞价",
+                     "160,000.00元", "壹拾陆万元整",  # 底价
+                     "160,500.00元", "壹拾陆万零伍佰元整",  # 成交价 and its 大写
+                     clock.to_local(deal.concluded_at).strftime("%Y年%m月%d日"),
+                     lastday(deal.contract_due_at), lastday(deal.publicity_end_at),
+                     "5个工作日", "临湘市农村产权交易中心"):
+        assert flat(expected) in body, expected
+    assert to_chinese_upper(deal.price) == "壹拾陆万零伍佰元整"
+    assert listing.transferor_id_no not in body  # the parties' names, not their ID numbers
+
+
+def test_bidding_record_pdf_lists_every_bid_with_the_digest(app, online_deal):
+    deal, regs = online_deal
+    bids = tsvc.bids_of(deal.session)
+    resp = fetch(app, "t_trader", f"/deals/{deal.deal_no}/bidding-record.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    raw = pdf_text(resp.data)
+    body = flat(raw)
+    assert "网络竞价记录" in body and deal.deal_no in body
+    for b in bids:
+        assert b.registration.bidder_no in body
+        assert flat(clock.to_local(b.at).strftime("%Y-%m-%d %H:%M:%S")) in body  # to the second, Beijing time
+    assert sum("160,000.00" in ln for ln in raw.splitlines()) >= 2 and "160,500.00" in body
+    assert "优先权人同价跟价" in body
+    assert tsvc.bids_digest(bids) in body  # the same SHA-256 as the audit entry at the end of the session
+    # staff see which name is behind each 竞买号
+    assert "竞买号与竞买人对照" in body
+    for name in ("测试受让人", "t_buyer_org测试公司", "t_coop测试公司"):
+        assert name in body, name
+
+
+def test_the_winner_gets_the_documents_without_the_other_bidders_names(app, online_deal):
+    deal, _ = online_deal
+    resp = fetch(app, "t_buyer", f"/deals/{deal.deal_no}/confirmation.pdf")
+    assert resp.status_code == 200 and "测试受让人" in flat(pdf_text(resp.data))
+    resp = fetch(app, "t_buyer", f"/deals/{deal.deal_no}/bidding-record.pdf")
+    assert resp.status_code == 200
+    body = flat(pdf_text(resp.data))
+    assert "160,500.00" in body and "竞买号与竞买人对照" not in body and "测试公司" not in body
+
+
+@pytest.mark.parametrize("username,status", [
+    (None, 302), ("t_buyer_org", 403), ("t_coop", 403), ("t_point_a1", 403), ("t_station_a", 403),
+    ("t_buyer", 200), ("t_trader", 200), ("t_reviewer", 200), ("t_finance", 200), ("t_supervisor", 200),
+])
+def test_who_may_download_the_documents(app, online_deal, username, status):
+    deal, _ = online_deal
+    for doc in ("confirmation.pdf", "bidding-record.pdf"):
+        resp = fetch(app, username, f"/deals/{deal.deal_no}/{doc}")
+        assert resp.status_code == status, (username, doc)
+        if status == 302:
+            assert "/login" in resp.headers["Location"]
+        if status == 200:
+            assert resp.mimetype == "application/pdf"
+        else:
+            assert not resp.data.startswith(b"%PDF")
+
+
+def test_the_listings_transferor_account_gets_the_confirmation(app, online_deal, db, buyers):
+    deal, _ = online_deal
+    listing = deal.listing
+    listing.transferor_user_id = buyers["buyer_3"].id  # a household that applied directly (第十一条)
+    db.session.commit()
+    assert fetch(app, "t_buyer3", f"/deals/{deal.deal_no}/confirmation.pdf").status_code == 200
+
+
+def test_agreement_has_no_bidding_record(app, agreement_deal):
+    deal = agreement_deal
+    assert fetch(app, "t_trader", f"/deals/{deal.deal_no}/bidding-record.pdf").status_code == 404
+    resp = fetch(app, "t_buyer_org", f"/deals/{deal.deal_no}/confirmation.pdf")
+    assert resp.status_code == 200
+    body = flat(pdf_text(resp.data))
+    assert "协议转让" in body and "t_buyer_org测试公司" in body and "160,000.00" in body and "壹拾陆万元整" in body
+    assert fetch(app, "t_trader", "/deals/CJ-none/confirmation.pdf").status_code == 404
