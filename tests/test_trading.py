@@ -272,7 +272,6 @@ def test_publicity_objection_and_the_way_to_the_contract(buyers, trading, db):
 
 def test_upheld_objection_suspends(buyers, trading, db):
     listing, regs = trading
-    deal = tsvc.confirm_agreement if False else None  # noqa: F841
     deal = tsvc.record_offline(buyers["trading_officer"], listing, method="auction", registration_id=regs["buyer"].id,
                                price="170000", held_on=clock.today_local().isoformat(), document=PDF,
                                document_filename="a.pdf")
@@ -352,3 +351,18 @@ def test_fifty_threads_bid_the_same_amount_exactly_one_accepted(app, buyers, tra
     assert s.seq == 2 and s.current_price == Decimal("160500.00")
     assert [b.amount for b in tsvc.bids_of(s)] == [Decimal("160000.00"), Decimal("160500.00")]
     assert led.check() == []
+
+
+def test_objections_from_one_address_are_limited(buyers, trading, db):
+    listing, regs = trading
+    deal = tsvc.record_offline(
+        buyers["trading_officer"], listing, method="auction", registration_id=regs["buyer"].id, price="170000",
+        held_on=clock.today_local().isoformat(), document=PDF, document_filename="a.pdf")
+    for i in range(5):
+        tsvc.file_objection(None, deal, name=f"村民{i}", contact="139", content="请核实本项目的权属情况。", ip="10.0.0.9")
+    with pytest.raises(tsvc.TradingError) as exc:
+        tsvc.file_objection(None, deal, name="村民", contact="139", content="请核实本项目的权属情况。", ip="10.0.0.9")
+    assert "过于频繁" in exc.value.message
+    tsvc.file_objection(None, deal, name="村民", contact="139", content="请核实本项目的权属情况。", ip="10.0.0.10")
+    clock.advance(hours=1, seconds=1)
+    tsvc.file_objection(None, deal, name="村民", contact="139", content="请核实本项目的权属情况。", ip="10.0.0.9")

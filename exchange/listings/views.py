@@ -375,7 +375,9 @@ def project(project_no: str):
     if listing is None or listing.state not in PUBLIC_STATES:
         abort(404)
     materials = [m for m in listing.materials if m.public]
-    return render_template("public/project.html", listing=listing, materials=materials, kinds=rules.MATERIAL_KINDS)
+    from exchange.trading.services import deal_for
+    return render_template("public/project.html", listing=listing, materials=materials, kinds=rules.MATERIAL_KINDS,
+                           deal=deal_for(listing))
 
 
 ACTION_LABELS = {

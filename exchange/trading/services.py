@@ -104,7 +104,7 @@ def _conclude(listing: Listing, reg: Registration, price: Decimal, method: str, 
                                            "bidder_no": reg.bidder_no})
     refunds.open_for_listing(listing, "lost", keep_registration_ids=[reg.id])
     record("deal.concluded", f"成交：{listing.project_no}，{METHOD_LABELS[method]}，{format_yuan(price)} 元，"
-           f"竞买号 {reg.bidder_no}", obj_type="deal", obj_id=deal.id, actor=None if actor is None else None)
+           f"竞买号 {reg.bidder_no}", obj_type="deal", obj_id=deal.id)
     return deal
 
 
@@ -400,6 +400,11 @@ def file_objection(user, deal: Deal, *, name: str, contact: str, content: str, i
         raise TradingError("请填写联系电话或地址，以便告知处理结果。", field="contact")
     if len(content) < 10 or len(content) > 2000:
         raise TradingError("请写明异议的事实和理由（10 至 2000 字）。", field="content")
+    if ip:  # anyone may object, so one address may not flood the center: 5 an hour
+        recent = db.session.scalar(select(func.count(Objection.id)).where(
+            Objection.ip == ip[:45], Objection.filed_at >= clock.now() - timedelta(hours=1)))
+        if recent >= 5:
+            raise TradingError("提交过于频繁，请一小时后再试，或直接联系交易中心。")
     obj = Objection(deal_id=deal.id, name=name, contact=contact, content=content,
                     filed_by_id=getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None,
                     ip=(ip or "")[:45])

@@ -46,6 +46,8 @@ MENU = [
 def nav_items() -> list[NavItem]:
     search = url_for("public.search")
     items = [NavItem(search, "交易项目", request.path.startswith(search))]
+    publicity = url_for("publicity.index")
+    items.append(NavItem(publicity, "交易公示", request.path.startswith(publicity) or request.path.startswith("/deals/")))
     if not current_user.is_authenticated:
         return items
     for endpoint, label, action in MENU:

@@ -84,9 +84,10 @@ def work_panels(user) -> list[Panel]:
         else:
             panel.queues.append(Queue("待组织交易的项目", c["trading"], url_for("trading.index")))
             panel.queues.append(Queue("已安排的竞价", c["sessions"], url_for("trading.index")))
-            panel.queues.append(Queue("交易公示中", c["publicity"], url_for("trading.index")))
+            panel.queues.append(Queue("交易公示中", c["publicity"], url_for("publicity.index")))
             if role in (Role.CENTER_REVIEWER, Role.SUPERVISOR):
-                panel.queues.append(Queue("待处理的异议", c["objections"], url_for("trading.index"),
+                panel.queues.append(Queue("待处理的异议", c["objections"],
+                                          url_for("publicity.objection_queue", state="pending"),
                                           overdue=c["objections"]))
     if role in (Role.FINANCE, Role.SUPERVISOR):
         from exchange.ledger.queries import refund_counts
