@@ -88,6 +88,12 @@
       setText("leader_bidder_no", st.leader_bidder_no || "—");
     }
     if (st.offers !== null && st.offers !== undefined) { setText("offers", st.offers); }
+    var links = field("deal_links");
+    if (links && st.deal_no) {
+      links.querySelector('[data-link="deal"]').href = "/deals/" + encodeURIComponent(st.deal_no);
+      links.querySelector('[data-link="record"]').href = "/deals/" + encodeURIComponent(st.deal_no) + "/bidding-record.pdf";
+      links.hidden = false;
+    }
     var outcome = field("outcome");
     if (outcome) { outcome.textContent = st.outcome || ""; outcome.hidden = !st.outcome; }
     var tbody = field("history");

@@ -77,6 +77,11 @@ def test_two_bidders_in_the_room(browser, page, phone, live_server, buyers, anno
     _wait_text(page, "[data-field=outcome]", "竞得")
     _wait_text(phone, "[data-field=phase_label]", "已结束")
     assert "测试受让人" in page.inner_text("[data-field=history]")
+    _wait_text(page, "[data-field=deal_links]", "竞价记录")
+    with page.expect_download() as dl:  # the winner downloads the bidding record
+        page.evaluate("document.querySelector('[data-link=record]').setAttribute('download', '')")
+        page.click("[data-link=record]")
+    assert dl.value.suggested_filename.endswith(".pdf")
     db.session.expire_all()
     deal = db.session.scalar(select(Deal))
     assert deal.registration_id == regs["buyer_org"].id and str(deal.price) == "161000.00"
