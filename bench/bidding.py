@@ -11,8 +11,8 @@
    and schedules one 网络竞价 session whose 自由报价期 ends ``--free-seconds`` into the run, so that the
    rest of the run is in the 限时报价期 (each accepted bid restarts the countdown, capped).
 3. N bidders (asyncio + aiohttp, one task each) bid for ``--seconds``: each bids the minimum next price
-   the room shows it (``me.next_min``: current + one increment); a refused bid (someone was faster) is
-   followed by a fresh ``GET …/state`` and another try; the leader waits for someone to outbid it.
+   the room shows it (``me.next_min``: current + one increment); a refused bid (someone was faster) says
+   where the price now stands and the bidder tries again at once; the leader waits for someone to outbid it.
    Latencies of accepted bids, refused bids and state reads are kept separately.
 4. Checks the invariants straight from the database (:func:`check_invariants`) and against what the
    clients were told (every 201 is a stored bid with that seq and amount; no stored bid is unaccounted for).
@@ -374,7 +374,11 @@ async def run_load(base: str, session_id: int, tokens: list[str], seconds: float
                 elif r.status == 400:
                     stats.refused_ms.append(dt)
                     stats.refusals[_refusal_kind(body.get("message", ""))] += 1
-                    state = None  # re-read, then try again
+                    if body.get("next_min"):  # the refusal says where the price stands: try again at once
+                        state = dict(state, current_price=body["current_price"],
+                                     me=dict(state["me"], next_min=body["next_min"], leading=False))
+                    else:
+                        state = None  # re-read, then try again
                 else:
                     stats.errors[f"POST bid {r.status} {body.get('error', '')}"] += 1
                     state = None

@@ -219,3 +219,13 @@ def test_trading_actions_over_the_api(client, buyers, trading, db):
     assert client.post("/api/v1/listings/9999/relist", headers=reviewer, json={}).status_code == 404
     resp = client.post(f"/api/v1/listings/{listing.id}/relist", headers=reviewer, json={})
     assert resp.status_code == 400 and "流拍" in resp.get_json()["message"]
+
+
+def test_a_refused_bid_says_where_the_price_stands(client, buyers, room, db):
+    s, regs = room
+    a, b = _h(db, buyers, "buyer"), _h(db, buyers, "buyer_org")
+    client.post(f"/api/v1/sessions/{s.id}/bids", headers=a, json={"amount": "160000", "key": uuid.uuid4().hex})
+    resp = client.post(f"/api/v1/sessions/{s.id}/bids", headers=b, json={"amount": "160000", "key": uuid.uuid4().hex})
+    body = resp.get_json()
+    assert resp.status_code == 400 and body["current_price"] == "160000.00" and body["next_min"] == "160500.00"
+    assert body["seq"] == 1

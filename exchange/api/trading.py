@@ -87,7 +87,16 @@ def place_bid(args, session_id):
     user = require_login()
     if db.session.get(BiddingSession, session_id) is None:
         raise not_found("竞价")
-    bid = perform(tsvc.place_bid, user, session_id, args["amount"], key=args["key"], ip=request.remote_addr or "")
+    try:
+        bid = perform(tsvc.place_bid, user, session_id, args["amount"], key=args["key"], ip=request.remote_addr or "")
+    except ApiError as exc:
+        if exc.status == 400:  # refused: tell the bidder where the price stands, so a retry needs no extra read
+            session = db.session.get(BiddingSession, session_id, populate_existing=True)
+            reg = tsvc.bidder_registration(user, session)
+            if session.method == "online_bidding" and reg is not None:
+                exc.extra.update({"current_price": str(session.current_price) if session.current_price else None,
+                                  "next_min": room.next_min(session, reg), "seq": session.seq})
+        raise
     session = db.session.get(BiddingSession, session_id)
     return {"accepted": True, "seq": bid.seq, "amount": str(bid.amount), "state": room.state(session, user)}
 

@@ -32,7 +32,7 @@ def state(session: BiddingSession, viewer=None, *, history: int = 30) -> dict:
     ph = phase(session, now)
     mine = tsvc.bidder_registration(viewer, session) if viewer is not None else None
     revealed = session.method == "online_bidding" or ph == "ended"
-    bids = tsvc.bids_of(session) if revealed else []
+    bids = _last_bids(session, history, with_names=ph == "ended") if revealed else []
     leader = session.leader
     deal = tsvc.deal_for(session.listing) if ph == "ended" else None
     out = {
@@ -61,7 +61,7 @@ def state(session: BiddingSession, viewer=None, *, history: int = 30) -> dict:
                      "at": b.at.isoformat(), "time": clock.to_local(b.at).strftime("%H:%M:%S"),
                      "priority_match": b.priority_match,
                      **({"name": b.registration.buyer.display_name} if ph == "ended" else {})}
-                    for b in reversed(bids[-history:])],
+                    for b in bids],
         "me": None,
     }
     if mine is not None:
@@ -75,11 +75,26 @@ def state(session: BiddingSession, viewer=None, *, history: int = 30) -> dict:
             my_offer = str(b.amount) if b else None
         out["me"] = {"bidder_no": mine.bidder_no, "leading": session.leader_registration_id == mine.id and revealed,
                      "priority_right": mine.priority_right, "my_offer": my_offer,
-                     "next_min": _next_min(session, mine)}
+                     "next_min": next_min(session, mine)}
     return out
 
 
-def _next_min(session: BiddingSession, reg) -> str | None:
+def _last_bids(session: BiddingSession, n: int, *, with_names: bool):
+    """The last ``n`` bids, newest first, with their registrations (and buyers once names may show)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from exchange.extensions import db
+    from exchange.registrations.models import Registration
+    from exchange.trading.models import Bid
+    load = selectinload(Bid.registration)
+    if with_names:
+        load = load.selectinload(Registration.buyer)
+    return list(db.session.scalars(select(Bid).where(Bid.session_id == session.id).options(load)
+                                   .order_by(Bid.seq.desc()).limit(n)))
+
+
+def next_min(session: BiddingSession, reg) -> str | None:
     if session.method != "online_bidding":
         return None
     if session.current_price is None:

@@ -127,7 +127,7 @@ def test_agreement_and_sealed_bid(browser, page, live_server, buyers, announced,
     _sign_in(page, base, "t_trader")  # two hours later: the idle staff session has expired
     page.goto(base + f"/trading/sessions/{s.id}")
     _wait_text(page, "[data-field=outcome]", "竞得")
-    assert "175000" in page.inner_text("[data-field=history]")
+    assert "175,000.00" in page.inner_text("[data-field=history]")
     shot(page, "sealed-opened")
     db.session.expire_all()
     assert db.session.scalar(select(Deal)).registration_id == regs["buyer_org"].id
