@@ -10,3 +10,6 @@ from exchange.registrations.models import Registration, RegistrationMaterial  # 
 from exchange.payments.models import (BankStatement, DepositArrival, PaymentNotification, PaymentOrder,  # noqa: F401
                                       StatementLine)
 from exchange.trading.models import BiddingSession, Bid, Deal, Objection  # noqa: F401
+from exchange.contracts.models import Contract  # noqa: F401
+from exchange.settlement.models import FeeRule, Payout, Settlement  # noqa: F401
+from exchange.certificates.models import Certificate  # noqa: F401

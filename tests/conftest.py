@@ -122,6 +122,8 @@ def _empty_tables(app) -> None:
             # reference rows the migrations create
             conn.exec_driver_sql("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, '" + "0" * 64 + "')")
             _reseed_catalogue(conn)
+            conn.exec_driver_sql("INSERT INTO fee_rule (category_id, basis, rate, payer, active, note, updated_at) "
+                                 "VALUES (NULL, 'rate', 0, 'buyer', TRUE, '默认：不收费', CURRENT_TIMESTAMP)")
 
 
 @pytest.fixture

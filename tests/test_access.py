@@ -32,6 +32,11 @@ EXPECTED = {
     "trading.manage": {"trading_officer"},
     "objections.decide": {"center_reviewer"},
     "listings.relist": {"center_reviewer"},
+    "contracts.manage": {"center_reviewer", "trading_officer"},
+    "settlement.manage": {"finance"},
+    "fees.manage": {"admin"},
+    "certificates.issue": {"center_reviewer"},
+    "archive.download": {"center_reviewer", "trading_officer", "finance", "admin", "supervisor"},
 }
 
 ACTORS = ["point_a1", "station_a", "center_reviewer", "trading_officer", "finance", "admin", "supervisor", "buyer"]

@@ -113,6 +113,10 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
                system=True),
     Transition("objection_upheld", "异议成立，中止交易", frozenset({"publicity"}), "suspended", "objections.decide",
                reason_required=True),
+    # 签约 → 结算 → 鉴证 → 完成 (第十六–十八条)
+    Transition("contract_effective", "合同生效，进入结算", frozenset({"contract"}), "settlement", "contracts.manage"),
+    Transition("settled", "资金结算完成，进入鉴证", frozenset({"settlement"}), "certification", "settlement.manage"),
+    Transition("certified", "出具鉴证书，交易完成", frozenset({"certification"}), "completed", "certificates.issue"),
     # a relisting after 流拍 goes straight to the center's review
     Transition("relist_submit", "重新挂牌，提交审核", frozenset({"draft"}), "center_review", "listings.center_review",
                guard=_guard_complete, effects=(_effect_submitted,)),

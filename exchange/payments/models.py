@@ -28,7 +28,8 @@ class PaymentOrder(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_no: Mapped[str] = mapped_column(String(32), unique=True)  # ours, random
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"), index=True)
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), index=True)  # a price balance
     provider: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(Money)
     state: Mapped[str] = mapped_column(String(10), default="created", index=True)
@@ -117,6 +118,7 @@ class StatementLine(db.Model):
     memo: Mapped[str] = mapped_column(String(200), default="")  # 附言 / 用途
     payment_ref: Mapped[str | None] = mapped_column(String(20))  # the 缴款码 found in the memo
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"), index=True)
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), index=True)  # a price balance
     match: Mapped[str] = mapped_column(String(14))
     match_note: Mapped[str] = mapped_column(String(300), default="")
     state: Mapped[str] = mapped_column(String(10), default="open", index=True)

@@ -1,0 +1,59 @@
+"""合同 (Contract): one per deal, from the standard template of the listing's category family."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exchange import clock
+from exchange.db import UTCDateTime
+from exchange.extensions import db
+from exchange.listings.models import Listing
+from exchange.trading.models import Deal
+
+CONTRACT_STATES = {"draft": "待双方确认", "confirmed": "双方已确认，待上传签章扫描件", "uploaded": "待交易中心审核",
+                   "effective": "已生效", "void": "已作废"}
+
+
+class Contract(db.Model):
+    __tablename__ = "contract"
+    __table_args__ = (
+        CheckConstraint("state IN ('draft', 'confirmed', 'uploaded', 'effective', 'void')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id"), unique=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    template: Mapped[str] = mapped_column(String(30))  # the category family's standard text
+    contract_no: Mapped[str | None] = mapped_column(String(40), unique=True)  # given when effective
+    clauses: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the free clauses the center may edit
+    state: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # 第十六条: 5 工作日 after the deal
+    text_sha256: Mapped[str] = mapped_column(String(64), default="")  # of the text both parties confirmed
+    buyer_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    buyer_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    seller_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seller_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    seller_confirmed_as: Mapped[str] = mapped_column(String(60), default="")  # 转让方本人 / 受托代为确认 …
+    scan_key: Mapped[str | None] = mapped_column(String(64))
+    scan_filename: Mapped[str] = mapped_column(String(120), default="")
+    scan_content_type: Mapped[str] = mapped_column(String(40), default="")
+    scan_sha256: Mapped[str] = mapped_column(String(64), default="")
+    scan_uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scan_uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    check_note: Mapped[str] = mapped_column(String(500), default="")
+    signed_on: Mapped[date | None] = mapped_column(Date)
+    effective_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    deal: Mapped[Deal] = relationship()
+    listing: Mapped[Listing] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def state_label(self) -> str:
+        return CONTRACT_STATES[self.state]

@@ -1,0 +1,125 @@
+"""The fee table (统一收费标准), settlements (结算) and payouts (划付)."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from exchange import clock
+from exchange.db import Money, UTCDateTime
+from exchange.extensions import db
+from exchange.listings.models import Listing
+from exchange.trading.models import Deal
+
+FEE_PAYERS = {"buyer": "受让方", "seller": "转让方", "both": "双方各半"}
+
+
+class FeeRule(db.Model):
+    """One row of the fee table: per category (or the default row, category NULL)."""
+
+    __tablename__ = "fee_rule"
+    __table_args__ = (
+        CheckConstraint("basis IN ('rate', 'fixed')", name="basis"),
+        CheckConstraint("payer IN ('buyer', 'seller', 'both')", name="payer"),
+        CheckConstraint("rate IS NULL OR (rate >= 0 AND rate < 1)", name="rate_range"),
+        CheckConstraint("fixed_amount IS NULL OR fixed_amount >= 0", name="fixed_nonnegative"),
+        CheckConstraint("min_fee IS NULL OR min_fee >= 0", name="min_nonnegative"),
+        CheckConstraint("max_fee IS NULL OR min_fee IS NULL OR max_fee >= min_fee", name="min_max"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("category.id"), unique=True)  # NULL: default
+    basis: Mapped[str] = mapped_column(String(10), default="rate")
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(7, 5))  # 0.01000 = 1 %
+    fixed_amount: Mapped[Decimal | None] = mapped_column(Money)
+    min_fee: Mapped[Decimal | None] = mapped_column(Money)
+    max_fee: Mapped[Decimal | None] = mapped_column(Money)
+    payer: Mapped[str] = mapped_column(String(10), default="buyer")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+
+SETTLEMENT_STATES = {"awaiting": "待付价款", "paid": "价款已到账", "settled": "已结算"}
+
+
+class Settlement(db.Model):
+    """结算: within 10 days of signing the buyer pays price − converted deposit (+ its fee); fees are
+    charged and the proceeds paid out (the payout needs a second finance approver)."""
+
+    __tablename__ = "settlement"
+    __table_args__ = (
+        CheckConstraint("state IN ('awaiting', 'paid', 'settled')", name="state"),
+        CheckConstraint("balance_due >= 0 AND buyer_fee >= 0 AND seller_fee >= 0", name="amounts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id"), unique=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10), default="awaiting", index=True)
+    price: Mapped[Decimal] = mapped_column(Money)
+    deposit_converted: Mapped[Decimal] = mapped_column(Money)
+    balance_due: Mapped[Decimal] = mapped_column(Money)  # price − deposit (the buyer's fee is added to what it pays)
+    buyer_fee: Mapped[Decimal] = mapped_column(Money)
+    seller_fee: Mapped[Decimal] = mapped_column(Money)
+    payment_ref: Mapped[str] = mapped_column(String(20), unique=True)  # 缴款码 of the balance (JS…)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # 第十七条: 10 days after signing
+    certificate_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # 第十八条: 3 工作日
+    # how the balance arrived (one exact payment, like a deposit)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(10), default="")  # online / receipt / statement
+    source_ref: Mapped[str] = mapped_column(String(100), default="")
+    receipt_key: Mapped[str | None] = mapped_column(String(64))
+    receipt_filename: Mapped[str] = mapped_column(String(120), default="")
+    receipt_content_type: Mapped[str] = mapped_column(String(40), default="")
+    statement_line_id: Mapped[int | None] = mapped_column(ForeignKey("statement_line.id"))
+    payment_order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"))
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    deal: Mapped[Deal] = relationship()
+    listing: Mapped[Listing] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def state_label(self) -> str:
+        return SETTLEMENT_STATES[self.state]
+
+    @property
+    def amount_to_pay(self) -> Decimal:
+        return self.balance_due + self.buyer_fee
+
+
+class Payout(db.Model):
+    """划付: proceeds to the transferor's account (第二十一条), recorded by one finance user, approved by another."""
+
+    __tablename__ = "payout"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'recorded', 'approved')", name="state"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("approved_by_id IS NULL OR approved_by_id <> recorded_by_id", name="four_eyes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlement.id"), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    payee_name: Mapped[str] = mapped_column(String(100))
+    payee_bank: Mapped[str] = mapped_column(String(100), default="")
+    payee_account: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    bank_ref: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    settlement: Mapped[Settlement] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
