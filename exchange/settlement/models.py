@@ -70,12 +70,11 @@ class Settlement(db.Model):
     # how the balance arrived (one exact payment, like a deposit)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(10), default="")  # online / receipt / statement
-    source_ref: Mapped[str] = mapped_column(String(100), default="")
+    source_ref: Mapped[str] = mapped_column(String(100), default="")  # bank serial / provider transaction
+    # (a statement line or payment order that paid it points here through its settlement_id)
     receipt_key: Mapped[str | None] = mapped_column(String(64))
     receipt_filename: Mapped[str] = mapped_column(String(120), default="")
     receipt_content_type: Mapped[str] = mapped_column(String(40), default="")
-    statement_line_id: Mapped[int | None] = mapped_column(ForeignKey("statement_line.id"))
-    payment_order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_order.id"))
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -39,8 +39,6 @@ def upgrade():
     sa.Column('receipt_key', sa.String(length=64), nullable=True),
     sa.Column('receipt_filename', sa.String(length=120), nullable=False),
     sa.Column('receipt_content_type', sa.String(length=40), nullable=False),
-    sa.Column('statement_line_id', sa.Integer(), nullable=True),
-    sa.Column('payment_order_id', sa.Integer(), nullable=True),
     sa.Column('settled_at', exchange.db.UTCDateTime(), nullable=True),
     sa.Column('created_at', exchange.db.UTCDateTime(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -48,8 +46,6 @@ def upgrade():
     sa.CheckConstraint('balance_due >= 0 AND buyer_fee >= 0 AND seller_fee >= 0', name=op.f('ck_settlement_amounts')),
     sa.ForeignKeyConstraint(['deal_id'], ['deal.id'], name=op.f('fk_settlement_deal_id_deal')),
     sa.ForeignKeyConstraint(['listing_id'], ['listing.id'], name=op.f('fk_settlement_listing_id_listing')),
-    sa.ForeignKeyConstraint(['payment_order_id'], ['payment_order.id'], name=op.f('fk_settlement_payment_order_id_payment_order')),
-    sa.ForeignKeyConstraint(['statement_line_id'], ['statement_line.id'], name=op.f('fk_settlement_statement_line_id_statement_line')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_settlement')),
     sa.UniqueConstraint('deal_id', name=op.f('uq_settlement_deal_id')),
     sa.UniqueConstraint('payment_ref', name=op.f('uq_settlement_payment_ref'))
