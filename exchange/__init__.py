@@ -59,6 +59,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.register_blueprint(payments_views.bp)
     app.register_blueprint(trading_views.bp)
     app.register_blueprint(publicity_views.bp)
+    from exchange.settlement import views as settlement_views; app.register_blueprint(settlement_views.bp)  # noqa: E702
     init_api(app)
 
     security.init_app(app)

@@ -39,6 +39,7 @@ def init_api(app: Flask) -> None:
                registrations.blp, payments.blp, payments.callbacks, ledger.blp, trading.blp, publicity.blp):
         csrf.exempt(bp)
         api.register_blueprint(bp)
+    from exchange.api import settlement as settlement_api; csrf.exempt(settlement_api.blp); api.register_blueprint(settlement_api.blp)  # noqa: E702,E501
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

@@ -72,6 +72,42 @@ def start_online_payment(buyer, reg, provider_name: str = "sandbox") -> PaymentO
     return order
 
 
+def start_price_payment(buyer, settlement, provider_name: str = "sandbox") -> PaymentOrder:
+    """The buyer pays the price balance (+ its fee) online: an order for the exact amount (第十九条(二))."""
+    if settlement.deal.buyer_id != getattr(buyer, "id", None):
+        raise AccessDenied("只能为自己受让的项目支付价款。")
+    try:
+        provider = get_provider(provider_name)
+    except NotificationRefused as exc:
+        raise PaymentError(exc.message, field="provider") from None
+    if settlement.state != "awaiting":
+        raise PaymentError("该结算的价款已经到账，无需再支付。")
+    amount = settlement.amount_to_pay
+    open_order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.settlement_id == settlement.id,
+                                                              PaymentOrder.state == "created",
+                                                              PaymentOrder.provider == provider.name))
+    if open_order is not None and open_order.amount == amount:
+        return open_order
+    now = clock.now()
+    order = PaymentOrder(order_no=_new_order_no(), settlement_id=settlement.id, provider=provider.name,
+                         amount=amount, state="created", expires_at=max(settlement.due_at, now + timedelta(days=1)),
+                         created_by_id=buyer.id)
+    db.session.add(order)
+    db.session.flush()
+    record("payment.order", f"网上支付价款：订单 {order.order_no}，{format_yuan(order.amount)} 元",
+           obj_type="settlement", obj_id=settlement.id, after={"order_no": order.order_no, "provider": provider.name})
+    return order
+
+
+def order_owner_id(order: PaymentOrder) -> int | None:
+    """The buyer an order belongs to (a deposit's registrant, or a settlement's buyer)."""
+    if order.registration_id:
+        return order.registration.buyer_id
+    from exchange.settlement.models import Settlement
+    s = db.session.get(Settlement, order.settlement_id) if order.settlement_id else None
+    return s.deal.buyer_id if s else None
+
+
 def checkout_url(order: PaymentOrder) -> str:
     return get_provider(order.provider).checkout_url(order)
 
@@ -139,6 +175,8 @@ def receive_notification(provider_name: str, body: bytes, headers, remote_addr: 
         return _finish(row, "failed", "已记录：支付未成功。", 200)
     if order.provider_txn_id == note.txn_id and order.state == "paid":
         return _finish(row, "duplicate", "该笔支付已处理。", 200)
+    if order.settlement_id:
+        return _price_notification(row, order, note, provider.name)
     reg = order.registration
     booked_key = f"deposit:online:{provider.name}:{note.txn_id}"
     held_key = f"online:{provider.name}:{note.txn_id}"
@@ -166,6 +204,38 @@ def receive_notification(provider_name: str, body: bytes, headers, remote_addr: 
         return _finish(row, "suspense", f"款项已到账但不能作为保证金：{problem.message} 已挂账并登记退款。", 200)
     order.outcome = "保证金已入账"
     return _finish(row, "booked", f"保证金已入账，竞买号 {reg.bidder_no}。", 200)
+
+
+def _price_notification(row: PaymentNotification, order: PaymentOrder, note, provider: str) -> CallbackResult:
+    """A verified SUCCESS notification for a price balance order: booked exactly, else held and returned."""
+    from exchange.settlement import services as stl
+    from exchange.settlement.models import Settlement
+    s = db.session.get(Settlement, order.settlement_id)
+    booked_key = f"price:online:{provider}:{note.txn_id}"
+    held_key = f"online:{provider}:{note.txn_id}"
+    if db.session.scalar(select(ledger.JournalEntry.id).where(ledger.JournalEntry.idempotency_key.in_(
+            (booked_key, held_key)))):
+        return _finish(row, "duplicate", "该笔支付已处理。", 200)
+    second_payment = order.state == "paid"
+    if not second_payment:
+        order.state, order.provider_txn_id, order.paid_at = "paid", note.txn_id, note.paid_at
+    try:
+        if second_payment:
+            raise stl.NotPayable("already_paid", "该订单已支付过一次，本笔为重复支付。")
+        stl.book_balance(s, note.amount, source="online", source_ref=f"{provider}:{note.txn_id}", key=booked_key,
+                         arrived_at=note.paid_at, memo=f"网上支付 订单 {order.order_no}")
+    except stl.NotPayable as problem:
+        account = ledger.suspense_account(f"PAY-{provider}-{note.txn_id}"[:56],
+                                          f"网上支付 {order.order_no} 无法入账（{problem.message[:40]}）",
+                                          listing=s.listing)
+        ledger.hold_in_suspense(account, note.amount, key=held_key, listing=s.listing,
+                                memo=f"网上支付无法作为价款入账，挂账待退：订单 {order.order_no}")
+        refunds.open_return(account, "unmatched",
+                            payee=f"{s.deal.registration.buyer.display_name}（网上支付原路退回，交易号 {note.txn_id}）")
+        order.outcome = problem.message[:300]
+        return _finish(row, "suspense", f"款项已到账但不能作为价款：{problem.message} 已挂账并登记退款。", 200)
+    order.outcome = "价款已入账"
+    return _finish(row, "booked", f"价款已入账（缴款码 {s.payment_ref}）。", 200)
 
 
 def _seen_before(provider: str, seen: PaymentNotification, body: bytes, remote_addr: str, note) -> CallbackResult:

@@ -43,6 +43,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_LINES = 5000
 MAX_UNZIPPED = 60 * 1024 * 1024
 REF_RE = re.compile(r"LX\d{10}")
+JS_RE = re.compile(r"JS\d{10}")  # the 缴款码 of a settlement's price balance
 
 COLUMNS = {
     "txn": ("交易流水号", "银行流水号", "流水号", "交易序号", "交易参考号", "凭证号", "流水号码"),
@@ -246,19 +247,27 @@ def _txn_seen(txn: str, exclude_line_id: int | None = None) -> bool:
     if db.session.scalar(stmt.limit(1)):
         return True
     return bool(db.session.scalar(select(ledger.JournalEntry.id).where(
-        ledger.JournalEntry.idempotency_key.in_((f"deposit:{txn}", f"bankline:{txn}")))))
+        ledger.JournalEntry.idempotency_key.in_((f"deposit:{txn}", f"bankline:{txn}", f"price:{txn}")))))
 
 
 def classify(line: StatementLine) -> None:
     """Set ``match``, ``match_note`` and ``registration`` of a line from what the platform expects now."""
-    line.registration_id, line.payment_ref = None, None
+    line.registration_id, line.settlement_id, line.payment_ref = None, None, None
     if line.amount < 0:
         line.match, line.match_note = "outgoing", "支出（如退款、划付），不涉及保证金到账。"
         return
     if _txn_seen(line.bank_txn_id, line.id):
         line.match, line.match_note = "duplicate", f"流水号 {line.bank_txn_id} 已导入或已凭回单入账，是同一笔款项。"
         return
-    refs = REF_RE.findall(line.memo.upper())
+    memo = line.memo.upper()
+    refs = REF_RE.findall(memo)
+    price_refs = JS_RE.findall(memo)
+    if price_refs and refs:
+        line.match, line.match_note = "unknown", "附言中同时有保证金和价款的缴款码：" + "、".join(sorted(set(refs + price_refs)))
+        return
+    if price_refs:
+        _classify_price(line, price_refs)
+        return
     if not refs:
         line.match, line.match_note = "unknown", "附言中没有缴款码。"
         return
@@ -275,6 +284,33 @@ def classify(line: StatementLine) -> None:
     if problem is None:
         line.match = "matched"
         line.match_note = f"{reg.buyer.display_name} · {reg.listing.project_no} 应交 {format_yuan(reg.deposit_amount)} 元"
+    else:
+        line.match, line.match_note = problem.code, problem.message[:300]
+
+
+def _settlement(line: StatementLine):
+    from exchange.settlement.models import Settlement
+    return db.session.get(Settlement, line.settlement_id) if line.settlement_id else None
+
+
+def _classify_price(line: StatementLine, refs: list[str]) -> None:
+    """A line paying a settlement's balance (JS… in the memo): exact amount only."""
+    from exchange.settlement import services as stl
+    from exchange.settlement.models import Settlement
+    if len(set(refs)) > 1:
+        line.match, line.match_note = "unknown", "附言中有多个缴款码：" + "、".join(sorted(set(refs)))
+        return
+    line.payment_ref = refs[0]
+    s = db.session.scalar(select(Settlement).where(Settlement.payment_ref == refs[0]))
+    if s is None:
+        line.match, line.match_note = "unknown", f"缴款码 {refs[0]} 不存在。"
+        return
+    line.settlement_id = s.id
+    problem = stl.payable_problem(s, line.amount)
+    if problem is None:
+        line.match = "matched"
+        line.match_note = (f"价款 · {s.deal.registration.buyer.display_name} · {s.listing.project_no} 应付 "
+                           f"{format_yuan(s.amount_to_pay)} 元")
     else:
         line.match, line.match_note = problem.code, problem.message[:300]
 
@@ -330,8 +366,8 @@ def allowed_decisions(line: StatementLine) -> list[str]:
         return ["ignore"]
     if line.match == "matched":
         return ["book", "suspense"]
-    if line.match == "excess":
-        return ["book_excess", "suspense"]
+    if line.match == "excess":  # a price balance is booked only at its exact amount
+        return ["suspense"] if line.settlement_id else ["book_excess", "suspense"]
     return ["suspense"]
 
 
@@ -341,7 +377,8 @@ def _payee(line: StatementLine) -> str:
 
 def _hold(line: StatementLine, amount: Decimal, key: str, actor, reason: str) -> None:
     reg = line.registration
-    listing = reg.listing if reg else None
+    s = _settlement(line)
+    listing = reg.listing if reg else (s.listing if s else None)
     account = ledger.suspense_account(f"BANK-{line.bank_txn_id}"[:56] + (":x" if key.endswith(":excess") else ""),
                                       f"银行流水 {line.bank_txn_id} 挂账待退（{_payee(line)}）", listing=listing)
     ledger.hold_in_suspense(account, amount, key=key, listing=listing, actor=actor,
@@ -361,7 +398,17 @@ def decide(actor, line: StatementLine, decision: str, note: str = "") -> Stateme
     note = (note or "").strip()[:300]
     if decision == "ignore" and not note:
         raise StatementError("忽略流水须写明理由。", field="note")
-    if decision == "book":
+    if line.settlement_id and decision in ("book", "book_excess"):
+        from exchange.settlement import services as stl
+        s = _settlement(line)
+        due = line.amount if decision == "book" else s.amount_to_pay
+        stl.book_balance(s, due, source="statement", source_ref=line.bank_txn_id, key=f"price:{line.bank_txn_id}",
+                         arrived_at=line.arrived_at, actor=actor,
+                         memo=f"银行流水 {line.bank_txn_id}" + ("，超出部分另行退回" if decision == "book_excess" else ""))
+        if decision == "book_excess":
+            _hold(line, line.amount - due, f"bankline:{line.bank_txn_id}:excess", actor, "other")
+        line.state = "booked"
+    elif decision == "book":
         rsvc.book_deposit(line.registration, line.amount, source="statement", source_ref=line.bank_txn_id,
                           key=f"deposit:{line.bank_txn_id}", arrived_at=line.arrived_at, actor=actor,
                           statement_line=line, memo=f"保证金到账（银行流水 {line.bank_txn_id}）")

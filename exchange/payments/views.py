@@ -55,7 +55,7 @@ def _sandbox_order(order_no: str) -> PaymentOrder:
         get_provider("sandbox")
     except ServiceError:
         abort(404)  # the sandbox is switched off in this deployment
-    if order.registration.buyer_id != current_user.id:
+    if psvc.order_owner_id(order) != current_user.id:
         raise AccessDenied("这不是您的支付订单。")
     return order
 
@@ -79,8 +79,15 @@ def sandbox_bank(order_no: str):
         db.session.commit()
         flash(("模拟网银已付款。" if status == "SUCCESS" else "模拟网银：支付未成功。") + result.message,
               "success" if result.outcome == "booked" else ("error" if result.outcome == "refused" else "info"))
+        if order.settlement_id:
+            return redirect(url_for("settlement.detail", settlement_id=order.settlement_id))
         return redirect(url_for("registrations.detail", reg_id=order.registration_id))
-    return render_template("payments/sandbox_bank.html", order=order, form=form, now=clock.now())
+    settlement = None
+    if order.settlement_id:
+        from exchange.settlement.models import Settlement
+        settlement = db.session.get(Settlement, order.settlement_id)
+    return render_template("payments/sandbox_bank.html", order=order, form=form, now=clock.now(),
+                           settlement=settlement)
 
 
 # --- bank statements -----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ MENU = [
     ("admin.orgs", "组织机构", "orgs.manage"),
     ("admin.users", "用户管理", "users.manage"),
     ("admin.catalog", "交易品种", "catalog.manage"),
+    ("settlement.fees", "收费标准", "fees.manage"),
     ("workdays.calendar", "工作日历", "calendar.view"),
     ("admin.tokens", "API 令牌", "tokens.manage"),
     ("audit.index", "审计日志", "audit.view"),

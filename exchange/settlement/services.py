@@ -1,0 +1,503 @@
+"""资金结算 (第十七条, 第十九条(二), 第二十一条; DESIGN §3.5, §3.7).
+
+Once the deal's contract is effective the buyer owes price − converted deposit (plus its share of the
+service fee), due within 10 calendar days of the contract taking effect.  The balance arrives the same
+three ways a deposit does (online through a provider, a bank receipt confirmed by finance, a statement
+line whose memo carries the JS… 缴款码) and ends in one booking function, :func:`book_balance`: the
+exact amount only, never guessed.  Then finance charges the fees (one fee table, :func:`compute_fees`),
+opens the payout of price − seller fee to the listing's account (household → the household; collective
+→ the collective economic organisation's legal account), one finance user records the bank transfer and
+another approves it; the approval posts the payout, settles, and moves the listing on to 鉴证.
+
+=====================  ==========================  ==========================================
+step                   ledger                       state
+=====================  ==========================  ==========================================
+ensure_settlement      DEP → PRICE (convert)        settlement awaiting (or paid when nothing due)
+book_balance           BANK → PRICE                 paid
+charge_fees            PRICE → FEE                  payout pending
+record_transfer        –                            payout recorded (maker)
+approve                PRICE → BANK                 payout approved (checker ≠ maker); settled
+=====================  ==========================  ==========================================
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from exchange import clock
+from exchange.access import AccessDenied, can, require
+from exchange.audit.services import record
+from exchange.db import savepoint
+from exchange.errors import ServiceError
+from exchange.extensions import db
+from exchange.ledger import refunds
+from exchange.ledger import services as ledger
+from exchange.money import format_yuan, to_money
+from exchange.settlement.models import FEE_PAYERS, FeeRule, Payout, Settlement
+from exchange.workdays.services import due_after_days, due_after_working_days
+
+SETTLEMENT_DAYS = 10        # 第十七条: 完成合同签订后 10 天内完成资金结算
+CERTIFICATE_WORKING_DAYS = 3  # 第十八条
+CENT = Decimal("0.01")
+SOURCES = {"online": "网上支付", "receipt": "银行回单", "statement": "银行流水导入", "none": "无需支付"}
+PAYOUT_STATES = {"pending": "待登记转账", "recorded": "待复核", "approved": "已划付"}
+
+
+def _who(user):
+    """The audit actor for a user passed to a service (None: whoever the request or CLI says)."""
+    if user is None:
+        return None
+    from flask import has_request_context, request
+
+    from exchange.audit.services import actor_for_user
+    return actor_for_user(user, request.remote_addr if has_request_context() else None)
+
+
+class SettlementError(ServiceError):
+    """A settlement step that cannot be taken."""
+
+
+class NotPayable(SettlementError):
+    """A balance payment that cannot be booked as it stands; ``code`` says why (partial, excess …)."""
+
+    def __init__(self, code: str, message: str, field: str | None = None):
+        super().__init__(message, field)
+        self.code = code
+
+
+# --- the fee table --------------------------------------------------------------------------------
+
+def fee_rule_for(category_id: int | None) -> FeeRule | None:
+    """The active row of the listing's category, else the active default row, else None (no fee)."""
+    if category_id is not None:
+        rule = db.session.scalar(select(FeeRule).where(FeeRule.category_id == category_id, FeeRule.active.is_(True)))
+        if rule is not None:
+            return rule
+    return db.session.scalar(select(FeeRule).where(FeeRule.category_id.is_(None), FeeRule.active.is_(True)))
+
+
+def fee_amount(rule: FeeRule | None, price: Decimal) -> Decimal:
+    """rate × price (to the 分, half up) or the fixed amount, then clamped to [min, max]."""
+    if rule is None:
+        return Decimal("0.00")
+    if rule.basis == "fixed":
+        fee = to_money(rule.fixed_amount or 0)
+    else:
+        fee = (Decimal(price) * Decimal(rule.rate or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
+    if rule.min_fee is not None and fee < rule.min_fee:
+        fee = to_money(rule.min_fee)
+    if rule.max_fee is not None and fee > rule.max_fee:
+        fee = to_money(rule.max_fee)
+    return to_money(fee)
+
+
+def split_fee(fee: Decimal, payer: str) -> tuple[Decimal, Decimal]:
+    """(buyer's part, seller's part); ``both`` halves it, the odd 分 to the buyer."""
+    fee = to_money(fee)
+    if payer == "buyer":
+        return fee, Decimal("0.00")
+    if payer == "seller":
+        return Decimal("0.00"), fee
+    if payer == "both":
+        cents = int(fee * 100)
+        seller = Decimal(cents // 2) / 100
+        return to_money(fee - seller), to_money(seller)
+    raise SettlementError("收费标准的付费方不正确。")
+
+
+def compute_fees(listing, price: Decimal) -> tuple[Decimal, Decimal]:
+    rule = fee_rule_for(listing.category_id)
+    return split_fee(fee_amount(rule, price), rule.payer if rule else "buyer")
+
+
+# --- creating the settlement ----------------------------------------------------------------------
+
+def effective_contract(deal):
+    from exchange.contracts.models import Contract
+    return db.session.scalar(select(Contract).where(Contract.deal_id == deal.id, Contract.state == "effective"))
+
+
+def for_deal(deal) -> Settlement | None:
+    return db.session.scalar(select(Settlement).where(Settlement.deal_id == deal.id))
+
+
+def _new_payment_ref() -> str:
+    while True:
+        ref = "JS" + "".join(secrets.choice("0123456789") for _ in range(10))
+        if not db.session.scalar(select(Settlement.id).where(Settlement.payment_ref == ref)):
+            return ref
+
+
+def ensure_settlement(deal, actor=None) -> Settlement:
+    """The deal's settlement, created the first time it is needed (idempotent; only once the contract is
+    effective).  Creating it converts the winner's deposit into the price: what is held, up to the price;
+    a deposit above the price converts whole and the excess is held and returned to the buyer."""
+    existing = for_deal(deal)
+    if existing is not None:
+        return existing
+    contract = effective_contract(deal)
+    if contract is None:
+        raise SettlementError("合同尚未生效，不能办理结算。")
+    listing, buyer = deal.listing, deal.registration.buyer
+    price = to_money(deal.price)
+    buyer_fee, seller_fee = compute_fees(listing, price)
+    if seller_fee >= price:
+        raise SettlementError("转让方应付的服务费不低于成交价，请先核对收费标准。")
+    start = contract.effective_at or clock.now()
+    try:
+        with savepoint(db.session):
+            s = Settlement(deal_id=deal.id, listing_id=listing.id, state="awaiting", price=price,
+                           deposit_converted=Decimal("0.00"), balance_due=price, buyer_fee=buyer_fee,
+                           seller_fee=seller_fee, payment_ref=_new_payment_ref(),
+                           due_at=due_after_days(start, SETTLEMENT_DAYS).at)
+            db.session.add(s)
+            db.session.flush()
+            account = ledger.deposit_account(listing, buyer)
+            held = ledger.held(account)
+            if held > 0:
+                ledger.convert_deposit(listing, buyer, actor=actor)
+                converted = min(held, price)
+                if held > price:
+                    excess = held - price
+                    sus = ledger.suspense_account(f"JS-{s.id}-excess", f"{listing.project_no} 保证金超出成交价部分，待退"
+                                                  f"（{buyer.display_name}）", listing=listing)
+                    ledger.post("excess", [(ledger.price_account(listing), excess), (sus, -excess)], listing=listing,
+                                actor=actor, memo=f"保证金超出成交价 {format_yuan(excess)} 元，挂账待退",
+                                idempotency_key=f"settlement:{s.id}:excess")
+                    refunds.open_return(sus, "other", payee=buyer.display_name)
+                s.deposit_converted = converted
+                s.balance_due = price - converted
+            if s.amount_to_pay == 0:  # nothing left to pay (the deposit covered price and fee)
+                s.state, s.paid_at, s.source = "paid", clock.now(), "none"
+            db.session.flush()
+    except IntegrityError:  # created concurrently: the first one stands
+        db.session.expire_all()
+        existing = for_deal(deal)
+        if existing is None:
+            raise
+        return existing
+    record("settlement.open", f"开始结算 {listing.project_no}：成交价 {format_yuan(price)} 元，保证金转价款 "
+           f"{format_yuan(s.deposit_converted)} 元，应付 {format_yuan(s.amount_to_pay)} 元（缴款码 {s.payment_ref}）",
+           obj_type="settlement", obj_id=s.id, actor=_who(actor),
+           after={"deal": deal.deal_no, "balance_due": s.balance_due, "buyer_fee": buyer_fee, "seller_fee": seller_fee,
+                  "due_at": s.due_at, "payment_ref": s.payment_ref})
+    return s
+
+
+def open_missing() -> int:
+    """Settlements for listings in 结算中 whose contract is effective but that have none yet."""
+    from exchange.contracts.models import Contract
+    from exchange.listings.models import Listing
+    from exchange.trading.models import Deal
+    deals = db.session.scalars(
+        select(Deal).join(Listing, Listing.id == Deal.listing_id)
+        .join(Contract, Contract.deal_id == Deal.id)
+        .outerjoin(Settlement, Settlement.deal_id == Deal.id)
+        .where(Listing.state == "settlement", Contract.state == "effective", Settlement.id.is_(None))).all()
+    n = 0
+    for deal in deals:
+        try:
+            with savepoint(db.session):
+                ensure_settlement(deal)
+            n += 1
+        except SettlementError:
+            continue
+    return n
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+def is_staff_viewer(user) -> bool:
+    return can(user, "settlement.manage") or can(user, "ledger.view")
+
+
+def can_view(user, s: Settlement) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return is_staff_viewer(user) or s.deal.buyer_id == user.id or s.listing.transferor_user_id == user.id
+
+
+def require_view(user, s: Settlement) -> None:
+    if not can_view(user, s):
+        raise AccessDenied("您没有权限查看该结算。")
+
+
+# --- the balance ----------------------------------------------------------------------------------
+
+def payable_problem(s: Settlement, amount: Decimal) -> NotPayable | None:
+    if s.state != "awaiting":
+        return NotPayable("already_paid", "该结算的价款已经到账，不能重复入账。")
+    due = s.amount_to_pay
+    if amount != due:
+        code = "partial" if amount < due else "excess"
+        return NotPayable(code, f"到账金额 {format_yuan(amount)} 元与应付金额 {format_yuan(due)} 元不符"
+                                f"（{'不足' if code == 'partial' else '超出'}），请按差错处理，不能自动认定。", "amount")
+    return None
+
+
+def book_balance(s: Settlement, amount: Decimal, *, source: str, source_ref: str, key: str, arrived_at: datetime,
+                 actor=None, receipt=None, memo: str = "") -> Settlement:
+    """Book the balance that has arrived: the one place the three ways in end (the caller authorised the
+    actor).  Under a lock on the settlement row, so two arrivals book it once."""
+    db.session.refresh(s, with_for_update=True)
+    problem = payable_problem(s, amount)
+    if problem is not None:
+        raise problem
+    ledger.record_price_payment(s.listing, amount, key=key, actor=actor)
+    s.state, s.paid_at, s.source, s.source_ref = "paid", arrived_at, source, source_ref[:100]
+    if receipt is not None:
+        s.receipt_key, s.receipt_filename, s.receipt_content_type = receipt.key, receipt.filename, receipt.content_type
+    db.session.flush()
+    record("settlement.paid", f"价款到账：{s.payment_ref}，{format_yuan(amount)} 元（{SOURCES.get(source, source)}）"
+           + (f"，{memo}" if memo else ""), obj_type="settlement", obj_id=s.id, actor=_who(actor),
+           after={"source": source, "ref": source_ref, "arrived_at": arrived_at,
+                  "late": arrived_at > s.due_at})
+    return s
+
+
+def confirm_receipt(actor, s: Settlement, amount, *, source_key: str, receipt=None, receipt_filename=None,
+                    arrived_at: datetime | None = None) -> Settlement:
+    """Finance confirms the balance from the bank receipt (回单), which is uploaded and kept."""
+    require(actor, "settlement.manage")
+    source_key = (source_key or "").strip()
+    if not source_key or len(source_key) > 100:
+        raise SettlementError("请填写银行回单号或流水号。", field="source_key")
+    key = f"price:{source_key}"
+    existing = db.session.scalar(select(ledger.JournalEntry).where(ledger.JournalEntry.idempotency_key == key))
+    if existing is not None:
+        if s.state != "awaiting" and existing.listing_id == s.listing_id:
+            return s  # the same receipt confirmed twice
+        raise SettlementError("该银行流水已入账，不能重复使用。", field="source_key")
+    arrived = clock.ensure_aware(arrived_at) if arrived_at else clock.now()
+    if arrived > clock.now():
+        raise SettlementError("到账时间不能晚于现在。", field="arrived_at")
+    try:
+        paid = to_money(amount, strict=True)
+    except (ValueError, TypeError) as exc:
+        raise SettlementError(f"到账金额：{exc}", field="amount") from None
+    problem = payable_problem(s, paid)
+    if problem is not None:
+        raise problem
+    if receipt is None:
+        raise SettlementError("请上传银行回单（PDF、JPG 或 PNG）。", field="receipt")
+    from exchange.uploads import UploadError, accept_upload
+    try:
+        stored = accept_upload(receipt, receipt_filename)
+    except UploadError as exc:
+        raise SettlementError(f"银行回单：{exc}", field="receipt") from None
+    try:
+        return book_balance(s, paid, source="receipt", source_ref=source_key, key=key, arrived_at=arrived,
+                            actor=actor, receipt=stored)
+    except SettlementError:
+        from exchange.storage import get_storage
+        get_storage().delete(stored.key)
+        raise
+
+
+# --- fees and payout ------------------------------------------------------------------------------
+
+def fees_charged(s: Settlement) -> bool:
+    return bool(db.session.scalar(select(ledger.JournalEntry.id).where(
+        ledger.JournalEntry.idempotency_key == f"settlement:{s.id}:fee")))
+
+
+def payout_of(s: Settlement) -> Payout | None:
+    return db.session.scalar(select(Payout).where(Payout.settlement_id == s.id))
+
+
+def charge_fees(actor, s: Settlement) -> Payout:
+    """Charge the service fees (buyer's + seller's) and open the payout to the listing's account
+    (第二十一条).  Idempotent: a second call returns the payout."""
+    require(actor, "settlement.manage")
+    db.session.refresh(s, with_for_update=True)
+    if s.state == "awaiting":
+        raise SettlementError("价款尚未到账，不能收取服务费和划付。")
+    existing = payout_of(s)
+    if existing is not None:
+        return existing
+    listing = s.listing
+    name, account_no = (listing.account_name or "").strip(), (listing.account_no or "").strip()
+    if not name or not account_no:
+        raise SettlementError("项目没有登记收款户名和账号，不能划付。请先补正项目的收款账户。")
+    if listing.transferor_kind == "collective" and listing.transferor_name and \
+            name != listing.transferor_name.strip():
+        raise SettlementError("集体资产的交易收益须转入村（组）集体经济组织法人账户（第二十一条），"
+                              "收款户名与转让方名称不一致。")
+    total = s.buyer_fee + s.seller_fee
+    if total > 0 and not fees_charged(s):
+        entry = ledger.charge_fee(listing, total, actor=actor)
+        entry.idempotency_key = f"settlement:{s.id}:fee"
+    amount = s.price - s.seller_fee
+    payout = Payout(settlement_id=s.id, amount=amount, payee_name=name[:100], payee_bank=(listing.account_bank or "")[:100],
+                    payee_account=account_no[:40], state="pending")
+    db.session.add(payout)
+    db.session.flush()
+    record("settlement.fees", f"收取服务费 {format_yuan(total)} 元（受让方 {format_yuan(s.buyer_fee)}，转让方 "
+           f"{format_yuan(s.seller_fee)}），待划付 {format_yuan(amount)} 元至 {name}", obj_type="settlement", obj_id=s.id,
+           actor=_who(actor), after={"payout": payout.id, "amount": amount})
+    return payout
+
+
+def record_transfer(maker, payout: Payout, bank_ref: str) -> Payout:
+    require(maker, "settlement.manage")
+    db.session.refresh(payout, with_for_update=True)
+    if payout.state != "pending":
+        raise SettlementError("该划付已登记转账。")
+    bank_ref = (bank_ref or "").strip()
+    if not bank_ref or len(bank_ref) > 100:
+        raise SettlementError("请填写划付的银行回单号。", field="bank_ref")
+    payout.state, payout.bank_ref = "recorded", bank_ref
+    payout.recorded_by_id, payout.recorded_at = maker.id, clock.now()
+    db.session.flush()
+    record("payout.record", f"登记划付转账 {bank_ref}，{format_yuan(payout.amount)} 元至 {payout.payee_name}",
+           obj_type="payout", obj_id=payout.id, actor=_who(maker))
+    return payout
+
+
+def approve(checker, payout: Payout) -> Payout:
+    """The second finance user approves: the proceeds leave the books, the settlement is done and the
+    listing goes on to 鉴证 (第十八条: 3 工作日)."""
+    require(checker, "settlement.manage")
+    db.session.refresh(payout, with_for_update=True)
+    if payout.state == "approved":
+        return payout
+    if payout.state != "recorded":
+        raise SettlementError("请先登记划付转账，再由另一名财务人员复核。")
+    if payout.recorded_by_id == checker.id:
+        raise SettlementError("登记人和复核人不能是同一人，请由另一名财务人员复核。")
+    s = payout.settlement
+    entry = ledger.pay_out(s.listing, payout.amount, actor=checker, key=f"payout:{payout.id}")
+    now = clock.now()
+    payout.state, payout.approved_by_id, payout.approved_at = "approved", checker.id, now
+    payout.journal_entry_id = entry.id
+    s.state, s.settled_at = "settled", now
+    s.certificate_due_at = due_after_working_days(now, CERTIFICATE_WORKING_DAYS).at
+    db.session.flush()
+    record("payout.approve", f"复核通过划付 {payout.bank_ref}，{format_yuan(payout.amount)} 元至 {payout.payee_name}",
+           obj_type="payout", obj_id=payout.id, actor=_who(checker))
+    from exchange.listings.workflow import fire
+    fire(s.listing, "settled", checker, data={"settlement": s.id, "payout": str(payout.amount)})
+    return payout
+
+
+# --- lists ----------------------------------------------------------------------------------------
+
+def queues(now: datetime | None = None) -> dict[str, list]:
+    now = now or clock.now()
+    awaiting = db.session.scalars(select(Settlement).where(Settlement.state == "awaiting")
+                                  .order_by(Settlement.due_at)).all()
+    paid = db.session.scalars(select(Settlement).where(Settlement.state == "paid").order_by(Settlement.paid_at)).all()
+    payouts = db.session.scalars(select(Payout).where(Payout.state.in_(("pending", "recorded")))
+                                 .order_by(Payout.id)).all()
+    return {
+        "awaiting": [s for s in awaiting if s.due_at >= now],
+        "overdue": [s for s in awaiting if s.due_at < now],
+        "paid": [s for s in paid if payout_of(s) is None],
+        "to_record": [p for p in payouts if p.state == "pending"],
+        "to_approve": [p for p in payouts if p.state == "recorded"],
+        "settled": db.session.scalars(select(Settlement).where(Settlement.state == "settled")
+                                      .order_by(Settlement.settled_at.desc()).limit(20)).all(),
+    }
+
+
+def overdue(now: datetime | None = None) -> list[Settlement]:
+    now = now or clock.now()
+    return list(db.session.scalars(select(Settlement).where(Settlement.state != "settled", Settlement.due_at < now)
+                                   .order_by(Settlement.due_at)))
+
+
+def mask_account(no: str) -> str:
+    no = no or ""
+    return ("*" * max(len(no) - 4, 0) + no[-4:]) if len(no) > 4 else no
+
+
+# --- the fee table, edited by the admin -----------------------------------------------------------
+
+def _money_or_none(value, field: str, label: str) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = to_money(value, strict=True)
+    except (ValueError, TypeError) as exc:
+        raise SettlementError(f"{label}：{exc}", field=field) from None
+    if amount < 0:
+        raise SettlementError(f"{label}不能为负数。", field=field)
+    return amount
+
+
+def save_fee_rule(actor, category_id: int | None, *, basis: str, rate=None, fixed_amount=None, min_fee=None,
+                  max_fee=None, payer: str = "buyer", active: bool = True, note: str = "") -> FeeRule:
+    """Create or update the fee row of a category (``None``: the default row)."""
+    require(actor, "fees.manage")
+    if category_id is not None:
+        from exchange.catalog.models import Category
+        if db.session.get(Category, category_id) is None:
+            raise SettlementError("交易品种不存在。", field="category_id")
+    if basis not in ("rate", "fixed"):
+        raise SettlementError("计费方式应为“按比例”或“固定金额”。", field="basis")
+    if payer not in FEE_PAYERS:
+        raise SettlementError("付费方应为受让方、转让方或双方各半。", field="payer")
+    rate_value = None
+    if basis == "rate":
+        if rate in (None, ""):
+            raise SettlementError("请填写费率（如 0.01 表示 1%）。", field="rate")
+        try:
+            rate_value = Decimal(str(rate).strip())
+        except Exception:  # noqa: BLE001
+            raise SettlementError("费率格式不正确（如 0.01 表示 1%）。", field="rate") from None
+        if not rate_value.is_finite() or rate_value < 0 or rate_value >= 1:
+            raise SettlementError("费率须在 0（含）到 1（不含）之间，如 0.01 表示 1%。", field="rate")
+        if rate_value != rate_value.quantize(Decimal("0.00001")):
+            raise SettlementError("费率最多五位小数。", field="rate")
+        fixed = None
+    else:
+        fixed = _money_or_none(fixed_amount, "fixed_amount", "固定金额")
+        if fixed is None:
+            raise SettlementError("请填写固定收费金额（可以为 0）。", field="fixed_amount")
+    low = _money_or_none(min_fee, "min_fee", "最低收费")
+    high = _money_or_none(max_fee, "max_fee", "最高收费")
+    if low is not None and high is not None and low > high:
+        raise SettlementError("最低收费不能高于最高收费。", field="min_fee")
+    note = (note or "").strip()
+    if len(note) > 200:
+        raise SettlementError("说明不能超过 200 字。", field="note")
+    if category_id is None:
+        rule = db.session.scalar(select(FeeRule).where(FeeRule.category_id.is_(None)))
+    else:
+        rule = db.session.scalar(select(FeeRule).where(FeeRule.category_id == category_id))
+    before = _rule_dict(rule) if rule else None
+    if rule is None:
+        rule = FeeRule(category_id=category_id)
+        db.session.add(rule)
+    rule.basis, rule.rate, rule.fixed_amount = basis, rate_value, fixed
+    rule.min_fee, rule.max_fee, rule.payer, rule.active, rule.note = low, high, payer, bool(active), note
+    rule.updated_at = clock.now()
+    db.session.flush()
+    record("fees.save", f"修改收费标准：{'默认' if category_id is None else '品种 #' + str(category_id)}",
+           obj_type="fee_rule", obj_id=rule.id, actor=_who(actor), before=before, after=_rule_dict(rule))
+    return rule
+
+
+def _rule_dict(rule: FeeRule) -> dict:
+    return {"category_id": rule.category_id, "basis": rule.basis, "rate": str(rule.rate) if rule.rate is not None else None,
+            "fixed_amount": rule.fixed_amount, "min_fee": rule.min_fee, "max_fee": rule.max_fee, "payer": rule.payer,
+            "active": rule.active, "note": rule.note}
+
+
+def fee_rule_label(rule: FeeRule | None) -> str:
+    if rule is None:
+        return "不收费"
+    if rule.basis == "fixed":
+        text = f"固定 {format_yuan(rule.fixed_amount or 0)} 元"
+    else:
+        pct = (Decimal(rule.rate or 0) * 100).normalize()
+        text = f"成交价 × {pct:f}%"
+    if rule.min_fee is not None:
+        text += f"，最低 {format_yuan(rule.min_fee)} 元"
+    if rule.max_fee is not None:
+        text += f"，最高 {format_yuan(rule.max_fee)} 元"
+    return text + f"；{FEE_PAYERS[rule.payer]}承担"
