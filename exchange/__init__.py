@@ -43,6 +43,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.payments import views as payments_views
     from exchange.trading import public_views as publicity_views
     from exchange.trading import views as trading_views
+    from exchange.contracts import views as contracts_views
     from exchange.registrations import views as registrations_views
     from exchange.web import security, views as web_views
     from exchange.workdays import views as workdays_views
@@ -59,6 +60,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.register_blueprint(payments_views.bp)
     app.register_blueprint(trading_views.bp)
     app.register_blueprint(publicity_views.bp)
+    app.register_blueprint(contracts_views.bp)
     from exchange.settlement import views as settlement_views; app.register_blueprint(settlement_views.bp)  # noqa: E702
     init_api(app)
 

@@ -33,10 +33,11 @@ def init_api(app: Flask) -> None:
         "servers": [{"url": "/"}],
     })
     api = ExchangeApi(app)  # one per application: the spec belongs to the app it documents
-    from exchange.api import (audit, auth, calendar, ledger, listings, orgs, payments, registrations,  # noqa: F401
+    from exchange.api import (audit, auth, calendar, contracts, ledger, listings, orgs, payments, registrations,  # noqa: F401
                               publicity, system, trading, users)
     for bp in (system.blp, auth.blp, orgs.blp, users.blp, calendar.blp, audit.blp, listings.blp,
-               registrations.blp, payments.blp, payments.callbacks, ledger.blp, trading.blp, publicity.blp):
+               registrations.blp, payments.blp, payments.callbacks, ledger.blp, trading.blp, publicity.blp,
+               contracts.blp):
         csrf.exempt(bp)
         api.register_blueprint(bp)
     from exchange.api import settlement as settlement_api; csrf.exempt(settlement_api.blp); api.register_blueprint(settlement_api.blp)  # noqa: E702,E501

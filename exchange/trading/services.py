@@ -385,6 +385,8 @@ def end_publicity(now: datetime) -> int:
             continue  # the center decides first
         deal.state = "confirmed"
         fire(deal.listing, "publicity_end", None, data={"deal": deal.deal_no})
+        from exchange.contracts.services import open_contract
+        open_contract(deal)  # 签约 (第十六条): the draft from the standard template, due in 5 工作日
         n += 1
     return n
 

@@ -1,0 +1,128 @@
+"""成交签约 over the API: the contract, a party's confirmation (password), the signed scan, the center's
+check and the free clauses.  The same services as the pages; only the translation is here."""
+from __future__ import annotations
+
+from flask import request
+from marshmallow import Schema, fields, validate
+
+from exchange.api.common import ApiError, make_blueprint, not_found, perform, require_login
+from exchange.contracts import services as csvc
+from exchange.contracts.models import Contract
+from exchange.contracts.templates_data import FREE_KEYS, MAX_CLAUSE
+from exchange.extensions import db
+from exchange.money import to_chinese_upper
+
+blp = make_blueprint("api_contracts", "/contracts", "成交签约：合同确认、签章扫描件上传与交易中心审核")
+
+
+class ContractSchema(Schema):
+    id = fields.Integer()
+    deal_id = fields.Integer()
+    deal_no = fields.Function(lambda c: c.deal.deal_no)
+    listing_id = fields.Integer()
+    project_no = fields.Function(lambda c: c.listing.project_no)
+    template = fields.String(metadata={"description": "合同文本类别：land / forest / collective / equipment / other"})
+    title = fields.Function(lambda c: csvc.facts(c).title)
+    state = fields.String(metadata={"description": "draft / confirmed / uploaded / effective / void"})
+    state_label = fields.String()
+    contract_no = fields.String(allow_none=True)
+    transferor = fields.Function(lambda c: c.listing.transferor_name)
+    transferee = fields.Function(lambda c: csvc.transferee_name(c))
+    price = fields.Function(lambda c: str(c.deal.price))
+    price_upper = fields.Function(lambda c: to_chinese_upper(c.deal.price),
+                                  metadata={"description": "成交价大写"})
+    due_at = fields.DateTime(metadata={"description": "签约期限（此刻之前确认）"})
+    overdue = fields.Function(lambda c: csvc.is_overdue(c))
+    clauses = fields.Function(lambda c: csvc.clauses_of(c), metadata={"description": "约定条款"})
+    text_sha256 = fields.String(metadata={"description": "双方确认的合同文本的 SHA-256"})
+    buyer_confirmed_at = fields.DateTime(allow_none=True)
+    seller_confirmed_at = fields.DateTime(allow_none=True)
+    seller_confirmed_as = fields.String()
+    scan_filename = fields.String()
+    scan_sha256 = fields.String()
+    scan_uploaded_at = fields.DateTime(allow_none=True)
+    check_note = fields.String()
+    signed_on = fields.Date(allow_none=True)
+    effective_at = fields.DateTime(allow_none=True)
+    pdf_url = fields.Function(lambda c: f"/contracts/{c.id}.pdf")
+
+
+class ContractConfirmSchema(Schema):
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                             metadata={"description": "本人登录密码（再次输入以确认）"})
+
+
+class ContractScanSchema(Schema):
+    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "签字盖章的合同扫描件（PDF/JPG/PNG）"})
+
+
+class ContractCheckSchema(Schema):
+    approve = fields.Boolean(required=True, metadata={"description": "true：审核通过，合同生效；false：退回"})
+    note = fields.String(load_default="", validate=validate.Length(max=500), metadata={"description": "审核意见（退回时必填）"})
+    signed_on = fields.Date(load_default=None, allow_none=True, metadata={"description": "签订日期（通过时必填）"})
+
+
+class ContractClausesSchema(Schema):
+    payment = fields.String(validate=validate.Length(max=MAX_CLAUSE), metadata={"description": "付款方式补充约定"})
+    delivery = fields.String(validate=validate.Length(max=MAX_CLAUSE), metadata={"description": "交付与验收"})
+    dispute = fields.String(validate=validate.Length(max=MAX_CLAUSE), metadata={"description": "争议解决方式"})
+    other = fields.String(validate=validate.Length(max=MAX_CLAUSE), metadata={"description": "双方其他约定"})
+
+
+assert set(ContractClausesSchema().fields) == set(FREE_KEYS)
+
+
+def _load(contract_id: int) -> Contract:
+    user = require_login()
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        raise not_found("合同")
+    csvc.require_view(user, contract)
+    return contract
+
+
+@blp.route("/<int:contract_id>")
+@blp.response(200, ContractSchema)
+def get_contract(contract_id):
+    """合同详情（交易双方、代为确认的交易点、交易中心及监管）"""
+    return _load(contract_id)
+
+
+@blp.route("/<int:contract_id>/confirm", methods=["POST"])
+@blp.arguments(ContractConfirmSchema)
+@blp.response(200, ContractSchema)
+def confirm(args, contract_id):
+    """当事人在线确认合同文本（再次输入本人密码；签约期限内，每方一次）"""
+    contract = _load(contract_id)
+    return perform(csvc.confirm, require_login(), contract, args["password"])
+
+
+@blp.route("/<int:contract_id>/scan", methods=["POST"])
+@blp.arguments(ContractScanSchema, location="files")
+@blp.response(200, ContractSchema)
+def upload_scan(args, contract_id):
+    """上传签字盖章的合同扫描件（multipart/form-data：file；双方确认后）"""
+    contract = _load(contract_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError(400, "invalid", "请选择要上传的文件。", fields={"file": ["必填项"]})
+    return perform(csvc.upload_scan, require_login(), contract, upload)
+
+
+@blp.route("/<int:contract_id>/check", methods=["POST"])
+@blp.arguments(ContractCheckSchema)
+@blp.response(200, ContractSchema)
+def check(args, contract_id):
+    """交易中心审核签章合同：通过则编号生效、项目进入结算；或退回重新上传"""
+    contract = _load(contract_id)
+    return perform(csvc.check, require_login(), contract, approve=args["approve"], note=args["note"],
+                   signed_on=args["signed_on"])
+
+
+@blp.route("/<int:contract_id>/clauses", methods=["PATCH"])
+@blp.arguments(ContractClausesSchema)
+@blp.response(200, ContractSchema)
+def edit_clauses(args, contract_id):
+    """修改约定条款（交易中心；双方确认前）"""
+    contract = _load(contract_id)
+    return perform(csvc.edit_clauses, require_login(), contract, args)

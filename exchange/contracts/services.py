@@ -1,0 +1,430 @@
+"""成交签约 (第十六条; DESIGN §3.7): the standard contract of the listing's category family, filled from the
+listing and the deal, confirmed online by both parties within 5 工作日 of the trade's conclusion, its signed
+and sealed scan uploaded and checked by the center, which numbers it and makes it effective.
+
+* :func:`open_contract` runs when the deal's 交易公示 ends (the listing goes to ``contract``); idempotent.
+* The center (``contracts.manage``) may edit the free clauses while the contract is a draft that neither
+  party has confirmed; afterwards the text is frozen (its SHA-256 is kept in ``text_sha256``).
+* Each party confirms once, re-entering its own password, before ``due_at``.  The buyer is the deal's
+  winner.  The transferor confirms with its own account when it applied directly; a household or
+  collective without an account here signs on paper and its village point's clerk confirms on its
+  behalf (``seller_confirmed_as``).
+* The signed scan (sniffed PDF/JPG/PNG) is uploaded by a party or the center; the center approves it
+  (contract number 临农交合〔年〕第NNNNNN号, gap-free; signing date; the listing goes to ``settlement``) or
+  returns it with a note so a new scan can be uploaded.
+* Missing the deadline is left to the default flow (第二十二条); the due date is stored from the start.
+"""
+from __future__ import annotations
+
+import hashlib
+import html as _html
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask import render_template
+from sqlalchemy import select
+from werkzeug.security import check_password_hash
+
+from exchange import clock
+from exchange.access import AccessDenied, can, in_scope, require
+from exchange.accounts.models import Role
+from exchange.audit.services import record
+from exchange.contracts.models import Contract
+from exchange.contracts.templates_data import (DEFAULTS, FAMILIES, FREE_CLAUSES, FREE_KEYS, MAX_CLAUSE, family_for,
+                                               roles_for)
+from exchange.errors import ServiceError
+from exchange.extensions import db
+from exchange.listings.workflow import fire, log_event
+from exchange.trading.models import Deal
+from exchange.workdays.services import due_after_working_days
+
+ON_BEHALF = "交易点代为确认（转让方已书面签字）"
+ON_BEHALF_STATION = "交易站代为确认（转让方已书面签字）"
+SELF = "转让方本人在线确认"
+OPEN_STATES = ("draft", "confirmed", "uploaded")
+
+
+class ContractError(ServiceError):
+    """A contract step that cannot be taken now."""
+
+
+# --- opening --------------------------------------------------------------------------------------
+
+def contract_for_deal(deal: Deal) -> Contract | None:
+    return db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
+
+
+def open_contract(deal: Deal) -> Contract:
+    """The deal's contract, created as a draft from its category family's template (idempotent)."""
+    existing = contract_for_deal(deal)
+    if existing is not None:
+        return existing
+    listing = deal.listing
+    due = deal.contract_due_at or due_after_working_days(deal.concluded_at, 5).at
+    contract = Contract(deal_id=deal.id, listing_id=listing.id, template=family_for(listing.category.code),
+                        clauses="{}", state="draft", due_at=due)
+    db.session.add(contract)
+    db.session.flush()
+    record("contract.open", f"生成合同草稿：{listing.project_no} {listing.title}", obj_type="contract",
+           obj_id=contract.id, after={"template": contract.template, "due_at": due.isoformat()})
+    return contract
+
+
+# --- who is who -----------------------------------------------------------------------------------
+
+def is_buyer(user, contract: Contract) -> bool:
+    return _public_active(user) and user.id == contract.deal.buyer_id
+
+
+def _public_active(user) -> bool:
+    return (user is not None and getattr(user, "is_authenticated", False) and user.role == Role.PUBLIC
+            and user.is_active)
+
+
+def seller_capacity(user, contract: Contract) -> str | None:
+    """How ``user`` may confirm for the transferor: SELF, ON_BEHALF(_STATION), or None."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    listing = contract.listing
+    if listing.transferor_user_id is not None:
+        return SELF if user.role == Role.PUBLIC and user.id == listing.transferor_user_id else None
+    if user.role == Role.POINT_CLERK and listing.point is not None and in_scope(user, listing.point):
+        return ON_BEHALF
+    if user.role == Role.STATION_REVIEWER and listing.point is None and in_scope(user, listing.station):
+        return ON_BEHALF_STATION
+    return None
+
+
+def party_side(user, contract: Contract) -> str | None:
+    if is_buyer(user, contract):
+        return "buyer"
+    if seller_capacity(user, contract):
+        return "seller"
+    return None
+
+
+def may_view(user, contract: Contract) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if party_side(user, contract):
+        return True
+    return user.role != Role.PUBLIC and can(user, "listings.view", contract.listing.org)
+
+
+def require_view(user, contract: Contract) -> None:
+    if not may_view(user, contract):
+        raise AccessDenied("合同仅限交易双方、代为确认的交易点和交易中心工作人员查看。")
+
+
+def may_manage(user, contract: Contract) -> bool:
+    return can(user, "contracts.manage", contract.listing.org)
+
+
+# --- the text -------------------------------------------------------------------------------------
+
+def clauses_of(contract: Contract) -> dict[str, str]:
+    """The free clauses: stored values over the family's defaults, in the fixed order."""
+    try:
+        stored = json.loads(contract.clauses or "{}")
+    except ValueError:
+        stored = {}
+    defaults = DEFAULTS.get(contract.template, DEFAULTS["other"])
+    return {k: (stored.get(k) if isinstance(stored.get(k), str) else defaults[k]) for k in FREE_KEYS}
+
+
+def transferee_name(contract: Contract) -> str:
+    from exchange.trading.documents import full_name
+    return full_name(contract.deal.registration.buyer)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the text says, computed once for the PDF, the page and the API."""
+    family: str
+    title: str
+    seller_role: str
+    buyer_role: str
+    price_word: str
+    seller_name: str
+    seller_id_no: str
+    seller_address: str
+    seller_mobile: str
+    buyer_name: str
+    buyer_id_no: str
+    buyer_mobile: str
+    price: Decimal
+    deposit: Decimal
+    balance: Decimal
+    location: str
+    years: int | None
+
+
+def _buyer_id_no(user) -> str:
+    party = getattr(user, "party", None)
+    if party is None:
+        return ""
+    return party.id_number or party.uscc or ""
+
+
+def facts(contract: Contract) -> Facts:
+    deal, listing = contract.deal, contract.listing
+    seller_role, buyer_role, price_word = roles_for(listing.method.name if listing.method else None)
+    buyer = deal.registration.buyer
+    deposit = deal.registration.deposit_amount or Decimal("0")
+    deposit = min(deposit, deal.price)
+    place = listing.station.area_name + (listing.point.area_name if listing.point else "")
+    location = listing.location or place
+    if listing.point and listing.point.area_name not in location:
+        location = f"{place} {location}"
+    years = None  # whole years only (2027-01-01 … 2036-12-31 is 10 years); otherwise the dates speak alone
+    if listing.term_start and listing.term_end and listing.term_end > listing.term_start:
+        end = listing.term_end + timedelta(days=1)
+        months = (end.year - listing.term_start.year) * 12 + end.month - listing.term_start.month
+        if end.day == listing.term_start.day and months % 12 == 0:
+            years = months // 12
+    return Facts(family=contract.template, title=FAMILIES.get(contract.template, FAMILIES["other"]),
+                 seller_role=seller_role, buyer_role=buyer_role, price_word=price_word,
+                 seller_name=listing.transferor_name, seller_id_no=listing.transferor_id_no,
+                 seller_address=place, seller_mobile=listing.transferor_mobile,
+                 buyer_name=transferee_name(contract), buyer_id_no=_buyer_id_no(buyer),
+                 buyer_mobile=getattr(buyer, "mobile", "") or "", price=deal.price, deposit=deposit,
+                 balance=deal.price - deposit, location=location, years=years)
+
+
+def _center_name(contract: Contract) -> str:
+    from exchange.trading.documents import center_name
+    return center_name(contract.deal)
+
+
+def render_text(contract: Contract) -> str:
+    """The contract's own text as HTML (what both parties confirm; no number, dates or signatures)."""
+    template = f"contracts/text_{contract.template}.html"
+    if contract.template not in FAMILIES:
+        template = "contracts/text_other.html"
+    return render_template(template, c=contract, f=facts(contract), deal=contract.deal, listing=contract.listing,
+                           clauses=clauses_of(contract), free=FREE_CLAUSES, center=_center_name(contract))
+
+
+_TAG = re.compile(r"<[^>]+>")
+_STYLE = re.compile(r"<style.*?</style>", re.S)
+
+
+def plain_text(html_text: str) -> str:
+    text = _html.unescape(_TAG.sub(" ", _STYLE.sub(" ", html_text)))
+    return " ".join(text.split())
+
+
+def text_digest(contract: Contract) -> str:
+    return hashlib.sha256(plain_text(render_text(contract)).encode("utf-8")).hexdigest()
+
+
+def contract_pdf(contract: Contract) -> bytes:
+    from exchange.pdf import render_pdf
+    body = render_text(contract)
+    digest = hashlib.sha256(plain_text(body).encode("utf-8")).hexdigest()
+    return render_pdf("contracts/pdf.html", c=contract, f=facts(contract), body=body, digest=digest,
+                      listing=contract.listing, deal=contract.deal, center=_center_name(contract),
+                      printed_at=clock.now())
+
+
+# --- the center edits the free clauses ---------------------------------------------------------------
+
+def edit_clauses(actor, contract: Contract, values: dict) -> Contract:
+    require(actor, "contracts.manage", contract.listing.org)
+    if contract.state != "draft":
+        raise ContractError(f"合同{contract.state_label}，条款不能再修改。")
+    if contract.buyer_confirmed_at or contract.seller_confirmed_at:
+        raise ContractError("已有一方确认了合同文本，条款不能再修改。如确需修改，请联系双方协商后由交易中心另行处理。")
+    if not isinstance(values, dict):
+        raise ContractError("提交的条款格式不正确。")
+    unknown = [k for k in values if k not in FREE_KEYS]
+    if unknown:
+        raise ContractError(f"只能修改约定条款（{'、'.join(c.title for c in FREE_CLAUSES)}）。", field=unknown[0])
+    before = clauses_of(contract)
+    after = dict(before)
+    for c in FREE_CLAUSES:
+        if c.key not in values:
+            continue
+        value = values[c.key]
+        if not isinstance(value, str):
+            raise ContractError(f"“{c.title}”应为文字。", field=c.key)
+        value = "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").split("\n")).strip()
+        if not value:
+            raise ContractError(f"请填写“{c.title}”；没有约定的写“无”。", field=c.key)
+        if len(value) > MAX_CLAUSE:
+            raise ContractError(f"“{c.title}”不能超过 {MAX_CLAUSE} 字。", field=c.key)
+        if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+            raise ContractError(f"“{c.title}”含有不可见的控制字符。", field=c.key)
+        after[c.key] = value
+    changed = {k: after[k] for k in FREE_KEYS if after[k] != before[k]}
+    if not changed:
+        return contract
+    contract.clauses = json.dumps(after, ensure_ascii=False, sort_keys=True)
+    db.session.flush()
+    record("contract.clauses", f"修改合同约定条款：{contract.listing.project_no}", obj_type="contract",
+           obj_id=contract.id, before={k: before[k] for k in changed}, after=changed)
+    log_event(contract.listing, "contract_clauses", actor, note="修改合同约定条款：" + "、".join(
+        c.title for c in FREE_CLAUSES if c.key in changed))
+    return contract
+
+
+# --- the parties confirm ---------------------------------------------------------------------------
+
+def due_text(contract: Contract) -> str:
+    last = clock.to_local(contract.due_at - timedelta(microseconds=1))
+    return f"{last:%Y年%m月%d日} 24:00"
+
+
+def is_overdue(contract: Contract, now: datetime | None = None) -> bool:
+    return contract.state in ("draft", "confirmed") and (now or clock.now()) >= contract.due_at
+
+
+def confirm(user, contract: Contract, password: str) -> Contract:
+    """A party confirms the contract text online, re-entering its own password."""
+    side = party_side(user, contract)
+    if side is None:
+        raise AccessDenied("您不是本合同的当事人，不能确认合同。")
+    if contract.listing.state != "contract" or contract.state != "draft":
+        if contract.state in ("confirmed", "uploaded", "effective"):
+            raise ContractError("双方均已确认合同，无需再次确认。")
+        raise ContractError(f"合同当前状态为“{contract.state_label}”，不能确认。")
+    done_at = contract.buyer_confirmed_at if side == "buyer" else contract.seller_confirmed_at
+    if done_at is not None:
+        raise ContractError(f"您已于 {clock.to_local(done_at):%Y-%m-%d %H:%M} 确认过本合同，无需重复确认。")
+    if clock.now() >= contract.due_at:
+        raise ContractError(f"已超过签约期限（{due_text(contract)}），不能在线确认，请联系交易中心。")
+    if not password or not check_password_hash(user.password_hash, password):
+        record("contract.confirm_failed", f"确认合同时密码错误：{contract.listing.project_no}", obj_type="contract",
+               obj_id=contract.id)
+        raise ContractError("密码不正确，请输入您登录本平台的密码。", field="password")
+    digest = text_digest(contract)
+    if contract.text_sha256 and contract.text_sha256 != digest:
+        raise ContractError("合同文本已发生变化，请刷新页面核对后再确认。")
+    now = clock.now()
+    contract.text_sha256 = digest
+    if side == "buyer":
+        contract.buyer_confirmed_at, contract.buyer_confirmed_by_id = now, user.id
+        who = "受让方"
+    else:
+        capacity = seller_capacity(user, contract)
+        contract.seller_confirmed_at, contract.seller_confirmed_by_id = now, user.id
+        contract.seller_confirmed_as = capacity
+        who = "转让方" if capacity == SELF else capacity
+    if contract.buyer_confirmed_at and contract.seller_confirmed_at:
+        contract.state = "confirmed"
+    db.session.flush()
+    record("contract.confirm", f"{who}确认合同：{contract.listing.project_no}", obj_type="contract",
+           obj_id=contract.id, after={"side": side, "text_sha256": digest, "state": contract.state})
+    log_event(contract.listing, "contract_confirm", user, note=f"{who}在线确认合同文本",
+              data={"text_sha256": digest})
+    return contract
+
+
+# --- the signed scan ---------------------------------------------------------------------------------
+
+def may_upload(user, contract: Contract) -> bool:
+    return party_side(user, contract) is not None or may_manage(user, contract)
+
+
+def upload_scan(user, contract: Contract, upload, filename: str | None = None) -> Contract:
+    from exchange.uploads import UploadError, accept_upload
+    if not may_upload(user, contract):
+        raise AccessDenied("只有合同双方或交易中心可以上传签章合同扫描件。")
+    if contract.state == "draft":
+        raise ContractError("双方在线确认合同后，才能上传签字盖章的合同扫描件。")
+    if contract.state not in ("confirmed",):
+        raise ContractError(f"合同{contract.state_label}，不能再上传扫描件。")
+    try:
+        stored = accept_upload(upload, filename)
+    except UploadError as exc:
+        raise ContractError(exc.message, field="file") from None
+    contract.scan_key, contract.scan_filename = stored.key, stored.filename
+    contract.scan_content_type, contract.scan_sha256 = stored.content_type, stored.sha256
+    contract.scan_uploaded_at, contract.scan_uploaded_by_id = clock.now(), user.id
+    contract.state = "uploaded"
+    db.session.flush()
+    record("contract.scan", f"上传签章合同扫描件：{contract.listing.project_no}", obj_type="contract",
+           obj_id=contract.id, after={"filename": stored.filename, "sha256": stored.sha256})
+    log_event(contract.listing, "contract_scan", user, note=f"上传签章合同扫描件 {stored.filename}",
+              data={"sha256": stored.sha256})
+    return contract
+
+
+# --- the center checks -------------------------------------------------------------------------------
+
+def parse_date(value) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return datetime.strptime(str(value).strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise ContractError("签订日期格式应为 年-月-日，如 2026-12-01。", field="signed_on") from None
+
+
+def format_no(year: int, n: int) -> str:
+    return f"临农交合〔{year}〕第{n:06d}号"
+
+
+def check(actor, contract: Contract, *, approve: bool, note: str = "", signed_on=None) -> Contract:
+    """The center approves the signed scan (the contract becomes effective) or returns it."""
+    require(actor, "contracts.manage", contract.listing.org)
+    if contract.state != "uploaded":
+        if contract.state == "effective":
+            raise ContractError("合同已生效，不能重复审核。")
+        raise ContractError("还没有待审核的签章合同扫描件。")
+    note = (note or "").strip()
+    if len(note) > 500:
+        raise ContractError("审核意见不能超过 500 字。", field="note")
+    if not approve:
+        if not note:
+            raise ContractError("请写明退回的原因，双方将看到它。", field="note")
+        contract.state, contract.check_note, contract.checked_by_id = "confirmed", note, actor.id
+        db.session.flush()
+        record("contract.return", f"退回签章合同扫描件：{contract.listing.project_no}（{note}）", obj_type="contract",
+               obj_id=contract.id)
+        log_event(contract.listing, "contract_return", actor, note=f"退回签章合同扫描件：{note}")
+        return contract
+    signed = parse_date(signed_on)
+    if signed is None:
+        raise ContractError("请填写合同签订日期（双方签字盖章的日期）。", field="signed_on")
+    concluded = clock.to_local(contract.deal.concluded_at).date()
+    last = clock.to_local(contract.due_at - timedelta(microseconds=1)).date()
+    if signed > clock.today_local():
+        raise ContractError("签订日期不能晚于今天。", field="signed_on")
+    if signed < concluded:
+        raise ContractError(f"签订日期不能早于成交日期 {concluded:%Y-%m-%d}。", field="signed_on")
+    if signed > last:
+        raise ContractError(f"签订日期晚于签约期限（{due_text(contract)}），不能按期生效，请按逾期签约处理。",
+                            field="signed_on")
+    from exchange.listings.services import next_number
+    now = clock.now()
+    year = clock.to_local(now).year
+    contract.contract_no = format_no(year, next_number("contract", year))
+    contract.signed_on, contract.effective_at = signed, now
+    contract.state, contract.check_note, contract.checked_by_id = "effective", note, actor.id
+    db.session.flush()
+    record("contract.effective", f"合同生效：{contract.contract_no}（{contract.listing.project_no}）",
+           obj_type="contract", obj_id=contract.id,
+           after={"contract_no": contract.contract_no, "signed_on": signed.isoformat(),
+                  "scan_sha256": contract.scan_sha256, "text_sha256": contract.text_sha256})
+    fire(contract.listing, "contract_effective", actor, data={"contract_no": contract.contract_no})
+    return contract
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+def staff_list(user, state: str | None = None) -> list[Contract]:
+    if not (can(user, "contracts.manage") or user.role == Role.SUPERVISOR):
+        raise AccessDenied("您没有权限查看合同签订情况。")
+    stmt = select(Contract)
+    if state:
+        stmt = stmt.where(Contract.state == state)
+    return list(db.session.scalars(stmt.order_by((Contract.state.in_(OPEN_STATES)).desc(), Contract.due_at,
+                                                 Contract.id).limit(500)))
