@@ -83,10 +83,6 @@ class ReceiptSchema(Schema):
     arrived_at = fields.DateTime(load_default=None, metadata={"description": "到账时间（ISO 8601，默认现在）"})
 
 
-class ReceiptFileSchema(Schema):
-    receipt = fields.Raw(metadata={"type": "string", "format": "binary", "description": "银行回单（PDF/JPG/PNG）"})
-
-
 class TransferSchema(Schema):
     bank_ref = fields.String(required=True, validate=validate.Length(min=1, max=100))
 
@@ -131,9 +127,8 @@ def pay(args, settlement_id):
 
 @blp.route("/settlements/<int:settlement_id>/receipt", methods=["POST"])
 @blp.arguments(ReceiptSchema, location="form")
-@blp.arguments(ReceiptFileSchema, location="files")
 @blp.response(200, SettlementSchema)
-def receipt(args, _files, settlement_id):
+def receipt(args, settlement_id):
     """凭银行回单确认价款到账（财务；multipart/form-data：amount、source_key、arrived_at、receipt）"""
     user = require_login()
     require(user, "settlement.manage")
