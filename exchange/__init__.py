@@ -62,6 +62,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.register_blueprint(publicity_views.bp)
     app.register_blueprint(contracts_views.bp)
     from exchange.settlement import views as settlement_views; app.register_blueprint(settlement_views.bp)  # noqa: E702
+    from exchange.certificates import views as certificate_views; app.register_blueprint(certificate_views.bp); app.register_blueprint(certificate_views.public_bp)  # noqa: E702,E501
     init_api(app)
 
     security.init_app(app)

@@ -42,6 +42,8 @@ def init_api(app: Flask) -> None:
         api.register_blueprint(bp)
     from exchange.api import settlement as settlement_api; csrf.exempt(settlement_api.blp); api.register_blueprint(settlement_api.blp)  # noqa: E702,E501
 
+    from exchange.api import certificates as certificates_api; csrf.exempt(certificates_api.blp); api.register_blueprint(certificates_api.blp)  # noqa: E702,E501
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         from exchange.extensions import db
