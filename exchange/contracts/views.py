@@ -86,7 +86,10 @@ def _run(contract: Contract, form, form_name: str, action, message: str):
     except ServiceError as exc:
         db.session.rollback()
         contract = db.session.get(Contract, contract.id)
-        apply_service_error(form, exc)
+        if getattr(exc, "field", None) and hasattr(form, exc.field):
+            apply_service_error(form, exc)  # next to the field, in the form that is still shown
+        else:
+            flash(exc.message, "error")  # a state rule: the form may no longer be on the page
         return _page(contract, 400, **{form_name: form})
     except StaleDataError:
         db.session.rollback()
