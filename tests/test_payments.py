@@ -286,3 +286,10 @@ def test_the_same_notification_twice_at_once_books_once(app, client, users, qual
     assert sorted(outcomes) == ["booked", "duplicate"], outcomes
     db.session.expire_all()
     assert led.held(led.deposit_account(qualified.listing, users["buyer"])) == Decimal("16000.00")
+
+
+def test_a_price_order_is_readable_by_its_buyer(client, users, qualified, db):
+    """Orders of a settlement have no registration: the owner check must not depend on it."""
+    from exchange.payments.services import order_owner_id
+    order = psvc.start_online_payment(users["buyer"], qualified)
+    assert order_owner_id(order) == users["buyer"].id

@@ -22,7 +22,8 @@ callbacks = Blueprint("api_payment_callbacks", __name__, url_prefix=API_PREFIX +
 
 class OrderSchema(Schema):
     order_no = fields.String()
-    registration_id = fields.Integer()
+    registration_id = fields.Integer(allow_none=True)
+    settlement_id = fields.Integer(allow_none=True)
     provider = fields.String()
     amount = fields.Decimal(as_string=True, places=2)
     state = fields.String()
@@ -115,7 +116,7 @@ def get_order(order_no):
     order = db.session.scalar(select(PaymentOrder).where(PaymentOrder.order_no == order_no))
     if order is None:
         raise not_found("支付订单")
-    if order.registration.buyer_id != user.id and not can(user, "ledger.view"):
+    if psvc.order_owner_id(order) != user.id and not can(user, "ledger.view"):
         raise AccessDenied("您没有权限查看该支付订单。")
     return order
 
