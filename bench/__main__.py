@@ -1,7 +1,7 @@
 """python -m bench <name> [options]: run one benchmark."""
 import sys
 
-BENCHES = {"search": "bench.search", "bidding": "bench.bidding"}
+BENCHES = {"search": "bench.search", "bidding": "bench.bidding", "certificate": "bench.certificate"}
 
 
 def main() -> None:

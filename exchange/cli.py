@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(ledger_cli)
     app.cli.add_command(sweep_cmd)
     app.cli.add_command(scheduler_cmd)
+    app.cli.add_command(certificates_cli)
 
 
 @click.command("seed-demo")
@@ -128,3 +129,31 @@ def scheduler_cmd():
         finally:
             db.session.remove()
         time.sleep(seconds)
+
+
+certificates_cli = AppGroup("certificates", help="鉴证书工具（交易中心的签章密钥）。")
+
+
+@certificates_cli.command("init-key")
+@click.option("--name", default=None, help="证书上的机构名称（默认：组织树中的交易中心）")
+@click.option("--force", is_flag=True, help="覆盖已有的密钥和证书（已出具的鉴证书将无法再用新证书核验）")
+def certificates_init_key(name: str | None, force: bool):
+    """生成演示/测试用的签章密钥和自签名证书（instance/certificates/，或 CERT_KEY_PATH、CERT_PATH）。
+    生产环境请改为放置交易中心由 CA 签发的真实证书。"""
+    from exchange.certificates.signing import generate_key, key_paths
+    key_path, cert_path = key_paths()
+    if name is None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from exchange.orgs.services import center
+        try:
+            org = center()
+        except SQLAlchemyError:  # a database not migrated yet: the key does not need it
+            db.session.rollback()
+            org = None
+        name = org.name if org is not None else "临湘市农村产权交易中心"
+    try:
+        generate_key(key_path, cert_path, name, overwrite=force)
+    except FileExistsError as exc:
+        raise click.ClickException(f"{exc}；如确需更换，请加 --force。") from None
+    click.echo(f"已生成签章密钥 {key_path} 和自签名证书 {cert_path}（{name}，仅供演示和测试）。")
