@@ -85,9 +85,12 @@ def test_outsiders_are_refused(app, client, contract, orgs, db):
         resp = other.post(f"{url}/confirm", data={"password": PASSWORD, "csrf_token": token})
         assert resp.status_code == 403, username
     assert db.session.get(Contract, c.id).buyer_confirmed_at is None
-    # the staff list is for the center (and the supervisor), not for buyers or clerks
+    # the staff list is for the center (and the supervisor); clerks see only their own area's contracts
     assert as_user(app, "t_buyer").get("/contracts").status_code == 403
-    assert as_user(app, "t_point_a1").get("/contracts").status_code == 403
+    own = as_user(app, "t_point_a1").get("/contracts")
+    assert own.status_code == 200 and c.listing.title in text(own)
+    other_town = as_user(app, "t_point_b1").get("/contracts")
+    assert other_town.status_code == 200 and c.listing.title not in text(other_town)
     assert as_user(app, "t_supervisor").get("/contracts").status_code == 200
     assert app.test_client().get("/contracts/999999").status_code in (302, 404)
     assert as_user(app, "t_reviewer").get("/contracts/999999").status_code == 404
@@ -218,3 +221,16 @@ def test_openapi_documents_the_contract_endpoints(client, db):
               "/api/v1/contracts/{contract_id}/scan", "/api/v1/contracts/{contract_id}/check",
               "/api/v1/contracts/{contract_id}/clauses"):
         assert p in paths, p
+
+
+def test_work_pages_show_the_contract_queues(client, users, db):
+    from tests.helpers import login, text
+    from tests.factories import PASSWORD
+    for username, words in (("t_point_a1", "待代转让方确认的合同"), ("t_reviewer", "待审核的合同签章件"),
+                            ("t_finance", "待付价款的结算"), ("t_buyer", "待确认的合同")):
+        login(client, username, PASSWORD)
+        assert words in text(client.get("/work")), username
+        client.post("/logout", data={"csrf_token": __import__("tests.helpers", fromlist=["x"]).csrf_from(
+            text(client.get("/work")))})
+    login(client, "t_point_a1", PASSWORD)
+    assert client.get("/contracts").status_code == 200

@@ -37,6 +37,7 @@ from exchange.contracts.templates_data import (DEFAULTS, FAMILIES, FREE_CLAUSES,
                                                roles_for)
 from exchange.errors import ServiceError
 from exchange.extensions import db
+from exchange.listings.models import Listing
 from exchange.listings.workflow import fire, log_event
 from exchange.trading.models import Deal
 from exchange.workdays.services import due_after_working_days
@@ -421,9 +422,16 @@ def check(actor, contract: Contract, *, approve: bool, note: str = "", signed_on
 # --- lists ------------------------------------------------------------------------------------------
 
 def staff_list(user, state: str | None = None) -> list[Contract]:
-    if not (can(user, "contracts.manage") or user.role == Role.SUPERVISOR):
+    """Contracts for staff: the center sees all; a village clerk or town station those of its area (they
+    confirm for households without an account)."""
+    if can(user, "contracts.manage") or user.role == Role.SUPERVISOR:
+        stmt = select(Contract)
+    elif user.role in (Role.POINT_CLERK, Role.STATION_REVIEWER):
+        from exchange.access import scope_clause
+        stmt = select(Contract).join(Listing, Listing.id == Contract.listing_id).where(
+            scope_clause(user, Listing.org_path))
+    else:
         raise AccessDenied("您没有权限查看合同签订情况。")
-    stmt = select(Contract)
     if state:
         stmt = stmt.where(Contract.state == state)
     return list(db.session.scalars(stmt.order_by((Contract.state.in_(OPEN_STATES)).desc(), Contract.due_at,

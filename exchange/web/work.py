@@ -89,6 +89,7 @@ def work_panels(user) -> list[Panel]:
                 panel.queues.append(Queue("待处理的异议", c["objections"],
                                           url_for("publicity.objection_queue", state="pending"),
                                           overdue=c["objections"]))
+    _deal_queues(panel, user, role)
     if role in (Role.FINANCE, Role.SUPERVISOR):
         from exchange.ledger.queries import refund_counts
         from exchange.payments.statements import open_lines_count
@@ -101,3 +102,48 @@ def work_panels(user) -> list[Panel]:
     if role in (Role.ADMIN, Role.CENTER_REVIEWER, Role.TRADING_OFFICER, Role.FINANCE):
         panel.warnings.extend(calendar_warnings())
     return [panel]
+
+
+def _deal_queues(panel: Panel, user, role) -> None:
+    """Contracts to confirm, check or follow; settlements to handle (第十六–十七条)."""
+    from flask import url_for
+    from sqlalchemy import func, or_, select
+
+    from exchange import clock
+    from exchange.access import scope_clause
+    from exchange.contracts.models import Contract
+    from exchange.extensions import db
+    from exchange.listings.models import Listing
+    from exchange.settlement.models import Settlement
+    from exchange.trading.models import Deal
+
+    def count(stmt) -> int:
+        return db.session.scalar(stmt) or 0
+
+    now = clock.now()
+    if role == Role.PUBLIC:
+        mine = (select(func.count(Contract.id)).join(Deal, Deal.id == Contract.deal_id).join(Listing)
+                .where(Contract.state == "draft",
+                       or_(Deal.buyer_id == user.id, Listing.transferor_user_id == user.id)))
+        panel.queues.append(Queue("待确认的合同", count(mine), url_for("registrations.index", state="paid")))
+        return
+    if role in (Role.POINT_CLERK, Role.STATION_REVIEWER):
+        stmt = (select(func.count(Contract.id)).join(Listing, Listing.id == Contract.listing_id)
+                .where(Contract.state == "draft", Listing.transferor_user_id.is_(None),
+                       scope_clause(user, Listing.org_path)))
+        panel.queues.append(Queue("待代转让方确认的合同", count(stmt), url_for("contracts.index", state="draft")))
+        return
+    if role in (Role.CENTER_REVIEWER, Role.TRADING_OFFICER, Role.SUPERVISOR):
+        panel.queues.append(Queue("待审核的合同签章件", count(select(func.count(Contract.id))
+                                                             .where(Contract.state == "uploaded")),
+                                  url_for("contracts.index")))
+        overdue = count(select(func.count(Contract.id)).where(Contract.state.in_(("draft", "confirmed", "uploaded")),
+                                                              Contract.due_at < now))
+        panel.queues.append(Queue("逾期未签约", overdue, url_for("contracts.index"), overdue=overdue))
+    if role in (Role.FINANCE, Role.SUPERVISOR):
+        panel.queues.append(Queue("待付价款的结算", count(select(func.count(Settlement.id))
+                                                           .where(Settlement.state == "awaiting")),
+                                  url_for("settlement.index")))
+        overdue = count(select(func.count(Settlement.id)).where(Settlement.state != "settled",
+                                                                Settlement.due_at < now))
+        panel.queues.append(Queue("逾期未结算", overdue, url_for("settlement.index"), overdue=overdue))
