@@ -1,0 +1,110 @@
+"""Issue 6 in a real browser: a concluded deal goes through signing (both parties confirm with their
+password, the scan is uploaded and checked), settlement with a fee and a payout (two finance users),
+and — once certificates are issued — the 鉴证书."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from exchange import clock
+from exchange.contracts.models import Contract
+from exchange.deadlines.sweeper import sweep
+from exchange.listings.models import Listing
+from exchange.settlement.models import Settlement
+from exchange.trading import services as tsvc
+from tests.browser.conftest import shot, sign_in, sign_out
+from tests.factories import PASSWORD
+from tests.test_listings import PDF
+from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
+from tests.test_trading import pay, to_trading
+
+pytestmark = pytest.mark.browser
+
+
+def _in(pg, base, username):
+    sign_in(pg, base, username, PASSWORD)
+
+
+def test_deal_signing_settlement(browser, page, phone, live_server, users, announced, db, tmp_path):  # noqa: F811
+    base = live_server
+    regs = pay(users, announced, ["buyer"])
+    db.session.commit()
+    listing = to_trading(announced)
+    deal = tsvc.confirm_agreement(users["trading_officer"], listing)
+    db.session.commit()
+    # the admin sets the fee: 1 % paid by the buyer, at least 100 元
+    _in(page, base, "t_admin")
+    page.goto(base + "/admin/fees/default")
+    page.select_option("select[name=basis]", "rate")
+    page.fill("input[name=rate]", "0.01")
+    page.fill("input[name=min_fee]", "100")
+    page.select_option("select[name=payer]", "buyer")
+    page.click("button:has-text('保存')")
+    sign_out(page)
+
+    clock.freeze(deal.publicity_end_at + timedelta(minutes=1))
+    sweep()
+    contract = db.session.scalar(select(Contract))
+    assert contract is not None and contract.state == "draft"
+    scan = tmp_path / "合同签章件.pdf"
+    scan.write_bytes(PDF)
+
+    # the buyer confirms on a phone, re-entering the password
+    _in(phone, base, "t_buyer")
+    phone.goto(base + f"/registrations/{regs['buyer'].id}")
+    phone.click("text=查看合同")
+    body = phone.inner_text("body")
+    assert "签约期限" in body or "期限" in body
+    phone.fill("input[name=password]", "wrong-password")
+    phone.click("button:has-text('确认合同文本')")
+    assert "密码" in phone.inner_text("body")
+    phone.fill("input[name=password]", PASSWORD)
+    phone.click("button:has-text('确认合同文本')")
+    shot(phone, "contract-buyer-confirmed")
+    # the village clerk confirms for the household, which has no account
+    _in(page, base, "t_point_a1")
+    page.goto(base + f"/contracts/{contract.id}")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('确认合同文本')")
+    page.set_input_files("input[name=file]", str(scan))
+    page.click("button:has-text('上传扫描件')")
+    sign_out(page)
+    # the center checks the scan and makes the contract effective
+    _in(page, base, "t_reviewer")
+    page.goto(base + f"/contracts/{contract.id}")
+    page.check("input[value=approve]")
+    page.fill("input[name=signed_on]", clock.today_local().isoformat())
+    page.click("button:has-text('提交审核结论')")
+    assert "临农交合" in page.inner_text("body")
+    sign_out(page)
+    db.session.expire_all()
+    assert db.session.get(Listing, listing.id).state == "settlement"
+
+    # the buyer pays the balance and the buyer's fee through the sandbox bank
+    phone.goto(base + f"/registrations/{regs['buyer'].id}")
+    phone.click("text=资金结算")
+    phone.click("button:has-text('网上支付')")
+    phone.wait_for_url("**/payments/sandbox/**")
+    phone.click("button:has-text('确认付款')")
+    shot(phone, "settlement-paid")
+    s = db.session.scalar(select(Settlement))
+    db.session.refresh(s)
+    assert s.state == "paid" and s.buyer_fee == s.price / 100
+
+    # finance charges the fee and records the payout; a second finance user approves it
+    _in(page, base, "t_finance")
+    page.goto(base + f"/settlements/{s.id}")
+    page.click("button:has-text('收取服务费并生成划付')")
+    page.fill("input[name=bank_ref]", "HK2026120100088")
+    page.click("button:has-text('登记划付转账')")
+    assert "复核通过划付" not in page.inner_text("body")  # not for the one who recorded it
+    sign_out(page)
+    _in(page, base, "t_finance2")
+    page.goto(base + f"/settlements/{s.id}")
+    page.click("button:has-text('复核通过划付')")
+    shot(page, "settlement-settled")
+    db.session.expire_all()
+    assert db.session.get(Settlement, s.id).state == "settled"
+    assert db.session.get(Listing, listing.id).state == "certification"
+    check = page.context.request.get(base + f"/settlements/{s.id}.pdf")
+    assert check.status == 200 and check.headers["content-type"].startswith("application/pdf")
