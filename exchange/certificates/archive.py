@@ -255,13 +255,13 @@ def build_archive(listing: Listing) -> bytes:
               "manifest.json 与 SHA256SUMS 列出每个文件的 SHA-256；审计记录（records/audit.*）带哈希链，"
               "可用 flask audit verify 在平台上核验整条审计链。\n")
     z.add("README.txt", readme.encode("utf-8"), "readme")
+    sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in z.files)
+    z.add("SHA256SUMS", sums.encode("utf-8"), "manifest")
     manifest = {"listing": {"id": listing.id, "project_no": listing.project_no, "title": listing.title,
                             "state": listing.state},
                 "deal_no": deal.deal_no if deal is not None else None,
                 "certificates": [{"cert_no": c.cert_no, "state": c.state, "sha256": c.pdf_sha256} for c in certs],
                 "generated_at": clock.now().isoformat(), "files": list(z.files), "missing": z.missing}
-    sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in z.files)
-    z.add("SHA256SUMS", sums.encode("utf-8"), "manifest")
     z.zf.writestr(_info("manifest.json"), _dumps(manifest))
     z.zf.close()
     return z.buf.getvalue()
