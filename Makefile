@@ -59,6 +59,7 @@ endef
 db: .venv/.installed
 	$(PY) -m flask --app wsgi db upgrade
 	$(PY) -m flask --app wsgi seed-demo --if-empty
+	$(PY) -m flask --app wsgi certificates init-key --if-missing
 
 clean-db:
 	rm -f instance/exchange.db

@@ -137,11 +137,14 @@ certificates_cli = AppGroup("certificates", help="鉴证书工具（交易中心
 @certificates_cli.command("init-key")
 @click.option("--name", default=None, help="证书上的机构名称（默认：组织树中的交易中心）")
 @click.option("--force", is_flag=True, help="覆盖已有的密钥和证书（已出具的鉴证书将无法再用新证书核验）")
-def certificates_init_key(name: str | None, force: bool):
+@click.option("--if-missing", is_flag=True, help="已有密钥和证书时什么也不做（make run 使用）")
+def certificates_init_key(name: str | None, force: bool, if_missing: bool):
     """生成演示/测试用的签章密钥和自签名证书（instance/certificates/，或 CERT_KEY_PATH、CERT_PATH）。
     生产环境请改为放置交易中心由 CA 签发的真实证书。"""
     from exchange.certificates.signing import generate_key, key_paths
     key_path, cert_path = key_paths()
+    if if_missing and key_path.exists() and cert_path.exists():
+        return
     if name is None:
         from sqlalchemy.exc import SQLAlchemyError
 

@@ -25,7 +25,16 @@ def _in(pg, base, username):
     sign_in(pg, base, username, PASSWORD)
 
 
-def test_deal_signing_settlement(browser, page, phone, live_server, users, announced, db, tmp_path):  # noqa: F811
+@pytest.fixture
+def center_key(app, tmp_path, monkeypatch):
+    from exchange.certificates import signing
+    signing.generate_key(tmp_path / "key.pem", tmp_path / "cert.pem", "临湘市农村产权交易中心")
+    monkeypatch.setitem(app.config, "CERT_KEY_PATH", str(tmp_path / "key.pem"))
+    monkeypatch.setitem(app.config, "CERT_PATH", str(tmp_path / "cert.pem"))
+
+
+def test_deal_signing_settlement_certificate(browser, page, phone, live_server, users, announced, db, tmp_path,  # noqa: F811
+                                             center_key):
     base = live_server
     regs = pay(users, announced, ["buyer"])
     db.session.commit()
@@ -108,3 +117,48 @@ def test_deal_signing_settlement(browser, page, phone, live_server, users, annou
     assert db.session.get(Listing, listing.id).state == "certification"
     check = page.context.request.get(base + f"/settlements/{s.id}.pdf")
     assert check.status == 200 and check.headers["content-type"].startswith("application/pdf")
+    sign_out(page)
+
+    # the center issues the 鉴证书; its PDF looks official; the QR's page says 有效 with the same hash
+    _in(page, base, "t_reviewer")
+    page.goto(base + "/certificates/")
+    page.goto(base + f"/certificates/deals/{deal.id}")
+    page.click("button:has-text('出具鉴证书')")
+    from exchange.certificates.models import Certificate
+    db.session.expire_all()
+    cert = db.session.scalar(select(Certificate))
+    assert cert is not None and cert.cert_no.startswith("临农交鉴〔")
+    assert db.session.get(Listing, listing.id).state == "completed"
+    pdf = page.context.request.get(base + f"/certificates/{cert.id}.pdf")
+    assert pdf.status == 200
+    pdf_path = tmp_path / "鉴证书.pdf"
+    pdf_path.write_bytes(pdf.body())
+    import hashlib
+    import subprocess
+    assert hashlib.sha256(pdf.body()).hexdigest() == cert.pdf_sha256
+    text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True).stdout
+    assert "农村产权流转交易鉴证书" in text and cert.cert_no in text and "壹拾陆万" in text
+    subprocess.run(["pdftoppm", "-png", "-r", "70", "-singlefile", str(pdf_path),
+                    str(shot(page, "certificate-issuer").parent / "certificate-page")], check=True)
+    # the address the QR code carries, as a phone would open it
+    from exchange.certificates.services import verify_url
+    target = verify_url(cert.cert_no)
+    path = target[target.index("/verify/"):]
+    phone.goto(base + path)
+    body = phone.inner_text("body")
+    assert "有效" in body and cert.pdf_sha256 in body and "测试受让人" not in body  # the buyer's name is masked
+    phone.set_input_files("input[name=file]", str(pdf_path))
+    phone.click("form[enctype] button[type=submit]")
+    assert "未被篡改" in phone.inner_text("body") or "一致" in phone.inner_text("body")
+    shot(phone, "certificate-verified")
+    # the archive ZIP opens and holds the listing's documents
+    archive = page.context.request.get(base + f"/listings/{listing.id}/archive.zip")
+    assert archive.status == 200
+    import io
+    import zipfile
+    with zipfile.ZipFile(io.BytesIO(archive.body())) as z:
+        names = z.namelist()
+        assert z.testzip() is None
+    joined = "\n".join(names)
+    for part in ("manifest", "SHA256SUMS", "鉴证书", "合同", "结算"):
+        assert part in joined, (part, names)
