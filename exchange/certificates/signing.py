@@ -116,8 +116,21 @@ def sign(pdf: bytes, *, reason: str = "农村产权流转交易鉴证", location
     meta = signers.PdfSignatureMetadata(field_name=FIELD_NAME, md_algorithm="sha256",
                                         subfilter=fields.SigSeedSubFilter.PADES, reason=reason,
                                         location=location, name=name)
-    out = signers.sign_pdf(writer, meta, signer=signer)
+    out = _off_loop(signers.sign_pdf, writer, meta, signer=signer)
     return out.getvalue()
+
+
+def _off_loop(fn, *args, **kwargs):
+    """Call a pyHanko function that runs its own asyncio loop.  Where this thread already runs one (an async
+    server, or a test process driving a browser), run it in a helper thread instead of failing."""
+    import asyncio
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(*args, **kwargs)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn, *args, **kwargs).result()
 
 
 @dataclass(frozen=True)
@@ -147,7 +160,7 @@ def verify(data: bytes) -> SignatureCheck:
     vc = ValidationContext(trust_roots=[center], allow_fetching=False)
     sig = sigs[0]
     try:
-        status = validate_pdf_signature(sig, vc)
+        status = _off_loop(validate_pdf_signature, sig, vc)
     except (SignatureValidationError, ValueError, KeyError, TypeError, AttributeError) as exc:
         return SignatureCheck(False, f"数字签名验证失败：签名数据无法解析（{type(exc).__name__}），文件已被改动或损坏。")
     except Exception as exc:  # noqa: BLE001
