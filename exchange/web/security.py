@@ -72,6 +72,17 @@ def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return clock.to_local(value).strftime(fmt)
 
 
+def fmt_due(value: datetime | None) -> str:
+    """A due time: one that falls on local midnight is the end of the day before (2026-12-08 24:00), as
+    Chinese notices write it; any other time as is (a deposit's 16:00)."""
+    if value is None:
+        return ""
+    local = clock.to_local(value)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return fmt_dt(value - timedelta(microseconds=1), "%Y-%m-%d") + " 24:00"
+    return fmt_dt(value)
+
+
 def init_app(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "请先登录。"
@@ -146,6 +157,7 @@ def init_app(app: Flask) -> None:
     # a deadline stored as the instant the period ends (local midnight) shown as its last day
     app.jinja_env.filters["lastday"] = lambda v, fmt="%Y-%m-%d": "" if v is None else fmt_dt(
         v - timedelta(microseconds=1), fmt)
+    app.jinja_env.filters["due"] = fmt_due
     app.jinja_env.filters["date"] = lambda v: fmt_dt(v, "%Y-%m-%d") if isinstance(v, datetime) else (
         v.strftime("%Y-%m-%d") if v else "")
 
