@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(sweep_cmd)
     app.cli.add_command(scheduler_cmd)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(simulate_cmd)
 
 
 @click.command("seed-demo")
@@ -104,8 +105,10 @@ def sweep_cmd():
     if not result.ran:
         click.echo("另一个进程正在执行到期处理，本次跳过。")
         return
-    for name, n in result.counts.items():
-        click.echo(f"{name}: {n}")
+    for line in result.lines():  # "name: n" per handler, then the items that failed (retried next pass)
+        click.echo(line)
+    if result.failures:
+        sys.exit(1)
 
 
 @click.command("scheduler")
@@ -122,8 +125,9 @@ def scheduler_cmd():
     while True:
         try:
             result = sweep()
-            if result.total:
-                click.echo(f"{result.at:%Y-%m-%d %H:%M:%S}Z {result.counts}")
+            if result.total or result.failures:
+                click.echo(f"{result.at:%Y-%m-%d %H:%M:%S}Z {result.counts}"
+                           + (f" 失败（下次重试）：{result.failed}" if result.failures else ""))
         except Exception as exc:  # noqa: BLE001 — keep running; the next pass retries
             click.echo(f"到期处理失败：{exc}", err=True)
         finally:
@@ -160,3 +164,19 @@ def certificates_init_key(name: str | None, force: bool, if_missing: bool):
     except FileExistsError as exc:
         raise click.ClickException(f"{exc}；如确需更换，请加 --force。") from None
     click.echo(f"已生成签章密钥 {key_path} 和自签名证书 {cert_path}（{name}，仅供演示和测试）。")
+
+
+@click.command("simulate")
+@click.option("--database", default=None, metavar="URL",
+              help="演练用的空数据库（SQLite 或 PostgreSQL）；默认在 instance/simulate-<时间>/ 新建 SQLite 文件")
+@click.option("--workdir", default=None, metavar="DIR", help="附件和演练签章密钥的目录（默认 instance/simulate-<时间>/）")
+def simulate_cmd(database: str | None, workdir: str | None):
+    """演练：在新建的空数据库上用模拟时钟走完一个项目的全流程（录入、审核、公告、报名、保证金、网络竞价、
+    公示、签约、结算、鉴证），逐阶段输出模拟时间；最后一行为“鉴证书 <编号> <sha256>”。"""
+    from flask import current_app
+
+    from exchange.simulate import SimulationError, run
+    try:
+        run(database, workdir, echo=click.echo, inherit=dict(current_app.config))
+    except SimulationError as exc:
+        raise click.ClickException(str(exc)) from None
