@@ -1,61 +1,59 @@
 """The deadline sweeper (DESIGN §4.5).
 
-Each handler looks up what is due from stored due timestamps (never from in-memory timers) and acts
-idempotently, so a pass can be repeated, interrupted or run by two processes at once.  One pass runs the
-handlers in one transaction; on PostgreSQL it first takes a transaction-level advisory lock, so of several
-app processes (gunicorn workers on several machines) only one sweeps at a time and the others skip that
-tick; on SQLite the database's single writer lock serialises them.
+Each handler looks up what is due from stored due timestamps (never from in-memory timers) and acts on
+each due item in a transaction of its own, committed before the next item: a failing item is logged and
+rolled back, the others go on, and the next pass retries it; a pass that dies half-way (a killed process)
+leaves the items it finished committed and the rest for the next pass.  Acting is idempotent: inside the
+item's transaction the handler takes the item's lock and re-checks its state first (see
+:mod:`exchange.deadlines.handlers`), so nothing is done twice.
+
+One sweeper at a time: on PostgreSQL a pass first takes a session-level advisory lock on a connection of
+its own, held for the whole pass (a transaction-level lock would go at the first per-item commit) and
+released at the end — also when the pass fails; a dead process's connection releases it.  Of several app
+processes (gunicorn workers on several machines) only one sweeps at a time and the others skip that tick.
+On SQLite each item's transaction takes the database's write lock before it re-reads the item, which
+serialises two sweepers item by item.
 
 Correctness never waits for a tick: services compare with the clock when they act (a deposit arriving
 after its deadline is refused at the moment it is booked); the sweeper makes the consequences visible
-(视为放弃, refunds overdue …) without anyone having to look.
+(视为放弃, overdue flags …) without anyone having to look.
 
-Handlers so far: deposits unpaid at their deadline → 视为放弃 (第十九条(一)); announcements over → 组织交易 or
-流拍; bidding sessions past their end → the deal or 流拍; 交易公示 over → 签约.  Later clocks (contract,
-settlement, certificate) add theirs to ``HANDLERS``.
+Handlers: deposits unpaid at their deadline → 视为放弃 (第十九条(一)); announcements over → 组织交易 or 流拍;
+bidding sessions past their end → the deal or 流拍; 交易公示 over → 签约; overdue contract (第十六条),
+settlement (第十七条), certificate (第十八条) and refund (第十九条(二)) written once to the audit trail
+(:mod:`exchange.deadlines.overdue`).  ``HANDLERS`` also accepts a plain ``handler(now) -> int``, run and
+committed as one unit.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Union
 
 from sqlalchemy import text
 
 from exchange import clock
+from exchange.deadlines import overdue
+from exchange.deadlines.handlers import (ABANDON_UNPAID, CLOSE_ANNOUNCEMENTS, CLOSE_SESSIONS, END_PUBLICITY,
+                                         ItemHandler)
 from exchange.extensions import db
 
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 0x4C58_5357  # "LXSW"
 
+Handler = Union[ItemHandler, Callable[[datetime], int]]
 
-def _abandon_unpaid(now: datetime) -> int:
-    from exchange.registrations.services import abandon_unpaid
-    return abandon_unpaid(now)
-
-
-def _close_announcements(now: datetime) -> int:
-    from exchange.trading.services import close_announcements
-    return close_announcements(now)
-
-
-def _close_sessions(now: datetime) -> int:
-    from exchange.trading.services import close_due_sessions
-    return close_due_sessions(now)
-
-
-def _end_publicity(now: datetime) -> int:
-    from exchange.trading.services import end_publicity
-    return end_publicity(now)
-
-
-# name → handler(now) returning how many things it acted on; run in this order
-HANDLERS: dict[str, Callable[[datetime], int]] = {
-    "deposits.abandon_unpaid": _abandon_unpaid,
-    "listings.close_announcements": _close_announcements,
-    "trading.close_sessions": _close_sessions,
-    "trading.end_publicity": _end_publicity,
+# name → handler; run in this order
+HANDLERS: dict[str, Handler] = {
+    "deposits.abandon_unpaid": ABANDON_UNPAID,
+    "listings.close_announcements": CLOSE_ANNOUNCEMENTS,
+    "trading.close_sessions": CLOSE_SESSIONS,
+    "trading.end_publicity": END_PUBLICITY,
+    "contracts.overdue": overdue.CONTRACTS,
+    "settlements.overdue": overdue.SETTLEMENTS,
+    "certificates.overdue": overdue.CERTIFICATES,
+    "refunds.overdue": overdue.REFUNDS,
 }
 
 
@@ -63,44 +61,140 @@ HANDLERS: dict[str, Callable[[datetime], int]] = {
 class SweepResult:
     ran: bool
     at: datetime
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # name → items acted on
+    failed: dict[str, list] = field(default_factory=dict)  # name → ids of the items that failed (retried next pass)
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
+    @property
+    def failures(self) -> int:
+        return sum(len(v) for v in self.failed.values())
 
-def _try_lock() -> bool:
-    if db.session.get_bind().dialect.name == "sqlite":
-        # take SQLite's write lock before reading: a second sweeper waits, then reads what the first wrote
-        db.session.execute(text("UPDATE audit_head SET id = id WHERE 1 = 0"))
+    def lines(self) -> list[str]:
+        """``name: n`` per handler, then ``name: 失败 k 项 …`` for those with failures."""
+        out = [f"{name}: {n}" for name, n in self.counts.items()]
+        out += [f"{name}: 失败 {len(ids)} 项（编号 {', '.join(map(str, ids))}，已记录日志，下次重试）"
+                for name, ids in self.failed.items() if ids]
+        return out
+
+
+class _PassLock:
+    """PostgreSQL: a session-level advisory lock on a dedicated connection for the whole pass."""
+
+    def __init__(self) -> None:
+        self.conn = None
+
+    def acquire(self) -> bool:
+        if db.session.get_bind().dialect.name != "postgresql":
+            return True  # SQLite: per-item write locks (see the module docstring)
+        conn = db.engine.connect()
+        try:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY}).scalar())
+            conn.commit()  # the lock is the session's; no transaction is left open while the pass runs
+        except BaseException:
+            conn.invalidate()
+            conn.close()
+            raise
+        if not got:
+            conn.close()
+            return False
+        self.conn = conn
         return True
-    return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY}).scalar())
+
+    def release(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            conn.rollback()
+            released = conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_KEY}).scalar()
+            conn.commit()
+            if not released:
+                raise RuntimeError("advisory lock was not held")
+        except BaseException:  # never hand a connection that may still hold the lock back to the pool
+            log.exception("could not release the sweeper's advisory lock; dropping its connection")
+            conn.invalidate()
+        finally:
+            conn.close()
+
+
+def _run_items(name: str, handler: ItemHandler, now: datetime, result: SweepResult) -> None:
+    try:
+        ids = handler.due(now)
+    except Exception:  # noqa: BLE001 — this handler only; the others still run
+        db.session.rollback()
+        log.exception("sweeper %s: finding the due items failed", name)
+        result.counts[name], result.failed[name] = 0, ["*"]
+        return
+    db.session.rollback()  # the read is over; each item starts a transaction of its own
+    acted, failed = 0, []
+    for item_id in ids:
+        try:
+            done = handler.act(item_id, now)
+            db.session.commit()
+        except Exception:  # noqa: BLE001 — this item only: logged, rolled back, retried next pass
+            db.session.rollback()
+            log.exception("sweeper %s: item %s failed", name, item_id)
+            failed.append(item_id)
+            continue
+        except BaseException:
+            db.session.rollback()
+            raise
+        acted += bool(done)
+    result.counts[name] = acted
+    if failed:
+        result.failed[name] = failed
+
+
+def _run_whole(name: str, handler: Callable[[datetime], int], now: datetime, result: SweepResult) -> None:
+    try:
+        n = handler(now)
+        db.session.commit()
+    except Exception:  # noqa: BLE001
+        db.session.rollback()
+        log.exception("sweeper %s failed", name)
+        result.counts[name] = 0
+        result.failed[name] = ["*"]
+        return
+    except BaseException:
+        db.session.rollback()
+        raise
+    result.counts[name] = int(n or 0)
 
 
 def sweep(now: datetime | None = None) -> SweepResult:
-    """One pass over every handler; commits.  Skips (ran=False) while another process is sweeping."""
+    """One pass over every handler, committing per item.  Skips (ran=False) while another process is
+    sweeping (PostgreSQL).  A failing item does not stop the pass; see ``SweepResult.failed``."""
     from exchange.audit.services import acting_as
     now = now or clock.now()
-    if not _try_lock():
-        db.session.rollback()
+    db.session.commit()  # whatever the caller had pending is its own, not part of an item
+    lock = _PassLock()
+    if not lock.acquire():
         return SweepResult(False, now)
     result = SweepResult(True, now)
     try:
         with acting_as("定时任务"):
             for name, handler in HANDLERS.items():
-                result.counts[name] = handler(now)
-        db.session.commit()
-    except Exception:
+                if isinstance(handler, ItemHandler):
+                    _run_items(name, handler, now, result)
+                else:
+                    _run_whole(name, handler, now, result)
+    except BaseException:
         db.session.rollback()
         raise
-    if result.total:
-        log.info("sweeper at %s: %s", now.isoformat(), result.counts)
+    finally:
+        lock.release()
+    if result.total or result.failures:
+        log.info("sweeper at %s: %s%s", now.isoformat(), result.counts,
+                 f" failed {result.failed}" if result.failed else "")
     return result
 
 
 def start_in_app(app) -> None:
-    """Run the sweeper every minute inside this process (APScheduler), when enabled."""
+    """Run the sweeper every minute inside this process (APScheduler), when enabled.  Every process of a
+    deployment may run it: each tick, the one that gets the advisory lock sweeps and the others skip."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     def tick():
