@@ -148,7 +148,8 @@ class Crash(BaseException):
 
 
 def _advisory_locks_held() -> int:
-    return _db.session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k"),
+    return _db.session.scalar(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :k "
+                                   "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
                               {"k": sweeper.ADVISORY_KEY})
 
 
