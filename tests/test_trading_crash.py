@@ -1,5 +1,6 @@
 """A worker process killed in the middle of a busy session: after gunicorn restarts it, every bid the
 bidders were told was accepted is in the database, nothing else is, and the session ends correctly."""
+import http.client
 import json
 import os
 import signal
@@ -24,6 +25,10 @@ from tests.test_trading import buyers, pay, to_trading  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.concurrency
+
+
+# a worker killed mid-request: the connection drops, or the answer is cut short
+RETRYABLE = (OSError, http.client.HTTPException, ValueError)
 
 
 def _free_port() -> int:
@@ -84,7 +89,7 @@ def test_killed_worker_loses_no_accepted_bid(app, database_url, buyers, announce
             while not stop.is_set() and time.monotonic() < deadline:
                 try:
                     code, st = _call(base + "/state", token)
-                except OSError:
+                except RETRYABLE:
                     time.sleep(0.05)
                     continue
                 if code != 200 or not st.get("me") or st["me"]["leading"]:
@@ -95,7 +100,7 @@ def test_killed_worker_loses_no_accepted_bid(app, database_url, buyers, announce
                     try:
                         code, body = _call(base + "/bids", token, {"amount": amount, "key": key})
                         break
-                    except OSError:
+                    except RETRYABLE:  # the worker died before (or while) answering
                         time.sleep(0.1)
                 else:
                     errors.append("gave up")
@@ -105,7 +110,13 @@ def test_killed_worker_loses_no_accepted_bid(app, database_url, buyers, announce
                 elif code != 400:
                     errors.append((code, body))
 
-        threads = [threading.Thread(target=bidder, args=(t,)) for t in tokens]
+        def guarded(token):
+            try:
+                bidder(token)
+            except Exception as exc:  # noqa: BLE001 — a bidder thread must not die silently
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=guarded, args=(t,)) for t in tokens]
         for t in threads:
             t.start()
         time.sleep(2)
