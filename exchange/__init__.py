@@ -38,6 +38,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.admin import views as admin_views
     from exchange.api import init_api
     from exchange.audit import views as audit_views
+    from exchange.exceptions import views as exceptions_views
     from exchange.ledger import views as ledger_views
     from exchange.listings import views as listings_views
     from exchange.payments import views as payments_views
@@ -57,6 +58,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.register_blueprint(listings_views.public_bp)
     app.register_blueprint(registrations_views.bp)
     app.register_blueprint(ledger_views.bp)
+    app.register_blueprint(exceptions_views.bp)
     app.register_blueprint(payments_views.bp)
     app.register_blueprint(trading_views.bp)
     app.register_blueprint(publicity_views.bp)

@@ -84,6 +84,7 @@ ACTIONS: dict[str, Rule] = {
     "trading.manage": Rule(frozenset({R.TRADING_OFFICER}), "组织交易（安排竞价、确认成交、录入线下结果）"),
     "objections.decide": Rule(frozenset({R.CENTER_REVIEWER}), "处理交易公示期间的异议"),
     "listings.relist": Rule(frozenset({R.CENTER_REVIEWER}), "流拍项目重新挂牌"),
+    "listings.terminate": Rule(frozenset({R.CENTER_REVIEWER}), "终结交易", scoped=True),
     # contract, settlement, certificate, archive (第十六–十八条)
     "contracts.manage": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER}), "办理合同签订（编辑条款、审核签章件）"),
     "settlement.manage": Rule(frozenset({R.FINANCE}), "办理交易资金结算和划付"),

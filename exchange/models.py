@@ -13,3 +13,4 @@ from exchange.trading.models import BiddingSession, Bid, Deal, Objection  # noqa
 from exchange.contracts.models import Contract  # noqa: F401
 from exchange.settlement.models import FeeRule, Payout, Settlement  # noqa: F401
 from exchange.certificates.models import Certificate  # noqa: F401
+from exchange.exceptions.models import Termination  # noqa: F401

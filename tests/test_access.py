@@ -32,6 +32,7 @@ EXPECTED = {
     "trading.manage": {"trading_officer"},
     "objections.decide": {"center_reviewer"},
     "listings.relist": {"center_reviewer"},
+    "listings.terminate": {"center_reviewer"},
     "contracts.manage": {"center_reviewer", "trading_officer"},
     "settlement.manage": {"finance"},
     "fees.manage": {"admin"},

@@ -236,3 +236,33 @@ def get_deal(listing_id):
     if deal is None:
         raise not_found("成交信息")
     return deal
+
+
+class TerminateSchema(Schema):
+    ground = fields.String(required=True, validate=validate.OneOf(["authority", "party", "court", "center", "other"]),
+                           metadata={"description": "第二十四条情形：authority 主管部门 / party 当事人申请经批准 / "
+                                                    "court 法院通知 / center 中心认为必要经同意 / other 其他"})
+    basis = fields.String(required=True, metadata={"description": "终结依据（文件机关、文号、内容）"})
+    document = fields.Raw(metadata={"type": "string", "format": "binary", "description": "批准文件扫描件（必传）"})
+
+
+class TerminationSchema(Schema):
+    id = fields.Integer()
+    listing_id = fields.Integer()
+    ground = fields.String()
+    ground_label = fields.String()
+    basis = fields.String()
+    from_state = fields.String()
+    refunds_opened = fields.Integer()
+    decided_at = fields.DateTime()
+
+
+@blp.route("/listings/<int:listing_id>/terminate", methods=["POST"])
+@blp.arguments(TerminateSchema, location="form")
+@blp.response(201, TerminationSchema)
+def terminate(args, listing_id):
+    """终结交易（中心审核员；第二十四条情形及批准文件；结算开始前）：竞价取消、成交作废、保证金全部转入退款"""
+    from exchange.exceptions import services as xsvc
+    user, listing = _trading_listing(listing_id)
+    args.pop("document", None)
+    return perform(xsvc.terminate, user, listing, document=request.files.get("document"), **args)

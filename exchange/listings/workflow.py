@@ -117,6 +117,9 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
     Transition("contract_effective", "合同生效，进入结算", frozenset({"contract"}), "settlement", "contracts.manage"),
     Transition("settled", "资金结算完成，进入鉴证", frozenset({"settlement"}), "certification", "settlement.manage"),
     Transition("certified", "出具鉴证书，交易完成", frozenset({"certification"}), "completed", "certificates.issue"),
+    # 终结 (第二十四条): decided by the center, before the money is settled
+    Transition("terminate", "终结交易", frozenset({"announced", "trading", "publicity", "contract", "suspended"}),
+               "terminated", "listings.terminate", reason_required=True),
     # a relisting after 流拍 goes straight to the center's review
     Transition("relist_submit", "重新挂牌，提交审核", frozenset({"draft"}), "center_review", "listings.center_review",
                guard=_guard_complete, effects=(_effect_submitted,)),

@@ -207,6 +207,8 @@ def payable_problem(reg: Registration, amount: Decimal, arrived: datetime) -> No
         return NotPayable("already_paid", "该报名的保证金已经到账，不能重复入账。")
     if reg.state != "qualified":
         return NotPayable("not_payable", f"报名当前状态为“{reg.state_label}”，不能确认保证金到账。")
+    if reg.listing.state in ("terminated", "suspended"):
+        return NotPayable("not_payable", "项目已终结或中止，不能交纳保证金；已到账的款项将原路退回。")
     if reg.deposit_deadline_at and arrived > reg.deposit_deadline_at:
         return NotPayable("late", f"到账时间晚于截止时间 {clock.to_local(reg.deposit_deadline_at):%Y-%m-%d %H:%M}，"
                                   "视为放弃受让意向（第十九条）；该笔款项请按退款处理。", "arrived_at")

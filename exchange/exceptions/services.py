@@ -1,0 +1,70 @@
+"""终结交易 (第二十四条).
+
+The center's reviewer ends a listing on one of the five grounds, with the approving document (uploaded,
+sniffed).  Allowed before the money is settled (公告, 组织交易, 交易公示, 签约, or while 中止): a scheduled bidding
+session is cancelled, a deal and its contract are voided, and every deposit still held is put up for refund
+within 5 工作日 (第十九条(二)); qualified buyers can no longer pay.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from exchange.access import require
+from exchange.audit.services import record
+from exchange.errors import ServiceError
+from exchange.exceptions.models import TERMINATION_GROUNDS, Termination
+from exchange.extensions import db
+from exchange.ledger import refunds
+from exchange.listings.workflow import TRANSITIONS, fire
+
+
+class TerminationError(ServiceError):
+    """A termination that cannot be decided as asked."""
+
+
+def terminate(reviewer, listing, *, ground: str, basis: str, document=None,
+              document_filename: str | None = None) -> Termination:
+    require(reviewer, "listings.terminate", listing.org)
+    if listing.state not in TRANSITIONS["terminate"].sources:
+        raise TerminationError("资金结算开始后不能终结交易；未进入挂牌公告的项目请退回或不予受理。")
+    if ground not in TERMINATION_GROUNDS:
+        raise TerminationError("请选择第二十四条规定的终结情形。", field="ground")
+    basis = (basis or "").strip()
+    if len(basis) < 4 or len(basis) > 2000:
+        raise TerminationError("请写明终结的依据：批准或通知文件的机关、文号和主要内容。", field="basis")
+    if document is None:
+        raise TerminationError("请上传批准终结的文件（或法院通知书）的扫描件。", field="document")
+    from exchange.uploads import UploadError, accept_upload
+    try:
+        stored = accept_upload(document, document_filename)
+    except UploadError as exc:
+        raise TerminationError(f"批准文件：{exc}", field="document") from None
+    from_state = listing.state
+    from exchange.trading.models import BiddingSession, Deal
+    for session in db.session.scalars(select(BiddingSession).where(BiddingSession.listing_id == listing.id,
+                                                                   BiddingSession.state == "scheduled")):
+        session.state, session.outcome = "cancelled", "交易终结，竞价取消"
+    deal = db.session.scalar(select(Deal).where(Deal.listing_id == listing.id))
+    if deal is not None:
+        deal.state = "void"
+        from exchange.contracts.models import Contract
+        contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
+        if contract is not None:
+            contract.state = "void"
+    fire(listing, "terminate", reviewer, reason=f"{TERMINATION_GROUNDS[ground]}：{basis}",
+         data={"ground": ground, "document_sha256": stored.sha256})
+    opened = refunds.open_for_listing(listing, "terminated")
+    t = Termination(listing_id=listing.id, ground=ground, basis=basis, from_state=from_state,
+                    document_key=stored.key, document_filename=stored.filename,
+                    document_content_type=stored.content_type, document_sha256=stored.sha256,
+                    decided_by_id=reviewer.id, refunds_opened=len(opened))
+    db.session.add(t)
+    db.session.flush()
+    record("listing.terminated", f"终结交易：{listing.project_no}（{TERMINATION_GROUNDS[ground]}），"
+           f"应退保证金 {len(opened)} 笔", obj_type="listing", obj_id=listing.id,
+           after={"ground": ground, "basis": basis, "refunds": [r.id for r in opened]})
+    return t
+
+
+def termination_of(listing) -> Termination | None:
+    return db.session.scalar(select(Termination).where(Termination.listing_id == listing.id))
