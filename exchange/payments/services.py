@@ -176,42 +176,38 @@ def receive_notification(provider_name: str, body: bytes, headers, remote_addr: 
     if order.provider_txn_id == note.txn_id and order.state == "paid":
         return _finish(row, "duplicate", "该笔支付已处理。", 200)
     if order.settlement_id:
-        return _price_notification(row, order, note, provider.name)
+        from exchange.settlement import services as stl
+        from exchange.settlement.models import Settlement
+        settlement = db.session.get(Settlement, order.settlement_id)
+        held = _book_or_hold(
+            row, order, note, provider.name, what="价款", booked_key=f"price:online:{provider.name}:{note.txn_id}",
+            listing=settlement.listing, payer=settlement.deal.registration.buyer, not_payable=stl.NotPayable,
+            book=lambda key: stl.book_balance(settlement, note.amount, source="online",
+                                              source_ref=f"{provider.name}:{note.txn_id}", key=key,
+                                              arrived_at=note.paid_at, memo=f"网上支付 订单 {order.order_no}"))
+        if held is not None:
+            return held
+        order.outcome = "价款已入账"
+        return _finish(row, "booked", f"价款已入账（缴款码 {settlement.payment_ref}）。", 200)
     reg = order.registration
-    booked_key = f"deposit:online:{provider.name}:{note.txn_id}"
-    held_key = f"online:{provider.name}:{note.txn_id}"
-    if db.session.scalar(select(ledger.JournalEntry.id).where(ledger.JournalEntry.idempotency_key.in_(
-            (booked_key, held_key)))):
-        return _finish(row, "duplicate", "该笔支付已处理。", 200)
-    second_payment = order.state == "paid"
-    if not second_payment:
-        order.state, order.provider_txn_id, order.paid_at = "paid", note.txn_id, note.paid_at
-    try:
-        if second_payment:
-            raise rsvc.NotPayable("already_paid", "该订单已支付过一次，本笔为重复支付。")
-        rsvc.book_deposit(reg, note.amount, source="online", source_ref=f"{provider.name}:{note.txn_id}",
-                          key=booked_key, arrived_at=note.paid_at, order=order,
-                          memo=f"网上支付保证金 {reg.payment_ref} 订单 {order.order_no}")
-    except rsvc.NotPayable as problem:
-        account = ledger.suspense_account(f"PAY-{provider.name}-{note.txn_id}"[:56],
-                                          f"网上支付 {order.order_no} 无法入账（{problem.message[:40]}）",
-                                          listing=reg.listing)
-        ledger.hold_in_suspense(account, note.amount, key=held_key, listing=reg.listing,
-                                memo=f"网上支付无法作为保证金入账，挂账待退：订单 {order.order_no}")
-        refunds.open_return(account, "late" if problem.code == "late" else "unmatched",
-                            payee=f"{reg.buyer.display_name}（网上支付原路退回，交易号 {note.txn_id}）")
-        order.outcome = problem.message[:300]
-        return _finish(row, "suspense", f"款项已到账但不能作为保证金：{problem.message} 已挂账并登记退款。", 200)
+    held = _book_or_hold(
+        row, order, note, provider.name, what="保证金", booked_key=f"deposit:online:{provider.name}:{note.txn_id}",
+        listing=reg.listing, payer=reg.buyer, not_payable=rsvc.NotPayable,
+        book=lambda key: rsvc.book_deposit(reg, note.amount, source="online",
+                                           source_ref=f"{provider.name}:{note.txn_id}", key=key,
+                                           arrived_at=note.paid_at, order=order,
+                                           memo=f"网上支付保证金 {reg.payment_ref} 订单 {order.order_no}"))
+    if held is not None:
+        return held
     order.outcome = "保证金已入账"
     return _finish(row, "booked", f"保证金已入账，竞买号 {reg.bidder_no}。", 200)
 
 
-def _price_notification(row: PaymentNotification, order: PaymentOrder, note, provider: str) -> CallbackResult:
-    """A verified SUCCESS notification for a price balance order: booked exactly, else held and returned."""
-    from exchange.settlement import services as stl
-    from exchange.settlement.models import Settlement
-    s = db.session.get(Settlement, order.settlement_id)
-    booked_key = f"price:online:{provider}:{note.txn_id}"
+def _book_or_hold(row: PaymentNotification, order: PaymentOrder, note, provider: str, *, what: str,
+                  booked_key: str, listing, payer, not_payable, book) -> CallbackResult | None:
+    """Book a verified payment (a deposit or a price balance) once; money that cannot be booked as ``what``
+    (late, wrong amount, a second payment of the order) is held on a suspense account and a return opened.
+    None when booked; otherwise the notification's result (duplicate or suspense)."""
     held_key = f"online:{provider}:{note.txn_id}"
     if db.session.scalar(select(ledger.JournalEntry.id).where(ledger.JournalEntry.idempotency_key.in_(
             (booked_key, held_key)))):
@@ -221,21 +217,19 @@ def _price_notification(row: PaymentNotification, order: PaymentOrder, note, pro
         order.state, order.provider_txn_id, order.paid_at = "paid", note.txn_id, note.paid_at
     try:
         if second_payment:
-            raise stl.NotPayable("already_paid", "该订单已支付过一次，本笔为重复支付。")
-        stl.book_balance(s, note.amount, source="online", source_ref=f"{provider}:{note.txn_id}", key=booked_key,
-                         arrived_at=note.paid_at, memo=f"网上支付 订单 {order.order_no}")
-    except stl.NotPayable as problem:
+            raise not_payable("already_paid", "该订单已支付过一次，本笔为重复支付。")
+        book(booked_key)
+    except not_payable as problem:
         account = ledger.suspense_account(f"PAY-{provider}-{note.txn_id}"[:56],
                                           f"网上支付 {order.order_no} 无法入账（{problem.message[:40]}）",
-                                          listing=s.listing)
-        ledger.hold_in_suspense(account, note.amount, key=held_key, listing=s.listing,
-                                memo=f"网上支付无法作为价款入账，挂账待退：订单 {order.order_no}")
-        refunds.open_return(account, "unmatched",
-                            payee=f"{s.deal.registration.buyer.display_name}（网上支付原路退回，交易号 {note.txn_id}）")
+                                          listing=listing)
+        ledger.hold_in_suspense(account, note.amount, key=held_key, listing=listing,
+                                memo=f"网上支付无法作为{what}入账，挂账待退：订单 {order.order_no}")
+        refunds.open_return(account, "late" if problem.code == "late" else "unmatched",
+                            payee=f"{payer.display_name}（网上支付原路退回，交易号 {note.txn_id}）")
         order.outcome = problem.message[:300]
-        return _finish(row, "suspense", f"款项已到账但不能作为价款：{problem.message} 已挂账并登记退款。", 200)
-    order.outcome = "价款已入账"
-    return _finish(row, "booked", f"价款已入账（缴款码 {s.payment_ref}）。", 200)
+        return _finish(row, "suspense", f"款项已到账但不能作为{what}：{problem.message} 已挂账并登记退款。", 200)
+    return None
 
 
 def _seen_before(provider: str, seen: PaymentNotification, body: bytes, remote_addr: str, note) -> CallbackResult:
