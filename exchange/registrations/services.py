@@ -259,39 +259,16 @@ def confirm_deposit(actor, reg: Registration, amount, *, source_key: str, receip
     refused here and left to finance to handle as an exception, never guessed.
     """
     require(actor, "deposits.confirm")
-    source_key = (source_key or "").strip()
-    if not source_key or len(source_key) > 100:
-        raise RegistrationError("请填写银行回单号或流水号。", field="source_key")
-    key = f"deposit:{source_key}"
-    existing = db.session.scalar(select(ledger.JournalEntry).where(ledger.JournalEntry.idempotency_key == key))
-    if existing is not None:
-        if reg.state == "paid" and existing.listing_id == reg.listing_id:
-            return reg  # the same arrival confirmed twice: once is enough
-        raise RegistrationError("该银行流水已入账，不能重复使用。", field="source_key")
-    arrived = clock.ensure_aware(arrived_at) if arrived_at else clock.now()
-    if arrived > clock.now():
-        raise RegistrationError("到账时间不能晚于现在。", field="arrived_at")
-    try:
-        paid = to_money(amount, strict=True)
-    except (ValueError, TypeError) as exc:
-        raise RegistrationError(f"到账金额：{exc}", field="amount") from None
-    problem = payable_problem(reg, paid, arrived)
-    if problem is not None:
-        raise problem
-    if receipt is None:
-        raise RegistrationError("请上传银行回单（PDF、JPG 或 PNG）。", field="receipt")
-    from exchange.uploads import UploadError, accept_upload
-    try:
-        stored = accept_upload(receipt, receipt_filename)
-    except UploadError as exc:
-        raise RegistrationError(f"银行回单：{exc}", field="receipt") from None
-    try:
-        return book_deposit(reg, paid, source="receipt", source_ref=source_key, key=key, arrived_at=arrived,
-                            actor=actor, receipt=stored, memo=memo)
-    except RegistrationError:
-        from exchange.storage import get_storage
-        get_storage().delete(stored.key)  # refused after all (e.g. booked by someone else meanwhile)
-        raise
+    from exchange.payments.receipts import book_from_receipt
+    booked = book_from_receipt(
+        RegistrationError, key_prefix="deposit", source_key=source_key, amount=amount, arrived_at=arrived_at,
+        receipt=receipt, receipt_filename=receipt_filename,
+        same_arrival=lambda entry: reg.state == "paid" and entry.listing_id == reg.listing_id,
+        problem=lambda paid, arrived: payable_problem(reg, paid, arrived),
+        book=lambda paid, key, ref, arrived, stored: book_deposit(reg, paid, source="receipt", source_ref=ref, key=key,
+                                                                  arrived_at=arrived, actor=actor, receipt=stored,
+                                                                  memo=memo))
+    return booked or reg
 
 
 def abandon_unpaid(now: datetime | None = None) -> int:

@@ -263,39 +263,15 @@ def confirm_receipt(actor, s: Settlement, amount, *, source_key: str, receipt=No
                     arrived_at: datetime | None = None) -> Settlement:
     """Finance confirms the balance from the bank receipt (回单), which is uploaded and kept."""
     require(actor, "settlement.manage")
-    source_key = (source_key or "").strip()
-    if not source_key or len(source_key) > 100:
-        raise SettlementError("请填写银行回单号或流水号。", field="source_key")
-    key = f"price:{source_key}"
-    existing = db.session.scalar(select(ledger.JournalEntry).where(ledger.JournalEntry.idempotency_key == key))
-    if existing is not None:
-        if s.state != "awaiting" and existing.listing_id == s.listing_id:
-            return s  # the same receipt confirmed twice
-        raise SettlementError("该银行流水已入账，不能重复使用。", field="source_key")
-    arrived = clock.ensure_aware(arrived_at) if arrived_at else clock.now()
-    if arrived > clock.now():
-        raise SettlementError("到账时间不能晚于现在。", field="arrived_at")
-    try:
-        paid = to_money(amount, strict=True)
-    except (ValueError, TypeError) as exc:
-        raise SettlementError(f"到账金额：{exc}", field="amount") from None
-    problem = payable_problem(s, paid)
-    if problem is not None:
-        raise problem
-    if receipt is None:
-        raise SettlementError("请上传银行回单（PDF、JPG 或 PNG）。", field="receipt")
-    from exchange.uploads import UploadError, accept_upload
-    try:
-        stored = accept_upload(receipt, receipt_filename)
-    except UploadError as exc:
-        raise SettlementError(f"银行回单：{exc}", field="receipt") from None
-    try:
-        return book_balance(s, paid, source="receipt", source_ref=source_key, key=key, arrived_at=arrived,
-                            actor=actor, receipt=stored)
-    except SettlementError:
-        from exchange.storage import get_storage
-        get_storage().delete(stored.key)
-        raise
+    from exchange.payments.receipts import book_from_receipt
+    booked = book_from_receipt(
+        SettlementError, key_prefix="price", source_key=source_key, amount=amount, arrived_at=arrived_at,
+        receipt=receipt, receipt_filename=receipt_filename,
+        same_arrival=lambda entry: s.state != "awaiting" and entry.listing_id == s.listing_id,
+        problem=lambda paid, arrived: payable_problem(s, paid),
+        book=lambda paid, key, ref, arrived, stored: book_balance(s, paid, source="receipt", source_ref=ref, key=key,
+                                                                  arrived_at=arrived, actor=actor, receipt=stored))
+    return booked or s
 
 
 # --- fees and payout ------------------------------------------------------------------------------
