@@ -77,3 +77,20 @@ def savepoint(session):
         from sqlalchemy import text
         session.execute(text("UPDATE audit_head SET id = id WHERE 1 = 0"))
     return session.begin_nested()
+
+
+def take_write_lock(session) -> None:
+    """On SQLite open the write transaction (and take the database's write lock) before reading, so what is
+    read next is what the last writer committed and cannot change before this transaction commits."""
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy import text
+        session.execute(text("UPDATE audit_head SET id = id WHERE 1 = 0"))
+
+
+def lock_row(session, model, item_id):
+    """The row, locked for this transaction and read afresh (None when it is gone): the row lock on
+    PostgreSQL, the database write lock on SQLite."""
+    if session.get_bind().dialect.name == "sqlite":
+        take_write_lock(session)
+        return session.get(model, item_id, populate_existing=True)
+    return session.get(model, item_id, populate_existing=True, with_for_update=True)

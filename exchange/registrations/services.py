@@ -271,17 +271,31 @@ def confirm_deposit(actor, reg: Registration, amount, *, source_key: str, receip
     return booked or reg
 
 
-def abandon_unpaid(now: datetime | None = None) -> int:
-    """视为放弃: qualified registrations whose deposit has not arrived by the deadline (sweeper handler)."""
-    now = now or clock.now()
-    regs = db.session.scalars(select(Registration).where(Registration.state == "qualified",
-                                                         Registration.deposit_deadline_at <= now)).all()
-    for reg in regs:
-        reg.state = "abandoned"
-        record("registration.abandoned", f"逾期未交保证金，视为放弃：{reg.buyer.display_name}（{reg.payment_ref}）",
-               obj_type="registration", obj_id=reg.id)
+def unpaid_due_ids(now: datetime) -> list[int]:
+    """Qualified registrations whose deposit deadline has passed (a plain read)."""
+    return list(db.session.scalars(select(Registration.id).where(Registration.state == "qualified",
+                                                                 Registration.deposit_deadline_at <= now)
+                                   .order_by(Registration.deposit_deadline_at, Registration.id)))
+
+
+def abandon(reg_id: int, now: datetime) -> bool:
+    """视为放弃 one registration whose deposit has not arrived by the deadline (第十九条(一)); False when it
+    is no longer due (paid meanwhile, or done by someone else).  Locks the row first."""
+    from exchange.db import lock_row
+    reg = lock_row(db.session, Registration, reg_id)
+    if reg is None or reg.state != "qualified" or reg.deposit_deadline_at is None or reg.deposit_deadline_at > now:
+        return False
+    reg.state = "abandoned"
+    record("registration.abandoned", f"逾期未交保证金，视为放弃：{reg.buyer.display_name}（{reg.payment_ref}）",
+           obj_type="registration", obj_id=reg.id)
     db.session.flush()
-    return len(regs)
+    return True
+
+
+def abandon_unpaid(now: datetime | None = None) -> int:
+    """视为放弃 every registration due (in one transaction; the sweeper goes item by item)."""
+    now = now or clock.now()
+    return sum(abandon(rid, now) for rid in unpaid_due_ids(now))
 
 
 def for_buyer(buyer) -> list[Registration]:

@@ -67,19 +67,34 @@ def deal_for(listing) -> Deal | None:
 
 # --- after the announcement ----------------------------------------------------------------------
 
+def announcements_due_ids(now: datetime) -> list[int]:
+    """Announced listings whose 公告期 and deposit deadline are over (a plain read)."""
+    return list(db.session.scalars(select(Listing.id).where(Listing.state == "announced",
+                                                            Listing.announce_end_at <= now,
+                                                            Listing.deposit_deadline_at <= now)
+                                   .order_by(Listing.announce_end_at, Listing.id)))
+
+
+def close_announcement(listing_id: int, now: datetime) -> bool:
+    """One announced listing moves on by its paid buyers: none → 流拍, else 组织交易; False when not due."""
+    from exchange.db import lock_row
+    listing = lock_row(db.session, Listing, listing_id)
+    if (listing is None or listing.state != "announced" or listing.announce_end_at is None
+            or listing.announce_end_at > now or listing.deposit_deadline_at is None
+            or listing.deposit_deadline_at > now):
+        return False
+    paid = paid_registrations(listing)
+    if not paid:
+        fire(listing, "fail", None, reason="公告期满，无合格且已交纳保证金的意向受让方")
+    else:
+        fire(listing, "start_trading", None,
+             data={"paid_buyers": len(paid), "way": "agreement" if len(paid) == 1 else "competitive"})
+    return True
+
+
 def close_announcements(now: datetime) -> int:
-    """Sweeper handler: announced listings whose 公告期 and deposit deadline are over move on."""
-    ids = db.session.scalars(select(Listing.id).where(Listing.state == "announced", Listing.announce_end_at <= now,
-                                                      Listing.deposit_deadline_at <= now)).all()
-    for lid in ids:
-        listing = db.session.get(Listing, lid)
-        paid = paid_registrations(listing)
-        if not paid:
-            fire(listing, "fail", None, reason="公告期满，无合格且已交纳保证金的意向受让方")
-        else:
-            fire(listing, "start_trading", None,
-                 data={"paid_buyers": len(paid), "way": "agreement" if len(paid) == 1 else "competitive"})
-    return len(ids)
+    """Every announcement due (in one transaction; the sweeper goes item by item)."""
+    return sum(close_announcement(lid, now) for lid in announcements_due_ids(now))
 
 
 def way_of_trading(listing) -> str:
@@ -363,32 +378,58 @@ def close_session(session_id: int, now: datetime | None = None) -> BiddingSessio
     return session
 
 
+def sessions_due_ids(now: datetime) -> list[int]:
+    """Scheduled sessions whose end has passed (a plain read)."""
+    return list(db.session.scalars(select(BiddingSession.id).where(BiddingSession.state == "scheduled",
+                                                                   BiddingSession.ends_at <= now)
+                                   .order_by(BiddingSession.ends_at, BiddingSession.id)))
+
+
+def close_due_session(session_id: int, now: datetime) -> bool:
+    """End one session whose time is up; False when it is not (any more)."""
+    session = _lock(session_id)
+    if session.state != "scheduled" or session.ends_at > now:
+        return False
+    close_session(session_id, now)
+    return True
+
+
 def close_due_sessions(now: datetime) -> int:
-    """Sweeper handler: sessions whose end has passed."""
-    ids = db.session.scalars(select(BiddingSession.id).where(BiddingSession.state == "scheduled",
-                                                             BiddingSession.ends_at <= now)).all()
-    for sid in ids:
-        close_session(sid, now)
-    return len(ids)
+    """Every session due (in one transaction; the sweeper goes item by item)."""
+    return sum(close_due_session(sid, now) for sid in sessions_due_ids(now))
 
 
 # --- publicity and objections --------------------------------------------------------------------
 
+def publicity_due_ids(now: datetime) -> list[int]:
+    """Deals whose 交易公示 is over with no objection pending (a plain read)."""
+    pending = select(Objection.id).where(Objection.deal_id == Deal.id, Objection.state == "pending").exists()
+    return list(db.session.scalars(select(Deal.id).where(Deal.state == "publicity", Deal.publicity_end_at <= now,
+                                                         ~pending)
+                                   .order_by(Deal.publicity_end_at, Deal.id)))
+
+
+def end_publicity_of(deal_id: int, now: datetime) -> bool:
+    """One deal's 交易公示 is over: with no objection pending the listing goes on to 签约 and the contract is
+    drafted (第十六条); False when it is not due or an objection waits for the center."""
+    from exchange.contracts.services import open_contract
+    from exchange.db import lock_row
+    deal = lock_row(db.session, Deal, deal_id)
+    if deal is None or deal.state != "publicity" or deal.publicity_end_at > now:
+        return False
+    pending = db.session.scalar(select(func.count(Objection.id)).where(Objection.deal_id == deal.id,
+                                                                       Objection.state == "pending"))
+    if pending:
+        return False  # the center decides first
+    deal.state = "confirmed"
+    fire(deal.listing, "publicity_end", None, data={"deal": deal.deal_no})
+    open_contract(deal)  # the draft from the standard template, due in 5 工作日
+    return True
+
+
 def end_publicity(now: datetime) -> int:
-    """Sweeper handler: deals whose 交易公示 is over with no objection pending go on to 签约."""
-    deals = db.session.scalars(select(Deal).where(Deal.state == "publicity", Deal.publicity_end_at <= now)).all()
-    n = 0
-    for deal in deals:
-        pending = db.session.scalar(select(func.count(Objection.id)).where(Objection.deal_id == deal.id,
-                                                                           Objection.state == "pending"))
-        if pending:
-            continue  # the center decides first
-        deal.state = "confirmed"
-        fire(deal.listing, "publicity_end", None, data={"deal": deal.deal_no})
-        from exchange.contracts.services import open_contract
-        open_contract(deal)  # 签约 (第十六条): the draft from the standard template, due in 5 工作日
-        n += 1
-    return n
+    """Every publicity due (in one transaction; the sweeper goes item by item)."""
+    return sum(end_publicity_of(did, now) for did in publicity_due_ids(now))
 
 
 def file_objection(user, deal: Deal, *, name: str, contact: str, content: str, ip: str = "") -> Objection:
