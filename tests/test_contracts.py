@@ -5,7 +5,6 @@ checked by the center, which numbers the contract and moves the listing to 结�
 back with pdftotext (the Chinese fields and the 大写 amounts)."""
 import io
 import re
-import shutil
 import subprocess
 from datetime import timedelta
 from decimal import Decimal
@@ -239,7 +238,6 @@ def test_contract_numbers_are_gap_free_per_year(users, db, frozen):
     assert next_number("contract", year) == 1  # a rolled-back approval leaves no gap
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils (pdftotext)")
 def test_pdf_text_has_the_fields_and_the_amounts_in_words(buyers, contract, db):
     deal, listing = contract.deal, contract.listing
     csvc.edit_clauses(buyers["center_reviewer"], contract, {"payment": "分两期：签约后 5 日内付清余款。"})
@@ -268,7 +266,6 @@ def test_pdf_text_has_the_fields_and_the_amounts_in_words(buyers, contract, db):
     assert "交易点代为确认（转让方已书面签字）" in body
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils (pdftotext)")
 @pytest.mark.parametrize("code,method,title,words", [
     ("C02", "出租", "林权流转合同", ("森林防火", "采伐许可", "甲方（出租方）")),
     ("C05", "租赁", "农村集体资产（资源）承包租赁合同", ("民主决策程序", "村民代表会议", "评估值60,000.00元")),

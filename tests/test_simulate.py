@@ -121,7 +121,6 @@ def test_simulate_refuses_a_database_that_holds_data(app, fresh_url, tmp_path):
         engine.dispose()
 
 
-@pytest.mark.skipif(ENGINE != "sqlite", reason="the default (no --database) is a new SQLite file")
 def test_flask_simulate_without_options_makes_its_own_sqlite_database(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "TRAINING_MODE", "CERT_KEY_PATH",
                                                               "CERT_PATH", "UPLOAD_ROOT")}

@@ -1,6 +1,5 @@
 """Deal documents: 成交确认书 and 竞价记录 as PDFs (WeasyPrint), their text read back with pdftotext, and who
 may download them (the parties and the center's staff; not a losing bidder, not the public)."""
-import shutil
 import subprocess
 from datetime import timedelta
 
@@ -15,7 +14,6 @@ from tests.test_publicity import agreement_deal, online_deal  # noqa: F401  (fix
 from tests.test_registrations import _uploads  # noqa: F401  (autouse fixture)
 from tests.test_trading import announced, buyers, trading  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs poppler-utils (pdftotext)")
 
 
 def pdf_text(data: bytes) -> str:

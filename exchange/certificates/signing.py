@@ -15,7 +15,7 @@ import io
 import os
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -54,7 +54,8 @@ def generate_key(key_path: Path, cert_path: Path, common_name: str = "临湘市�
                       x509.NameAttribute(NameOID.LOCALITY_NAME, "临湘市"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, common_name),
                       x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(timezone.utc)
+    from exchange import clock
+    now = clock.now()
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=days))
