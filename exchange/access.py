@@ -85,6 +85,16 @@ ACTIONS: dict[str, Rule] = {
     "objections.decide": Rule(frozenset({R.CENTER_REVIEWER}), "处理交易公示期间的异议"),
     "listings.relist": Rule(frozenset({R.CENTER_REVIEWER}), "流拍项目重新挂牌"),
     "listings.terminate": Rule(frozenset({R.CENTER_REVIEWER}), "终结交易", scoped=True),
+    # 中止 / 重启 (第二十三条): decided by the center; a restart is applied for by a party, or by the staff who
+    # handle the listing on its behalf (the transferor's own public account is checked by ownership in the service)
+    "listings.suspend": Rule(frozenset({R.CENTER_REVIEWER}), "中止和重启交易", scoped=True),
+    "listings.restart_apply": Rule(frozenset({R.POINT_CLERK, R.STATION_REVIEWER, R.CENTER_REVIEWER}),
+                                   "代为申请重启交易", scoped=True),
+    # 违约 (第二十二条): forfeiture, the offer to the runner-up, or relisting
+    "defaults.decide": Rule(frozenset({R.CENTER_REVIEWER}), "处理买受人违约（没收保证金、向次高报价人要约或重新挂牌）"),
+    # 纠纷调解 (第二十七条)
+    "disputes.view": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER}), "查看纠纷调解记录", read=True),
+    "disputes.manage": Rule(frozenset({R.CENTER_REVIEWER}), "登记和办理纠纷调解"),
     # contract, settlement, certificate, archive (第十六–十八条)
     "contracts.manage": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER}), "办理合同签订（编辑条款、审核签章件）"),
     "settlement.manage": Rule(frozenset({R.FINANCE}), "办理交易资金结算和划付"),

@@ -158,7 +158,8 @@ def build_archive(listing: Listing) -> bytes:
             from exchange.pdf import render_pdf
             return render_pdf("public/announcement_pdf.html", listing=listing)
         z.add_generated(f"03-交易文书/挂牌公告-{listing.project_no}.pdf", announcement, "announcement")
-    deal = db.session.scalar(select(Deal).where(Deal.listing_id == listing.id))
+    from exchange.trading.services import deal_for
+    deal = deal_for(listing)
     sessions = list(db.session.scalars(select(BiddingSession).where(BiddingSession.listing_id == listing.id)))
     contract = settlement = None
     certs: list = []

@@ -44,7 +44,8 @@ def terminate(reviewer, listing, *, ground: str, basis: str, document=None,
     for session in db.session.scalars(select(BiddingSession).where(BiddingSession.listing_id == listing.id,
                                                                    BiddingSession.state == "scheduled")):
         session.state, session.outcome = "cancelled", "交易终结，竞价取消"
-    deal = db.session.scalar(select(Deal).where(Deal.listing_id == listing.id))
+    from exchange.trading.services import deal_for
+    deal = deal_for(listing)
     if deal is not None:
         deal.state = "void"
         from exchange.contracts.models import Contract

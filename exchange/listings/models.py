@@ -18,7 +18,7 @@ from exchange.extensions import db
 from exchange.orgs.models import OrgUnit
 
 STATES = ("draft", "station_review", "center_review", "returned", "rejected", "announced", "trading", "publicity",
-          "contract", "settlement", "certification", "completed", "suspended", "terminated", "failed")
+          "contract", "settlement", "certification", "completed", "suspended", "terminated", "failed", "defaulted")
 STATE_VALUES = ", ".join(f"'{s}'" for s in STATES)
 
 

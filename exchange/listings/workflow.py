@@ -36,10 +36,11 @@ STATE_LABELS = {
     "suspended": "已中止",
     "terminated": "已终结",
     "failed": "流拍",
+    "defaulted": "违约处理中",
 }
 
 PUBLIC_STATES = ("announced", "trading", "publicity", "contract", "settlement", "certification", "completed",
-                 "suspended", "terminated", "failed")
+                 "suspended", "terminated", "failed", "defaulted")
 
 
 class WorkflowError(ServiceError):
@@ -61,6 +62,8 @@ class Transition:
     guard: Callable[[Listing], list[str]] | None = None
     effects: tuple[Callable[[Listing, object], None], ...] = field(default_factory=tuple)
     public_owner: bool = False  # the listing's own transferor (public account) may fire it
+    # the service that fires it has itself authorised the actor (a buyer answering an offer made to them)
+    service_authorised: bool = False
     system: bool = False  # the deadline sweeper may fire it (actor None)
 
     def target_for(self, listing: Listing) -> str:
@@ -83,6 +86,14 @@ def _guard_center(listing: Listing) -> list[str]:
 
 def _effect_submitted(listing: Listing, actor) -> None:
     listing.submitted_at = clock.now()
+
+
+def _restart_target(listing: Listing) -> str:
+    from exchange.exceptions.suspension import open_suspension
+    s = open_suspension(listing)
+    if s is None:
+        raise WorkflowError("找不到该项目的中止记录。")
+    return s.from_state
 
 
 def _effect_publish(listing: Listing, actor) -> None:
@@ -117,8 +128,23 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
     Transition("contract_effective", "合同生效，进入结算", frozenset({"contract"}), "settlement", "contracts.manage"),
     Transition("settled", "资金结算完成，进入鉴证", frozenset({"settlement"}), "certification", "settlement.manage"),
     Transition("certified", "出具鉴证书，交易完成", frozenset({"certification"}), "completed", "certificates.issue"),
+    # 中止 / 重启 (第二十三条): every running clock frozen; a restart gives the remaining time back
+    Transition("suspend", "中止交易", frozenset({"announced", "trading", "publicity", "contract", "settlement",
+                                             "certification"}), "suspended", "listings.suspend",
+               reason_required=True),
+    Transition("restart", "重启交易", frozenset({"suspended"}), _restart_target, "listings.suspend",
+               reason_required=True),
+    # 违约 (第二十二条): the winner did not sign or pay in time; the center offers the deal to the runner-up
+    # (who accepts: a new deal and its 交易公示) or relists (流拍, then 重新挂牌)
+    Transition("default", "买受人违约", frozenset({"contract", "settlement"}), "defaulted", "defaults.decide",
+               reason_required=True),
+    Transition("runner_up_accept", "次高报价人接受，进入交易公示", frozenset({"defaulted"}), "publicity",
+               "defaults.decide", service_authorised=True),
+    Transition("default_relist", "违约后转为流拍，重新挂牌", frozenset({"defaulted"}), "failed", "defaults.decide",
+               reason_required=True),
     # 终结 (第二十四条): decided by the center, before the money is settled
-    Transition("terminate", "终结交易", frozenset({"announced", "trading", "publicity", "contract", "suspended"}),
+    Transition("terminate", "终结交易", frozenset({"announced", "trading", "publicity", "contract", "suspended",
+                                             "defaulted"}),
                "terminated", "listings.terminate", reason_required=True),
     # a relisting after 流拍 goes straight to the center's review
     Transition("relist_submit", "重新挂牌，提交审核", frozenset({"draft"}), "center_review", "listings.center_review",
@@ -128,7 +154,8 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
 
 def allowed(listing: Listing, user) -> list[Transition]:
     """The transitions this user may fire on this listing now (for buttons)."""
-    return [t for t in TRANSITIONS.values() if listing.state in t.sources and _authorised(t, listing, user)]
+    return [t for t in TRANSITIONS.values()
+            if listing.state in t.sources and not t.service_authorised and _authorised(t, listing, user)]
 
 
 def _authorised(t: Transition, listing: Listing, user) -> bool:
@@ -136,6 +163,8 @@ def _authorised(t: Transition, listing: Listing, user) -> bool:
         return t.system  # the sweeper
     if not getattr(user, "is_authenticated", False):
         return False
+    if t.service_authorised and user.is_active:
+        return True
     if user.role == Role.PUBLIC:
         return t.public_owner and listing.transferor_user_id == user.id and user.is_active
     return can(user, t.action, listing.org)

@@ -42,7 +42,7 @@ class FeeRule(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
 
-SETTLEMENT_STATES = {"awaiting": "待付价款", "paid": "价款已到账", "settled": "已结算"}
+SETTLEMENT_STATES = {"awaiting": "待付价款", "paid": "价款已到账", "settled": "已结算", "void": "已作废（买受人违约）"}
 
 
 class Settlement(db.Model):
@@ -51,7 +51,7 @@ class Settlement(db.Model):
 
     __tablename__ = "settlement"
     __table_args__ = (
-        CheckConstraint("state IN ('awaiting', 'paid', 'settled')", name="state"),
+        CheckConstraint("state IN ('awaiting', 'paid', 'settled', 'void')", name="state"),
         CheckConstraint("balance_due >= 0 AND buyer_fee >= 0 AND seller_fee >= 0", name="amounts"),
     )
 

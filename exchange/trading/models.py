@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange import clock
@@ -84,7 +84,9 @@ class Bid(db.Model):
     registration: Mapped[Registration] = relationship()
 
 
-DEAL_STATES = {"publicity": "交易公示中", "suspended": "异议处理中", "confirmed": "公示期满", "void": "已撤销"}
+DEAL_STATES = {"publicity": "交易公示中", "suspended": "已中止", "confirmed": "公示期满", "void": "已撤销",
+               "defaulted": "买受人违约"}
+LIVE_DEAL_STATES = ("publicity", "suspended", "confirmed")
 
 
 class Deal(db.Model):
@@ -94,12 +96,16 @@ class Deal(db.Model):
     __table_args__ = (
         CheckConstraint("price > 0", name="price_positive"),
         CheckConstraint("method IN ('agreement', 'online_bidding', 'sealed_bid', 'auction', 'tender')", name="method"),
-        CheckConstraint("state IN ('publicity', 'suspended', 'confirmed', 'void')", name="state"),
+        CheckConstraint("state IN ('publicity', 'suspended', 'confirmed', 'void', 'defaulted')", name="state"),
+        # one live deal per listing; a defaulted or voided one stays beside the runner-up's
+        Index("uq_deal_live_listing", "listing_id", unique=True,
+              sqlite_where=text("state IN ('publicity', 'suspended', 'confirmed')"),
+              postgresql_where=text("state IN ('publicity', 'suspended', 'confirmed')")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deal_no: Mapped[str] = mapped_column(String(30), unique=True)
-    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), unique=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"))
     buyer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     method: Mapped[str] = mapped_column(String(20))

@@ -62,7 +62,9 @@ def active_session(listing) -> BiddingSession | None:
 
 
 def deal_for(listing) -> Deal | None:
-    return db.session.scalar(select(Deal).where(Deal.listing_id == listing.id))
+    """The listing's current deal: the latest one (after a default, the runner-up's; a defaulted or voided one
+    stays on record beside it)."""
+    return db.session.scalar(select(Deal).where(Deal.listing_id == listing.id).order_by(Deal.id.desc()).limit(1))
 
 
 # --- after the announcement ----------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Notifications: an in-app centre for every account, plus email and SMS behind interfaces."""
