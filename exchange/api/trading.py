@@ -266,3 +266,96 @@ def terminate(args, listing_id):
     user, listing = _trading_listing(listing_id)
     args.pop("document", None)
     return perform(xsvc.terminate, user, listing, document=request.files.get("document"), **args)
+
+
+# --- 中止 / 重启 (第二十三条) ---------------------------------------------------------------------------
+
+class SuspendSchema(Schema):
+    ground = fields.String(required=True,
+                           validate=validate.OneOf(["authority", "party", "title_dispute", "center", "other"]),
+                           metadata={"description": "第二十三条情形：authority 主管部门提出 / party 当事人提出经批准 / "
+                                                    "title_dispute 权属争议 / center 中心认为必要经同意 / other 其他"})
+    basis = fields.String(required=True, metadata={"description": "中止依据（提出或批准的机关、文号、理由）"})
+    document = fields.Raw(metadata={"type": "string", "format": "binary", "description": "批准文件扫描件（必传）"})
+
+
+class FrozenClockSchema(Schema):
+    model = fields.String(metadata={"description": "listing / registration / session / deal / contract / settlement"})
+    id = fields.Integer()
+    field = fields.String()
+    label = fields.String()
+    kind = fields.String(metadata={"description": "workdays 工作日 / days 天 / seconds 秒"})
+    remaining = fields.Integer(metadata={"description": "中止时剩余（单位见 kind）"})
+    due = fields.String(metadata={"description": "中止前的截止时间"})
+    restored = fields.String(metadata={"description": "重启后的截止时间"})
+
+
+class SuspensionSchema(Schema):
+    id = fields.Integer()
+    listing_id = fields.Integer()
+    state = fields.String(metadata={"description": "active / restart_requested / restarted / terminated"})
+    ground = fields.String()
+    ground_label = fields.String()
+    basis = fields.String()
+    from_state = fields.String()
+    suspended_at = fields.DateTime()
+    restart_reason = fields.String()
+    restart_requested_at = fields.DateTime(allow_none=True)
+    restart_decision = fields.String()
+    restarted_at = fields.DateTime(allow_none=True)
+    clocks = fields.Method("_clocks")
+
+    def _clocks(self, s):
+        from exchange.exceptions.suspension import frozen_clocks
+        return FrozenClockSchema(many=True).dump(frozen_clocks(s))
+
+
+class RestartApplySchema(Schema):
+    reason = fields.String(required=True, metadata={"description": "申请重启的理由"})
+
+
+class RestartDecideSchema(Schema):
+    approve = fields.Boolean(required=True, metadata={"description": "true 重启 / false 不予重启"})
+    decision = fields.String(required=True, metadata={"description": "认定意见"})
+
+
+@blp.route("/listings/<int:listing_id>/suspend", methods=["POST"])
+@blp.arguments(SuspendSchema, location="form")
+@blp.response(201, SuspensionSchema)
+def suspend(args, listing_id):
+    """中止交易（中心审核员；第二十三条情形及批准文件）：所有正在计算的期限冻结"""
+    from exchange.exceptions import suspension
+    user, listing = _trading_listing(listing_id)
+    args.pop("document", None)
+    return perform(suspension.suspend, user, listing, document=request.files.get("document"), **args)
+
+
+@blp.route("/listings/<int:listing_id>/suspensions", methods=["GET"])
+@blp.response(200, SuspensionSchema(many=True))
+def suspensions(listing_id):
+    """项目的中止记录（含冻结的期限及重启后的截止时间）：工作人员在管辖范围内，或交易相关方"""
+    from exchange.exceptions import suspension
+    user, listing = _trading_listing(listing_id)
+    if not (can(user, "listings.view", listing.org) or suspension.may_apply_restart(user, listing)):
+        raise AccessDenied("您无权查看该项目的中止记录。")
+    return suspension.suspensions_of(listing)
+
+
+@blp.route("/listings/<int:listing_id>/restart-application", methods=["POST"])
+@blp.arguments(RestartApplySchema)
+@blp.response(200, SuspensionSchema)
+def restart_apply(args, listing_id):
+    """申请重启交易（交易相关方，或代其办理的交易点、交易站、交易中心工作人员）"""
+    from exchange.exceptions import suspension
+    user, listing = _trading_listing(listing_id)
+    return perform(suspension.apply_restart, user, listing, **args)
+
+
+@blp.route("/listings/<int:listing_id>/restart-decision", methods=["POST"])
+@blp.arguments(RestartDecideSchema)
+@blp.response(200, SuspensionSchema)
+def restart_decide(args, listing_id):
+    """认定重启申请（中心审核员）：重启时各期限按剩余时间从现在起重新计算"""
+    from exchange.exceptions import suspension
+    user, listing = _trading_listing(listing_id)
+    return perform(suspension.decide_restart, user, listing, **args)

@@ -25,7 +25,10 @@ class TerminationError(ServiceError):
 def terminate(reviewer, listing, *, ground: str, basis: str, document=None,
               document_filename: str | None = None) -> Termination:
     require(reviewer, "listings.terminate", listing.org)
-    if listing.state not in TRANSITIONS["terminate"].sources:
+    from exchange.exceptions.suspension import close_on_termination, open_suspension
+    suspended = open_suspension(listing) if listing.state == "suspended" else None
+    if listing.state not in TRANSITIONS["terminate"].sources or (
+            suspended is not None and suspended.from_state in ("settlement", "certification")):
         raise TerminationError("资金结算开始后不能终结交易；未进入挂牌公告的项目请退回或不予受理。")
     if ground not in TERMINATION_GROUNDS:
         raise TerminationError("请选择第二十四条规定的终结情形。", field="ground")
@@ -52,6 +55,7 @@ def terminate(reviewer, listing, *, ground: str, basis: str, document=None,
         contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
         if contract is not None:
             contract.state = "void"
+    close_on_termination(listing)
     fire(listing, "terminate", reviewer, reason=f"{TERMINATION_GROUNDS[ground]}：{basis}",
          data={"ground": ground, "document_sha256": stored.sha256})
     opened = refunds.open_for_listing(listing, "terminated")

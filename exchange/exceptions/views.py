@@ -1,4 +1,5 @@
-"""终结交易 page: the center's reviewer decides it with the approving document."""
+"""终结 and 中止/重启 pages: the center's reviewer decides them with the approving document; parties apply for a
+restart."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -11,7 +12,8 @@ from wtforms.validators import Length, Optional
 from exchange.access import require
 from exchange.errors import ServiceError
 from exchange.exceptions import services as xsvc
-from exchange.exceptions.models import TERMINATION_GROUNDS
+from exchange.exceptions import suspension
+from exchange.exceptions.models import SUSPENSION_GROUNDS, TERMINATION_GROUNDS, Suspension
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.web.helpers import apply_service_error
@@ -46,3 +48,132 @@ def terminate(listing_id: int):
             return redirect(url_for("listings.detail", listing_id=listing.id))
     return render_template("exceptions/terminate.html", listing=listing, form=form), \
         (400 if request.method == "POST" else 200)
+
+
+# --- 中止 / 重启 (第二十三条) --------------------------------------------------------------------------
+
+class SuspendForm(FlaskForm):
+    ground = SelectField("中止情形（第二十三条）", choices=list(SUSPENSION_GROUNDS.items()))
+    basis = TextAreaField("中止依据（提出或批准的机关、文号和主要理由）", validators=[Optional(), Length(max=2000)])
+    document = FileField("提出或批准中止的文件扫描件（PDF、JPG 或 PNG）")
+
+
+class RestartApplyForm(FlaskForm):
+    reason = TextAreaField("申请重启的理由（中止情形已消除的依据）", validators=[Optional(), Length(max=2000)])
+
+
+class RestartDecideForm(FlaskForm):
+    decision = TextAreaField("认定意见", validators=[Optional(), Length(max=2000)])
+    approve = SelectField("认定结果", choices=[("yes", "符合重启条件，重启交易"), ("no", "不符合重启条件，继续中止")])
+
+
+def _listing_or_404(listing_id: int) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        abort(404)
+    return listing
+
+
+@bp.route("/<int:listing_id>/suspend", methods=["GET", "POST"])
+@login_required
+def suspend(listing_id: int):
+    listing = _listing_or_404(listing_id)
+    require(current_user, "listings.suspend", listing.org)
+    form = SuspendForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            s = suspension.suspend(current_user, listing, ground=form.ground.data, basis=form.basis.data or "",
+                                   document=form.document.data or None)
+        except ServiceError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"已中止交易，{len(suspension.frozen_clocks(s))} 项期限已冻结；重启后按剩余时间继续。", "success")
+            return redirect(url_for("exceptions.suspension_page", listing_id=listing.id))
+    return render_template("exceptions/suspend.html", listing=listing, form=form), \
+        (400 if request.method == "POST" else 200)
+
+
+def _may_view_suspension(listing: Listing) -> bool:
+    from exchange.access import can
+    return can(current_user, "listings.view", listing.org) or suspension.may_apply_restart(current_user, listing)
+
+
+@bp.route("/<int:listing_id>/suspension")
+@login_required
+def suspension_page(listing_id: int):
+    listing = _listing_or_404(listing_id)
+    if not _may_view_suspension(listing):
+        abort(403)
+    return _render_suspension(listing)
+
+
+def _render_suspension(listing: Listing, *, apply_form=None, decide_form=None, status: int = 200):
+    from exchange.access import can
+    current = suspension.open_suspension(listing)
+    past = [s for s in suspension.suspensions_of(listing) if current is None or s.id != current.id]
+    return render_template(
+        "exceptions/suspension.html", listing=listing, current=current, past=past,
+        rows=suspension.frozen_rows(current) if current else [],
+        can_apply=current is not None and current.state == "active"
+        and suspension.may_apply_restart(current_user, listing),
+        can_decide=current is not None and current.state == "restart_requested"
+        and can(current_user, "listings.suspend", listing.org),
+        apply_form=apply_form or RestartApplyForm(), decide_form=decide_form or RestartDecideForm(),
+        past_rows={s.id: suspension.frozen_rows(s) for s in past}), status
+
+
+@bp.route("/<int:listing_id>/suspension/apply", methods=["POST"])
+@login_required
+def restart_apply(listing_id: int):
+    listing = _listing_or_404(listing_id)
+    if not _may_view_suspension(listing):
+        abort(403)
+    form = RestartApplyForm()
+    if form.validate_on_submit():
+        try:
+            suspension.apply_restart(current_user, listing, reason=form.reason.data or "")
+        except ServiceError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            flash("重启申请已提交，交易中心认定后将通知各方。", "success")
+            return redirect(url_for("exceptions.suspension_page", listing_id=listing.id))
+    return _render_suspension(listing, apply_form=form, status=400)
+
+
+@bp.route("/<int:listing_id>/suspension/decide", methods=["POST"])
+@login_required
+def restart_decide(listing_id: int):
+    listing = _listing_or_404(listing_id)
+    require(current_user, "listings.suspend", listing.org)
+    form = RestartDecideForm()
+    if form.validate_on_submit():
+        approve = form.approve.data == "yes"
+        try:
+            suspension.decide_restart(current_user, listing, approve=approve, decision=form.decision.data or "")
+        except ServiceError as exc:
+            db.session.rollback()
+            apply_service_error(form, exc)
+        else:
+            db.session.commit()
+            flash("已重启交易，各项期限按剩余时间重新计算。" if approve else "已认定不符合重启条件，交易继续中止。",
+                  "success")
+            return redirect(url_for("exceptions.suspension_page", listing_id=listing.id))
+    return _render_suspension(listing, decide_form=form, status=400)
+
+
+@bp.route("/<int:listing_id>/suspension/<int:suspension_id>/document")
+@login_required
+def suspension_document(listing_id: int, suspension_id: int):
+    listing = _listing_or_404(listing_id)
+    from exchange.access import can
+    if not can(current_user, "listings.view", listing.org):
+        abort(403)
+    s = db.session.get(Suspension, suspension_id)
+    if s is None or s.listing_id != listing.id or not s.document_key:
+        abort(404)
+    from exchange.uploads import send_stored
+    return send_stored(s.document_key, s.document_filename, s.document_content_type)

@@ -89,11 +89,11 @@ def _effect_submitted(listing: Listing, actor) -> None:
 
 
 def _restart_target(listing: Listing) -> str:
-    from exchange.exceptions.suspension import open_suspension
-    s = open_suspension(listing)
-    if s is None:
+    from exchange.exceptions.suspension import suspensions_of
+    latest = suspensions_of(listing)
+    if not latest:
         raise WorkflowError("找不到该项目的中止记录。")
-    return s.from_state
+    return latest[-1].from_state  # back to the stage it was suspended in
 
 
 def _effect_publish(listing: Listing, actor) -> None:

@@ -273,8 +273,10 @@ def confirm_deposit(actor, reg: Registration, amount, *, source_key: str, receip
 
 def unpaid_due_ids(now: datetime) -> list[int]:
     """Qualified registrations whose deposit deadline has passed (a plain read)."""
-    return list(db.session.scalars(select(Registration.id).where(Registration.state == "qualified",
-                                                                 Registration.deposit_deadline_at <= now)
+    from exchange.listings.models import Listing
+    return list(db.session.scalars(select(Registration.id).join(Listing, Listing.id == Registration.listing_id)
+                                   .where(Registration.state == "qualified", Registration.deposit_deadline_at <= now,
+                                          Listing.state != "suspended")  # 中止: its clock is frozen
                                    .order_by(Registration.deposit_deadline_at, Registration.id)))
 
 
@@ -283,7 +285,8 @@ def abandon(reg_id: int, now: datetime) -> bool:
     is no longer due (paid meanwhile, or done by someone else).  Locks the row first."""
     from exchange.db import lock_row
     reg = lock_row(db.session, Registration, reg_id)
-    if reg is None or reg.state != "qualified" or reg.deposit_deadline_at is None or reg.deposit_deadline_at > now:
+    if (reg is None or reg.state != "qualified" or reg.deposit_deadline_at is None or reg.deposit_deadline_at > now
+            or reg.listing.state == "suspended"):
         return False
     reg.state = "abandoned"
     record("registration.abandoned", f"逾期未交保证金，视为放弃：{reg.buyer.display_name}（{reg.payment_ref}）",

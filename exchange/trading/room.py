@@ -13,6 +13,8 @@ def phase(session: BiddingSession, now=None) -> str:
     now = now or clock.now()
     if session.state == "cancelled":
         return "cancelled"
+    if session.state == "scheduled" and session.listing.state == "suspended":
+        return "suspended"  # 中止: the clock is frozen until the restart
     if session.state == "ended" or now >= session.ends_at:
         return "ended"
     if now < session.starts_at:
@@ -23,7 +25,19 @@ def phase(session: BiddingSession, now=None) -> str:
 
 
 PHASE_LABELS = {"waiting": "等待开始", "free": "自由报价期", "timed": "限时报价期", "ended": "已结束",
-                "sealed_open": "接受报价中", "sealed_closed": "报价已截止，等待开标", "cancelled": "已取消"}
+                "sealed_open": "接受报价中", "sealed_closed": "报价已截止，等待开标", "cancelled": "已取消",
+                "suspended": "交易已中止（计时暂停，重启后按剩余时间继续）"}
+
+
+def _seconds_left(session: BiddingSession, ph: str, now) -> float:
+    if ph == "ended":
+        return 0.0
+    if ph == "suspended":  # what was left when the listing was suspended (frozen)
+        from exchange.exceptions.suspension import open_suspension
+        s = open_suspension(session.listing)
+        at = s.suspended_at if s is not None else now
+        return max(0.0, (session.ends_at - at).total_seconds())
+    return max(0.0, (session.ends_at - now).total_seconds())
 
 
 def state(session: BiddingSession, viewer=None, *, history: int = 30) -> dict:
@@ -45,7 +59,7 @@ def state(session: BiddingSession, viewer=None, *, history: int = 30) -> dict:
         "free_end_at": session.free_end_at.isoformat(),
         "ends_at": session.ends_at.isoformat(),
         "hard_end_at": session.hard_end_at.isoformat(),
-        "seconds_left": max(0.0, (session.ends_at - now).total_seconds()) if ph != "ended" else 0.0,
+        "seconds_left": _seconds_left(session, ph, now),
         "start_price": str(session.start_price),
         "increment": str(session.increment) if session.increment is not None else None,
         "max_steps": session.max_steps,

@@ -293,6 +293,8 @@ def place_bid(user, session_id: int, amount, *, key: str, ip: str = "") -> Bid:
     now = clock.now()
     if session.state != "scheduled":
         raise BidRefused("竞价已结束。")
+    if session.listing.state == "suspended":
+        raise BidRefused("交易已中止，暂停报价；重启后按剩余时间继续。")
     if now < session.starts_at:
         raise BidRefused(f"竞价尚未开始，开始时间 {clock.to_local(session.starts_at):%Y-%m-%d %H:%M}。")
     if session.method == "sealed_bid":
@@ -382,15 +384,16 @@ def close_session(session_id: int, now: datetime | None = None) -> BiddingSessio
 
 def sessions_due_ids(now: datetime) -> list[int]:
     """Scheduled sessions whose end has passed (a plain read)."""
-    return list(db.session.scalars(select(BiddingSession.id).where(BiddingSession.state == "scheduled",
-                                                                   BiddingSession.ends_at <= now)
+    return list(db.session.scalars(select(BiddingSession.id).join(Listing, Listing.id == BiddingSession.listing_id)
+                                   .where(BiddingSession.state == "scheduled", BiddingSession.ends_at <= now,
+                                          Listing.state != "suspended")  # 中止: its clock is frozen
                                    .order_by(BiddingSession.ends_at, BiddingSession.id)))
 
 
 def close_due_session(session_id: int, now: datetime) -> bool:
     """End one session whose time is up; False when it is not (any more)."""
     session = _lock(session_id)
-    if session.state != "scheduled" or session.ends_at > now:
+    if session.state != "scheduled" or session.ends_at > now or session.listing.state == "suspended":
         return False
     close_session(session_id, now)
     return True
@@ -469,8 +472,8 @@ def decide_objection(reviewer, obj: Objection, *, upheld: bool, decision: str) -
     obj.state = "upheld" if upheld else "dismissed"
     obj.decision, obj.decided_by_id, obj.decided_at = decision[:2000], reviewer.id, clock.now()
     if upheld and obj.deal.state == "publicity":
-        obj.deal.state = "suspended"
-        fire(obj.deal.listing, "objection_upheld", reviewer, reason=decision)
+        from exchange.exceptions.suspension import suspend_for_objection
+        suspend_for_objection(reviewer, obj.deal, decision)  # 中止: the deal's clocks frozen until a restart
     db.session.flush()
     record("objection.decide", f"异议{'成立' if upheld else '不成立'}：{obj.deal.listing.project_no}", obj_type="objection",
            obj_id=obj.id)

@@ -10,6 +10,7 @@
   var form = root.querySelector("[data-bid-form]");
   var deadline = null;          // performance.now() at which the countdown reaches zero
   var phase = null;
+  var frozenMs = 0;
   var lastNextMin = null;
   var pending = null;           // {amount, key} of a bid being confirmed or sent
 
@@ -69,6 +70,7 @@
   function tick() {
     var el = field("countdown");
     if (!el || deadline === null) { return; }
+    if (phase === "suspended") { el.textContent = fmtCountdown(frozenMs) + "（已暂停）"; return; }
     el.textContent = phase === "ended" ? "0:00" : fmtCountdown(deadline - performance.now());
   }
 
@@ -81,6 +83,7 @@
   function render(st) {
     phase = st.phase;
     deadline = performance.now() + st.seconds_left * 1000;
+    frozenMs = st.seconds_left * 1000;
     setText("phase_label", st.phase_label);
     if (st.current_price_text !== undefined) {
       setText("current_price_text", st.current_price_text || "尚无报价");
@@ -119,7 +122,7 @@
       }
       lastNextMin = st.me.next_min;
     }
-    if (form && (st.phase === "ended" || st.phase === "cancelled")) { form.hidden = true; }
+    if (form) { form.hidden = st.phase === "ended" || st.phase === "cancelled" || st.phase === "suspended"; }
     tick();
   }
 
