@@ -100,6 +100,14 @@ ACTIONS: dict[str, Rule] = {
     "settlement.manage": Rule(frozenset({R.FINANCE}), "办理交易资金结算和划付"),
     "fees.manage": Rule(frozenset({R.ADMIN}), "维护收费标准"),
     "certificates.issue": Rule(frozenset({R.CENTER_REVIEWER}), "出具和撤销鉴证书"),
+    # supervision (第六条, 第二十六条): statistics, rankings, warnings and reports — read-only for the supervisor
+    "stats.view": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER, R.FINANCE, R.ADMIN}),
+                       "查看统计分析和考评排名", read=True),
+    "reports.download": Rule(frozenset({R.CENTER_REVIEWER, R.FINANCE, R.ADMIN}), "下载统计报表", read=True),
+    "alerts.view": Rule(frozenset({R.CENTER_REVIEWER, R.ADMIN}), "查看监督预警", read=True),
+    "alerts.handle": Rule(frozenset({R.CENTER_REVIEWER}), "处理监督预警（知悉、记录处理结果）"),
+    # open data (gov-data-rules): read tokens of government data consumers
+    "datatokens.manage": Rule(frozenset({R.ADMIN}), "管理开放数据访问令牌"),
     "archive.download": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER, R.FINANCE, R.ADMIN}), "下载项目档案",
                              read=True),
 }

@@ -15,3 +15,5 @@ from exchange.settlement.models import FeeRule, Payout, Settlement  # noqa: F401
 from exchange.certificates.models import Certificate  # noqa: F401
 from exchange.exceptions.models import DefaultCase, Dispute, RunnerUpOffer, Suspension, Termination  # noqa: F401
 from exchange.notifications.models import Delivery, Notification  # noqa: F401
+from exchange.supervision.models import SupervisionAlert  # noqa: F401
+from exchange.opendata.models import DataToken, OpenDataChange  # noqa: F401

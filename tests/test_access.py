@@ -42,6 +42,11 @@ EXPECTED = {
     "settlement.manage": {"finance"},
     "fees.manage": {"admin"},
     "certificates.issue": {"center_reviewer"},
+    "stats.view": {"center_reviewer", "trading_officer", "finance", "admin", "supervisor"},
+    "reports.download": {"center_reviewer", "finance", "admin", "supervisor"},
+    "alerts.view": {"center_reviewer", "admin", "supervisor"},
+    "alerts.handle": {"center_reviewer"},
+    "datatokens.manage": {"admin"},
     "archive.download": {"center_reviewer", "trading_officer", "finance", "admin", "supervisor"},
 }
 

@@ -203,9 +203,13 @@ def fire(listing: Listing, name: str, actor, *, reason: str = "", data: dict | N
                          data=canonical_json(data) if data else None)
     db.session.add(event)
     db.session.flush()
-    record(f"listing.{name}", f"{t.label}：{listing.project_no or ('#' + str(listing.id))} {listing.title}"
+    entry = record(f"listing.{name}", f"{t.label}：{listing.project_no or ('#' + str(listing.id))} {listing.title}"
            + (f"（{reason}）" if reason else ""), obj_type="listing", obj_id=listing.id,
            before={"state": before}, after={"state": after, **({"data": data} if data else {})})
+    if before in PUBLIC_STATES or after in PUBLIC_STATES:
+        # the open-data changes feed: its cursor is this audit entry's number (see exchange.opendata.models)
+        from exchange.opendata.models import OpenDataChange
+        db.session.add(OpenDataChange(seq=entry.seq, listing_id=listing.id, kind=name, at=entry.at))
     return event
 
 
