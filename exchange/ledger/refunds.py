@@ -85,6 +85,25 @@ def open_for_listing(listing, reason: str, *, keep_registration_ids=()) -> list[
     return opened
 
 
+def unpaid_refund_of(account) -> Refund | None:
+    """The refund emptying this account that is not approved yet (pending, or its transfer recorded)."""
+    return db.session.scalar(select(Refund).where(Refund.account_id == account.id, Refund.state != "approved"))
+
+
+def withdraw(refund: Refund, why: str) -> None:
+    """Take back a refund nobody has paid yet (``pending``: no transfer recorded) because the deposit is needed
+    again — the runner-up accepting the deal after a default (第二十二条): the row goes, the deposit stays held
+    and the audit trail keeps what was withdrawn.  The caller holds the refund's row lock."""
+    if refund.state != "pending":
+        raise RefundError("该退款已登记转账，不能撤回。")
+    record("refund.withdraw", f"撤回应退保证金 {format_yuan(refund.amount)} 元：{refund.payee}（{why}）",
+           obj_type="refund", obj_id=refund.id,
+           before={"registration": refund.registration_id, "amount": refund.amount, "reason": refund.reason,
+                   "due_at": refund.due_at})
+    db.session.delete(refund)
+    db.session.flush()
+
+
 def record_transfer(maker, refund: Refund, bank_ref: str) -> Refund:
     require(maker, "refunds.manage")
     if refund.state != "pending":

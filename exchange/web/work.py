@@ -126,6 +126,13 @@ def _deal_queues(panel: Panel, user, role) -> None:
                 .where(Contract.state == "draft",
                        or_(Deal.buyer_id == user.id, Listing.transferor_user_id == user.id)))
         panel.queues.append(Queue("待确认的合同", count(mine), url_for("registrations.index", state="paid")))
+        from exchange.exceptions.models import RunnerUpOffer
+        from exchange.registrations.models import Registration
+        offers = count(select(func.count(RunnerUpOffer.id)).join(Registration,
+                                                                 Registration.id == RunnerUpOffer.registration_id)
+                       .where(RunnerUpOffer.state == "pending", Registration.buyer_id == user.id))
+        if offers:  # 第二十二条: the deal offered to this buyer after the winner's default
+            panel.queues.append(Queue("待答复的成交要约", offers, url_for("defaults.my_offers")))
         return
     if role in (Role.POINT_CLERK, Role.STATION_REVIEWER):
         stmt = (select(func.count(Contract.id)).join(Listing, Listing.id == Contract.listing_id)
@@ -137,13 +144,15 @@ def _deal_queues(panel: Panel, user, role) -> None:
         panel.queues.append(Queue("待审核的合同签章件", count(select(func.count(Contract.id))
                                                              .where(Contract.state == "uploaded")),
                                   url_for("contracts.index")))
-        overdue = count(select(func.count(Contract.id)).where(Contract.state.in_(("draft", "confirmed", "uploaded")),
-                                                              Contract.due_at < now))
+        overdue = count(select(func.count(Contract.id)).join(Listing, Listing.id == Contract.listing_id)
+                        .where(Contract.state.in_(("draft", "confirmed", "uploaded")), Contract.due_at < now,
+                               Listing.state != "suspended"))
         panel.queues.append(Queue("逾期未签约", overdue, url_for("contracts.index"), overdue=overdue))
     if role in (Role.FINANCE, Role.SUPERVISOR):
         panel.queues.append(Queue("待付价款的结算", count(select(func.count(Settlement.id))
                                                            .where(Settlement.state == "awaiting")),
                                   url_for("settlement.index")))
-        overdue = count(select(func.count(Settlement.id)).where(Settlement.state != "settled",
-                                                                Settlement.due_at < now))
+        overdue = count(select(func.count(Settlement.id)).join(Listing, Listing.id == Settlement.listing_id)
+                        .where(Settlement.state.in_(("awaiting", "paid")), Settlement.due_at < now,
+                               Listing.state != "suspended"))
         panel.queues.append(Queue("逾期未结算", overdue, url_for("settlement.index"), overdue=overdue))

@@ -1,0 +1,233 @@
+"""违约处理 pages (第二十二条): the center's page per listing (/listings/<id>/default: declare, the forfeiture,
+the runner-up candidates, the offer, relisting) and the bidder's offer pages (/offers, /offers/<id>)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from exchange import clock
+from exchange.access import AccessDenied, require
+from exchange.accounts.models import Role
+from exchange.errors import ServiceError
+from exchange.exceptions import defaults as dsvc
+from exchange.exceptions.models import DEFAULT_STAGES, RunnerUpOffer
+from exchange.extensions import db
+from exchange.listings.models import Listing
+from exchange.money import format_yuan
+from exchange.web.helpers import apply_service_error
+
+bp = Blueprint("defaults", __name__)
+
+
+class DeclareForm(FlaskForm):
+    reason = TextAreaField("违约的事实和理由（当事人将看到）", validators=[Optional(), Length(max=2000)])
+
+
+class OfferForm(FlaskForm):
+    registration_id = HiddenField("次高报价人", validators=[Optional(), Length(max=12)])
+    days = StringField("答复期限（工作日，1–10）", default="3", validators=[Optional(), Length(max=4)])
+
+
+class RelistForm(FlaskForm):
+    reason = TextAreaField("重新挂牌的理由", validators=[Optional(), Length(max=2000)])
+    floor_price = StringField("新底价（元，不填则沿用原底价）", validators=[Optional(), Length(max=20)])
+    reps_for = StringField("同意低于评估值的成员代表人数（集体资产底价低于评估值时填写）", validators=[Optional(), Length(max=6)])
+    reps_total = StringField("成员代表总数", validators=[Optional(), Length(max=6)])
+
+
+class AnswerForm(FlaskForm):
+    decision = RadioField("您的答复", choices=[("accept", "接受，按上述价格成交"), ("decline", "放弃")],
+                          validators=[DataRequired("请选择接受或放弃")])
+    note = TextAreaField("说明（可不填）", validators=[Optional(), Length(max=500)])
+    password = PasswordField("登录密码", validators=[DataRequired("请输入您的登录密码"), Length(max=200)])
+
+
+@bp.app_template_global()
+def default_link(listing) -> bool:
+    """The listing page shows the link to 违约处理 when this user decides it and the deal is overdue or defaulted."""
+    try:
+        return dsvc.may_declare(current_user, listing)
+    except Exception:  # noqa: BLE001 — a link must never break the listing page
+        return False
+
+
+# --- the center's page ----------------------------------------------------------------------------
+
+def _listing(listing_id: int) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        abort(404)
+    require(current_user, "defaults.decide", listing.org)
+    return listing
+
+
+def _page(listing: Listing, status: int = 200, **forms):
+    from exchange.trading.services import deal_for
+    case = dsvc.current_case(listing)
+    deal = deal_for(listing)
+    return render_template(
+        "exceptions/default.html", listing=listing, case=case, deal=deal,
+        defaulted_deal=dsvc.deal_of(case) if case else None,
+        overdue=dsvc.overdue_state(listing), stages=DEFAULT_STAGES,
+        candidates=dsvc.runner_up_candidates(listing, include_offered=True) if case else [],
+        offers=dsvc.offers_of(case) if case else [], pending=dsvc.pending_offer(case) if case else None,
+        forfeit_total=dsvc.forfeit_held(listing), cases=dsvc.cases_of(listing), now=clock.now(),
+        registration_of=dsvc.registration_of,
+        declare_form=forms.get("declare_form") or DeclareForm(),
+        offer_form=forms.get("offer_form") or OfferForm(),
+        relist_form=forms.get("relist_form") or RelistForm()), status
+
+
+def _run(listing: Listing, form, form_name: str, action, message: str, target=None):
+    try:
+        result = action()
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        apply_service_error(form, exc)
+        return _page(db.session.get(Listing, listing.id), 400, **{form_name: form})
+    except StaleDataError:
+        db.session.rollback()
+        flash("数据已被他人同时修改，请核对后重试。", "error")
+        return redirect(url_for("defaults.listing", listing_id=listing.id))
+    flash(message if not callable(message) else message(result), "success")
+    return redirect(target(result) if target else url_for("defaults.listing", listing_id=listing.id))
+
+
+@bp.route("/listings/<int:listing_id>/default")
+@login_required
+def listing(listing_id: int):
+    return _page(_listing(listing_id))
+
+
+@bp.route("/listings/<int:listing_id>/default/declare", methods=["POST"])
+@login_required
+def declare(listing_id: int):
+    listing = _listing(listing_id)
+    form = DeclareForm()
+    if not form.validate_on_submit():
+        return _page(listing, 400, declare_form=form)
+    return _run(listing, form, "declare_form",
+                lambda: dsvc.declare_default(current_user, listing, reason=form.reason.data or ""),
+                lambda case: f"已认定买受人违约，没收保证金 {format_yuan(case.forfeited)} 元。")
+
+
+def _case_or_400(listing: Listing, form, form_name: str):
+    case = dsvc.current_case(listing)
+    if case is None:
+        form.form_errors.append("该项目还没有认定违约。")
+        return None, _page(listing, 400, **{form_name: form})
+    return case, None
+
+
+@bp.route("/listings/<int:listing_id>/default/offer", methods=["POST"])
+@login_required
+def offer(listing_id: int):
+    listing = _listing(listing_id)
+    form = OfferForm()
+    if not form.validate_on_submit():
+        return _page(listing, 400, offer_form=form)
+    case, error = _case_or_400(listing, form, "offer_form")
+    if error:
+        return error
+    return _run(listing, form, "offer_form",
+                lambda: dsvc.offer_to_runner_up(current_user, case, form.registration_id.data,
+                                                days=form.days.data),
+                "已向次高报价人发出要约，等待其答复。")
+
+
+@bp.route("/listings/<int:listing_id>/default/relist", methods=["POST"])
+@login_required
+def relist(listing_id: int):
+    listing = _listing(listing_id)
+    form = RelistForm()
+    if not form.validate_on_submit():
+        return _page(listing, 400, relist_form=form)
+    case, error = _case_or_400(listing, form, "relist_form")
+    if error:
+        return error
+    return _run(listing, form, "relist_form",
+                lambda: dsvc.relist_after_default(current_user, case, form.reason.data or "",
+                                                  floor_price=form.floor_price.data or None,
+                                                  reps_for=_int_or_none(form.reps_for.data, "reps_for"),
+                                                  reps_total=_int_or_none(form.reps_total.data, "reps_total")),
+                "已转为流拍并重新挂牌，新项目已提交交易中心审核。",
+                target=lambda copy: url_for("listings.detail", listing_id=copy.id))
+
+
+def _int_or_none(value, field: str):
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise dsvc.DefaultError("请填写整数人数。", field=field)
+    return int(value)
+
+
+# --- the bidder's offer pages ---------------------------------------------------------------------
+
+@bp.route("/offers")
+@login_required
+def my_offers():
+    if current_user.role != Role.PUBLIC:
+        abort(404)
+    return render_template("exceptions/offer_list.html", offers=dsvc.offers_for_buyer(current_user), now=clock.now())
+
+
+def _offer(offer_id: int) -> RunnerUpOffer:
+    offer = db.session.get(RunnerUpOffer, offer_id)
+    if offer is None:
+        abort(404)
+    if not dsvc.may_view_offer(current_user, offer):
+        raise AccessDenied("这份要约仅限收到要约的报价人和交易中心工作人员查看。")
+    return offer
+
+
+def _offer_page(offer: RunnerUpOffer, status: int = 200, form=None):
+    case = offer.case
+    reg = dsvc.registration_of(offer)
+    from exchange.ledger import services as ledger
+    from exchange.ledger.refunds import unpaid_refund_of
+    dep = ledger.deposit_account(case.listing, reg.buyer)
+    refund = unpaid_refund_of(dep)
+    deposit_held = ledger.held(dep)
+    return render_template(
+        "exceptions/offer.html", offer=offer, case=case, listing=case.listing, reg=reg,
+        old_deal=dsvc.deal_of(case), mine=dsvc.is_offer_buyer(current_user, offer), now=clock.now(),
+        deposit_kept=deposit_held > 0 and (refund is None or refund.state == "pending"),
+        deposit_held=deposit_held, form=form or AnswerForm()), status
+
+
+@bp.route("/offers/<int:offer_id>")
+@login_required
+def offer_page(offer_id: int):
+    return _offer_page(_offer(offer_id))
+
+
+@bp.route("/offers/<int:offer_id>/answer", methods=["POST"])
+@login_required
+def answer(offer_id: int):
+    offer = _offer(offer_id)
+    if not dsvc.is_offer_buyer(current_user, offer):
+        raise AccessDenied("这份要约不是发给您的。")
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return _offer_page(offer, 400, form)
+    accept = form.decision.data == "accept"
+    try:
+        dsvc.answer_offer(current_user, offer, accept, form.note.data or "", password=form.password.data)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        apply_service_error(form, exc)
+        return _offer_page(db.session.get(RunnerUpOffer, offer.id), 400, form)
+    except StaleDataError:
+        db.session.rollback()
+        flash("数据已被同时修改，请刷新后重试。", "error")
+        return redirect(url_for("defaults.offer_page", offer_id=offer.id))
+    flash("您已接受要约：成交进入交易公示，期满后请按时签订合同。" if accept else "您已放弃本次要约。", "success")
+    return redirect(url_for("defaults.offer_page", offer_id=offer.id))
