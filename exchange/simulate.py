@@ -180,6 +180,19 @@ def _stage(name: str) -> Iterator[None]:
         raise SimulationError(name, message) from exc
 
 
+class _Errors(logging.Handler):
+    """Collects the errors the sweeper logs during one pass (the sweeper logs and goes on; the simulation stops)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        exc = record.exc_info[1] if record.exc_info else None
+        detail = f"{type(exc).__name__}: {exc}" if exc is not None else record.getMessage()
+        self.messages.append(f"{record.getMessage()}（{detail}）"[:300])
+
+
 class Simulation:
     def __init__(self, echo: Callable[[str], None]):
         self.echo = echo
@@ -232,12 +245,27 @@ class Simulation:
         return user
 
     def sweep(self, stage: str) -> dict:
-        from exchange.deadlines.sweeper import sweep
-        with _stage(stage):
-            result = sweep()
-            if not result.ran:
-                raise RuntimeError("到期处理被另一个进程占用，请稍后重试")
-            return result.counts
+        """One pass of the deadline sweeper; any item it could not handle stops the simulation at ``stage``
+        (the sweeper itself only logs it and retries next pass), naming the handler, the items and why."""
+        from exchange.deadlines.sweeper import HANDLERS, log as sweeper_log, sweep
+        errors = _Errors()
+        sweeper_log.addHandler(errors)
+        try:
+            with _stage(stage):
+                result = sweep()
+                if not result.ran:
+                    raise RuntimeError("到期处理被另一个进程占用，请稍后重试")
+        finally:
+            sweeper_log.removeHandler(errors)
+        if result.failed:
+            parts = []
+            for name, ids in result.failed.items():
+                label = getattr(HANDLERS.get(name), "label", "") or name
+                which = "查找到期事项时出错" if ids == ["*"] else f"编号 {', '.join(map(str, ids))}"
+                parts.append(f"{label}（{name}）失败 {len(ids)} 项，{which}")
+            why = f"；原因：{'；'.join(errors.messages[:3])}" if errors.messages else ""
+            raise SimulationError(stage, "到期处理未完成：" + "；".join(parts) + why)
+        return result.counts
 
     # --- the listing ---------------------------------------------------------------------------
 
@@ -551,10 +579,10 @@ class Simulation:
 
         winner = db.session.get(Deal, deal_id).registration.buyer.username
         self.later_today(14, 30)
-        with self.as_user(winner, "开始资金结算") as buyer:
-            stl.ensure_settlement(db.session.get(Deal, deal_id))
         s = settlement()
-        self.say(f"结算单 {s.payment_ref}：成交价 {self.yuan(s.price)} 元，保证金转价款 {self.yuan(s.deposit_converted)} 元，"
+        if s is None:  # opened in the same transaction as the contract's effect (第十七条), by nobody's click
+            raise SimulationError("开始资金结算", "合同生效后没有生成结算单")
+        self.say(f"合同生效即生成结算单 {s.payment_ref}：成交价 {self.yuan(s.price)} 元，保证金转价款 {self.yuan(s.deposit_converted)} 元，"
                  f"服务费 {self.yuan(s.buyer_fee)} 元（受让方），应付 {self.yuan(s.amount_to_pay)} 元，"
                  f"{clock.to_local(s.due_at - timedelta(microseconds=1)):%Y-%m-%d} 前付清")
         self.later_today(15, 0)

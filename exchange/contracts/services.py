@@ -416,6 +416,8 @@ def check(actor, contract: Contract, *, approve: bool, note: str = "", signed_on
            after={"contract_no": contract.contract_no, "signed_on": signed.isoformat(),
                   "scan_sha256": contract.scan_sha256, "text_sha256": contract.text_sha256})
     fire(contract.listing, "contract_effective", actor, data={"contract_no": contract.contract_no})
+    from exchange.settlement.services import open_when_effective
+    open_when_effective(contract.deal, actor)  # 第十七条: the settlement opens with the contract's effect
     return contract
 
 

@@ -158,7 +158,7 @@ def ensure_settlement(deal, actor=None) -> Settlement:
             db.session.flush()
             account = ledger.deposit_account(listing, buyer)
             held = ledger.held(account)
-            if held > 0:
+            if held > 0 and refunds.unpaid_refund_of(account) is None:  # a deposit being refunded is going back
                 ledger.convert_deposit(listing, buyer, actor=actor)
                 converted = min(held, price)
                 if held > price:
@@ -186,6 +186,20 @@ def ensure_settlement(deal, actor=None) -> Settlement:
            after={"deal": deal.deal_no, "balance_due": s.balance_due, "buyer_fee": buyer_fee, "seller_fee": seller_fee,
                   "due_at": s.due_at, "payment_ref": s.payment_ref})
     return s
+
+
+def open_when_effective(deal, actor=None) -> Settlement | None:
+    """Called where the contract becomes effective, in the same transaction: the settlement (its 缴款码 and the
+    10-day clock of 第十七条) exists from that moment, without anyone clicking.  A fee table that cannot price
+    it (the seller's fee ≥ the price) does not stop the contract's effect: audited, and finance's list opens it
+    (:func:`open_missing`) once the table is corrected."""
+    try:
+        with savepoint(db.session):
+            return ensure_settlement(deal, actor)
+    except SettlementError as exc:
+        record("settlement.not_opened", f"合同已生效，但未能自动开始结算：{exc.message}", obj_type="deal",
+               obj_id=deal.id, actor=_who(actor))
+        return None
 
 
 def open_missing() -> int:

@@ -32,6 +32,7 @@ MENU = [
     ("registrations.index", "意向受让登记", "listings.view"),
     ("trading.index", "组织交易", "trading.view"),
     ("contracts.index", "合同签订", "contracts.manage"),
+    ("disputes.index", "纠纷调解", "disputes.view"),
     ("settlement.index", "资金结算", "settlement.manage"),
     ("payments.statements", "银行流水对账", "ledger.view"),
     ("ledger.refunds", "保证金退款", "ledger.view"),

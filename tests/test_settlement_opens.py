@@ -1,0 +1,118 @@
+"""结算 opens by itself (第十七条): when the center approves the signed contract, the same transaction makes the
+contract effective, moves the listing to 结算 and opens the settlement (缴款码, deposit converted, 10-day
+clock) — nobody has to open finance's list first.  A fee table that cannot price the settlement does not
+stop the contract: it is audited and finance's list opens the settlement once the table is corrected."""
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from exchange import clock
+from exchange.audit.models import AuditEntry
+from exchange.contracts import services as csvc
+from exchange.ledger import services as led
+from exchange.listings.models import Listing
+from exchange.settlement import services as stl
+from exchange.settlement.models import Settlement
+from exchange.workdays.services import due_after_days
+from tests.factories import PASSWORD
+from tests.helpers import login, text
+from tests.test_contracts import contract  # noqa: F401  (fixture)
+from tests.test_listings import PDF
+from tests.test_publicity import online_deal  # noqa: F401  (fixture)
+from tests.test_registrations import _h, _uploads, announced  # noqa: F401  (fixtures)
+from tests.test_trading import buyers, trading  # noqa: F401  (fixtures)
+
+PRICE, DEPOSIT = Decimal("160500.00"), Decimal("16000.00")
+
+
+def _signed(users, c):
+    csvc.confirm(users["buyer"], c, PASSWORD)
+    csvc.confirm(users["point_a1"], c, PASSWORD)
+    csvc.upload_scan(users["point_a1"], c, PDF, "签章合同.pdf")
+
+
+def _count(db):
+    return db.session.scalar(select(func.count(Settlement.id)))
+
+
+def test_the_settlement_opens_with_the_contracts_effect(buyers, contract, db):  # noqa: F811
+    users, c = buyers, contract
+    _signed(users, c)
+    db.session.commit()
+    assert _count(db) == 0
+    # refused checks open nothing
+    csvc.check(users["center_reviewer"], c, approve=False, note="乙方未盖章")
+    assert _count(db) == 0
+    csvc.upload_scan(users["point_a1"], c, PDF, "签章合同2.pdf")
+    db.session.commit()
+    csvc.check(users["center_reviewer"], c, approve=True, signed_on=clock.today_local())
+    # the same transaction: rolled back, neither the effect nor the settlement stays
+    s = stl.for_deal(c.deal)
+    assert s is not None and s.state == "awaiting"
+    db.session.rollback()
+    assert _count(db) == 0 and db.session.get(Listing, c.listing_id).state == "contract"
+    csvc.check(users["center_reviewer"], c, approve=True, signed_on=clock.today_local())
+    db.session.commit()
+    s = stl.for_deal(c.deal)
+    assert c.state == "effective" and c.listing.state == "settlement"
+    assert s.price == PRICE and s.deposit_converted == DEPOSIT and s.balance_due == PRICE - DEPOSIT
+    assert s.payment_ref.startswith("JS") and s.due_at == due_after_days(c.effective_at, 10).at
+    assert led.held(led.deposit_account(c.listing, users["buyer"])) == 0
+    assert led.held(led.price_account(c.listing)) == DEPOSIT
+    opened = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "settlement.open")).all()
+    assert len(opened) == 1 and opened[0].actor_id == users["center_reviewer"].id
+    # nothing left for finance's list to open; asking again gives the same one
+    assert stl.open_missing() == 0 and stl.ensure_settlement(c.deal).id == s.id and _count(db) == 1
+
+
+def test_a_fee_table_that_cannot_price_it_does_not_stop_the_contract(buyers, contract, db):  # noqa: F811
+    users, c = buyers, contract
+    stl.save_fee_rule(users["admin"], None, basis="fixed", fixed_amount="200000", payer="seller")
+    _signed(users, c)
+    db.session.commit()
+    csvc.check(users["center_reviewer"], c, approve=True, signed_on=clock.today_local())
+    db.session.commit()
+    assert c.state == "effective" and c.listing.state == "settlement" and _count(db) == 0
+    assert led.held(led.deposit_account(c.listing, users["buyer"])) == DEPOSIT  # not converted half-way
+    [flag] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "settlement.not_opened")).all()
+    assert flag.object_type == "deal" and flag.object_id == str(c.deal_id) and "服务费" in flag.summary
+    # finance corrects the fee table; its list opens the settlement
+    stl.save_fee_rule(users["admin"], None, basis="rate", rate="0.01", payer="buyer")
+    db.session.commit()
+    assert stl.open_missing() == 1
+    db.session.commit()
+    s = stl.for_deal(c.deal)
+    assert s.buyer_fee == Decimal("1605.00") and s.deposit_converted == DEPOSIT
+
+
+def test_over_the_api_and_the_page(app, client, buyers, contract, db):  # noqa: F811
+    users, c = buyers, contract
+    _signed(users, c)
+    db.session.commit()
+    reviewer = _h(db, users, "center_reviewer")
+    body = client.post(f"/api/v1/contracts/{c.id}/check", headers=reviewer,
+                       json={"approve": True, "signed_on": clock.today_local().isoformat()}).get_json()
+    assert body["state"] == "effective"
+    db.session.expire_all()
+    s = stl.for_deal(c.deal)
+    assert s is not None and s.state == "awaiting"
+    # the buyer sees the amount and the 缴款码 straight away
+    buyer = app.test_client()
+    login(buyer, "t_buyer", PASSWORD)
+    resp = buyer.get(f"/settlements/deal/{c.deal_id}", follow_redirects=True)
+    assert resp.status_code == 200 and s.payment_ref in text(resp)
+    assert _count(db) == 1
+
+
+def test_the_sweeper_is_not_needed_and_changes_nothing(buyers, contract, db):  # noqa: F811
+    from exchange.deadlines.sweeper import sweep
+    users, c = buyers, contract
+    _signed(users, c)
+    csvc.check(users["center_reviewer"], c, approve=True, signed_on=clock.today_local())
+    db.session.commit()
+    clock.advance(minutes=5)
+    result = sweep()
+    assert result.failed == {} and _count(db) == 1
+    clock.freeze(stl.for_deal(c.deal).due_at + timedelta(minutes=1))
+    assert sweep().counts["settlements.overdue"] == 1  # its clock runs from the contract's effect
