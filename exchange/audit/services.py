@@ -144,6 +144,8 @@ def record(action: str, summary: str, *, obj_type: str | None = None, obj_id: An
     head = db.session.get(AuditHead, 1)
     if head is not None:
         db.session.expire(head)
+    from exchange.notifications.services import on_audit
+    on_audit(entry)  # the notifications this event gives (a dict lookup for most actions; never breaks the caller)
     return entry
 
 
