@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(scheduler_cmd)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(simulate_cmd)
+    app.cli.add_command(alerts_cli)
 
 
 @click.command("seed-demo")
@@ -79,6 +80,20 @@ def audit_verify():
     click.echo(result.message())
     if not result.ok:
         sys.exit(1)
+
+
+alerts_cli = AppGroup("alerts", help="监督预警工具。")
+
+
+@alerts_cli.command("detect")
+def alerts_detect():
+    """查找监督预警（逾期、低价成交、竞买人共用联系方式、无竞争多次成交、多次流拍），输出新增条数。"""
+    from exchange.audit.services import acting_as
+    from exchange.supervision.alerts import detect
+    with acting_as("命令行 alerts detect"):
+        n = detect()
+    db.session.commit()
+    click.echo(f"新增监督预警 {n} 条。")
 
 
 ledger_cli = AppGroup("ledger", help="指定账户（复式记账）工具。")

@@ -322,6 +322,7 @@ def station_decide(actor, listing: Listing, passed: bool, note: str = "") -> Lis
 def center_decide(actor, listing: Listing, decision: str, checklist: dict[str, dict] | None = None,
                   note: str = "") -> ListingEvent:
     """``decision``: approve / return / reject.  Approval needs every checklist item passed."""
+    require(actor, "listings.center_review", listing.org)  # who may not decide learns that first
     checklist = checklist or {}
     clean = {}
     for key, label in CENTER_CHECKLIST.items():

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from exchange import clock
-from exchange.access import AccessDenied
+from exchange.access import AccessDenied, can, require
 from exchange.accounts.models import Role
 from exchange.admin.forms import ActionForm
 from exchange.catalog.models import Category, TransferMethod
@@ -136,6 +136,7 @@ def _money_text(value) -> str:
 def edit(listing_id: int, step: str):
     listing = _listing(listing_id)
     if not svc.can_edit(current_user, listing):
+        _require_editor(listing)
         if listing.state not in svc.EDITABLE_STATES:
             flash(f"项目当前状态为“{STATE_LABELS[listing.state]}”，不能修改。", "warning")
             return redirect(url_for("listings.detail", listing_id=listing.id))
@@ -174,6 +175,12 @@ def edit(listing_id: int, step: str):
         (400 if request.method == "POST" else 200)
 
 
+def _require_editor(listing: Listing) -> None:
+    """Who may never edit this listing (whatever its state — 监管 is read-only) is refused before anything else."""
+    if not (svc.is_owner(current_user, listing) or can(current_user, "listings.edit", listing.org)):
+        raise AccessDenied("您没有权限修改该项目。")
+
+
 def _materials_page(listing: Listing, index: int):
     form = MaterialForm()
     return render_template("listings/materials.html", listing=listing, form=form, steps=STEPS, index=index,
@@ -186,6 +193,7 @@ def _materials_page(listing: Listing, index: int):
 @login_required
 def upload(listing_id: int):
     listing = _listing(listing_id)
+    _require_editor(listing)
     form = MaterialForm()
     if form.validate_on_submit():
         try:
@@ -207,6 +215,7 @@ def upload(listing_id: int):
 @login_required
 def delete_material(listing_id: int, material_id: int):
     listing = _listing(listing_id)
+    _require_editor(listing)
     material = db.session.get(ListingMaterial, material_id)
     if material is None or material.listing_id != listing.id:
         abort(404)
@@ -297,6 +306,7 @@ def station(listing_id: int):
 @login_required
 def center(listing_id: int):
     listing = _listing(listing_id)
+    require(current_user, "listings.center_review", listing.org)
     form = CenterReviewForm()
     if not form.validate_on_submit():
         return _after_decision(listing, WorkflowError("请选择审核结论。"), "")

@@ -118,6 +118,8 @@ def _done(reg: Registration, exc: Exception | None, message: str):
 @login_required
 def upload(reg_id: int):
     reg = _load(reg_id)
+    if reg.buyer_id != current_user.id:  # only the buyer, for its own application
+        raise AccessDenied("只能为自己的报名上传材料。")
     form = RegMaterialForm()
     if not form.validate_on_submit():
         return _done(reg, rsvc.RegistrationError("请选择材料类型和文件。"), "")
@@ -152,6 +154,7 @@ def review(reg_id: int):
 @login_required
 def deposit(reg_id: int):
     reg = _load(reg_id)
+    require(current_user, "deposits.confirm")
     form = DepositForm()
     if not form.validate_on_submit():
         return _done(reg, rsvc.RegistrationError("请填写到账金额、银行回单号，并上传银行回单。"), "")

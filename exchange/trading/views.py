@@ -135,6 +135,8 @@ def session_room(session_id: int):
     session = _room_session(session_id)
     form = BidForm()
     if request.method == "POST":
+        if tsvc.bidder_registration(current_user, session) is None:
+            raise AccessDenied("只有本场竞价已交纳保证金的竞买人可以报价。")
         if form.validate_on_submit():
             try:
                 bid = tsvc.place_bid(current_user, session.id, form.amount.data, key=form.key.data,
