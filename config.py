@@ -91,6 +91,38 @@ class Config:
     # the HMAC secret shared with the sandbox provider (default: derived from SECRET_KEY)
     PAYMENT_SANDBOX_SECRET = os.environ.get("PAYMENT_SANDBOX_SECRET", "")
 
+    # Notifications (exchange/notifications/channels.py), sent by the sweeper after commit.
+    # e-mail: console (written to the log; default) / smtp / "module:Class"
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)  # STARTTLS
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)  # implicit TLS (port 465)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "noreply@localhost")
+    # SMS: log (written to the log; default) / "module:Class" (a gateway client with send(mobile, text))
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+
+    # 监督预警 (exchange/supervision/alerts.py): deal price below this share of the appraisal; the same buyer
+    # winning this many deals without competition within that many days; an asset failing this many times;
+    # how far back shared phones/IPs/accounts and low prices are looked for
+    ALERT_LOW_PRICE_SHARE = os.environ.get("ALERT_LOW_PRICE_SHARE", "0.70")
+    ALERT_REPEAT_WINNER_MIN = int(os.environ.get("ALERT_REPEAT_WINNER_MIN", "3"))
+    ALERT_REPEAT_WINNER_DAYS = int(os.environ.get("ALERT_REPEAT_WINNER_DAYS", "365"))
+    ALERT_FAILURES_MIN = int(os.environ.get("ALERT_FAILURES_MIN", "2"))
+    ALERT_LOOKBACK_DAYS = int(os.environ.get("ALERT_LOOKBACK_DAYS", "365"))
+
+    # Open-data endpoints (/api/v1/open/, exchange/opendata/ratelimit.py): anonymous callers per IP; read tokens carry
+    # their own per-minute limit.  The counters live in RATELIMIT_STORAGE_URI: memory:// counts per process; with
+    # several gunicorn workers or machines use a shared store, e.g. redis://127.0.0.1:6379/0.
+    OPEN_DATA_ANON_LIMIT = os.environ.get("OPEN_DATA_ANON_LIMIT", "60/minute")
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # if the shared store is unreachable, count per process rather than refuse the open endpoints
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # behind a reverse proxy (nginx): how many proxies to trust for X-Forwarded-For / -Proto (0: none)
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+
     # OpenAPI (flask-smorest)
     API_TITLE = "临湘市农村产权流转交易平台 API"
     API_VERSION = "v1"
@@ -109,3 +141,6 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"
     TRAINING_MODE = False
     SCHEDULER = False  # tests run the sweeper explicitly
+    MAIL_BACKEND = "memory"  # notifications kept in an outbox, nothing leaves the machine
+    SMS_BACKEND = "memory"
+    OPEN_DATA_ANON_LIMIT = "100000/minute"  # tests that check the limit set their own (tests/test_opendata.py)

@@ -21,6 +21,10 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.config.setdefault("MAX_UPLOAD_MB", 20)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
+    if app.config.get("TRUSTED_PROXIES"):  # behind nginx: the client's address from X-Forwarded-For (audit, limits)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     if app.config.get("TRAINING_MODE"):
         clock.configure_training(app.config["INSTANCE_DIR"], app.config["TRAINING_SPEED"])
@@ -59,13 +63,19 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.register_blueprint(registrations_views.bp)
     app.register_blueprint(ledger_views.bp)
     app.register_blueprint(exceptions_views.bp)
+    from exchange.exceptions import default_views; app.register_blueprint(default_views.bp)  # noqa: E702
     app.register_blueprint(payments_views.bp)
     app.register_blueprint(trading_views.bp)
     app.register_blueprint(publicity_views.bp)
     app.register_blueprint(contracts_views.bp)
     from exchange.settlement import views as settlement_views; app.register_blueprint(settlement_views.bp)  # noqa: E702
     from exchange.certificates import views as certificate_views; app.register_blueprint(certificate_views.bp); app.register_blueprint(certificate_views.public_bp)  # noqa: E702,E501
+    from exchange.exceptions import dispute_views; app.register_blueprint(dispute_views.bp)  # noqa: E702
+    from exchange.notifications import views as notification_views; app.register_blueprint(notification_views.bp)  # noqa: E702,E501
+    from exchange.supervision import views as supervision_views; app.register_blueprint(supervision_views.bp)  # noqa: E702,E501
+    from exchange.supervision import alert_views; app.register_blueprint(alert_views.bp)  # noqa: E702
     init_api(app)
+    from exchange.opendata import views as opendata_views; opendata_views.init_app(app)  # noqa: E702 (+ rate limits)
 
     security.init_app(app)
 

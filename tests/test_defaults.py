@@ -518,3 +518,42 @@ def test_a_runner_up_who_defaults_in_turn(buyers, overdue_contract, db):
     latest = db.session.get(Deal, db.session.get(DefaultCase, second.id).new_deal_id)
     assert latest.deal_no == f"{deal.deal_no}-3" and latest.registration_id == regs["buyer_org"].id
     _books_ok()
+
+
+def test_forfeited_deposit_paid_to_the_transferor_with_four_eyes(buyers, overdue_contract, db):
+    """The center decides to pay what was forfeited to the transferor's registered account; finance pays it like a
+    refund (recorded by one, approved by another); the forfeit account is then empty and the books balance."""
+    deal, regs = overdue_contract
+    case = _declare(buyers, db, deal)
+    listing = _listing(db, deal)
+    with pytest.raises(AccessDenied):
+        dsvc.pay_compensation(buyers["finance"], case)
+    refund = dsvc.pay_compensation(buyers["center_reviewer"], case)
+    db.session.commit()
+    assert refund.reason == "forfeit" and refund.amount == DEPOSIT and listing.account_no in refund.payee
+    with pytest.raises(dsvc.DefaultError):  # decided once
+        dsvc.pay_compensation(buyers["center_reviewer"], case)
+    db.session.rollback()
+    refunds.record_transfer(buyers["finance"], refund, "HD-WY-0001")
+    with pytest.raises(refunds.RefundError):
+        refunds.approve(buyers["finance"], refund)  # the same person cannot approve
+    db.session.rollback()
+    refunds.approve(buyers["finance2"], db.session.get(Refund, refund.id))
+    db.session.commit()
+    assert led.held(led.forfeit_account(_listing(db, deal))) == 0
+    _books_ok()
+    with pytest.raises(dsvc.DefaultError) as exc:
+        dsvc.pay_compensation(buyers["center_reviewer"], db.session.get(DefaultCase, case.id))
+    assert "划付" in exc.value.message
+
+
+def test_compensation_page(client, buyers, overdue_contract, db):
+    deal, regs = overdue_contract
+    _declare(buyers, db, deal)
+    login(client, "t_reviewer", PASSWORD)
+    page = text(client.get(f"/listings/{deal.listing_id}/default"))
+    assert "划付转让方（弥补损失）" in page
+    resp = client.post(f"/listings/{deal.listing_id}/default/compensation", data={"csrf_token": csrf_from(page)},
+                       follow_redirects=True)
+    body = text(resp)
+    assert resp.status_code == 200 and "由财务在 5 个工作日内办理" in body and "待财务登记转账" in body

@@ -43,6 +43,12 @@ def init_api(app: Flask) -> None:
     from exchange.api import settlement as settlement_api; csrf.exempt(settlement_api.blp); api.register_blueprint(settlement_api.blp)  # noqa: E702,E501
 
     from exchange.api import certificates as certificates_api; csrf.exempt(certificates_api.blp); api.register_blueprint(certificates_api.blp)  # noqa: E702,E501
+    from exchange.api import defaults as defaults_api; csrf.exempt(defaults_api.blp); api.register_blueprint(defaults_api.blp)  # noqa: E702,E501
+    from exchange.api import disputes as disputes_api; csrf.exempt(disputes_api.blp); api.register_blueprint(disputes_api.blp)  # noqa: E702,E501
+    from exchange.api import notifications as notifications_api; csrf.exempt(notifications_api.blp); api.register_blueprint(notifications_api.blp)  # noqa: E702,E501
+    from exchange.api import stats as stats_api; csrf.exempt(stats_api.blp); api.register_blueprint(stats_api.blp)  # noqa: E702,E501
+    from exchange.api import opendata as opendata_api; csrf.exempt(opendata_api.blp); opendata_api.register(api)  # noqa: E702,E501
+    from exchange.api import alerts as alerts_api; csrf.exempt(alerts_api.blp); api.register_blueprint(alerts_api.blp)  # noqa: E702,E501
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

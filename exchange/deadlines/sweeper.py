@@ -37,7 +37,10 @@ from exchange import clock
 from exchange.deadlines import overdue
 from exchange.deadlines.handlers import (ABANDON_UNPAID, CLOSE_ANNOUNCEMENTS, CLOSE_SESSIONS, END_PUBLICITY,
                                          ItemHandler)
+from exchange.exceptions.defaults import EXPIRE_OFFERS
 from exchange.extensions import db
+from exchange.notifications import handlers as notify
+from exchange.supervision import alerts as supervision_alerts
 
 log = logging.getLogger(__name__)
 ADVISORY_KEY = 0x4C58_5357  # "LXSW"
@@ -50,9 +53,19 @@ HANDLERS: dict[str, Handler] = {
     "listings.close_announcements": CLOSE_ANNOUNCEMENTS,
     "trading.close_sessions": CLOSE_SESSIONS,
     "trading.end_publicity": END_PUBLICITY,
+    "offers.expire": EXPIRE_OFFERS,
     "contracts.overdue": overdue.CONTRACTS,
     "settlements.overdue": overdue.SETTLEMENTS,
     "certificates.overdue": overdue.CERTIFICATES,
+    # notifications (exchange.notifications): reminders once per person, then the pending e-mails and SMS
+    "notify.deposit_due": notify.DEPOSIT_DUE,
+    "notify.bidding_starts": notify.BIDDING_STARTS,
+    "notify.contract_due": notify.CONTRACT_DUE,
+    "notify.settlement_due": notify.SETTLEMENT_DUE,
+    "notify.certificate_due": notify.CERTIFICATE_DUE,
+    "notify.deliver": notify.DELIVER,
+    # 监督预警 (exchange.supervision.alerts): overdue clocks are found from the same due queries, flagged or not
+    "alerts.detect": supervision_alerts.detect,
     "refunds.overdue": overdue.REFUNDS,
 }
 

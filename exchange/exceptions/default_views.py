@@ -39,6 +39,10 @@ class RelistForm(FlaskForm):
     reps_total = StringField("成员代表总数", validators=[Optional(), Length(max=6)])
 
 
+class CompensationForm(FlaskForm):
+    pass
+
+
 class AnswerForm(FlaskForm):
     decision = RadioField("您的答复", choices=[("accept", "接受，按上述价格成交"), ("decline", "放弃")],
                           validators=[DataRequired("请选择接受或放弃")])
@@ -79,7 +83,9 @@ def _page(listing: Listing, status: int = 200, **forms):
         registration_of=dsvc.registration_of,
         declare_form=forms.get("declare_form") or DeclareForm(),
         offer_form=forms.get("offer_form") or OfferForm(),
-        relist_form=forms.get("relist_form") or RelistForm()), status
+        relist_form=forms.get("relist_form") or RelistForm(),
+        compensation=dsvc.compensation_of(listing) if case else None,
+        compensation_form=forms.get("compensation_form") or CompensationForm()), status
 
 
 def _run(listing: Listing, form, form_name: str, action, message: str, target=None):
@@ -157,6 +163,20 @@ def relist(listing_id: int):
                                                   reps_total=_int_or_none(form.reps_total.data, "reps_total")),
                 "已转为流拍并重新挂牌，新项目已提交交易中心审核。",
                 target=lambda copy: url_for("listings.detail", listing_id=copy.id))
+
+
+@bp.route("/listings/<int:listing_id>/default/compensation", methods=["POST"])
+@login_required
+def compensation(listing_id: int):
+    listing = _listing(listing_id)
+    form = CompensationForm()
+    if not form.validate_on_submit():
+        return _page(listing, 400, compensation_form=form)
+    case, error = _case_or_400(listing, form, "compensation_form")
+    if error:
+        return error
+    return _run(listing, form, "compensation_form", lambda: dsvc.pay_compensation(current_user, case),
+                lambda r: f"已决定将没收的保证金 {format_yuan(r.amount)} 元划付转让方，由财务在 5 个工作日内办理（双人复核）。")
 
 
 def _int_or_none(value, field: str):

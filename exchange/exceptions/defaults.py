@@ -128,6 +128,33 @@ def forfeit_held(listing) -> Decimal:
     return ledger.held(ledger.forfeit_account(listing))
 
 
+def compensation_of(listing):
+    """The payout of the forfeited money to the transferor, once decided (a refund of reason ``forfeit``)."""
+    from exchange.ledger.models import Refund
+    return db.session.scalar(select(Refund).where(Refund.account_id == ledger.forfeit_account(listing).id))
+
+
+def pay_compensation(reviewer, case: DefaultCase):
+    """The center decides to pay what was forfeited to the transferor (第二十二条: the defaulting party answers
+    for the other party's loss): finance pays it to the listing's registered account with the same four-eyes
+    steps as a refund (recorded by one finance user, approved by another), within 5 工作日."""
+    from exchange.listings.models import Listing
+    listing = db.session.get(Listing, case.listing_id)
+    require(reviewer, "defaults.decide", listing.org)
+    if compensation_of(listing) is not None:
+        raise DefaultError("已决定将没收的保证金划付转让方，请由财务办理。")
+    if forfeit_held(listing) <= 0:
+        raise DefaultError("本项目没有没收的保证金可划付。")
+    name, account_no = (listing.account_name or "").strip(), (listing.account_no or "").strip()
+    if not name or not account_no:
+        raise DefaultError("项目没有登记收款户名和账号，不能划付。请先补正项目的收款账户。")
+    payee = f"{name} {(listing.account_bank or '').strip()} {account_no}".replace("  ", " ")
+    refund = refunds.open_return(ledger.forfeit_account(listing), "forfeit", payee)
+    record("default.compensation", f"没收的保证金 {format_yuan(refund.amount)} 元划付转让方：{name}",
+           obj_type="default_case", obj_id=case.id, after={"refund": refund.id, "amount": refund.amount})
+    return refund
+
+
 # --- is the deal overdue? -------------------------------------------------------------------------
 
 @dataclass

@@ -18,7 +18,8 @@ from exchange.workdays.services import due_after_working_days
 
 REFUND_WORKING_DAYS = 5
 REASONS = {"lost": "未成交", "abandoned": "视为放弃", "rejected": "资格未通过", "terminated": "交易终结",
-           "late": "逾期到账", "unmatched": "无法匹配的进账", "other": "其他"}
+           "late": "逾期到账", "unmatched": "无法匹配的进账", "other": "其他",
+           "forfeit": "没收的保证金划付转让方（违约赔偿）"}
 
 
 class RefundError(ledger.LedgerError):
@@ -48,10 +49,11 @@ def open_refund(registration, reason: str) -> Refund:
 
 
 def open_return(account, reason: str, payee: str) -> Refund:
-    """Start returning money held on a suspense account to whoever paid it (idempotent)."""
+    """Start returning money held on a suspense account to whoever paid it, or paying a listing's forfeited
+    deposits to its transferor (reason ``forfeit``, 第二十二条) — idempotent; maker-checker like every refund."""
     if reason not in REASONS:
         raise RefundError("退款原因不正确。")
-    if account.kind != "suspense":
+    if account.kind != "suspense" and not (account.kind == "forfeit" and reason == "forfeit"):
         raise RefundError("只能退回挂账待退的款项。")
     existing = db.session.scalar(select(Refund).where(Refund.account_id == account.id))
     if existing is not None:
