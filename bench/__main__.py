@@ -1,7 +1,8 @@
 """python -m bench <name> [options]: run one benchmark."""
 import sys
 
-BENCHES = {"search": "bench.search", "bidding": "bench.bidding", "certificate": "bench.certificate"}
+BENCHES = {"search": "bench.search", "bidding": "bench.bidding", "certificate": "bench.certificate",
+           "stats": "bench.stats"}
 
 
 def main() -> None:

@@ -1,0 +1,726 @@
+"""统计分析 (第六条): the figures of the center and the supervisor, and the town ranking for 考评 (实施方案 四(六)).
+
+Every function here is pure: it reads, never writes, takes a :class:`Filters` and returns plain dicts of
+numbers (``Decimal`` for money and rates, ``float`` days for durations, ``int`` counts), so pages, the API,
+the Excel reports and the open (masked) statistics all show the same numbers.  Authorisation is the
+caller's job (``stats.view`` / ``reports.download``).  Everything is computed by the database with
+aggregates and GROUP BY; Python only merges the handful of group rows.
+
+What each figure counts (the period applies to the date of the event the figure is about, in Beijing
+local time — ``[from 00:00, to + 1 day 00:00)``):
+
+* 提交 (submitted): listings whose (last) submission falls in the period (``Listing.submitted_at``).
+* 发布 (published): listings published in the period (``published_at``); 审核 stage = submitted → published.
+* 成交 (concluded) and the deal figures: live deals (交易公示, 中止, 已确认 — not a defaulted or voided one)
+  concluded in the period (``Deal.concluded_at``).  One live deal per listing, so 成交 listings = deals.
+* 流拍 (failed): listings that ended 流拍 in the period (state ``failed``, ``state_since`` — a terminal state).
+  流拍率 = 流拍 / (成交 + 流拍).
+* 面积 (亩): the listing's ``quantity`` where its ``unit`` is 亩, or 平方米 converted (1 亩 = 10000/15 m², so
+  m² × 0.0015); other units (台, 间, 套 …) are not areas and count 0.
+* 溢价率: shown as Σ成交价 / Σ底价 − 1 over the deals whose listing has a 底价 (the amount-weighted rate the city
+  reports); ``avg_premium_rate`` is the plain average of each deal's 成交价/底价 − 1, given beside it.
+* 在途保证金 (deposits held): what the buyers' deposit accounts hold *now* (ledger), for the listings matching the
+  town/village/category/method filters (the period does not apply: it is a balance).
+* Stages: 审核 submitted → published (by published_at); 公告 published → announcement end (by the end, once
+  past); 签约 deal concluded → contract effective (by effective_at); 结算 contract effective → settled (by
+  settled_at); 鉴证 settled → first 鉴证书 issued (by issued_at).  Average and worst, in days.
+* Clocks (the stored due timestamps, so working-day calendars are not recomputed in SQL): a clock counts in
+  the period of its due date once it is decided — met when the act happened before ``due_at`` (the first instant
+  after the deadline, as the sweeper reads it), missed when it happened later or has not happened and
+  ``due_at`` has passed; clocks still running are left out.  签约: ``Contract.effective_at`` vs ``due_at`` (5
+  工作日); 结算: ``Settlement.settled_at`` vs ``due_at`` (10 天); 鉴证: first certificate's ``issued_at`` vs
+  ``Settlement.certificate_due_at`` (3 工作日); 退款: ``Refund.approved_at`` vs ``due_at`` (5 工作日).  Voided
+  contracts and settlements (a terminated listing) are left out; refunds without a listing (unmatched bank
+  lines) are left out.
+* 方式 (method) is the listing's 交易方式 as announced (``Listing.trading_method``), so each listing stays in
+  one group through its whole life.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Mapping
+
+from sqlalchemy import Float, and_, case, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from exchange import clock
+from exchange.catalog.models import Category
+from exchange.certificates.models import Certificate
+from exchange.contracts.models import Contract
+from exchange.errors import ServiceError
+from exchange.extensions import db
+from exchange.ledger.models import JournalLine, LedgerAccount, Refund
+from exchange.listings.models import Listing, ListingEvent
+from exchange.orgs.models import OrgUnit
+from exchange.settlement.models import Settlement
+from exchange.trading.models import LIVE_DEAL_STATES, METHOD_LABELS, Deal
+
+
+class StatsError(ServiceError):
+    """A filter that cannot be understood (shown next to the field, 400)."""
+
+
+GROUPS = {"month": "月份", "town": "乡镇（街道）", "village": "村（社区）", "category": "交易品种",
+          "method": "交易方式"}
+STAGES = {"review": "审核", "announce": "公告", "contract": "签约", "settle": "结算", "certify": "鉴证"}
+STAGE_HINTS = {"review": "提交→发布公告", "announce": "发布→公告期满", "contract": "成交→合同生效",
+               "settle": "合同生效→结算完成", "certify": "结算完成→出具鉴证书"}
+CLOCKS = {"contract": "签约 ≤ 5 个工作日", "settle": "结算 ≤ 10 天", "certify": "鉴证 ≤ 3 个工作日",
+          "refund": "退还保证金 ≤ 5 个工作日"}
+RANK_KEYS = {"submissions": "提交次数", "returns": "退回次数", "return_rate": "退回率",
+             "station_review_days": "交易站初审平均用时（天）", "center_review_days": "交易中心审核平均用时（天）",
+             "deals": "成交宗数", "amount": "成交金额（元）"}
+SQM_PER_MU = Decimal(10000) / Decimal(15)
+RATE_Q = Decimal("0.0001")
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
+_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_QUARTER_RE = re.compile(r"^(\d{4})\s*[Qq]([1-4])$")
+_UTC_OFFSET_HOURS = 8  # Asia/Shanghai has had no daylight saving time since 1991
+
+
+# --- filters --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    """What the figures are restricted to.  ``date_to`` is inclusive (a local calendar date)."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    station_id: int | None = None
+    point_id: int | None = None
+    category_id: int | None = None
+    method: str | None = None
+    # names for display, filled by parse_filters (not part of the restriction)
+    labels: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    @property
+    def start(self) -> datetime | None:
+        return clock.local_datetime(self.date_from) if self.date_from else None
+
+    @property
+    def end(self) -> datetime | None:
+        """The first instant after the period (exclusive)."""
+        return clock.local_datetime(self.date_to + timedelta(days=1)) if self.date_to else None
+
+    def period_text(self) -> str:
+        a, b = self.date_from, self.date_to
+        if a and b:
+            if a.day == 1 and b == _month_end(b) and (a.year, a.month) == (b.year, b.month):
+                return f"{a.year}年{a.month}月"
+            return f"{a:%Y-%m-%d} 至 {b:%Y-%m-%d}"
+        if a:
+            return f"{a:%Y-%m-%d} 起"
+        if b:
+            return f"截至 {b:%Y-%m-%d}"
+        return "全部时间"
+
+    def scope_text(self) -> str:
+        parts = [self.labels.get(k) for k in ("town", "village", "category", "method")]
+        return "，".join(p for p in parts if p) or "全市"
+
+    def args(self, **override) -> dict[str, str]:
+        """The query-string arguments that give these filters back (for links and CSV)."""
+        out = {"from": self.date_from.isoformat() if self.date_from else None,
+               "to": self.date_to.isoformat() if self.date_to else None,
+               "town": self.station_id, "village": self.point_id,
+               "category": self.labels.get("category_code"), "method": self.method}
+        out.update(override)
+        return {k: str(v) for k, v in out.items() if v not in (None, "")}
+
+    def with_(self, **kw) -> Filters:
+        return replace(self, **kw)
+
+
+def _month_end(d: date) -> date:
+    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+
+
+def _parse_day(text: str, field_name: str, *, end: bool) -> date:
+    text = text.strip()
+    try:
+        m = _DATE_RE.match(text)
+        if m:
+            d = date(int(m[1]), int(m[2]), int(m[3]))
+        else:
+            m = _MONTH_RE.match(text)
+            if not m:
+                raise ValueError
+            d = date(int(m[1]), int(m[2]), 1)
+            if end:
+                d = _month_end(d)
+    except ValueError:
+        raise StatsError(f"日期“{text[:20]}”看不懂，请写成 2026-11-05 或 2026-11 这样的格式。", field=field_name) from None
+    if not 2000 <= d.year <= 2100:
+        raise StatsError("日期应在 2000 年至 2100 年之间。", field=field_name)
+    return d
+
+
+def parse_month(text: str | None, field_name: str = "month") -> tuple[date, date]:
+    """"2026-11" → (2026-11-01, 2026-11-30)."""
+    m = _MONTH_RE.match((text or "").strip())
+    if not m or not 1 <= int(m[2]) <= 12 or not 2000 <= int(m[1]) <= 2100:
+        raise StatsError("月份请写成 2026-11 这样的格式。", field=field_name)
+    first = date(int(m[1]), int(m[2]), 1)
+    return first, _month_end(first)
+
+
+def parse_quarter(text: str | None, field_name: str = "quarter") -> tuple[date, date]:
+    """"2026Q4" → (2026-10-01, 2026-12-31)."""
+    m = _QUARTER_RE.match((text or "").strip())
+    if not m or not 2000 <= int(m[1]) <= 2100:
+        raise StatsError("季度请写成 2026Q4 这样的格式（Q1–Q4）。", field=field_name)
+    year, q = int(m[1]), int(m[2])
+    first = date(year, 3 * q - 2, 1)
+    return first, _month_end(date(year, 3 * q, 1))
+
+
+def _parse_id(value: str, field_name: str, what: str) -> int:
+    value = value.strip()
+    if not value.isdigit() or len(value) > 9:
+        raise StatsError(f"{what}参数应为编号（数字）。", field=field_name)
+    return int(value)
+
+
+def parse_filters(args: Mapping[str, Any], *, default_period: bool = False) -> Filters:
+    """Filters from request arguments: ``from``/``to`` (YYYY-MM-DD or YYYY-MM), or ``month`` (YYYY-MM) or
+    ``quarter`` (2026Q4); ``town`` (a station's id), ``village`` (a point's id), ``category`` (code such as
+    C01), ``method`` (agreement, online_bidding, sealed_bid, auction, tender).  Unknown values raise
+    :class:`StatsError` with the field.  ``default_period``: no period given → this year so far."""
+    def get(key: str) -> str:
+        v = args.get(key)
+        return "" if v is None else str(v).strip()
+
+    labels: dict[str, str] = {}
+    date_from = date_to = None
+    if get("month"):
+        date_from, date_to = parse_month(get("month"))
+    elif get("quarter"):
+        date_from, date_to = parse_quarter(get("quarter"))
+    else:
+        if get("from"):
+            date_from = _parse_day(get("from"), "from", end=False)
+        if get("to"):
+            date_to = _parse_day(get("to"), "to", end=True)
+        if date_from is None and date_to is None and default_period:
+            today = clock.today_local()
+            date_from, date_to = date(today.year, 1, 1), today
+    if date_from and date_to and date_from > date_to:
+        raise StatsError("结束日期不能早于开始日期。", field="to")
+
+    station_id = point_id = category_id = None
+    method = None
+    if get("town"):
+        station_id = _parse_id(get("town"), "town", "乡镇（交易站）")
+        st = db.session.get(OrgUnit, station_id)
+        if st is None or st.kind != "station":
+            raise StatsError("没有这个乡镇（交易站），请从列表中选择。", field="town")
+        labels["town"] = st.area_name
+    if get("village"):
+        point_id = _parse_id(get("village"), "village", "村（交易点）")
+        pt = db.session.get(OrgUnit, point_id)
+        if pt is None or pt.kind != "point":
+            raise StatsError("没有这个村（交易点），请从列表中选择。", field="village")
+        if station_id is not None and pt.parent_id != station_id:
+            raise StatsError(f"{pt.area_name}不属于所选乡镇。", field="village")
+        station_id = pt.parent_id
+        labels.setdefault("town", pt.parent.area_name if pt.parent else "")
+        labels["village"] = pt.area_name
+    if get("category"):
+        code = get("category").upper()
+        cat = db.session.scalar(select(Category).where(Category.code == code)) if len(code) <= 20 else None
+        if cat is None:
+            raise StatsError("没有这个交易品种，请从列表中选择。", field="category")
+        category_id = cat.id
+        labels["category"], labels["category_code"] = cat.name, cat.code
+    if get("method"):
+        method = get("method")
+        if method not in METHOD_LABELS:
+            raise StatsError("交易方式应为协议转让、网络竞价、一次性报价、拍卖或招投标之一。", field="method")
+        labels["method"] = METHOD_LABELS[method]
+    return Filters(date_from, date_to, station_id, point_id, category_id, method, labels)
+
+
+# --- dialect-aware SQL pieces ---------------------------------------------------------------------------
+
+class seconds_between(FunctionElement):
+    """Seconds from ``a`` to ``b`` (two naive-UTC timestamp columns)."""
+    type = Float()
+    name = "seconds_between"
+    inherit_cache = True
+
+
+@compiles(seconds_between)
+def _sb_default(element, compiler, **kw):
+    a, b = list(element.clauses)
+    # date_part (double precision), not EXTRACT (numeric since PostgreSQL 14, several times slower to average)
+    return f"date_part('epoch', {compiler.process(b, **kw)} - {compiler.process(a, **kw)})"
+
+
+@compiles(seconds_between, "sqlite")
+def _sb_sqlite(element, compiler, **kw):
+    a, b = list(element.clauses)
+    return f"((julianday({compiler.process(b, **kw)}) - julianday({compiler.process(a, **kw)})) * 86400.0)"
+
+
+class local_month(FunctionElement):
+    """'YYYY-MM' of a naive-UTC timestamp in Beijing time."""
+    name = "local_month"
+    inherit_cache = True
+
+
+@compiles(local_month)
+def _lm_default(element, compiler, **kw):
+    (col,) = list(element.clauses)
+    return f"to_char({compiler.process(col, **kw)} + interval '{_UTC_OFFSET_HOURS} hours', 'YYYY-MM')"
+
+
+@compiles(local_month, "sqlite")
+def _lm_sqlite(element, compiler, **kw):
+    (col,) = list(element.clauses)
+    return f"strftime('%Y-%m', {compiler.process(col, **kw)}, '+{_UTC_OFFSET_HOURS} hours')"
+
+
+def _area_mu():
+    return case((Listing.unit == "亩", Listing.quantity),
+                (Listing.unit == "平方米", Listing.quantity * Decimal("0.0015")), else_=literal(0))
+
+
+def _key(group: str | None, date_col):
+    if group is None:
+        return literal(0)
+    return {"month": lambda: local_month(date_col), "town": lambda: Listing.station_id,
+            "village": lambda: Listing.point_id, "category": lambda: Listing.category_id,
+            "method": lambda: Listing.trading_method}[group]()
+
+
+def _where(f: Filters, date_col=None) -> list:
+    conds = []
+    if f.station_id is not None:
+        conds.append(Listing.station_id == f.station_id)
+    if f.point_id is not None:
+        conds.append(Listing.point_id == f.point_id)
+    if f.category_id is not None:
+        conds.append(Listing.category_id == f.category_id)
+    if f.method is not None:
+        conds.append(Listing.trading_method == f.method)
+    if date_col is not None:
+        conds.append(date_col.is_not(None))
+        if f.start is not None:
+            conds.append(date_col >= f.start)
+        if f.end is not None:
+            conds.append(date_col < f.end)
+    return conds
+
+
+def _run(stmt, key):
+    return db.session.execute(stmt.group_by(key) if key is not None else stmt).all()
+
+
+# --- the measures: each one grouped query ----------------------------------------------------------------
+
+def _listing_counts(f: Filters, group, out: dict) -> None:
+    for name, col, extra in (("submitted", Listing.submitted_at, []),
+                             ("failed", Listing.state_since, [Listing.state == "failed"])):
+        k = _key(group, col)
+        stmt = select(k, func.count(Listing.id)).where(*_where(f, col), *extra)
+        for key, n in _run(stmt, k if group else None):
+            out.setdefault(key, _blank())["listings"][name] = n
+
+
+def _review_stage(f: Filters, group, out: dict) -> None:
+    k = _key(group, Listing.published_at)
+    secs = seconds_between(Listing.submitted_at, Listing.published_at)
+    stmt = (select(k, func.count(Listing.id), func.count(Listing.submitted_at), func.avg(secs), func.max(secs))
+            .where(*_where(f, Listing.published_at)))
+    for key, n, timed, avg, worst in _run(stmt, k if group else None):
+        row = out.setdefault(key, _blank())
+        row["listings"]["published"] = n
+        row["stages"]["review"] = _stage(timed, avg, worst)
+
+
+def _announce_stage(f: Filters, group, out: dict) -> None:
+    k = _key(group, Listing.announce_end_at)
+    secs = seconds_between(Listing.published_at, Listing.announce_end_at)
+    stmt = (select(k, func.count(Listing.id), func.avg(secs), func.max(secs))
+            .where(*_where(f, Listing.announce_end_at), Listing.announce_end_at <= clock.now(),
+                   Listing.published_at.is_not(None)))
+    for key, n, avg, worst in _run(stmt, k if group else None):
+        out.setdefault(key, _blank())["stages"]["announce"] = _stage(n, avg, worst)
+
+
+def _deals(f: Filters, group, out: dict) -> None:
+    k = _key(group, Deal.concluded_at)
+    has_floor = Listing.floor_price.is_not(None)
+    stmt = (select(k, func.count(Deal.id), func.sum(Deal.price), func.sum(_area_mu()),
+                   func.sum(case((has_floor, Deal.price))), func.sum(case((has_floor, Listing.floor_price))),
+                   func.count(Listing.floor_price), func.avg(case((has_floor, Deal.price / Listing.floor_price))))
+            .join(Listing, Listing.id == Deal.listing_id)
+            .where(*_where(f, Deal.concluded_at), Deal.state.in_(LIVE_DEAL_STATES)))
+    for key, n, amount, area, priced, floor, n_floor, avg_ratio in _run(stmt, k if group else None):
+        row = out.setdefault(key, _blank())
+        d = row["deals"]
+        d["count"] = n
+        d["amount"] = _money(amount)
+        d["area_mu"] = _money(area)
+        d["floor_total"] = _money(floor)
+        d["priced_amount"] = _money(priced)
+        d["with_floor"] = n_floor
+        d["avg_ratio"] = avg_ratio
+        row["listings"]["concluded"] = n
+
+
+def _stage_times(f: Filters, group, out: dict) -> None:
+    # 签约: deal → contract effective
+    k = _key(group, Contract.effective_at)
+    secs = seconds_between(Deal.concluded_at, Contract.effective_at)
+    stmt = (select(k, func.count(Contract.id), func.avg(secs), func.max(secs))
+            .join(Deal, Deal.id == Contract.deal_id).join(Listing, Listing.id == Contract.listing_id)
+            .where(*_where(f, Contract.effective_at)))
+    for key, n, avg, worst in _run(stmt, k if group else None):
+        out.setdefault(key, _blank())["stages"]["contract"] = _stage(n, avg, worst)
+    # 结算: contract effective → settled
+    k = _key(group, Settlement.settled_at)
+    secs = seconds_between(Contract.effective_at, Settlement.settled_at)
+    stmt = (select(k, func.count(Settlement.id), func.avg(secs), func.max(secs))
+            .join(Contract, Contract.deal_id == Settlement.deal_id).join(Listing, Listing.id == Settlement.listing_id)
+            .where(*_where(f, Settlement.settled_at), Contract.effective_at.is_not(None)))
+    for key, n, avg, worst in _run(stmt, k if group else None):
+        out.setdefault(key, _blank())["stages"]["settle"] = _stage(n, avg, worst)
+    # 鉴证: settled → the first certificate (a corrected one replaces it and is not counted again)
+    k = _key(group, Certificate.issued_at)
+    secs = seconds_between(Settlement.settled_at, Certificate.issued_at)
+    stmt = (select(k, func.count(Certificate.id), func.avg(secs), func.max(secs))
+            .join(Settlement, Settlement.deal_id == Certificate.deal_id)
+            .join(Listing, Listing.id == Settlement.listing_id)
+            .where(*_where(f, Certificate.issued_at), Certificate.replaces_id.is_(None),
+                   Settlement.settled_at.is_not(None)))
+    for key, n, avg, worst in _run(stmt, k if group else None):
+        out.setdefault(key, _blank())["stages"]["certify"] = _stage(n, avg, worst)
+
+
+def _clock(f: Filters, group, out: dict, name: str, stmt_from, due_col, done_col, extra=()) -> None:
+    now = clock.now()
+    k = _key(group, due_col)
+    met = and_(done_col.is_not(None), done_col < due_col)
+    stmt = (stmt_from(select(k, func.count(case((met, 1))), func.count(due_col)))
+            .where(*_where(f, due_col), or_(done_col.is_not(None), due_col <= now), *extra))
+    for key, n_met, n in _run(stmt, k if group else None):
+        out.setdefault(key, _blank())["clocks"][name] = _clock_row(n_met, n)
+
+
+def _clocks(f: Filters, group, out: dict) -> None:
+    _clock(f, group, out, "contract",
+           lambda s: s.select_from(Contract).join(Listing, Listing.id == Contract.listing_id),
+           Contract.due_at, Contract.effective_at, (Contract.state != "void",))
+    _clock(f, group, out, "settle",
+           lambda s: s.select_from(Settlement).join(Listing, Listing.id == Settlement.listing_id),
+           Settlement.due_at, Settlement.settled_at, (Settlement.state != "void",))
+    _clock(f, group, out, "certify",
+           lambda s: s.select_from(Settlement).join(Listing, Listing.id == Settlement.listing_id)
+           .outerjoin(Certificate, and_(Certificate.deal_id == Settlement.deal_id, Certificate.replaces_id.is_(None))),
+           Settlement.certificate_due_at, Certificate.issued_at, (Settlement.state != "void",))
+    _clock(f, group, out, "refund",
+           lambda s: s.select_from(Refund).join(Listing, Listing.id == Refund.listing_id),
+           Refund.due_at, Refund.approved_at)
+
+
+def _deposits(f: Filters, group, out: dict) -> None:
+    if group == "month":
+        return
+    k = _key(group, None)
+    stmt = (select(k, func.sum(JournalLine.amount))
+            .select_from(JournalLine).join(LedgerAccount, LedgerAccount.id == JournalLine.account_id)
+            .join(Listing, Listing.id == LedgerAccount.listing_id)
+            .where(LedgerAccount.kind == "deposit", *_where(f)))
+    for key, total in _run(stmt, k if group else None):
+        out.setdefault(key, _blank())["deposits_held"] = _money(-(Decimal(total or 0)))
+
+
+MEASURES = (_listing_counts, _review_stage, _announce_stage, _deals, _stage_times, _clocks, _deposits)
+
+
+# --- shaping ------------------------------------------------------------------------------------------------
+
+def _money(v) -> Decimal:
+    return Decimal(v or 0).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _days(seconds) -> float | None:
+    return None if seconds is None else round(float(seconds) / 86400.0, 2)
+
+
+def _stage(n, avg, worst) -> dict:
+    return {"count": int(n or 0), "avg_days": _days(avg), "max_days": _days(worst)}
+
+
+def _clock_row(met, n) -> dict:
+    met, n = int(met or 0), int(n or 0)
+    return {"met": met, "missed": n - met, "total": n, "share": _ratio(met, n)}
+
+
+def _ratio(a, b) -> Decimal | None:
+    if not b:
+        return None
+    return (Decimal(a) / Decimal(b)).quantize(RATE_Q, rounding=ROUND_HALF_UP)
+
+
+def _blank() -> dict:
+    return {
+        "listings": {"submitted": 0, "published": 0, "concluded": 0, "failed": 0, "failed_rate": None},
+        "deals": {"count": 0, "area_mu": Decimal("0.00"), "amount": Decimal("0.00"), "floor_total": Decimal("0.00"),
+                  "premium_rate": None, "avg_premium_rate": None},
+        "deposits_held": Decimal("0.00"),
+        "stages": {k: _stage(0, None, None) for k in STAGES},
+        "clocks": {k: _clock_row(0, 0) for k in CLOCKS},
+    }
+
+
+def _finish(row: dict) -> dict:
+    li, d = row["listings"], row["deals"]
+    li["failed_rate"] = _ratio(li["failed"], li["concluded"] + li["failed"])
+    floor = d["floor_total"]
+    priced = d.pop("priced_amount", Decimal("0.00"))
+    d["premium_rate"] = ((priced / floor - 1).quantize(RATE_Q, rounding=ROUND_HALF_UP) if floor else None)
+    ratio = d.pop("avg_ratio", None)
+    d.pop("with_floor", None)
+    d["avg_premium_rate"] = (None if ratio is None
+                             else (Decimal(str(ratio)) - 1).quantize(RATE_Q, rounding=ROUND_HALF_UP))
+    return row
+
+
+def _collect(f: Filters, group: str | None) -> dict:
+    out: dict = {}
+    for measure in MEASURES:
+        measure(f, group, out)
+    return {key: _finish(row) for key, row in out.items()}
+
+
+def summary(f: Filters) -> dict:
+    """The headline figures for the filters (see the module docstring for what each one counts)."""
+    rows = _collect(f, None)
+    row = rows.get(0) or _finish(_blank())
+    return {"period": period_info(f), **row}
+
+
+def period_info(f: Filters) -> dict:
+    return {"from": f.date_from.isoformat() if f.date_from else None,
+            "to": f.date_to.isoformat() if f.date_to else None, "text": f.period_text(), "scope": f.scope_text()}
+
+
+def _grouped(f: Filters, group: str, keys: list[tuple[Any, str]]) -> list[dict]:
+    data = _collect(f, group)
+    rows = []
+    known = set()
+    for key, label in keys:
+        known.add(key)
+        rows.append({"key": key, "label": label, **(data.get(key) or _finish(_blank()))})
+    for key in sorted((k for k in data if k not in known), key=lambda k: (k is None, str(k))):
+        rows.append({"key": key, "label": _other_label(group, key), **data[key]})
+    return rows
+
+
+def _other_label(group: str, key) -> str:
+    if key is None:
+        return "直接申请（未经交易点）" if group == "village" else "（未填）"
+    if group == "village":
+        unit = db.session.get(OrgUnit, key)
+        return unit.area_name if unit else str(key)
+    return str(key)
+
+
+def _months(f: Filters) -> list[tuple[str, str]]:
+    if not (f.date_from and f.date_to):
+        return []
+    out, y, m = [], f.date_from.year, f.date_from.month
+    while (y, m) <= (f.date_to.year, f.date_to.month) and len(out) < 240:
+        out.append((f"{y:04d}-{m:02d}", f"{y}年{m}月"))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def by_month(f: Filters) -> list[dict]:
+    """The measures per local calendar month (every month of a bounded period, empty ones included)."""
+    rows = _grouped(f, "month", _months(f))
+    for r in rows:
+        if r["label"] == r["key"] and isinstance(r["key"], str) and len(r["key"]) == 7:
+            r["label"] = f"{int(r['key'][:4])}年{int(r['key'][5:])}月"
+    rows.sort(key=lambda r: str(r["key"]))
+    return rows
+
+
+def towns(station_id: int | None = None) -> list[OrgUnit]:
+    stmt = select(OrgUnit).where(OrgUnit.kind == "station").order_by(OrgUnit.sort_order, OrgUnit.code)
+    if station_id is not None:
+        stmt = stmt.where(OrgUnit.id == station_id)
+    return list(db.session.scalars(stmt))
+
+
+def villages(station_id: int | None = None, point_id: int | None = None) -> list[OrgUnit]:
+    stmt = select(OrgUnit).where(OrgUnit.kind == "point").order_by(OrgUnit.code)
+    if station_id is not None:
+        stmt = stmt.where(OrgUnit.parent_id == station_id)
+    if point_id is not None:
+        stmt = stmt.where(OrgUnit.id == point_id)
+    return list(db.session.scalars(stmt))
+
+
+def categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.seq, Category.code)))
+
+
+def by_town(f: Filters) -> list[dict]:
+    """The measures per 交易站 (town), every town listed."""
+    return _grouped(f, "town", [(t.id, t.area_name) for t in towns(f.station_id)])
+
+
+def by_village(f: Filters) -> list[dict]:
+    """The measures per 交易点 (village) — of the filtered town if any; listings applied for directly
+    (第十一条, no village point) form their own row."""
+    return _grouped(f, "village", [(v.id, v.area_name) for v in villages(f.station_id, f.point_id)])
+
+
+def by_category(f: Filters) -> list[dict]:
+    cats = [c for c in categories() if f.category_id is None or c.id == f.category_id]
+    return _grouped(f, "category", [(c.id, c.name) for c in cats])
+
+
+def by_method(f: Filters) -> list[dict]:
+    methods = [(k, v) for k, v in METHOD_LABELS.items() if f.method is None or k == f.method]
+    return _grouped(f, "method", methods)
+
+
+BY = {"month": by_month, "town": by_town, "village": by_village, "category": by_category, "method": by_method}
+
+
+def listings(f: Filters, limit: int = 500) -> list[dict]:
+    """Drill-down to the listings: those submitted, published, concluded or failed in the period (newest first),
+    with their deal, at most ``limit``."""
+    conds = _where(f)
+    periods = []
+    for col in (Listing.submitted_at, Listing.published_at, Deal.concluded_at):
+        p = [col.is_not(None)]
+        if f.start is not None:
+            p.append(col >= f.start)
+        if f.end is not None:
+            p.append(col < f.end)
+        periods.append(and_(*p))
+    stmt = (select(Listing.id, Listing.project_no, Listing.title, Listing.state, Listing.station_id,
+                   Listing.point_id, Listing.trading_method, Listing.floor_price, Listing.quantity, Listing.unit,
+                   Listing.submitted_at, Listing.published_at, Deal.price, Deal.concluded_at)
+            .outerjoin(Deal, and_(Deal.listing_id == Listing.id, Deal.state.in_(LIVE_DEAL_STATES)))
+            .where(*conds, or_(*periods))
+            .order_by(func.coalesce(Deal.concluded_at, Listing.published_at, Listing.submitted_at).desc(),
+                      Listing.id.desc())
+            .limit(limit))
+    names = dict(db.session.execute(select(OrgUnit.id, OrgUnit.area_name)).all())
+    from exchange.listings.workflow import STATE_LABELS
+    return [{"key": r.id, "id": r.id, "project_no": r.project_no or "", "title": r.title, "state": r.state,
+             "state_label": STATE_LABELS.get(r.state, r.state), "town": names.get(r.station_id, ""),
+             "village": names.get(r.point_id, "") if r.point_id else "", "method": METHOD_LABELS.get(r.trading_method, ""),
+             "floor_price": r.floor_price, "quantity": r.quantity, "unit": r.unit,
+             "submitted_at": r.submitted_at, "published_at": r.published_at, "price": r.price,
+             "concluded_at": r.concluded_at} for r in db.session.execute(stmt)]
+
+
+def deal_rows(f: Filters, limit: int = 20000) -> list[dict]:
+    """成交明细 for the reports: the live deals concluded in the period."""
+    names = dict(db.session.execute(select(OrgUnit.id, OrgUnit.area_name)).all())
+    cats = dict(db.session.execute(select(Category.id, Category.name)).all())
+    stmt = (select(Deal.deal_no, Deal.concluded_at, Deal.price, Deal.method, Listing.project_no, Listing.title,
+                   Listing.station_id, Listing.point_id, Listing.category_id, Listing.floor_price,
+                   _area_mu().label("area"), Contract.effective_at, Settlement.settled_at)
+            .join(Listing, Listing.id == Deal.listing_id)
+            .outerjoin(Contract, Contract.deal_id == Deal.id).outerjoin(Settlement, Settlement.deal_id == Deal.id)
+            .where(*_where(f, Deal.concluded_at), Deal.state.in_(LIVE_DEAL_STATES))
+            .order_by(Deal.concluded_at, Deal.id).limit(limit))
+    out = []
+    for r in db.session.execute(stmt):
+        premium = ((r.price / r.floor_price - 1).quantize(RATE_Q, rounding=ROUND_HALF_UP)
+                   if r.floor_price else None)
+        out.append({"deal_no": r.deal_no, "concluded_at": r.concluded_at, "project_no": r.project_no or "",
+                    "title": r.title, "town": names.get(r.station_id, ""),
+                    "village": names.get(r.point_id, "") if r.point_id else "",
+                    "category": cats.get(r.category_id, ""), "method": METHOD_LABELS.get(r.method, r.method),
+                    "area_mu": _money(r.area), "floor_price": r.floor_price, "price": r.price, "premium_rate": premium,
+                    "contract_effective_at": r.effective_at, "settled_at": r.settled_at})
+    return out
+
+
+# --- 考评: the town ranking ---------------------------------------------------------------------------------
+
+REVIEW_ACTIONS = ("submit", "relist_submit", "station_pass", "station_return", "center_approve", "center_return",
+                  "center_reject")
+REVIEW_LOOKBACK = timedelta(days=120)  # a review decision is paired with the step before it within this window
+
+
+def ranking(f: Filters, level: str = "town", sort: str = "submissions", descending: bool = True) -> list[dict]:
+    """Per town (``level="town"``) or per village (``"village"``, of the filtered town if any): submissions
+    (提交 and 重新挂牌 events in the period), returns (交易站 and 交易中心 退回), return rate, average time the
+    station and the center took to decide (from the step that handed the listing to them to their decision,
+    decisions in the period), live deals and their amount.  Sorted by ``sort`` (a key of ``RANK_KEYS``); the
+    ``rank`` field is the position in that order."""
+    if level not in ("town", "village"):
+        raise StatsError("排名层级应为乡镇或村。", field="level")
+    if sort not in RANK_KEYS:
+        raise StatsError("排序字段不正确。", field="sort")
+    group_col = Listing.station_id if level == "town" else Listing.point_id
+    units = ([(t.id, t.area_name) for t in towns(f.station_id)] if level == "town"
+             else [(v.id, v.area_name) for v in villages(f.station_id, f.point_id)])
+    blank = {"submissions": 0, "returns": 0, "return_rate": None, "station_review_days": None,
+             "station_reviews": 0, "center_review_days": None, "center_reviews": 0, "deals": 0,
+             "amount": Decimal("0.00")}
+    data: dict = {}
+
+    # the review steps, each with the step before it in the same listing (a window over the listing's steps)
+    lo = f.start - REVIEW_LOOKBACK if f.start is not None else None
+    inner_conds = [ListingEvent.action.in_(REVIEW_ACTIONS)]
+    if lo is not None:
+        inner_conds.append(ListingEvent.at >= lo)
+    if f.end is not None:
+        inner_conds.append(ListingEvent.at < f.end)
+    steps = (select(ListingEvent.listing_id, ListingEvent.action, ListingEvent.at,
+                    func.lag(ListingEvent.action).over(partition_by=ListingEvent.listing_id,
+                                                       order_by=(ListingEvent.at, ListingEvent.id)).label("prev"),
+                    func.lag(ListingEvent.at).over(partition_by=ListingEvent.listing_id,
+                                                   order_by=(ListingEvent.at, ListingEvent.id)).label("prev_at"))
+             .where(*inner_conds).subquery())
+    secs = seconds_between(steps.c.prev_at, steps.c.at)
+    is_station = and_(steps.c.action.in_(("station_pass", "station_return")), steps.c.prev == "submit")
+    is_center = and_(steps.c.action.in_(("center_approve", "center_return", "center_reject")),
+                     steps.c.prev.in_(("station_pass", "submit", "relist_submit")))
+    period = [steps.c.at >= f.start] if f.start is not None else []
+    stmt = (select(group_col,
+                   func.count(case((steps.c.action.in_(("submit", "relist_submit")), 1))),
+                   func.count(case((steps.c.action.in_(("station_return", "center_return")), 1))),
+                   func.avg(case((is_station, secs))), func.count(case((is_station, 1))),
+                   func.avg(case((is_center, secs))), func.count(case((is_center, 1))))
+            .select_from(steps).join(Listing, Listing.id == steps.c.listing_id)
+            .where(*_where(f), *period).group_by(group_col))
+    for key, subs, rets, st_avg, st_n, ce_avg, ce_n in db.session.execute(stmt):
+        row = data.setdefault(key, dict(blank))
+        row.update(submissions=subs, returns=rets, return_rate=_ratio(rets, subs),
+                   station_review_days=_days(st_avg), station_reviews=st_n,
+                   center_review_days=_days(ce_avg), center_reviews=ce_n)
+    stmt = (select(group_col, func.count(Deal.id), func.sum(Deal.price)).join(Listing, Listing.id == Deal.listing_id)
+            .where(*_where(f, Deal.concluded_at), Deal.state.in_(LIVE_DEAL_STATES)).group_by(group_col))
+    for key, n, amount in db.session.execute(stmt):
+        data.setdefault(key, dict(blank)).update(deals=n, amount=_money(amount))
+
+    rows = [{"key": k, "label": label, **data.get(k, blank)} for k, label in units]
+    if level == "village" and None in data:
+        rows.append({"key": None, "label": "直接申请（未经交易点）", **data[None]})
+
+    def order(r):
+        v = r[sort]
+        missing = v is None
+        v = 0 if v is None else v
+        return (missing, -v if descending else v, r["label"])
+    rows.sort(key=order)
+    for i, r in enumerate(rows, start=1):
+        r["rank"] = i
+    return rows
