@@ -43,6 +43,8 @@ MENU = [
     ("settlement.fees", "收费标准", "fees.manage"),
     ("workdays.calendar", "工作日历", "calendar.view"),
     ("admin.tokens", "API 令牌", "tokens.manage"),
+    ("supervision.dashboard", "统计监督", "stats.view"),
+    ("alerts.index", "监督预警", "alerts.view"),
     ("audit.index", "审计日志", "audit.view"),
 ]
 
@@ -64,6 +66,11 @@ def nav_items() -> list[NavItem]:
                 label = "我的报名"
             items.append(NavItem(url, label, request.path == url or
                                  (url != "/" and request.path.startswith(url.rstrip("/") + "/"))))
+    active = [i for i in items if i.active]
+    if len(active) > 1:  # nested sections (/supervision/ and /supervision/alerts/): the deepest one is current
+        deepest = max(active, key=lambda i: len(i.url))
+        for item in active:
+            item.active = item is deepest
     return items
 
 
