@@ -578,3 +578,19 @@ def test_no_open_endpoint_ever_returns_personal_data(app, appctx, w):
         _db.session.rollback()
         _db.session.remove()
         clock.reset()
+
+
+def test_open_statistics_without_login(client, db):
+    """The same figures as the center's statistics, without sign-in; bad filters are a 400 in Chinese."""
+    from exchange.supervision import stats
+    resp = client.get("/api/v1/open/statistics?quarter=2026Q4")
+    assert resp.status_code == 200, resp.get_json()
+    body = resp.get_json()
+    expected = stats.summary(stats.parse_filters({"quarter": "2026Q4"}))
+    assert body["summary"]["listings"]["published"] == expected["listings"]["published"]
+    assert body["summary"]["deals"]["amount"] == format(expected["deals"]["amount"], "f")
+    assert [r["key"] for r in body["by_month"]] == ["2026-10", "2026-11", "2026-12"]
+    assert {"by_town", "by_category", "by_method"} <= set(body)
+    for bad in ("month=2026-13", "from=yesterday", "town=999999", "category=Z99", "method=lottery"):
+        r = client.get(f"/api/v1/open/statistics?{bad}")
+        assert r.status_code == 400 and r.get_json()["message"], bad
