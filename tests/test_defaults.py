@@ -535,6 +535,7 @@ def test_forfeited_deposit_paid_to_the_transferor_with_four_eyes(buyers, overdue
         dsvc.pay_compensation(buyers["center_reviewer"], case)
     db.session.rollback()
     refunds.record_transfer(buyers["finance"], refund, "HD-WY-0001")
+    db.session.commit()
     with pytest.raises(refunds.RefundError):
         refunds.approve(buyers["finance"], refund)  # the same person cannot approve
     db.session.rollback()
