@@ -1,13 +1,19 @@
-"""演练：one complete listing on a fresh training database (``flask --app wsgi simulate``).
+"""演练：complete listings on a fresh training database (``flask --app wsgi simulate [--listings N]``).
 
 :func:`run` builds a new application on an empty database (a new SQLite file under
 ``instance/simulate-<timestamp>/`` unless ``--database URL`` names another empty one), migrates it,
 writes the demo org tree and accounts (:func:`exchange.demo.seed`), makes a training signing key and
-then drives one listing from 信息收集 to 鉴证书 in simulated time: the clock is frozen at 09:00 of the
-next working day and moved stage by stage; every step is the service call a page makes, as the account
-of the role that acts there, and the statutory clocks are moved on by the deadline sweeper as in
-production.  Each stage prints one line with its simulated (Beijing) time; the last line is
-``鉴证书 <number> <sha256>``.  A failing stage raises :class:`SimulationError` naming it.
+then drives ``listings`` listings (1 to 20), one after the other, from 信息收集 to their end in simulated
+time: the clock is frozen at 08:30 of a working day far enough back that the last listing is over before
+today (so this year's statistics and warnings show them) and moved stage by stage; each next listing
+starts the working day after the previous one ended.  Every step is the service call a page makes, as
+the account of the role that acts there, and the statutory clocks are moved on by the deadline sweeper
+as in production.  The first listing is always the same (江南村, 30 亩水田, 网络竞价); the others
+(:func:`variant`) vary the village, the category (集体经营性资产, 林权, 土地), the quantity, the prices and
+the bids, and end by 协议转让 (one buyer pays) or 流拍 (nobody pays).  Each stage prints one line with its
+simulated (Beijing) time; with more than one listing a summary ``共 N 个项目：成交 x，流拍 y，鉴证书 z 份``
+follows the checks; the last line is ``鉴证书 <number> <sha256>`` of the last certificate issued.  A
+failing stage raises :class:`SimulationError` naming it.
 """
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterator
@@ -31,6 +37,161 @@ CLERK, STATION, REVIEWER, OFFICER, ADMIN = "cun_jiangnan_1", "zhan_jiangnan", "s
 FINANCE, FINANCE2 = "caiwu1", "caiwu2"
 
 
+FREE_END = "free_end"  # in a bidding plan: the free-bidding period ends, the countdown starts
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """One would-be buyer of a variant: ``does`` is what happens to them — ``online`` (qualified, pays the deposit
+    through the sandbox bank), ``receipt`` (qualified, the deposit is booked from a bank receipt), ``unpaid``
+    (qualified, never pays: 视为放弃 at the deadline) or ``reject`` (not qualified: ``reason``, shown as ``short``)."""
+
+    username: str
+    does: str
+    reason: str = ""
+    short: str = ""
+    offer: str | None = None  # 意向报价 (the price of a 协议转让)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What one simulated listing looks like and how it ends: ``way`` is ``bidding`` (网络竞价 between the paying
+    buyers), ``agreement`` (one buyer pays: 协议转让 at the offer) or ``failed`` (nobody pays: 流拍)."""
+
+    index: int
+    way: str
+    pinyin: str
+    village: str
+    point_no: int
+    category: str
+    method: str | None  # the transfer method's name (出租, 租赁 …); None: the category's first
+    title: str
+    fields: dict
+    buyers: tuple[Buyer, ...]
+    bids: tuple = ()  # (payer index, increments above the last price, seconds after the previous step) or FREE_END
+    late: int = 1  # the payer who bids once more after the countdown (refused)
+
+    @property
+    def clerk(self) -> str:
+        return f"cun_{self.pinyin}_{self.point_no}"
+
+    @property
+    def station(self) -> str:
+        return f"zhan_{self.pinyin}"
+
+    @property
+    def payers(self) -> list[str]:
+        return [b.username for b in self.buyers if b.does in ("online", "receipt")]
+
+
+_GRAIN = "经营范围不含粮食种植，且未提供农业生产经营能力证明"
+# the village points of the first five listings; later ones go round the other towns' villages
+_FIRST_POINTS = [("jiangnan", 1), ("taolin", 1), ("huanggai", 2), ("yanglousi", 2), ("changan", 3)]
+
+
+def _points() -> list[tuple[str, str, int]]:
+    """(pinyin, village, point number) of every listing: the first five, then each other town's villages (村 only,
+    the first of each town before the second), from exchange.demo.TOWNS."""
+    from exchange.demo import TOWNS
+    villages = {p: [(v, j) for j, v in enumerate(vs, start=1) if v.endswith("村")] for _t, p, vs in TOWNS}
+    first = [(p, dict((j, v) for v, j in villages[p])[j], j) for p, j in _FIRST_POINTS]
+    rest, depth = [], max(len(v) for v in villages.values())
+    for k in range(depth):
+        for _t, p, _vs in TOWNS:
+            if k < len(villages[p]) and (p, villages[p][k][1]) not in _FIRST_POINTS:
+                rest.append((p, villages[p][k][0], villages[p][k][1]))
+    return first + rest
+
+
+def _household(i: int) -> dict:
+    from exchange.idcheck import make_resident_id
+    name = "农户演练" if i == 0 else f"农户演练{i + 1}"
+    id_no = "43068219700606123" if i == 0 else f"430682{1960 + i}{i % 12 + 1:02d}{i % 28 + 1:02d}{300 + i:03d}"
+    return dict(transferor_kind="household", transferor_name=name, transferor_id_no=make_resident_id(id_no),
+                transferor_mobile=f"13800000{299 + i * 7:03d}", account_name=name, account_bank="临湘农商银行",
+                account_no=f"6210000000000{299 + i * 7:03d}")
+
+
+def variant(i: int, today: date) -> Variant:
+    """The ``i``-th listing of a run starting ``today``: 0 is the classic one (江南村, 30 亩水田, three buyers,
+    网络竞价); then a collective asset sold by 协议转让 below 70 % of its appraisal (one buyer pays), a 流拍
+    (nobody pays), 林地 and 旱地 by 网络竞价, and round again in other villages with larger quantities."""
+    year = today.year
+    term = dict(term_start=f"{year + 1}-01-01", term_end=f"{year + 5}-12-31", right_end_date="2038-12-31")
+    if i == 0:
+        return Variant(
+            0, "bidding", "jiangnan", "江南村", 1, "C01", None, "江南村二组 30 亩水田经营权出租（演练）",
+            dict(location="江南镇江南村二组", boundaries="东至机耕道，南至水渠，西至山脚，北至村道", quantity="30",
+                 current_use="水稻种植", **term, price_mode="per_unit_year", floor_unit_price="500",
+                 price_basis="参照周边近三年流转价格", **_household(0), trading_method="online_bidding",
+                 bid_increment="500", right_cert_no="430682-演练-0001",
+                 buyer_conditions="具备农业生产经营能力，不得改变农业用途"),
+            (Buyer("buyer_person", "online"), Buyer("buyer_company", "receipt"),
+             Buyer("buyer_coop", "reject", _GRAIN, "经营范围不符")),
+            ((0, 0, 180), (1, 2, 420), (0, 1, 660), FREE_END, (1, 1, 200), (0, 1, 240)), late=1)
+    from exchange.demo import TOWNS
+    points = _points()
+    pinyin, village, j = points[i % len(points)]
+    town = next(t for t, p, _v in TOWNS if p == pinyin)
+    kind, rnd = (i - 1) % 4, (i - 1) // 4  # which of the four, and how many times round
+    bigger = Decimal(1) + Decimal(rnd) / 4
+    cert_no = f"430682-演练-{i + 1:04d}"
+    if kind == 0:  # a collective asset, one buyer pays → 协议转让 at the offer, below 70 % of the appraisal
+        from exchange.idcheck import make_org_code, make_uscc
+        area = int(600 * bigger)
+        floor, appraisal = 65000 * bigger, 100000 * bigger
+        name = f"临湘市{town}{village}股份经济合作社"
+        return Variant(
+            i, "agreement", pinyin, village, j, "C05", "租赁", f"{village}集体闲置仓库 {area} 平方米租赁（演练）",
+            dict(location=f"{town}{village}村部东侧", boundaries="东至村道，南至晒谷坪，西至村部，北至水塘",
+                 quantity=str(area), unit="平方米", current_use="闲置（原粮站仓库）", **term, price_mode="total",
+                 floor_price=str(floor), price_basis="评估值的 65%，经村民代表会议三分之二以上同意",
+                 appraisal_value=str(appraisal), appraisal_agency="湖南演练资产评估有限公司",
+                 appraisal_report_no=f"湘演评字〔{year}〕第{i + 1:03d}号", transferor_kind="collective",
+                 transferor_name=name, transferor_id_no=make_uscc("N2430682" + make_org_code(f"{5200 + i:08d}")),
+                 transferor_mobile=f"13800001{i:03d}", account_name=name, account_bank="临湘农商银行",
+                 account_no=f"6210000000001{i:03d}", decision_type="村民代表会议",
+                 decision_date=(today - timedelta(days=12)).isoformat(), reps_total=36, reps_for=28,
+                 trading_method="online_bidding", bid_increment="500", right_cert_no=cert_no,
+                 buyer_conditions="用于农产品仓储，不得改变用途"),
+            (Buyer("buyer_company", "online", offer=str(floor + 1000)), Buyer("buyer_person", "unpaid")))
+    if kind == 1:  # nobody pays the deposit → 流拍 when the announcement ends
+        mu = int(12 * bigger)
+        return Variant(
+            i, "failed", pinyin, village, j, "C01", None, f"{village}四组 {mu} 亩旱地经营权出租（演练）",
+            dict(location=f"{town}{village}四组", boundaries="东至山脚，南至农户自留地，西至村道，北至水渠",
+                 quantity=str(mu), current_use="旱地（撂荒两年）", term_start=f"{year + 1}-01-01",
+                 term_end=f"{year + 3}-12-31", right_end_date="2038-12-31", price_mode="per_unit_year",
+                 floor_unit_price=str(420 + 10 * rnd), price_basis="参照周边旱地流转价格", **_household(i),
+                 trading_method="online_bidding", bid_increment="200", right_cert_no=cert_no,
+                 buyer_conditions="具备农业生产经营能力，不得改变农业用途"),
+            (Buyer("buyer_coop", "reject", "未提供农业生产经营能力证明", "未提供经营能力证明"),
+             Buyer("buyer_company", "unpaid")))
+    if kind == 2:  # 林地 by 网络竞价, two bidders, the cooperative wins
+        mu = int(80 * bigger)
+        return Variant(
+            i, "bidding", pinyin, village, j, "C02", "出租", f"{village}后山 {mu} 亩林地经营权出租（演练）",
+            dict(location=f"{town}{village}后山", boundaries="东至山脊，南至山塘，西至林道，北至邻村界",
+                 quantity=str(mu), current_use="杉木、油茶混交林", term_start=f"{year + 1}-01-01",
+                 term_end=f"{year + 10}-12-31", right_end_date="2056-12-31", price_mode="per_unit_year",
+                 floor_unit_price=str(60 + 5 * rnd), price_basis="林地评估参考价", **_household(i),
+                 trading_method="online_bidding", bid_increment="200", right_cert_no=cert_no,
+                 buyer_conditions="具备林业经营能力，不得改变林地用途"),
+            (Buyer("buyer_coop", "online"), Buyer("buyer_company", "receipt")),
+            ((0, 0, 300), (1, 1, 240), (0, 3, 600), (1, 1, 480), FREE_END, (0, 1, 150), (1, 2, 100), (0, 1, 250)),
+            late=1)
+    mu = int(45 * bigger)  # 旱地 by 网络竞价, three bidders, the grower wins
+    return Variant(
+        i, "bidding", pinyin, village, j, "C01", None, f"{village}六组 {mu} 亩旱地经营权出租（演练）",
+        dict(location=f"{town}{village}六组", boundaries="东至茶园，南至村道，西至水库，北至山脚", quantity=str(mu),
+             current_use="旱地（油菜、红薯）", **term, price_mode="per_unit_year", floor_unit_price=str(400 + 10 * rnd),
+             price_basis="参照周边近三年流转价格", **_household(i), trading_method="online_bidding",
+             bid_increment="1000", right_cert_no=cert_no, buyer_conditions="具备农业生产经营能力，不得改变农业用途"),
+        (Buyer("buyer_company", "online"), Buyer("buyer_person", "receipt"), Buyer("buyer_coop", "receipt")),
+        ((2, 0, 120), (0, 1, 300), (1, 2, 420), (2, 1, 540), (0, 1, 300), FREE_END, (1, 1, 120), (2, 1, 180),
+         (1, 1, 200)), late=2)
+
+
 class SimulationError(Exception):
     """The simulation stopped: ``stage`` is where, ``message`` why."""
 
@@ -43,9 +204,13 @@ class SimulationError(Exception):
 class Result:
     database_url: str
     workdir: Path
-    listing_id: int
+    listing_id: int  # the listing of the last certificate
     cert_no: str
     sha256: str
+    listings: int = 1
+    deals: int = 1
+    failed: int = 0
+    certificates: int = 1
 
 
 def normalise_url(url: str) -> str:
@@ -109,11 +274,17 @@ def _config_class(url: str, workdir: Path, inherit: dict):
     return SimulationConfig
 
 
+MAX_LISTINGS = 20
+
+
 def run(database: str | None = None, workdir: str | Path | None = None, *, echo: Callable[[str], None] = print,
-        inherit: dict | None = None) -> Result:
+        inherit: dict | None = None, listings: int = 1) -> Result:
     """Run the whole simulation; returns what the last line prints.  ``inherit``: settings carried over from
-    the calling application (secret key, sandbox secret, password hashing, public address)."""
+    the calling application (secret key, sandbox secret, password hashing, public address); ``listings``:
+    how many listings (1 to 20)."""
     inherit = dict(inherit or {})
+    if not 1 <= listings <= MAX_LISTINGS:
+        raise SimulationError("开始", f"项目数应为 1 到 {MAX_LISTINGS} 个")
     import config
     stamp = clock.local_now().strftime("%Y%m%d-%H%M%S")
     base = Path(inherit.get("INSTANCE_DIR") or config.INSTANCE_DIR)
@@ -126,12 +297,7 @@ def run(database: str | None = None, workdir: str | Path | None = None, *, echo:
     if not database:
         check_empty(url)
 
-    from exchange.certificates.signing import generate_key
     cfg = _config_class(url, workdir, inherit)
-    key_path, cert_path = Path(cfg.CERT_KEY_PATH), Path(cfg.CERT_PATH)
-    if not (key_path.exists() and cert_path.exists()):
-        generate_key(key_path, cert_path, "临湘市农村产权交易中心（演练）", overwrite=True)
-
     from exchange import create_app
     from exchange.extensions import db
     app = create_app(cfg)
@@ -147,7 +313,7 @@ def run(database: str | None = None, workdir: str | Path | None = None, *, echo:
                     upgrade()
                 sim = Simulation(echo)
                 try:
-                    return sim.play(url, workdir)
+                    return sim.play(url, workdir, listings)
                 except SimulationError:
                     raise
                 except Exception as exc:  # noqa: BLE001 — between two stages: name the one after the last line
@@ -267,16 +433,15 @@ class Simulation:
             raise SimulationError(stage, "到期处理未完成：" + "；".join(parts) + why)
         return result.counts
 
-    # --- the listing ---------------------------------------------------------------------------
+    # --- the run -------------------------------------------------------------------------------
 
-    def play(self, url: str, workdir: Path) -> Result:
+    def play(self, url: str, workdir: Path, listings: int = 1) -> Result:
         from exchange.audit.services import acting_as
         from exchange.demo import DEMO_PASSWORD, seed
         from exchange.extensions import db
-        from exchange.workdays.services import add_working_days
 
-        start_day = add_working_days(clock.today_local(), 1)
-        self.at_local(start_day, 8, 30)
+        self.at_local(self.first_day(listings), 8, 30)
+        self.signing_key()
         with _stage("写入演示机构和账号"):
             with acting_as("演练 simulate"):
                 seed(DEMO_PASSWORD)
@@ -291,17 +456,79 @@ class Simulation:
                           note="演练：成交价的 1%，最低 100 元，受让方支付")
         self.say("中心管理员设定收费标准：成交价 1%，最低 100 元，由受让方支付")
 
-        listing_id = self.intake_and_review()
-        self.registrations(listing_id)
-        session_id = self.trading(listing_id)
-        deal_id = self.bidding(listing_id, session_id)
-        self.publicity(listing_id, deal_id)
-        self.contract(listing_id, deal_id)
+        deals = failed = 0
+        last = None
+        for i in range(listings):
+            if i:
+                self.next_workday(9, 0)  # the next listing starts the working day after the last one ended
+            outcome = self.one_listing(variant(i, clock.today_local()))
+            if outcome is None:
+                failed += 1
+            else:
+                deals += 1
+                last = outcome
+        listing_id, cert_no, sha = last
+        self.checks(cert_no, sha)
+        if listings > 1:
+            self.echo(f"共 {listings} 个项目：成交 {deals}，流拍 {failed}，鉴证书 {deals} 份")
+        self.echo(f"鉴证书 {cert_no} {sha}")
+        return Result(url, workdir, listing_id, cert_no, sha, listings=listings, deals=deals, failed=failed,
+                      certificates=deals)
+
+    def first_day(self, listings: int):
+        """The working day the run starts on: far enough back that all ``listings`` are over before today, so
+        the statistics and warnings of this year (their default period) show them, and no clock of the
+        platform runs ahead of the real one when the database is served."""
+        from exchange.catalog.models import Category
+        from exchange.extensions import db
+        from exchange.workdays.services import is_workday
+        from flask import current_app
+        today = clock.today_local()
+        publicity = int(current_app.config.get("PUBLICITY_WORKING_DAYS", 3))
+        announce = dict(db.session.execute(select(Category.code, Category.announce_days)).all())
+        # a listing takes its announcement, its publicity and four working days more (trading, contract,
+        # settlement, certificate); a 流拍 ends the day after its announcement; two spare days at the end
+        need = 2 + sum(announce.get(v.category, 5) + (2 if v.way == "failed" else publicity + 4)
+                       for v in (variant(i, today) for i in range(listings)))
+        d = today
+        while need:
+            d -= timedelta(days=1)
+            need -= is_workday(d)
+        return d
+
+    def signing_key(self) -> None:
+        """The run's signing key and certificate, valid from before the run's first (simulated) day."""
+        from cryptography import x509
+        from flask import current_app
+
+        from exchange.certificates.signing import generate_key
+        key_path, cert_path = Path(current_app.config["CERT_KEY_PATH"]), Path(current_app.config["CERT_PATH"])
+        if key_path.exists() and cert_path.exists():
+            with contextlib.suppress(ValueError):
+                cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+                if cert.not_valid_before_utc <= clock.now() <= cert.not_valid_after_utc:
+                    return
+        with _stage("生成演练签章密钥"):
+            generate_key(key_path, cert_path, "临湘市农村产权交易中心（演练）", overwrite=True)
+
+    def one_listing(self, v: Variant) -> tuple[int, str, str] | None:
+        """One listing from intake to its end: (listing, certificate number, sha256), or None for a 流拍."""
+        listing_id = self.intake_and_review(v)
+        self.registrations(v, listing_id)
+        way = self.close_announcement(v, listing_id)
+        if way == "failed":
+            return None
+        if way == "agreement":
+            deal_id = self.agreement(listing_id)
+        else:
+            deal_id = self.bidding(v, listing_id, self.trading(v, listing_id))
+        self.publicity(v, listing_id, deal_id)
+        self.contract(v, deal_id)
         self.settlement(deal_id)
         cert_no, sha = self.certificate(deal_id)
-        self.checks(cert_no, sha)
-        self.echo(f"鉴证书 {cert_no} {sha}")
-        return Result(url, workdir, listing_id, cert_no, sha)
+        return listing_id, cert_no, sha
+
+    # --- one listing ---------------------------------------------------------------------------
 
     def listing(self, listing_id: int):
         from exchange.extensions import db
@@ -309,11 +536,10 @@ class Simulation:
         db.session.expire_all()
         return db.session.get(Listing, listing_id)
 
-    def intake_and_review(self) -> int:
-        from exchange.catalog.models import Category
+    def intake_and_review(self, v: Variant) -> int:
+        from exchange.catalog.models import Category, TransferMethod
         from exchange.demo import DEMO_PDF
         from exchange.extensions import db
-        from exchange.idcheck import make_resident_id
         from exchange.listings import rules
         from exchange.listings import services as svc
         from exchange.listings.workflow import STATE_LABELS
@@ -321,30 +547,28 @@ class Simulation:
 
         self.later_today(9, 0)
         stage = "交易点录入并提交"
-        with self.as_user(CLERK, stage) as clerk:
-            cat = db.session.scalar(select(Category).where(Category.code == "C01"))
-            listing = svc.create_draft(
-                clerk, category=cat, title="江南村二组 30 亩水田经营权出租（演练）", location="江南镇江南村二组",
-                boundaries="东至机耕道，南至水渠，西至山脚，北至村道", quantity="30", current_use="水稻种植",
-                term_start=f"{clock.today_local().year + 1}-01-01", term_end=f"{clock.today_local().year + 5}-12-31",
-                right_end_date="2038-12-31", price_mode="per_unit_year", floor_unit_price="500",
-                price_basis="参照周边近三年流转价格", transferor_kind="household", transferor_name="农户演练",
-                transferor_id_no=make_resident_id("43068219700606123"), transferor_mobile="13800000299",
-                account_name="农户演练", account_bank="临湘农商银行", account_no="6210000000000299",
-                trading_method="online_bidding", bid_increment="500", right_cert_no="430682-演练-0001",
-                buyer_conditions="具备农业生产经营能力，不得改变农业用途")
+        with self.as_user(v.clerk, stage) as clerk:
+            cat = db.session.scalar(select(Category).where(Category.code == v.category))
+            method = None
+            if v.method:
+                method = db.session.scalar(select(TransferMethod).where(TransferMethod.category_id == cat.id,
+                                                                        TransferMethod.name == v.method))
+            listing = svc.create_draft(clerk, category=cat, method=method, title=v.title, **v.fields)
             for kind in rules.required_materials(listing):
                 svc.add_material(clerk, listing, kind, DEMO_PDF, f"{rules.MATERIAL_KINDS[kind].label}.pdf")
             svc.submit(clerk, listing)
             listing_id = listing.id
         listing = self.listing(listing_id)
+        appraisal = ""
+        if listing.appraisal_value is not None:
+            appraisal = f"（评估值 {format_yuan(listing.appraisal_value)} 元，村民代表 {listing.reps_for}/{listing.reps_total} 同意）"
         self.say(f"交易点录入并提交项目 #{listing.id}《{listing.title}》：底价 "
-                 f"{format_yuan(listing.floor_price)} 元，{len(listing.materials)} 份材料（{self.user(CLERK).display_name}）")
+                 f"{format_yuan(listing.floor_price)} 元{appraisal}，{len(listing.materials)} 份材料（{self.user(v.clerk).display_name}）")
 
         self.later_today(10, 30)
-        with self.as_user(STATION, "交易站初审") as station:
+        with self.as_user(v.station, "交易站初审") as station:
             svc.station_decide(station, self.listing(listing_id), True, "材料齐全，情况属实")
-        self.say(f"交易站初审通过，报交易中心审核（{self.user(STATION).display_name}）")
+        self.say(f"交易站初审通过，报交易中心审核（{self.user(v.station).display_name}）")
 
         self.later_today(15, 0)
         with self.as_user(REVIEWER, "交易中心审核并发布") as reviewer:
@@ -358,7 +582,7 @@ class Simulation:
                  f"{format_yuan(listing.deposit_amount)} 元须于 {clock.to_local(listing.deposit_deadline_at):%Y-%m-%d %H:%M} 前到账")
         return listing_id
 
-    def registrations(self, listing_id: int) -> None:
+    def registrations(self, v: Variant, listing_id: int) -> None:
         from exchange.demo import DEMO_PDF
         from exchange.extensions import db
         from exchange.payments import services as psvc
@@ -367,12 +591,13 @@ class Simulation:
         from exchange.registrations.models import Registration
 
         self.next_workday(9, 30)
-        for i, name in enumerate(SIM_BUYERS):
-            with self.as_user(name, "意向受让方报名") as buyer:
-                reg = rsvc.apply(buyer, self.listing(listing_id), accept_declaration=True)
+        for b in v.buyers:
+            with self.as_user(b.username, "意向受让方报名") as buyer:
+                reg = rsvc.apply(buyer, self.listing(listing_id), accept_declaration=True, offer=b.offer)
                 for kind in rsvc.required_materials(reg):
                     rsvc.add_material(buyer, reg, kind, DEMO_PDF, f"{rsvc.BUYER_MATERIALS[kind]}.pdf")
-            self.say(f"{buyer.display_name} 在线报名并上传资格材料")
+            offer = f"（意向报价 {self.yuan(reg.offer)} 元）" if b.offer else ""
+            self.say(f"{buyer.display_name} 在线报名{offer}并上传资格材料")
             clock.advance(minutes=20)
 
         def reg_of(username: str) -> Registration:
@@ -381,54 +606,98 @@ class Simulation:
                                                                 Registration.buyer_id == self.user(username).id))
 
         self.later_today(15, 0)
-        for name in SIM_BUYERS[:2]:
-            with self.as_user(REVIEWER, "受让方资格审核") as reviewer:
-                rsvc.qualify(reviewer, reg_of(name), "资格材料齐全，符合受让条件")
-            self.say(f"交易中心审核 {reg_of(name).buyer.display_name} 的资格：合格，缴款码 {reg_of(name).payment_ref}")
-        with self.as_user(REVIEWER, "受让方资格审核") as reviewer:
-            rsvc.reject(reviewer, reg_of(SIM_BUYERS[2]), "经营范围不含粮食种植，且未提供农业生产经营能力证明")
-        self.say(f"交易中心审核 {reg_of(SIM_BUYERS[2]).buyer.display_name} 的资格：不予登记（经营范围不符）")
+        for b in v.buyers:
+            if b.does == "reject":
+                with self.as_user(REVIEWER, "受让方资格审核") as reviewer:
+                    rsvc.reject(reviewer, reg_of(b.username), b.reason)
+                self.say(f"交易中心审核 {reg_of(b.username).buyer.display_name} 的资格：不予登记（{b.short}）")
+            else:
+                with self.as_user(REVIEWER, "受让方资格审核") as reviewer:
+                    rsvc.qualify(reviewer, reg_of(b.username), "资格材料齐全，符合受让条件")
+                self.say(f"交易中心审核 {reg_of(b.username).buyer.display_name} 的资格：合格，缴款码 "
+                         f"{reg_of(b.username).payment_ref}")
 
-        self.next_workday(10, 0)
-        stage = "网上支付保证金"
-        with self.as_user(SIM_BUYERS[0], stage) as buyer:
-            order = psvc.start_online_payment(buyer, reg_of(SIM_BUYERS[0]), "sandbox")
-            order_no = order.order_no
-        with _stage(stage):
-            order = db.session.scalar(select(psvc.PaymentOrder).where(psvc.PaymentOrder.order_no == order_no))
-            body, headers = get_provider("sandbox").notification_for(order)
-            result = psvc.receive_notification("sandbox", body, headers, remote_addr="sandbox")
-            db.session.commit()
-            if result.outcome != "booked":
-                raise RuntimeError(f"模拟网银通知未入账（{result.outcome}）：{result.message}")
-        reg = reg_of(SIM_BUYERS[0])
-        self.say(f"{reg.buyer.display_name} 网上支付保证金 {self.yuan(reg.deposit_amount)} 元（模拟网银签名通知 {order_no}），"
-                 f"竞买号 {reg.bidder_no}")
+        online = [b.username for b in v.buyers if b.does == "online"]
+        receipt = [b.username for b in v.buyers if b.does == "receipt"]
+        if online or receipt:
+            self.next_workday(10, 0)
+        for name in online:
+            stage = "网上支付保证金"
+            with self.as_user(name, stage) as buyer:
+                order = psvc.start_online_payment(buyer, reg_of(name), "sandbox")
+                order_no = order.order_no
+            with _stage(stage):
+                order = db.session.scalar(select(psvc.PaymentOrder).where(psvc.PaymentOrder.order_no == order_no))
+                body, headers = get_provider("sandbox").notification_for(order)
+                result = psvc.receive_notification("sandbox", body, headers, remote_addr="sandbox")
+                db.session.commit()
+                if result.outcome != "booked":
+                    raise RuntimeError(f"模拟网银通知未入账（{result.outcome}）：{result.message}")
+            reg = reg_of(name)
+            self.say(f"{reg.buyer.display_name} 网上支付保证金 {self.yuan(reg.deposit_amount)} 元（模拟网银签名通知 {order_no}），"
+                     f"竞买号 {reg.bidder_no}")
+            clock.advance(minutes=20)
 
-        self.later_today(11, 0)
-        with self.as_user(FINANCE, "银行回单确认保证金") as finance:
-            reg = reg_of(SIM_BUYERS[1])
-            rsvc.confirm_deposit(finance, reg, reg.deposit_amount, source_key=f"SIM-HX-{uuid.uuid4().hex[:10].upper()}",
-                                 receipt=DEMO_PDF, receipt_filename="银行回单.pdf")
-        reg = reg_of(SIM_BUYERS[1])
-        self.say(f"中心财务凭银行回单确认 {reg.buyer.display_name} 的保证金 {self.yuan(reg.deposit_amount)} 元，"
-                 f"竞买号 {reg.bidder_no}")
+        if receipt:
+            self.later_today(11, 0)
+        for name in receipt:
+            with self.as_user(FINANCE, "银行回单确认保证金") as finance:
+                reg = reg_of(name)
+                rsvc.confirm_deposit(finance, reg, reg.deposit_amount,
+                                     source_key=f"SIM-HX-{uuid.uuid4().hex[:10].upper()}",
+                                     receipt=DEMO_PDF, receipt_filename="银行回单.pdf")
+            reg = reg_of(name)
+            self.say(f"中心财务凭银行回单确认 {reg.buyer.display_name} 的保证金 {self.yuan(reg.deposit_amount)} 元，"
+                     f"竞买号 {reg.bidder_no}")
+            clock.advance(minutes=20)
 
     @staticmethod
     def yuan(value) -> str:
         from exchange.money import format_yuan
         return format_yuan(value)
 
-    def trading(self, listing_id: int) -> int:
+    def close_announcement(self, v: Variant, listing_id: int) -> str:
+        """The sweeper ends the announcement: 组织交易 (``bidding`` or ``agreement``), or 流拍 (``failed``)."""
         from exchange.trading import services as tsvc
+        stage = "公告期满（到期处理）"
         listing = self.listing(listing_id)
         self.until(max(listing.announce_end_at, listing.deposit_deadline_at))
-        self.sweep("公告期满（到期处理）")
+        self.sweep(stage)
         listing = self.listing(listing_id)
-        if listing.state != "trading":
-            raise SimulationError("公告期满（到期处理）", f"项目没有进入组织交易（当前：{listing.state}）")
-        self.say(f"到期处理：公告期满，{len(tsvc.paid_registrations(listing))} 个竞买人已交保证金，项目进入组织交易")
+        paid = tsvc.paid_registrations(listing) if listing.state == "trading" else []
+        way = "failed" if listing.state == "failed" else "agreement" if len(paid) == 1 else "bidding"
+        if listing.state not in ("trading", "failed") or way != v.way:
+            raise SimulationError(stage, f"项目没有按预期{'流拍' if v.way == 'failed' else '进入组织交易'}"
+                                         f"（当前：{listing.state}，已交保证金 {len(paid)} 人）")
+        if way == "failed":
+            abandoned = sum(1 for b in v.buyers if b.does == "unpaid")
+            why = (f"{abandoned} 个合格的意向受让方未在截止时间前交纳保证金（视为放弃）" if abandoned
+                   else "没有合格且已交保证金的意向受让方")
+            self.say(f"到期处理：公告期满，{why}，项目流拍")
+        elif way == "agreement":
+            self.say(f"到期处理：公告期满，只有 {paid[0].buyer.display_name} 交纳了保证金，项目进入组织交易，按协议转让成交")
+        else:
+            self.say(f"到期处理：公告期满，{len(paid)} 个竞买人已交保证金，项目进入组织交易")
+        return way
 
+    def agreement(self, listing_id: int) -> int:
+        """协议转让: the trading officer confirms the deal with the one paid buyer at the offer."""
+        from exchange.trading import services as tsvc
+        self.next_workday(9, 0)
+        with self.as_user(OFFICER, "确认协议转让") as officer:
+            deal = tsvc.confirm_agreement(officer, self.listing(listing_id))
+            deal_id = deal.id
+        listing = self.listing(listing_id)
+        deal = tsvc.deal_for(listing)
+        self.say(f"中心交易员确认协议转让：{deal.registration.buyer.display_name} 以意向报价 {self.yuan(deal.price)} 元受让"
+                 f"（底价 {self.yuan(listing.floor_price)} 元），成交 {deal.deal_no}，交易公示至 "
+                 f"{clock.to_local(deal.publicity_end_at - timedelta(microseconds=1)):%Y-%m-%d}")
+        clock.advance(minutes=1)  # the sweeper's next pass, as every minute in production (warnings are found then)
+        self.sweep("确认协议转让（到期处理）")
+        return deal_id
+
+    def trading(self, v: Variant, listing_id: int) -> int:
+        from exchange.trading import services as tsvc
         self.next_workday(9, 0)
         start_day = clock.today_local()
         with self.as_user(OFFICER, "安排网络竞价") as officer:
@@ -436,11 +705,12 @@ class Simulation:
                                            starts_at=clock.local_datetime(start_day, 14, 30), free_minutes=30,
                                            countdown_seconds=300, max_extension_minutes=30)
             session_id = session.id
+            increment = session.increment
         self.say(f"中心交易员安排网络竞价：{start_day:%m-%d} 14:30 开始，自由报价 30 分钟，限时报价倒计时 5 分钟"
-                 f"（出价即重新计时，最多延长 30 分钟），加价幅度 500 元")
+                 f"（出价即重新计时，最多延长 30 分钟），加价幅度 {increment:,.0f} 元")
         return session_id
 
-    def bidding(self, listing_id: int, session_id: int) -> int:
+    def bidding(self, v: Variant, listing_id: int, session_id: int) -> int:
         from exchange.extensions import db
         from exchange.trading import services as tsvc
         from exchange.trading.models import BiddingSession, Deal
@@ -462,35 +732,29 @@ class Simulation:
         clock.freeze(s.starts_at)
         self.say(f"网络竞价开始，起始价 {self.yuan(s.start_price)} 元")
         inc, price = s.increment, s.start_price
-        a, b = SIM_BUYERS[0], SIM_BUYERS[1]
-        clock.advance(minutes=3)
-        bid(a, price)
-        clock.advance(minutes=7)
-        price += 2 * inc
-        bid(b, price)
-        clock.advance(minutes=11)
-        price += inc
-        bid(a, price)
-        s = session()
-        clock.freeze(s.free_end_at)
-        self.say(f"自由报价期结束，进入限时报价期：倒计时至 {clock.to_local(s.ends_at):%H:%M:%S}")
-        clock.advance(seconds=200)
-        price += inc
-        bid(b, price)
-        clock.advance(seconds=240)
-        price += inc
-        bid(a, price)
+        bidders = v.payers
+        for step in v.bids:
+            if step == FREE_END:
+                s = session()
+                clock.freeze(s.free_end_at)
+                self.say(f"自由报价期结束，进入限时报价期：倒计时至 {clock.to_local(s.ends_at):%H:%M:%S}")
+                continue
+            who, steps, seconds = step
+            clock.advance(seconds=seconds)
+            price += steps * inc
+            bid(bidders[who], price)
+        late_bidder = self.user(bidders[v.late])
         s = session()
         self.until(s.ends_at, plus=timedelta(seconds=1))
         with _stage("竞价结束"):
             try:
-                tsvc.place_bid(self.user(b), session_id, str(price + inc), key=uuid.uuid4().hex)
+                tsvc.place_bid(late_bidder, session_id, str(price + inc), key=uuid.uuid4().hex)
             except tsvc.BidRefused as exc:
                 db.session.rollback()
                 late = exc.message
             else:
                 raise RuntimeError("倒计时结束后的报价竟被接受")
-        self.say(f"倒计时结束后 {self.user(b).display_name} 再出价被拒绝：{late}")
+        self.say(f"倒计时结束后 {late_bidder.display_name} 再出价被拒绝：{late}")
         self.sweep("竞价结束（到期处理）")
         s = session()
         deal = db.session.scalar(select(Deal).where(Deal.listing_id == listing_id))
@@ -500,7 +764,7 @@ class Simulation:
                  f"{clock.to_local(deal.publicity_end_at - timedelta(microseconds=1)):%Y-%m-%d}")
         return deal.id
 
-    def publicity(self, listing_id: int, deal_id: int) -> None:
+    def publicity(self, v: Variant, listing_id: int, deal_id: int) -> None:
         from exchange.extensions import db
         from exchange.ledger import refunds
         from exchange.ledger.models import Refund
@@ -510,7 +774,7 @@ class Simulation:
         db.session.expire_all()
         ids = db.session.scalars(select(Refund.id).where(Refund.listing_id == listing_id, Refund.reason == "lost",
                                                          Refund.state == "pending")).all()
-        if not ids:
+        if len(v.payers) > 1 and not ids:
             raise SimulationError("退还保证金", "未成交竞买人的保证金没有列入退款")
         for rid in ids:
             with self.as_user(FINANCE, "退还保证金（登记）") as maker:
@@ -534,7 +798,7 @@ class Simulation:
         self.say(f"到期处理：交易公示期满无异议，生成合同文本，双方须于 "
                  f"{clock.to_local(contract.due_at - timedelta(microseconds=1)):%Y-%m-%d} 前签约")
 
-    def contract(self, listing_id: int, deal_id: int) -> None:
+    def contract(self, v: Variant, deal_id: int) -> None:
         from exchange.contracts import services as csvc
         from exchange.contracts.models import Contract
         from exchange.demo import DEMO_PASSWORD, DEMO_PDF
@@ -546,16 +810,17 @@ class Simulation:
             return db.session.scalar(select(Contract).where(Contract.deal_id == deal_id))
 
         winner = db.session.get(Deal, deal_id).registration.buyer.username
+        seller = "农户" if v.fields.get("transferor_kind", "household") == "household" else "村集体经济组织"
         self.next_workday(9, 30)
         with self.as_user(winner, "受让方确认合同") as buyer:
             csvc.confirm(buyer, contract(), DEMO_PASSWORD)
         self.say(f"受让方 {buyer.display_name} 输入登录密码确认合同文本")
         self.later_today(10, 0)
-        with self.as_user(CLERK, "转让方确认合同") as clerk:
+        with self.as_user(v.clerk, "转让方确认合同") as clerk:
             csvc.confirm(clerk, contract(), DEMO_PASSWORD)
-        self.say(f"交易点信息员 {clerk.display_name} 代无账号的农户输入密码确认合同文本")
+        self.say(f"交易点信息员 {clerk.display_name} 代无账号的{seller}输入密码确认合同文本")
         self.later_today(10, 30)
-        with self.as_user(CLERK, "上传签章合同扫描件") as clerk:
+        with self.as_user(v.clerk, "上传签章合同扫描件") as clerk:
             csvc.upload_scan(clerk, contract(), DEMO_PDF, "合同签章件.pdf")
         self.say("交易点上传双方签字盖章的合同扫描件")
         self.later_today(14, 0)

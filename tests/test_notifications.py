@@ -640,3 +640,14 @@ def test_links_and_deadline_texts(db):
     assert nsvc.when(None) == "—"
     assert nsvc.when(local(2026, 12, 9)) == "2026年12月08日 24:00"
     assert nsvc.when(local(2026, 11, 30, 16)) == "2026年11月30日 16:00"
+
+
+def test_an_unpaid_buyer_is_told_of_the_abandonment(users, announced, db):  # noqa: F811
+    reg = applied(users, announced)
+    rsvc.qualify(users["center_reviewer"], reg)
+    db.session.commit()
+    clock.freeze(announced.deposit_deadline_at + timedelta(minutes=1))
+    sweep()
+    [n] = notes(users["buyer"], "deposit.abandoned")
+    assert "视为放弃" in n.body and "2026年11月30日 16:00" in n.body and n.link == f"/registrations/{reg.id}"
+    assert who_got("deposit.abandoned") == {users["buyer"].id}

@@ -457,6 +457,10 @@ RULES: dict[str, Rule] = {
         the_buyer, "保证金已到账：{title}",
         "您为项目 {no}「{title}」交纳的保证金 {deposit} 元已于 {paid_at} 到账。您的竞买号为 {bidder_no}，请妥善保管，"
         "不要告诉他人。", registration_link),)),
+    "registration.abandoned": Rule("deposit.abandoned", load_registration, (Send(
+        the_buyer, "逾期未交保证金，视为放弃：{title}",
+        "您报名的项目 {no}「{title}」的保证金未在 {deadline} 前到账，按公告约定视为放弃受让意向（第十九条）。"
+        "如款项已汇出，到账后将原路退还。", registration_link),)),
     # 成交: the winner, the other paid bidders, the transferor's account
     "deal.concluded": Rule("deal.concluded", load_deal, (
         Send(the_buyer, "恭喜您成交：{title}",
