@@ -403,3 +403,21 @@ def test_api_figures(client, data, users, db):
     assert [r["label"] for r in rank["items"]] == ["江南镇", "长安街道"] and rank["items"][0]["rank"] == 1
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "/api/v1/stats/summary" in spec["paths"] and "/api/v1/stats/ranking" in spec["paths"]
+
+
+def test_deals_count_by_the_method_actually_used(data, orgs, users, db):
+    """Announced for 网络竞价, concluded as 协议转让 (one paid buyer): the listing is 网络竞价's, the deal 协议转让's."""
+    L8 = _listing(orgs, 8, station="station_b", point="point_b1", floor="40000", qty="8", submitted=bj(11, 2),
+                  published=bj(11, 3), announce_end=bj(11, 10), state="publicity",
+                  events=[("submit", bj(11, 2)), ("center_approve", bj(11, 3))])
+    assert L8.trading_method == "online_bidding"
+    _deal(users, L8, 8, "40000", bj(11, 11, 10), method="agreement", contract_due=bj(11, 18, 10))
+    db.session.commit()
+    methods = {r["key"]: r for r in stats.by_method(f_())}
+    assert methods["agreement"]["deals"]["amount"] == D("90000.00")  # L2's 50 000 and L8's 40 000
+    assert methods["agreement"]["deals"]["count"] == 2
+    online = methods["online_bidding"]
+    assert online["deals"]["amount"] == D("120000.00")  # L1 only
+    assert online["listings"]["published"] == 3  # L1, L3 and L8, as announced
+    only = stats.summary(f_(method="agreement"))
+    assert only["deals"]["count"] == 2

@@ -32,8 +32,10 @@ local time — ``[from 00:00, to + 1 day 00:00)``):
   ``Settlement.certificate_due_at`` (3 工作日); 退款: ``Refund.approved_at`` vs ``due_at`` (5 工作日).  Voided
   contracts and settlements (a terminated listing) are left out; refunds without a listing (unmatched bank
   lines) are left out.
-* 方式 (method) is the listing's 交易方式 as announced (``Listing.trading_method``), so each listing stays in
-  one group through its whole life.
+* 方式 (method): the deal figures and the 签约 stage count by the method the deal was actually made
+  (``Deal.method``: a listing announced for 网络竞价 with one paid buyer is concluded as 协议转让); the listing
+  figures (提交, 发布, 流拍) and the later stages and clocks by the listing's 交易方式 as announced
+  (``Listing.trading_method``).
 """
 from __future__ import annotations
 
@@ -290,15 +292,15 @@ def _area_mu():
                 (Listing.unit == "平方米", Listing.quantity * Decimal("0.0015")), else_=literal(0))
 
 
-def _key(group: str | None, date_col):
+def _key(group: str | None, date_col, method_col=None):
     if group is None:
         return literal(0)
     return {"month": lambda: local_month(date_col), "town": lambda: Listing.station_id,
             "village": lambda: Listing.point_id, "category": lambda: Listing.category_id,
-            "method": lambda: Listing.trading_method}[group]()
+            "method": lambda: method_col if method_col is not None else Listing.trading_method}[group]()
 
 
-def _where(f: Filters, date_col=None) -> list:
+def _where(f: Filters, date_col=None, method_col=None) -> list:
     conds = []
     if f.station_id is not None:
         conds.append(Listing.station_id == f.station_id)
@@ -307,7 +309,7 @@ def _where(f: Filters, date_col=None) -> list:
     if f.category_id is not None:
         conds.append(Listing.category_id == f.category_id)
     if f.method is not None:
-        conds.append(Listing.trading_method == f.method)
+        conds.append((method_col if method_col is not None else Listing.trading_method) == f.method)
     if date_col is not None:
         conds.append(date_col.is_not(None))
         if f.start is not None:
@@ -354,13 +356,13 @@ def _announce_stage(f: Filters, group, out: dict) -> None:
 
 
 def _deals(f: Filters, group, out: dict) -> None:
-    k = _key(group, Deal.concluded_at)
+    k = _key(group, Deal.concluded_at, Deal.method)  # by the method the deal was actually made
     has_floor = Listing.floor_price.is_not(None)
     stmt = (select(k, func.count(Deal.id), func.sum(Deal.price), func.sum(_area_mu()),
                    func.sum(case((has_floor, Deal.price))), func.sum(case((has_floor, Listing.floor_price))),
                    func.count(Listing.floor_price), func.avg(case((has_floor, Deal.price / Listing.floor_price))))
             .join(Listing, Listing.id == Deal.listing_id)
-            .where(*_where(f, Deal.concluded_at), Deal.state.in_(LIVE_DEAL_STATES)))
+            .where(*_where(f, Deal.concluded_at, Deal.method), Deal.state.in_(LIVE_DEAL_STATES)))
     for key, n, amount, area, priced, floor, n_floor, avg_ratio in _run(stmt, k if group else None):
         row = out.setdefault(key, _blank())
         d = row["deals"]
@@ -376,11 +378,11 @@ def _deals(f: Filters, group, out: dict) -> None:
 
 def _stage_times(f: Filters, group, out: dict) -> None:
     # 签约: deal → contract effective
-    k = _key(group, Contract.effective_at)
+    k = _key(group, Contract.effective_at, Deal.method)
     secs = seconds_between(Deal.concluded_at, Contract.effective_at)
     stmt = (select(k, func.count(Contract.id), func.avg(secs), func.max(secs))
             .join(Deal, Deal.id == Contract.deal_id).join(Listing, Listing.id == Contract.listing_id)
-            .where(*_where(f, Contract.effective_at)))
+            .where(*_where(f, Contract.effective_at, Deal.method)))
     for key, n, avg, worst in _run(stmt, k if group else None):
         out.setdefault(key, _blank())["stages"]["contract"] = _stage(n, avg, worst)
     # 结算: contract effective → settled
