@@ -63,7 +63,9 @@ def bar_chart(title: str, items: Sequence[tuple[str, object]], *, unit: str = ""
     """Horizontal bars, one per (label, value), the value written at the end of each bar."""
     items = list(items)
     desc = "；".join(f"{label}：{fmt(v)}{unit}" for label, v in items) or "没有数据"
-    label_w, value_w, row_h, top = 118, 96, 26, 8
+    longest = max((len(str(label)) for label, _ in items), default=4)
+    label_w = min(236, max(64, 14 * min(longest, 16) + 12))  # room for the whole label (up to 16 characters)
+    value_w, row_h, top = 96, 26, 8
     height = top * 2 + max(1, len(items)) * row_h
     uid = f"ch{next(_ids)}"
     out = _head(uid, title, desc, width, height)
@@ -77,7 +79,7 @@ def bar_chart(title: str, items: Sequence[tuple[str, object]], *, unit: str = ""
     for i, (label, v) in enumerate(items):
         y = top + i * row_h
         w = max(0.0, _num(v)) / vmax * span
-        text = str(label) if len(str(label)) <= 8 else str(label)[:7] + "…"
+        text = str(label) if len(str(label)) <= 16 else str(label)[:15] + "…"
         out.append(f'<g><text x="{label_w - 6}" y="{y + 17}" text-anchor="end" font-size="13" fill="{TEXT}">'
                    f'{escape(text)}</text>'
                    f'<rect x="{label_w}" y="{y + 5}" width="{w:.1f}" height="{row_h - 10}" fill="{COLOR}" rx="2">'
@@ -90,7 +92,8 @@ def bar_chart(title: str, items: Sequence[tuple[str, object]], *, unit: str = ""
 
 def line_chart(title: str, points: Sequence[tuple[str, object]], *, unit: str = "",
                fmt: Callable[[object], str] = plain, width: int = 640, height: int = 240,
-               bars: Iterable[tuple[str, object]] | None = None, bar_label: str = "") -> Markup:
+               bars: Iterable[tuple[str, object]] | None = None, bar_label: str = "",
+               line_label: str = "金额") -> Markup:
     """A trend over months: a line with a labelled dot per point (and optionally bars of a second measure,
     e.g. deal counts under the amount line, labelled in the description)."""
     points = list(points)
@@ -104,13 +107,17 @@ def line_chart(title: str, points: Sequence[tuple[str, object]], *, unit: str = 
         out.append(f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle" fill="{TEXT}" '
                    'font-size="14">没有数据</text></svg>')
         return Markup("".join(out))
-    left, right, top, bottom = 12, 12, 22, 40
+    left, right, top, bottom = 12, 12, 30, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(points)
     step = plot_w / n
     vmax = _nice_max(max(_num(v) for _, v in points))
     out.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="{GRID}"/>')
-    if bars:
+    if bars:  # a legend, so the grey bars are not a riddle
+        out.append(f'<g font-size="11" fill="{TEXT}"><rect x="{left}" y="4" width="10" height="10" fill="{GRID}"/>'
+                   f'<text x="{left + 14}" y="13">{escape(bar_label or "柱")}</text>'
+                   f'<circle cx="{left + 100}" cy="9" r="3.5" fill="{ACCENT}"/>'
+                   f'<text x="{left + 108}" y="13">{escape(line_label)}</text></g>')
         bmax = _nice_max(max(_num(v) for _, v in bars))
         for i, (label, v) in enumerate(bars):
             h = max(0.0, _num(v)) / bmax * plot_h * 0.5

@@ -60,7 +60,8 @@ def dashboard():
     place_rows = drill if drill_level != "listings" else []
     chart = {
         "trend": charts.line_chart(f"{f.period_text()}各月成交金额（元）与成交宗数", month_points, unit="元",
-                                   bars=[(r["label"], r["deals"]["count"]) for r in months], bar_label="成交宗数"),
+                                   bars=[(r["label"], r["deals"]["count"]) for r in months], bar_label="成交宗数",
+                                   line_label="成交金额（元）"),
         "place": charts.bar_chart(f"各{'乡镇' if drill_level == 'town' else '村'}成交金额（元）",
                                   [(r["label"], r["deals"]["amount"]) for r in place_rows], unit="元"),
         "category": charts.bar_chart("各交易品种成交金额（元）",
