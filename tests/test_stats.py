@@ -421,3 +421,11 @@ def test_deals_count_by_the_method_actually_used(data, orgs, users, db):
     assert online["listings"]["published"] == 3  # L1, L3 and L8, as announced
     only = stats.summary(f_(method="agreement"))
     assert only["deals"]["count"] == 2
+
+
+def test_ranking_ties_keep_the_citys_order_and_days_show_two_decimals(data, orgs):
+    rows = stats.ranking(stats.parse_filters({"from": "2025-01-01", "to": "2025-01-31"}))  # nothing happened then
+    assert [r["key"] for r in rows] == [t.id for t in stats.towns()]
+    from exchange.supervision.reports import Column
+    assert Column("x", lambda r: r["v"], "days").text({"v": 0.0}) == "0.00"
+    assert Column("x", lambda r: r["v"], "days").text({"v": 1.5}) == "1.50"

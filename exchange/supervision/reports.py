@@ -34,7 +34,9 @@ class Column:
             return "—" if self.kind in ("rate", "days") else ""
         if self.kind == "rate":
             return percent(v)
-        if self.kind in ("money", "area", "days"):
+        if self.kind == "days":
+            return f"{float(v):,.2f}"  # 0.00 like 1.25, never a bare 0
+        if self.kind in ("money", "area"):
             return plain(v)
         if self.kind == "int":
             return f"{v:,}"

@@ -714,6 +714,7 @@ def ranking(f: Filters, level: str = "town", sort: str = "submissions", descendi
         data.setdefault(key, dict(blank)).update(deals=n, amount=_money(amount))
 
     rows = [{"key": k, "label": label, **data.get(k, blank)} for k, label in units]
+    official = {k: i for i, (k, _) in enumerate(units)}  # ties keep the city's order of towns / villages
     if level == "village" and None in data:
         rows.append({"key": None, "label": "直接申请（未经交易点）", **data[None]})
 
@@ -721,7 +722,7 @@ def ranking(f: Filters, level: str = "town", sort: str = "submissions", descendi
         v = r[sort]
         missing = v is None
         v = 0 if v is None else v
-        return (missing, -v if descending else v, r["label"])
+        return (missing, -v if descending else v, official.get(r["key"], len(official)))
     rows.sort(key=order)
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
