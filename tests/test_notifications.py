@@ -651,3 +651,10 @@ def test_an_unpaid_buyer_is_told_of_the_abandonment(users, announced, db):  # no
     [n] = notes(users["buyer"], "deposit.abandoned")
     assert "视为放弃" in n.body and "2026年11月30日 16:00" in n.body and n.link == f"/registrations/{reg.id}"
     assert who_got("deposit.abandoned") == {users["buyer"].id}
+
+
+def test_the_log_sms_backend_masks_the_number(caplog):
+    import logging
+    with caplog.at_level(logging.INFO, logger="exchange.notifications.channels"):
+        channels.LogSmsBackend({}).send("13912345678", "测试短信")
+    assert "139****5678" in caplog.text and "13912345678" not in caplog.text

@@ -106,7 +106,8 @@ class LogSmsBackend(SmsBackend):
     """Writes the text to the log (the default, until a gateway is contracted)."""
 
     def send(self, mobile: str, text: str) -> None:
-        log.info("SMS to %s: %s", mobile, text)
+        from exchange.notifications.services import masked
+        log.info("SMS to %s: %s", masked("sms", mobile), text)  # the log is no place for full phone numbers
 
 
 class MemorySmsBackend(SmsBackend):
