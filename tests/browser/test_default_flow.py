@@ -1,0 +1,51 @@
+"""违约 in a real browser: the winner did not sign in 5 工作日; the center declares the default from the listing page
+(the deposit is forfeited), offers the deal to the next-highest bidder, who sees the offer on a phone, reads the price
+in figures and 大写 and accepts with the password; the new deal is in 交易公示."""
+import pytest
+from sqlalchemy import select
+
+from exchange.extensions import db as _db
+from exchange.trading.models import Deal
+from tests.browser.conftest import shot, sign_in
+from tests.factories import PASSWORD
+from tests.test_defaults import overdue_contract  # noqa: F401  (fixture)
+from tests.test_publicity import online_deal  # noqa: F401  (fixture)
+from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
+from tests.test_trading import buyers, trading  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.browser
+
+
+def test_default_then_the_runner_up_accepts(browser, page, phone, live_server, buyers, overdue_contract, db):  # noqa: F811
+    deal, regs = overdue_contract
+    base = live_server
+    sign_in(page, base, "t_reviewer", PASSWORD)
+    page.goto(base + f"/listings/{deal.listing_id}")
+    page.click("text=违约处理（第二十二条）")
+    page.fill("textarea[name=reason]", "买受人逾期未签订合同，经电话和书面催告仍未签订")
+    page.once("dialog", lambda d: d.accept())
+    page.click("button:has-text('认定违约')")
+    page.wait_for_selector("text=已认定买受人违约")
+    assert "16,000.00" in page.inner_text("main")  # the forfeited deposit
+    page.click("button:has-text('发出要约')")
+    page.wait_for_selector("text=已向次高报价人发出要约")
+    shot(page, "default-center")
+
+    sign_in(phone, base, "t_coop", PASSWORD)
+    phone.goto(base + "/work")
+    phone.click("text=待答复的成交要约")
+    phone.click("main a[href^='/offers/']")
+    body = phone.inner_text("main")
+    assert "160,000.00" in body and "壹拾陆万元整" in body
+    phone.check("input[name=decision][value=accept]")
+    phone.fill("input[name=password]", "wrong-password")
+    phone.click("button:has-text('提交答复')")
+    phone.wait_for_selector("text=密码不正确")
+    phone.check("input[name=decision][value=accept]")
+    phone.fill("input[name=password]", PASSWORD)
+    phone.click("button:has-text('提交答复')")
+    phone.wait_for_selector("text=您已接受要约")
+    shot(phone, "default-offer-phone")
+    _db.session.expire_all()
+    new = _db.session.scalar(select(Deal).where(Deal.listing_id == deal.listing_id, Deal.state == "publicity"))
+    assert new is not None and new.registration_id == regs["buyer_coop"].id and str(new.price) == "160000.00"
