@@ -30,18 +30,10 @@ def terminate(reviewer, listing, *, ground: str, basis: str, document=None,
     if listing.state not in TRANSITIONS["terminate"].sources or (
             suspended is not None and suspended.from_state in ("settlement", "certification")):
         raise TerminationError("资金结算开始后不能终结交易；未进入挂牌公告的项目请退回或不予受理。")
-    if ground not in TERMINATION_GROUNDS:
-        raise TerminationError("请选择第二十四条规定的终结情形。", field="ground")
-    basis = (basis or "").strip()
-    if len(basis) < 4 or len(basis) > 2000:
-        raise TerminationError("请写明终结的依据：批准或通知文件的机关、文号和主要内容。", field="basis")
-    if document is None:
-        raise TerminationError("请上传批准终结的文件（或法院通知书）的扫描件。", field="document")
-    from exchange.uploads import UploadError, accept_upload
-    try:
-        stored = accept_upload(document, document_filename)
-    except UploadError as exc:
-        raise TerminationError(f"批准文件：{exc}", field="document") from None
+    from exchange.exceptions.decisions import grounded
+    basis, stored = grounded(TerminationError, TERMINATION_GROUNDS, ground, basis, document, document_filename,
+                             article="第二十四条", what="终结", basis_hint="批准或通知文件的机关、文号和主要内容",
+                             document_hint="批准终结的文件（或法院通知书）")
     from_state = listing.state
     from exchange.trading.models import BiddingSession, Deal
     for session in db.session.scalars(select(BiddingSession).where(BiddingSession.listing_id == listing.id,

@@ -179,14 +179,6 @@ def frozen_clocks(s: Suspension) -> list[dict]:
 
 # --- 中止 -------------------------------------------------------------------------------------------
 
-def _store_document(document, filename):
-    from exchange.uploads import UploadError, accept_upload
-    try:
-        return accept_upload(document, filename)
-    except UploadError as exc:
-        raise SuspensionError(f"批准文件：{exc}", field="document") from None
-
-
 def _begin(listing, *, ground: str, basis: str, actor, stored=None) -> Suspension:
     now = clock.now()
     s = Suspension(listing_id=listing.id, ground=ground, basis=basis, from_state=listing.state,
@@ -212,14 +204,10 @@ def suspend(reviewer, listing, *, ground: str, basis: str, document=None,
     listing = lock_row(db.session, Listing, listing.id)
     if listing.state not in TRANSITIONS["suspend"].sources:
         raise SuspensionError("只有公告、组织交易、交易公示、签约、结算或鉴证阶段的项目可以中止。")
-    if ground not in SUSPENSION_GROUNDS:
-        raise SuspensionError("请选择第二十三条规定的中止情形。", field="ground")
-    basis = (basis or "").strip()
-    if len(basis) < 4 or len(basis) > 2000:
-        raise SuspensionError("请写明中止的依据：提出或批准的机关、文号和主要理由。", field="basis")
-    if document is None:
-        raise SuspensionError("请上传提出或批准中止的文件扫描件。", field="document")
-    stored = _store_document(document, document_filename)
+    from exchange.exceptions.decisions import grounded
+    basis, stored = grounded(SuspensionError, SUSPENSION_GROUNDS, ground, basis, document, document_filename,
+                             article="第二十三条", what="中止", basis_hint="提出或批准的机关、文号和主要理由",
+                             document_hint="提出或批准中止的文件")
     s = _begin(listing, ground=ground, basis=basis, actor=reviewer, stored=stored)
     fire(listing, "suspend", reviewer, reason=f"{SUSPENSION_GROUNDS[ground]}：{basis}",
          data={"ground": ground, "document_sha256": stored.sha256})

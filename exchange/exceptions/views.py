@@ -30,23 +30,44 @@ class TerminateForm(FlaskForm):
 @bp.route("/<int:listing_id>/terminate", methods=["GET", "POST"])
 @login_required
 def terminate(listing_id: int):
+    return _decision_page(
+        listing_id, "listings.terminate", TerminateForm, xsvc.terminate, TERMINATE_PAGE,
+        lambda t, listing: (f"已终结交易，{t.refunds_opened} 笔保证金转入退款（5 个工作日内退还）。",
+                            url_for("listings.detail", listing_id=listing.id)))
+
+
+TERMINATE_PAGE = {
+    "title": "终结交易", "button": "终结交易", "confirm": "确认终结该项目的交易？此操作不能撤销。",
+    "note": "终结后本项目不再交易：已安排的竞价取消，成交和合同作废，已交保证金的意向受让方全部转入退款"
+            "（5 个工作日内不计利息退还）。此操作不能撤销。"}
+SUSPEND_PAGE = {
+    "title": "中止交易", "button": "中止交易", "confirm": "确认中止该项目的交易？",
+    "note": "中止后，本项目所有正在计算的期限（公告期、保证金截止、竞价倒计时、交易公示、签约、结算、鉴证）全部暂停，"
+            "剩余时间记录在案；交易相关方申请、交易中心认定重启后，按剩余时间继续。中止期间不能报价、不能交款；"
+            "已在办理的退款照常办理。"}
+
+
+def _decision_page(listing_id: int, action: str, form_cls, service, page: dict, done):
+    """A center decision on one of an article's grounds with its document (终结, 中止): the form, the service,
+    the message and where to go after it."""
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         abort(404)
-    require(current_user, "listings.terminate", listing.org)
-    form = TerminateForm()
+    require(current_user, action, listing.org)
+    form = form_cls()
     if request.method == "POST" and form.validate_on_submit():
         try:
-            t = xsvc.terminate(current_user, listing, ground=form.ground.data, basis=form.basis.data or "",
-                               document=form.document.data or None)
+            result = service(current_user, listing, ground=form.ground.data, basis=form.basis.data or "",
+                             document=form.document.data or None)
         except ServiceError as exc:
             db.session.rollback()
             apply_service_error(form, exc)
         else:
             db.session.commit()
-            flash(f"已终结交易，{t.refunds_opened} 笔保证金转入退款（5 个工作日内退还）。", "success")
-            return redirect(url_for("listings.detail", listing_id=listing.id))
-    return render_template("exceptions/terminate.html", listing=listing, form=form), \
+            message, target = done(result, listing)
+            flash(message, "success")
+            return redirect(target)
+    return render_template("exceptions/decision.html", listing=listing, form=form, page=page), \
         (400 if request.method == "POST" else 200)
 
 
@@ -77,22 +98,10 @@ def _listing_or_404(listing_id: int) -> Listing:
 @bp.route("/<int:listing_id>/suspend", methods=["GET", "POST"])
 @login_required
 def suspend(listing_id: int):
-    listing = _listing_or_404(listing_id)
-    require(current_user, "listings.suspend", listing.org)
-    form = SuspendForm()
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            s = suspension.suspend(current_user, listing, ground=form.ground.data, basis=form.basis.data or "",
-                                   document=form.document.data or None)
-        except ServiceError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"已中止交易，{len(suspension.frozen_clocks(s))} 项期限已冻结；重启后按剩余时间继续。", "success")
-            return redirect(url_for("exceptions.suspension_page", listing_id=listing.id))
-    return render_template("exceptions/suspend.html", listing=listing, form=form), \
-        (400 if request.method == "POST" else 200)
+    return _decision_page(
+        listing_id, "listings.suspend", SuspendForm, suspension.suspend, SUSPEND_PAGE,
+        lambda s, listing: (f"已中止交易，{len(suspension.frozen_clocks(s))} 项期限已冻结；重启后按剩余时间继续。",
+                            url_for("exceptions.suspension_page", listing_id=listing.id)))
 
 
 def _may_view_suspension(listing: Listing) -> bool:
