@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(simulate_cmd)
     app.cli.add_command(alerts_cli)
+    app.cli.add_command(stats_cli)
 
 
 @click.command("seed-demo")
@@ -94,6 +95,17 @@ def alerts_detect():
         n = detect()
     db.session.commit()
     click.echo(f"新增监督预警 {n} 条。")
+
+
+stats_cli = AppGroup("stats", help="统计分析工具。")
+
+
+@stats_cli.command("rebuild")
+def stats_rebuild():
+    """重新计算统计汇总表（按日、按月）；用 SQL 直接改过业务数据后执行。"""
+    from exchange.supervision.rollup import rebuild
+    rebuild()
+    click.echo("统计汇总已重新计算。")
 
 
 ledger_cli = AppGroup("ledger", help="指定账户（复式记账）工具。")

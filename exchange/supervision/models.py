@@ -1,9 +1,9 @@
 """监督预警: a warning found by the detector, with who acknowledged and who resolved it."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange import clock
@@ -58,3 +58,72 @@ class SupervisionAlert(db.Model):
     @property
     def state_label(self) -> str:
         return ALERT_STATES[self.state]
+
+
+# --- 统计分析 rollup (see exchange/supervision/rollup.py) --------------------------------------------------
+
+def _stats_measure_columns() -> dict:
+    """The additive measures of one (day or month, town, village, category, method) cell."""
+    from sqlalchemy import Float, Integer, Numeric
+    cols: dict = {}
+    for name in ("submitted", "published", "failed", "deals", "with_floor", "rank_deals", "submissions", "returns",
+                 "station_reviews", "center_reviews"):
+        cols[name] = mapped_column(Integer, default=0, nullable=False)
+    for name in ("deal_amount", "priced_amount", "floor_total", "rank_amount", "deposit_net"):
+        cols[name] = mapped_column(Numeric(20, 2), default=0, nullable=False)
+    cols["area_mu"] = mapped_column(Numeric(24, 6), default=0, nullable=False)
+    cols["ratio_sum"] = mapped_column(Float, default=0, nullable=False)
+    cols["station_seconds_sum"] = mapped_column(Float, default=0, nullable=False)
+    cols["center_seconds_sum"] = mapped_column(Float, default=0, nullable=False)
+    for st in ("review", "announce", "contract", "settle", "certify"):
+        cols[f"{st}_n"] = mapped_column(Integer, default=0, nullable=False)
+        cols[f"{st}_seconds_sum"] = mapped_column(Float, default=0, nullable=False)
+        cols[f"{st}_seconds_max"] = mapped_column(Float)
+    for c in ("contract", "settle", "certify", "refund"):
+        for part in ("met", "late", "pending"):
+            cols[f"{c}_{part}"] = mapped_column(Integer, default=0, nullable=False)
+    return cols
+
+
+def _stats_key_columns(first: str) -> dict:
+    from sqlalchemy import Date, Integer
+    return {first: mapped_column(Date, primary_key=True),
+            "station_id": mapped_column(Integer, primary_key=True, autoincrement=False),
+            "point_id": mapped_column(Integer, primary_key=True, autoincrement=False),  # 0: applied directly
+            "category_id": mapped_column(Integer, primary_key=True, autoincrement=False),
+            "method": mapped_column(String(20), primary_key=True)}
+
+
+StatsDay = type("StatsDay", (db.Model,), {
+    "__doc__": "The statistics' additive measures per Beijing calendar day (the day of the event each measure "
+               "is about) and (town, village, category, method); rebuilt exactly by rollup.refresh().",
+    "__tablename__": "stats_day",
+    "__table_args__": (Index("ix_stats_day_cell", "station_id", "point_id", "category_id", "method", "day"),),
+    **_stats_key_columns("day"), **_stats_measure_columns()})
+
+StatsMonth = type("StatsMonth", (db.Model,), {
+    "__doc__": "The same measures summed per calendar month (``month`` = its first day), from stats_day.",
+    "__tablename__": "stats_month", **_stats_key_columns("month"), **_stats_measure_columns()})
+
+
+class StatsListingDay(db.Model):
+    """The stats_day cells (day, town, village, category, method) a listing contributed to when the rollup last
+    saw it: the cells to recompute when it changes, and the listings to read when a cell is recomputed."""
+
+    __tablename__ = "stats_listing_day"
+    __table_args__ = (Index("ix_stats_listing_day_cell", "day", "station_id", "point_id", "category_id", "method"),)
+
+    listing_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    station_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    point_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class StatsDirty(db.Model):
+    """Listings changed since the rollup last saw them (written in the changing transaction)."""
+
+    __tablename__ = "stats_dirty"
+
+    listing_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # 0: rebuild everything

@@ -4,7 +4,9 @@ Every function here is pure: it reads, never writes, takes a :class:`Filters` an
 numbers (``Decimal`` for money and rates, ``float`` days for durations, ``int`` counts), so pages, the API,
 the Excel reports and the open (masked) statistics all show the same numbers.  Authorisation is the
 caller's job (``stats.view`` / ``reports.download``).  Everything is computed by the database with
-aggregates and GROUP BY; Python only merges the handful of group rows.
+aggregates and GROUP BY; Python only merges the handful of group rows.  The figures are read from the day/month
+rollup (:mod:`exchange.supervision.rollup`, refreshed first); ``direct=True`` (``direct_summary``, ``direct_by``,
+``direct_ranking``) computes them from the base tables instead — the reference the rollup is tested against.
 
 What each figure counts (the period applies to the date of the event the figure is about, in Beijing
 local time — ``[from 00:00, to + 1 day 00:00)``):
@@ -495,16 +497,27 @@ def _finish(row: dict) -> dict:
     return row
 
 
-def _collect(f: Filters, group: str | None) -> dict:
+def _direct_collect(f: Filters, group: str | None) -> dict:
+    """The figures straight from the base tables (~13 grouped statements): the reference the rollup is tested
+    against."""
     out: dict = {}
     for measure in MEASURES:
         measure(f, group, out)
     return {key: _finish(row) for key, row in out.items()}
 
 
-def summary(f: Filters) -> dict:
-    """The headline figures for the filters (see the module docstring for what each one counts)."""
-    rows = _collect(f, None)
+def _collect(f: Filters, group: str | None, direct: bool = False) -> dict:
+    if direct:
+        return _direct_collect(f, group)
+    from exchange.supervision import rollup
+    rollup.refresh()
+    return rollup.collect(f, group)
+
+
+def summary(f: Filters, direct: bool = False) -> dict:
+    """The headline figures for the filters (see the module docstring for what each one counts), from the
+    day-level rollup (:mod:`exchange.supervision.rollup`); ``direct``: from the base tables."""
+    rows = _collect(f, None, direct)
     row = rows.get(0) or _finish(_blank())
     return {"period": period_info(f), **row}
 
@@ -514,8 +527,8 @@ def period_info(f: Filters) -> dict:
             "to": f.date_to.isoformat() if f.date_to else None, "text": f.period_text(), "scope": f.scope_text()}
 
 
-def _grouped(f: Filters, group: str, keys: list[tuple[Any, str]]) -> list[dict]:
-    data = _collect(f, group)
+def _grouped(f: Filters, group: str, keys: list[tuple[Any, str]], direct: bool = False) -> list[dict]:
+    data = _collect(f, group, direct)
     rows = []
     known = set()
     for key, label in keys:
@@ -545,9 +558,9 @@ def _months(f: Filters) -> list[tuple[str, str]]:
     return out
 
 
-def by_month(f: Filters) -> list[dict]:
+def by_month(f: Filters, direct: bool = False) -> list[dict]:
     """The measures per local calendar month (every month of a bounded period, empty ones included)."""
-    rows = _grouped(f, "month", _months(f))
+    rows = _grouped(f, "month", _months(f), direct)
     for r in rows:
         if r["label"] == r["key"] and isinstance(r["key"], str) and len(r["key"]) == 7:
             r["label"] = f"{int(r['key'][:4])}年{int(r['key'][5:])}月"
@@ -575,25 +588,25 @@ def categories() -> list[Category]:
     return list(db.session.scalars(select(Category).order_by(Category.seq, Category.code)))
 
 
-def by_town(f: Filters) -> list[dict]:
+def by_town(f: Filters, direct: bool = False) -> list[dict]:
     """The measures per 交易站 (town), every town listed."""
-    return _grouped(f, "town", [(t.id, t.area_name) for t in towns(f.station_id)])
+    return _grouped(f, "town", [(t.id, t.area_name) for t in towns(f.station_id)], direct)
 
 
-def by_village(f: Filters) -> list[dict]:
+def by_village(f: Filters, direct: bool = False) -> list[dict]:
     """The measures per 交易点 (village) — of the filtered town if any; listings applied for directly
     (第十一条, no village point) form their own row."""
-    return _grouped(f, "village", [(v.id, v.area_name) for v in villages(f.station_id, f.point_id)])
+    return _grouped(f, "village", [(v.id, v.area_name) for v in villages(f.station_id, f.point_id)], direct)
 
 
-def by_category(f: Filters) -> list[dict]:
+def by_category(f: Filters, direct: bool = False) -> list[dict]:
     cats = [c for c in categories() if f.category_id is None or c.id == f.category_id]
-    return _grouped(f, "category", [(c.id, c.name) for c in cats])
+    return _grouped(f, "category", [(c.id, c.name) for c in cats], direct)
 
 
-def by_method(f: Filters) -> list[dict]:
+def by_method(f: Filters, direct: bool = False) -> list[dict]:
     methods = [(k, v) for k, v in METHOD_LABELS.items() if f.method is None or k == f.method]
-    return _grouped(f, "method", methods)
+    return _grouped(f, "method", methods, direct)
 
 
 BY = {"month": by_month, "town": by_town, "village": by_village, "category": by_category, "method": by_method}
@@ -660,7 +673,8 @@ REVIEW_ACTIONS = ("submit", "relist_submit", "station_pass", "station_return", "
 REVIEW_LOOKBACK = timedelta(days=120)  # a review decision is paired with the step before it within this window
 
 
-def ranking(f: Filters, level: str = "town", sort: str = "submissions", descending: bool = True) -> list[dict]:
+def ranking(f: Filters, level: str = "town", sort: str = "submissions", descending: bool = True,
+            direct: bool = False) -> list[dict]:
     """Per town (``level="town"``) or per village (``"village"``, of the filtered town if any): submissions
     (提交 and 重新挂牌 events in the period), returns (交易站 and 交易中心 退回), return rate, average time the
     station and the center took to decide (from the step that handed the listing to them to their decision,
@@ -677,7 +691,23 @@ def ranking(f: Filters, level: str = "town", sort: str = "submissions", descendi
              "station_reviews": 0, "center_review_days": None, "center_reviews": 0, "deals": 0,
              "amount": Decimal("0.00")}
     data: dict = {}
+    if not direct:
+        from exchange.supervision import rollup
+        rollup.refresh()
+        for key, v in rollup.ranking_data(f, level).items():
+            subs, rets, st_n, ce_n = (int(v[k]) for k in ("submissions", "returns", "station_reviews",
+                                                         "center_reviews"))
+            data[key] = dict(blank, submissions=subs, returns=rets, return_rate=_ratio(rets, subs),
+                             station_review_days=_days(float(v["station_seconds_sum"]) / st_n) if st_n else None,
+                             station_reviews=st_n,
+                             center_review_days=_days(float(v["center_seconds_sum"]) / ce_n) if ce_n else None,
+                             center_reviews=ce_n, deals=int(v["rank_deals"]), amount=_money(v["rank_amount"]))
+    else:
+        _direct_ranking(f, group_col, blank, data)
+    return _rank_rows(units, data, blank, level, sort, descending)
 
+
+def _direct_ranking(f: Filters, group_col, blank: dict, data: dict) -> None:
     # the review steps, each with the step before it in the same listing (a window over the listing's steps)
     lo = f.start - REVIEW_LOOKBACK if f.start is not None else None
     inner_conds = [ListingEvent.action.in_(REVIEW_ACTIONS)]
@@ -713,6 +743,8 @@ def ranking(f: Filters, level: str = "town", sort: str = "submissions", descendi
     for key, n, amount in db.session.execute(stmt):
         data.setdefault(key, dict(blank)).update(deals=n, amount=_money(amount))
 
+
+def _rank_rows(units, data: dict, blank: dict, level: str, sort: str, descending: bool) -> list[dict]:
     rows = [{"key": k, "label": label, **data.get(k, blank)} for k, label in units]
     official = {k: i for i, (k, _) in enumerate(units)}  # ties keep the city's order of towns / villages
     if level == "village" and None in data:
@@ -727,3 +759,18 @@ def ranking(f: Filters, level: str = "town", sort: str = "submissions", descendi
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
     return rows
+
+
+def direct_summary(f: Filters) -> dict:
+    return summary(f, direct=True)
+
+
+def direct_by(group: str, f: Filters) -> list[dict]:
+    return BY[group](f, direct=True)
+
+
+def direct_ranking(f: Filters, level: str = "town", sort: str = "submissions", descending: bool = True) -> list[dict]:
+    return ranking(f, level, sort, descending, direct=True)
+
+
+from exchange.supervision import rollup as _rollup  # noqa: E402,F401  (registers the listener that marks changes)
