@@ -15,6 +15,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from exchange.api import stats as stats_api
 from exchange.api.common import API_PREFIX, ApiError, ErrorSchema, not_found
 from exchange.listings.workflow import PUBLIC_STATES
 from exchange.opendata import ratelimit
@@ -332,22 +333,7 @@ def changes(args):
     return {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more}
 
 
-class OpenStatsArgs(Schema):
-    from_ = fields.String(data_key="from", load_default=None,
-                          metadata={"description": "开始日期 YYYY-MM-DD 或月份 YYYY-MM（北京时间）；不填为本年初"})
-    to = fields.String(load_default=None, metadata={"description": "结束日期（含）YYYY-MM-DD 或月份 YYYY-MM"})
-    month = fields.String(load_default=None, metadata={"description": "整月 YYYY-MM（代替 from/to）"})
-    quarter = fields.String(load_default=None, metadata={"description": "整季 2026Q4（代替 from/to）"})
-    town = fields.String(load_default=None, metadata={"description": "乡镇（交易站）编号，见 by_town 的 key"})
-    village = fields.String(load_default=None, metadata={"description": "村（交易点）编号"})
-    category = fields.String(load_default=None, metadata={"description": "交易品种代码，如 C01"})
-    method = fields.String(load_default=None, metadata={"description": "交易方式：agreement、online_bidding、"
-                                                                      "sealed_bid、auction、tender"})
-
-
 def _stats_schemas():
-    from exchange.api import stats as stats_api
-
     class OpenStatsSchema(Schema):
         summary = fields.Nested(stats_api.SummarySchema)
         by_month = fields.List(fields.Nested(stats_api.GroupRow))
@@ -358,19 +344,14 @@ def _stats_schemas():
 
 
 @blp.route("/statistics")
-@blp.arguments(OpenStatsArgs, location="query", error_status_code=400)
+@blp.arguments(stats_api.FilterArgs, location="query", error_status_code=400)
 @blp.response(200, _stats_schemas(), headers=RATE_HEADERS)
 @_docs
 def statistics(args):
     """交易统计（汇总数字，不含个人信息）：挂牌、成交、流拍、面积、金额、溢价率、各环节用时和法定期限按时率，
-    以及按月、按乡镇、按品种、按方式的分组；口径与交易中心统计页面相同"""
+    以及按月、按乡镇、按品种、按方式的分组；口径与交易中心统计页面相同；不填期间为本年初至今"""
     from exchange.supervision import stats
-    raw = {("from" if k == "from_" else k): v for k, v in args.items()}
-    try:
-        f = stats.parse_filters(raw, default_period=True)
-    except stats.StatsError as exc:
-        raise ApiError(400, "invalid", exc.message, **({"fields": {exc.field: [exc.message]}} if exc.field else {})) \
-            from None
+    f = stats_api.parse(args)
     return {"summary": stats.summary(f), "by_month": stats.by_month(f), "by_town": stats.by_town(f),
             "by_category": stats.by_category(f), "by_method": stats.by_method(f)}
 

@@ -22,7 +22,7 @@ from exchange.trading.models import Deal, Objection
 
 blp = make_blueprint("api_publicity", "", "交易公示、异议与成交文书")
 
-PUBLIC_DEAL_STATES = ("publicity", "suspended", "confirmed")
+from exchange.trading.models import LIVE_DEAL_STATES as PUBLIC_DEAL_STATES  # noqa: E402  (one list)
 
 
 class PublicBidSchema(Schema):

@@ -126,6 +126,11 @@ class RankSchema(Schema):
 
 def _filters(args: dict) -> stats.Filters:
     require(require_login(), "stats.view")
+    return parse(args)
+
+
+def parse(args: dict) -> stats.Filters:
+    """The filters of FilterArgs (also the open statistics'), a bad one as a 400 naming the field."""
     raw = {k: v for k, v in args.items() if k not in ("level", "sort", "order")}
     if "from_" in raw:
         raw["from"] = raw.pop("from_")

@@ -2,7 +2,7 @@
 
 * ``Authorization: Bearer lxod_…`` names a :class:`~exchange.opendata.models.DataToken`; a bad, revoked or
   expired token is a 401 — never silently treated as anonymous.  No header: anonymous, limited per client IP.
-* One shared fixed-window limit over every ``/api/v1/open/`` endpoint: per token its ``per_minute``, anonymous
+* One shared moving-window limit (no burst or reset at a minute boundary) over every ``/api/v1/open/`` endpoint: per token its ``per_minute``, anonymous
   ``OPEN_DATA_ANON_LIMIT`` (default ``60/minute``).  Over it: 429 with ``Retry-After``.
 * The counters live in ``RATELIMIT_STORAGE_URI``: ``memory://`` (one process; the default) or ``redis://host:6379``
   (several gunicorn workers or machines share one count).  Rate limiting measures real elapsed time, not the
@@ -67,7 +67,7 @@ def init_app(app: Flask) -> None:
     """One limiter per application, limiting only the open-data API blueprint."""
     from exchange.api.opendata import blp
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
-    limiter = Limiter(key_func=_key, default_limits=[], headers_enabled=False, strategy="fixed-window",
+    limiter = Limiter(key_func=_key, default_limits=[], headers_enabled=False, strategy="moving-window",
                       key_prefix="lxod")
     limiter.shared_limit(_limit_value, scope=SCOPE)(blp)
     limiter.init_app(app)
@@ -94,6 +94,8 @@ def rate_headers(response):
 
 def retry_after_seconds(reset_at: float, window: int | None = None) -> int:
     """Whole seconds until the window ends: at least 1, at most the window (the store rounds its reset up)."""
+    # the store's reset is real (Unix) time, so it is compared with real time, not exchange.clock: a frozen or
+    # accelerated training clock must not freeze or speed up the limits
     wait = max(1, math.ceil(reset_at - time.time()))
     return min(wait, window) if window else wait
 

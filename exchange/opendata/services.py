@@ -46,7 +46,7 @@ from exchange.trading.models import DEAL_STATES, METHOD_LABELS, Deal
 
 # The deal states the public 交易公示 pages show (exchange/trading/public_views.py): a voided or defaulted deal is
 # not public.
-PUBLIC_DEAL_STATES = ("publicity", "suspended", "confirmed")
+from exchange.trading.models import LIVE_DEAL_STATES as PUBLIC_DEAL_STATES  # noqa: E402  (one list)
 # Transferor kinds that are organisations (名称公开); anything else, including an unknown kind, is masked.
 ORGANISATION_TRANSFERORS = ("collective", "enterprise", "other")
 

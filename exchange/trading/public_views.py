@@ -29,7 +29,7 @@ from exchange.web.helpers import apply_service_error
 
 bp = Blueprint("publicity", __name__)
 
-PUBLIC_DEAL_STATES = ("publicity", "suspended", "confirmed")
+from exchange.trading.models import LIVE_DEAL_STATES as PUBLIC_DEAL_STATES  # noqa: E402  (one list)
 RECENT_CONFIRMED = 20
 
 
