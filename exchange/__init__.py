@@ -34,6 +34,9 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
                      compare_type=True)
     ext.login_manager.init_app(app)
     ext.csrf.init_app(app)
+    # Outside input (before any route exists: the bounded ``int`` converter; before any view: no control characters)
+    from exchange import inputs
+    inputs.init_app(app)
 
     # Models must be imported before Alembic or the mappers look at the metadata.
     from exchange import models  # noqa: F401

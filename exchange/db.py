@@ -45,6 +45,9 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc)
 
 
+MONEY_LIMIT = Decimal(10) ** 14  # Numeric(16, 2): 14 digits before the point
+
+
 class Money(TypeDecorator):
     """Amounts in 元: Numeric(16, 2), Decimal in and out."""
 
@@ -56,7 +59,12 @@ class Money(TypeDecorator):
             return None
         if isinstance(value, float):
             raise TypeError("money must be Decimal, not float")
-        return Decimal(value).quantize(Decimal("0.01"))
+        amount = Decimal(value)
+        # Outside input is refused long before (exchange.inputs / exchange.money); this is the last line, so a
+        # slip is a clear error rather than decimal.InvalidOperation from quantize or an overflow in the database.
+        if not amount.is_finite() or amount.copy_abs() >= MONEY_LIMIT:
+            raise ValueError(f"amount {value!r} does not fit a Numeric(16, 2) money column")
+        return amount.quantize(Decimal("0.01"))
 
     def process_result_value(self, value, dialect):
         if value is None:
@@ -94,3 +102,34 @@ def lock_row(session, model, item_id):
         take_write_lock(session)
         return session.get(model, item_id, populate_existing=True)
     return session.get(model, item_id, populate_existing=True, with_for_update=True)
+
+
+def unique_violation(exc) -> str | None:
+    """The name of the unique constraint (or unique index) an ``IntegrityError`` broke — ``""`` when the
+    database does not say which — or None when the error is not a unique violation (a foreign key, CHECK or
+    NOT NULL failing is a bug, not a race)."""
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:  # PostgreSQL (psycopg)
+        if sqlstate != "23505":
+            return None
+        return getattr(getattr(orig, "diag", None), "constraint_name", None) or ""
+    text = str(orig or "")
+    if not text.startswith("UNIQUE constraint failed:"):  # SQLite
+        return None
+    rest = text.split(":", 1)[1].strip()
+    if rest.startswith("index "):
+        return rest[len("index "):].strip("'\"")
+    columns = [c.strip() for c in rest.split(",")]
+    table = Base.metadata.tables.get(columns[0].split(".", 1)[0])
+    names = {c.split(".", 1)[-1] for c in columns}
+    if table is None:
+        return ""
+    from sqlalchemy import UniqueConstraint
+    for constraint in table.constraints:
+        if isinstance(constraint, UniqueConstraint) and {c.name for c in constraint.columns} == names:
+            return str(constraint.name)
+    for index in table.indexes:
+        if index.unique and {c.name for c in index.columns} == names:
+            return str(index.name)
+    return ""

@@ -12,3 +12,39 @@ class ServiceError(ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+# What a person is told when a unique key refuses a row that another request (or a double click) created a
+# moment earlier; the rule's own check said "not there yet" because the other transaction had not committed.
+UNIQUE_MESSAGES = {
+    "uq_registration_listing_buyer": "您已报名该项目，请在“我的报名”中查看进度。",
+    "uq_user_account_username": "该登录名已被使用，请换一个。",
+    "uq_party_id_number": "该身份证号已注册过交易主体账号。",
+    "uq_party_uscc": "该统一社会信用代码已注册过交易主体账号。",
+    "uq_party_user_id": "该账号已登记过交易主体信息。",
+    "uq_org_unit_code": "该机构编码已被使用。",
+    "uq_category_code": "该交易品种代码已被使用。",
+    "uq_transfer_method_category_name": "该交易品种下已有同名的流转方式。",
+    "uq_fee_rule_category_id": "该交易品种已有收费标准，请修改原标准。",
+    "uq_bank_statement_sha256": "该银行流水文件已导入过。",
+    "uq_termination_listing_id": "该项目已作出终结决定。",
+    "uq_suspension_open_listing": "该项目已有未结束的中止。",
+    "uq_default_case_deal_id": "该成交已认定违约。",
+    "uq_offer_pending_case": "该违约案件已有待答复的要约。",
+    "uq_deal_live_listing": "该项目已有有效的成交。",
+    "uq_contract_deal_id": "该成交的合同已生成。",
+    "uq_settlement_deal_id": "该成交的结算已开始。",
+    "uq_payout_settlement_id": "该结算的划付已登记。",
+    "uq_certificate_valid_deal": "该成交已有有效的鉴证书。",
+    "uq_refund_registration_id": "该报名的退款已登记。",
+    "uq_deposit_arrival_registration_id": "该报名的保证金到账已登记。",
+    "uq_alert_kind_subject": "该预警已存在。",
+    "uq_bid_idempotency": "该报价已提交过。",
+    "uq_bid_session_seq": "报价未被接受：他人刚刚报价，请按最新价格重新报价。",
+}
+DUPLICATE_MESSAGE = "该记录已存在：可能是重复提交，或他人刚刚提交了相同的内容。请刷新页面后查看。"
+
+
+def duplicate_message(constraint: str | None) -> str:
+    """The Chinese message for a broken unique key (by its name from :func:`exchange.db.unique_violation`)."""
+    return UNIQUE_MESSAGES.get(constraint or "", DUPLICATE_MESSAGE)

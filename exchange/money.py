@@ -84,7 +84,8 @@ def _parse_str(text: str) -> Decimal:
     return Decimal(s.replace(",", ""))
 
 
-def to_money(value: Decimal | int | str, *, strict: bool = False) -> Decimal:
+def to_money(value: Decimal | int | str, *, strict: bool = False,
+             integer_digits: int = MAX_INTEGER_DIGITS) -> Decimal:
     """Return ``value`` as a Decimal amount in 元 with exactly two decimal places.
 
     Accepts a :class:`~decimal.Decimal`, an :class:`int` or a string such as ``"12000"``,
@@ -95,8 +96,8 @@ def to_money(value: Decimal | int | str, *, strict: bool = False) -> Decimal:
 
     Raises :class:`TypeError` for a float, a bool or any other type, and :class:`ValueError` (with
     a Chinese message for the user) for an empty or malformed string, NaN, Infinity, or an amount
-    with more than 14 digits before the decimal point.  Negative amounts are allowed; negative zero
-    comes back as ``Decimal("0.00")``.
+    with more than 14 digits before the decimal point (``integer_digits`` for a narrower column, e.g. 12 for a
+    ``Numeric(14, 2)`` quantity).  Negative amounts are allowed; negative zero comes back as ``Decimal("0.00")``.
     """
     _reject_floats(value)
     if isinstance(value, bool):
@@ -112,13 +113,19 @@ def to_money(value: Decimal | int | str, *, strict: bool = False) -> Decimal:
 
     if not d.is_finite():  # NaN, sNaN, ±Infinity
         raise ValueError(_MSG_FORMAT)
-    if d.copy_abs() >= _LIMIT:
-        raise ValueError(_MSG_RANGE)
+    limit, message = _LIMIT, _MSG_RANGE
+    if integer_digits != MAX_INTEGER_DIGITS:
+        if not 1 <= integer_digits <= MAX_INTEGER_DIGITS:
+            raise ValueError(f"integer_digits must be 1–{MAX_INTEGER_DIGITS}")
+        limit = Decimal(10) ** integer_digits
+        message = f"数值超出范围：整数部分最多{integer_digits}位"
+    if d.copy_abs() >= limit:
+        raise ValueError(message)
     q = d.quantize(CENT, context=_CONTEXT)
     if strict and q != d:
         raise ValueError(_MSG_PLACES)
-    if q.copy_abs() >= _LIMIT:  # e.g. 99999999999999.995 rounds up to 10^14
-        raise ValueError(_MSG_RANGE)
+    if q.copy_abs() >= limit:  # e.g. 99999999999999.995 rounds up to 10^14
+        raise ValueError(message)
     if q.is_zero():
         q = q.copy_abs()
     return q

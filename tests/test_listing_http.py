@@ -184,9 +184,13 @@ def test_script_in_description_is_inert(client, users, db):
     assert "<script>alert" not in body and "&lt;script&gt;" in body
 
 
-def test_public_search_ignores_nonsense(client):
-    for qs in ["price_min=abc", "page=-5", "sort=drop_table", "status=draft", "category=xyz", "area_max=1e999"]:
+def test_public_search_ignores_nonsense_choices_and_refuses_nonsense_numbers(client):
+    for qs in ["page=-5", "page=abc", "sort=drop_table", "status=draft", "method=lottery"]:
         assert client.get(f"/projects/?{qs}").status_code == 200, qs
+    # a number that is no number (or does not fit its column) is a clear 400 naming the field (exchange.inputs)
+    for qs, field in [("price_min=abc", "最低底价"), ("category=xyz", "交易品种"), ("area_max=1e999", "最大数量")]:
+        resp = client.get(f"/projects/?{qs}")
+        assert resp.status_code == 400 and field in text(resp), qs
     assert client.get("/projects/LXNCJY-0000-000000").status_code == 404
 
 

@@ -6,12 +6,13 @@ from wtforms import BooleanField, IntegerField, PasswordField, SelectField, Stri
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from exchange.accounts.models import ROLE_LABELS, Role
+from exchange.inputs import IdSelectField
 from exchange.orgs.models import ORG_KIND_LABELS
 
 
 class OrgForm(FlaskForm):
     kind = SelectField("机构类型", choices=[(k.value, v) for k, v in ORG_KIND_LABELS.items()])
-    parent_id = SelectField("上级机构", coerce=int, validate_choice=False)
+    parent_id = IdSelectField("上级机构", validate_choice=False)
     name = StringField("机构名称", validators=[DataRequired("请填写机构名称"), Length(max=60)])
     area_name = StringField("所在地名称", validators=[DataRequired("请填写所在地名称"), Length(max=40)])
     code = StringField("机构编码", validators=[DataRequired("请填写机构编码"), Length(max=20)])
@@ -28,7 +29,7 @@ class StaffForm(FlaskForm):
     username = StringField("登录名", validators=[DataRequired("请填写登录名"), Length(max=40)])
     display_name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=60)])
     role = SelectField("角色", choices=STAFF_ROLE_CHOICES)
-    org_unit_id = SelectField("所属机构", coerce=int, validate_choice=False)
+    org_unit_id = IdSelectField("所属机构", validate_choice=False)
     mobile = StringField("手机号码", validators=[Optional(), Length(max=20)])
     password = PasswordField("初始密码", validators=[DataRequired("请设置初始密码"), Length(max=64)])
 
@@ -36,13 +37,13 @@ class StaffForm(FlaskForm):
 class StaffEditForm(FlaskForm):
     display_name = StringField("姓名", validators=[DataRequired("请填写姓名"), Length(max=60)])
     role = SelectField("角色", choices=STAFF_ROLE_CHOICES)
-    org_unit_id = SelectField("所属机构", coerce=int, validate_choice=False)
+    org_unit_id = IdSelectField("所属机构", validate_choice=False)
     mobile = StringField("手机号码", validators=[Optional(), Length(max=20)])
     active = BooleanField("账号启用")
 
 
 class TokenForm(FlaskForm):
-    user_id = SelectField("代表账号", coerce=int, validate_choice=False)
+    user_id = IdSelectField("代表账号", validate_choice=False)
     name = StringField("用途", validators=[DataRequired("请填写用途"), Length(max=80)])
     days = IntegerField("有效天数", validators=[Optional(), NumberRange(min=1, max=3660, message="有效期应为 1–3660 天")])
 

@@ -10,6 +10,7 @@ from exchange.accounts import services as acc
 from exchange.accounts.models import ROLE_LABELS, ApiToken, Role, User
 from exchange.admin.forms import ActionForm, OrgForm, StaffEditForm, StaffForm, TokenForm
 from exchange.extensions import db
+from exchange.inputs import arg_id, arg_page
 from exchange.orgs import services as orgs_svc
 from exchange.orgs.models import OrgKind, OrgUnit
 from exchange.web.helpers import apply_service_error
@@ -57,7 +58,7 @@ def org_new():
     form = OrgForm()
     form.parent_id.choices = _org_choices({OrgKind.CENTER.value, OrgKind.STATION.value}, blank="（无，仅交易中心）")
     if request.method == "GET" and request.args.get("parent"):
-        parent = db.session.get(OrgUnit, request.args.get("parent", type=int) or 0)
+        parent = db.session.get(OrgUnit, arg_id("parent", "上级机构"))
         if parent:
             form.parent_id.data = parent.id
             form.kind.data = OrgKind.POINT.value if parent.kind == OrgKind.STATION else OrgKind.STATION.value
@@ -134,7 +135,7 @@ def users():
     if role and role not in {r.value for r in Role}:
         role = None
     stmt = acc.staff_query(current_user, q=q or None, role=role)
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    page = db.paginate(stmt, page=arg_page(), per_page=30, error_out=False)
     return render_template("admin/users.html", page=page, q=q, role=role, roles=ROLE_LABELS,
                            action_form=ActionForm())
 

@@ -113,6 +113,9 @@ def _chinese_field_errors(fields: dict) -> dict:
         "Unknown field.": "未知字段",
         "Field may not be null.": "不能为空",
         "Not a valid email address.": "邮箱格式不正确",
+        "Not a valid number.": "应为数字",
+        "Number too large.": "数值超出范围",
+        "Special numeric values (nan or infinity) are not permitted.": "不能是 NaN 或 Infinity",
     }
     out = {}
     for key, val in fields.items():

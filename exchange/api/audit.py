@@ -5,7 +5,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from exchange.access import require
-from exchange.api.common import PageArgs, make_blueprint, require_login
+from exchange.api.common import Id, PageArgs, make_blueprint, require_login
 from exchange.audit import services as audit
 from exchange.audit.models import AuditEntry
 from exchange.extensions import db
@@ -33,7 +33,7 @@ class EntryArgs(PageArgs):
     object_type = fields.String(load_default=None)
     object_id = fields.String(load_default=None)
     action = fields.String(load_default=None)
-    actor_id = fields.Integer(load_default=None)
+    actor_id = Id(load_default=None)
 
 
 class EntryPageSchema(Schema):

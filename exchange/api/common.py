@@ -1,11 +1,14 @@
 """Shared pieces of the API: errors, authentication, blueprint factory, common schemas."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import g, request
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from exchange import inputs
 from exchange.extensions import csrf
 
 API_PREFIX = "/api/v1"
@@ -88,8 +91,96 @@ def not_found(what: str = "对象") -> ApiError:
     return ApiError(404, "not_found", f"{what}不存在。")
 
 
+# --- fields that read outside input through exchange.inputs (the one parser per kind) ---------------------
+
+class Int(fields.Integer):
+    """A whole number in a query string or body, read by :func:`exchange.inputs.parse_int`: within
+    ``minimum`` … ``maximum`` (default 0 … 2³¹−1, the ``integer`` columns' range), else 422 naming the field.
+    A ``validate`` given as well (e.g. a narrower Range with its own message) applies after."""
+
+    default_minimum, default_maximum, label = 0, inputs.INT_MAX, "数值"
+
+    def __init__(self, *, minimum: int | None = None, maximum: int | None = None, **kwargs):
+        self.minimum = self.default_minimum if minimum is None else minimum
+        self.maximum = self.default_maximum if maximum is None else maximum
+        kwargs.setdefault("validate", validate.Range(min=self.minimum, max=self.maximum))  # documents the bounds
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float):  # a JSON number: 3.0 is 3, 3.5 / NaN / Infinity are not whole numbers
+            if not value.is_integer():
+                raise ValidationError("应为整数")
+            value = int(value)
+        try:
+            return inputs.parse_int(value, field=attr, label=self.label, minimum=self.minimum, maximum=self.maximum)
+        except inputs.InputError as exc:
+            raise ValidationError(exc.message) from None
+
+
+class Id(Int):
+    """An id: 1 … 2³¹−1."""
+
+    default_minimum, label = 1, "编号"
+
+
+class Page(Int):
+    """A page number of an API list: 1 … :data:`exchange.inputs.PAGE_MAX` (the API is strict: 422 otherwise)."""
+
+    default_minimum, default_maximum, label = 1, inputs.PAGE_MAX, "页码"
+
+
+class Money(fields.Decimal):
+    """An amount in 元 read by :func:`exchange.inputs.parse_money`: finite, within ``Numeric(16, 2)``, two decimals
+    at most; ``minimum`` when given.  Dumped as a string with two decimals."""
+
+    parser = staticmethod(inputs.parse_money)
+
+    def __init__(self, *, minimum=None, **kwargs):
+        self.minimum = minimum
+        kwargs.setdefault("as_string", True)
+        kwargs.setdefault("places", 2)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float):
+            raise ValidationError("金额请以字符串填写，如 \"12000.50\"")
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ValidationError("应为数字")
+        try:
+            return self.parser(value, field=attr, label=attr, minimum=self.minimum)
+        except inputs.InputError as exc:
+            raise ValidationError(exc.message) from None
+
+
+class Quantity(Money):
+    """An area or count (``Numeric(14, 2)``): as :class:`Money`, 12 digits before the point."""
+
+    parser = staticmethod(inputs.parse_quantity)
+
+
+class _InRange:
+    """Dates and times read by marshmallow, then held to :func:`exchange.inputs.check_date`'s range."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return inputs.check_date(result, field=attr, label="日期" if type(result) is date else "时间")
+        except inputs.InputError as exc:
+            raise ValidationError(exc.message) from None
+
+
+class Day(_InRange, fields.Date):
+    """A date (YYYY-MM-DD), 2000 … 2100."""
+
+
+class Moment(_InRange, fields.DateTime):
+    """A date and time (ISO 8601), 2000 … 2100."""
+
+
+class AwareMoment(_InRange, fields.AwareDateTime):
+    """A date and time with its time zone (ISO 8601), 2000 … 2100."""
+
+
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1),
-                          metadata={"description": "页码，从 1 开始"})
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200),
-                              metadata={"description": "每页条数，1–200"})
+    page = Page(load_default=1, metadata={"description": "页码，从 1 开始"})
+    per_page = Int(load_default=20, minimum=1, maximum=200, metadata={"description": "每页条数，1–200"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import request
 from marshmallow import Schema, fields, validate
 
-from exchange.api.common import ApiError, make_blueprint, not_found, perform, require_login
+from exchange.api.common import ApiError, Day, make_blueprint, not_found, perform, require_login
 from exchange.contracts import services as csvc
 from exchange.contracts.models import Contract
 from exchange.contracts.templates_data import FREE_KEYS, MAX_CLAUSE
@@ -59,7 +59,7 @@ class ContractScanSchema(Schema):
 class ContractCheckSchema(Schema):
     approve = fields.Boolean(required=True, metadata={"description": "true：审核通过，合同生效；false：退回"})
     note = fields.String(load_default="", validate=validate.Length(max=500), metadata={"description": "审核意见（退回时必填）"})
-    signed_on = fields.Date(load_default=None, allow_none=True, metadata={"description": "签订日期（通过时必填）"})
+    signed_on = Day(load_default=None, allow_none=True, metadata={"description": "签订日期（通过时必填）"})
 
 
 class ContractClausesSchema(Schema):

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from exchange.access import AccessDenied, can
 from exchange.accounts.models import Role
-from exchange.api.common import make_blueprint, not_found, perform, require_login
+from exchange.api.common import Id, Int, make_blueprint, not_found, perform, require_login
 from exchange.exceptions import defaults as dsvc
 from exchange.exceptions.models import DefaultCase, RunnerUpOffer
 from exchange.extensions import db
@@ -69,8 +69,8 @@ class DeclareSchema(Schema):
 
 
 class OfferArgs(Schema):
-    registration_id = fields.Integer(required=True, metadata={"description": "次高报价人的报名编号（须按报价从高到低）"})
-    days = fields.Integer(load_default=dsvc.OFFER_DAYS_DEFAULT,
+    registration_id = Id(required=True, metadata={"description": "次高报价人的报名编号（须按报价从高到低）"})
+    days = Int(load_default=dsvc.OFFER_DAYS_DEFAULT,
                           metadata={"description": "答复期限，工作日（1–10，默认 3）"})
 
 
@@ -84,9 +84,9 @@ class AnswerSchema(Schema):
 class RelistArgs(Schema):
     reason = fields.String(required=True, validate=validate.Length(max=2000), metadata={"description": "重新挂牌的理由"})
     floor_price = fields.String(load_default=None, allow_none=True, metadata={"description": "新底价（元；不填沿用）"})
-    reps_for = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0),
+    reps_for = Int(load_default=None, allow_none=True,
                               metadata={"description": "同意低于评估值的成员代表人数"})
-    reps_total = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+    reps_total = Int(load_default=None, allow_none=True, minimum=1,
                                 metadata={"description": "成员代表总数"})
 
 

@@ -9,7 +9,7 @@ from flask import request
 from marshmallow import Schema, fields, validate
 
 from exchange.access import require
-from exchange.api.common import PageArgs, make_blueprint, not_found, perform, require_login
+from exchange.api.common import Id, PageArgs, make_blueprint, not_found, perform, require_login
 from exchange.exceptions import disputes as dsvc
 from exchange.exceptions.models import DISPUTE_STATES, Dispute
 from exchange.extensions import db
@@ -55,7 +55,7 @@ class DisputeArgs(PageArgs):
     state = fields.String(load_default=None,
                           validate=validate.OneOf(["open", "closed", *[s for s in DISPUTE_STATES if s != "open"]]),
                           metadata={"description": "open 调解中 / closed 已结案 / settled / failed / withdrawn；不填为全部"})
-    listing_id = fields.Integer(load_default=None, metadata={"description": "只看某个项目的"})
+    listing_id = Id(load_default=None, metadata={"description": "只看某个项目的"})
 
 
 class DisputeInSchema(Schema):

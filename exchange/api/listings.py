@@ -3,10 +3,11 @@ from __future__ import annotations
 
 
 from flask import request
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, perform, require_login
+from exchange.api.common import (ApiError, Id, Int, Money, PageArgs, Quantity, make_blueprint, not_found, perform,
+                                 require_login)
 from exchange.catalog.models import Category, TransferMethod
 from exchange.extensions import db
 from exchange.listings import rules
@@ -135,21 +136,21 @@ def _writable_fields() -> dict:
         if name in svc.MONEY_FIELDS or name == "quantity":
             out[name] = fields.String(allow_none=True, metadata={"description": "金额或数量，如 \"12000.00\""})
         elif name in ("reps_total", "reps_for", "announce_days"):
-            out[name] = fields.Integer(allow_none=True)
+            out[name] = Int(allow_none=True)
         elif name in ("right_end_date", "term_start", "term_end", "decision_date"):
             out[name] = fields.Date(allow_none=True)
         elif name in ("show_floor_price", "entrusted"):
             out[name] = fields.Boolean()
         else:
             out[name] = fields.String(allow_none=True)
-    out["category_id"] = fields.Integer()
-    out["method_id"] = fields.Integer()
+    out["category_id"] = Id()
+    out["method_id"] = Id()
     return out
 
 
 ListingWriteSchema = Schema.from_dict(_writable_fields(), name="ListingWrite")
-ListingCreateSchema = Schema.from_dict({**_writable_fields(), "category_id": fields.Integer(required=True),
-                                        "point_id": fields.Integer(load_default=None, metadata={
+ListingCreateSchema = Schema.from_dict({**_writable_fields(), "category_id": Id(required=True),
+                                        "point_id": Id(load_default=None, metadata={
                                             "description": "项目所在交易点（交易点信息员可不填，默认本村）"})},
                                        name="ListingCreate")
 
@@ -218,21 +219,16 @@ class PublicPageSchema(Schema):
     per_page = fields.Integer()
 
 
-def _non_negative(value) -> None:
-    if value is not None and (not value.is_finite() or value < 0):
-        raise ValidationError("应为不小于 0 的数")
-
-
 class SearchArgs(PageArgs):
     q = fields.String(load_default="", validate=validate.Length(max=40))
-    category_id = fields.Integer(load_default=None)
-    town_id = fields.Integer(load_default=None)
+    category_id = Id(load_default=None)
+    town_id = Id(load_default=None)
     method = fields.String(load_default=None, validate=validate.OneOf(list(rules.TRADING_METHODS)))
     status = fields.String(load_default=None, validate=validate.OneOf(list(PUBLIC_STATES)))
-    price_min = fields.Decimal(load_default=None, validate=_non_negative)
-    price_max = fields.Decimal(load_default=None, validate=_non_negative)
-    area_min = fields.Decimal(load_default=None, validate=_non_negative)
-    area_max = fields.Decimal(load_default=None, validate=_non_negative)
+    price_min = Money(load_default=None, minimum=0)
+    price_max = Money(load_default=None, minimum=0)
+    area_min = Quantity(load_default=None, minimum=0)
+    area_max = Quantity(load_default=None, minimum=0)
     sort = fields.String(load_default="newest", validate=validate.OneOf(list(svc.SORTS)))
 
 

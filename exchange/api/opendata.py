@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from exchange.api import stats as stats_api
-from exchange.api.common import API_PREFIX, ApiError, ErrorSchema, not_found
+from exchange.api.common import API_PREFIX, ApiError, Day, ErrorSchema, Int, not_found
 from exchange.listings.workflow import PUBLIC_STATES
 from exchange.opendata import ratelimit
 from exchange.opendata import services as svc
@@ -121,14 +121,13 @@ def _docs(fn):
 # --- schemas ---------------------------------------------------------------------------------------------------
 
 def _date(description: str):
-    return fields.Date(load_default=None, metadata={"description": description},
-                       error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})
+    return Day(load_default=None, metadata={"description": description},
+               error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})
 
 
 def _int(default: int, lo: int, hi: int, description: str, name: str):
-    return fields.Integer(load_default=default, strict=False,
-                          validate=validate.Range(min=lo, max=hi, error=f"{name} 应为 {lo}–{hi} 的整数"),
-                          error_messages={"invalid": "应为整数"}, metadata={"description": description})
+    return Int(load_default=default, validate=validate.Range(min=lo, max=hi, error=f"{name} 应为 {lo}–{hi} 的整数"),
+               metadata={"description": description})
 
 
 class _FilterArgs(Schema):

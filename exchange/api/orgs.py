@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from exchange.api.common import ApiError, make_blueprint, not_found, require_login, service_error
+from exchange.api.common import ApiError, Id, Int, make_blueprint, not_found, require_login, service_error
 from exchange.extensions import db
 from exchange.orgs import services as svc
 from exchange.orgs.models import OrgKind, OrgUnit
@@ -33,14 +33,14 @@ class OrgListArgs(Schema):
 
 class OrgCreateSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf([k.value for k in OrgKind]))
-    parent_id = fields.Integer(load_default=None)
+    parent_id = Id(load_default=None)
     name = fields.String(required=True)
     area_name = fields.String(required=True)
     code = fields.String(required=True)
     division_code = fields.String(load_default=None)
     address = fields.String(load_default=None)
     phone = fields.String(load_default=None)
-    sort_order = fields.Integer(load_default=0)
+    sort_order = Int(load_default=0)
 
 
 class OrgUpdateSchema(Schema):
@@ -50,7 +50,7 @@ class OrgUpdateSchema(Schema):
     division_code = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
-    sort_order = fields.Integer()
+    sort_order = Int()
 
 
 class ActiveSchema(Schema):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from exchange.access import AccessDenied, can
 from exchange.accounts.models import Role
-from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, perform, require_login
+from exchange.api.common import ApiError, Id, Moment, PageArgs, make_blueprint, not_found, perform, require_login
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
@@ -59,7 +59,7 @@ class ApplySchema(Schema):
 
 
 class RegListArgs(PageArgs):
-    listing_id = fields.Integer(load_default=None)
+    listing_id = Id(load_default=None)
     state = fields.String(load_default=None, validate=validate.OneOf(list(REG_STATES)))
 
 
@@ -87,7 +87,7 @@ class DepositSchema(Schema):
     amount = fields.String(required=True, metadata={"description": "到账金额（元）"})
     source_key = fields.String(required=True, validate=validate.Length(min=1, max=100),
                                metadata={"description": "银行回单号或流水号（同一流水只入账一次）"})
-    arrived_at = fields.DateTime(load_default=None, metadata={"description": "到账时间（默认为现在）"})
+    arrived_at = Moment(load_default=None, metadata={"description": "到账时间（默认为现在）"})
     receipt = fields.Raw(metadata={"type": "string", "format": "binary", "description": "银行回单（PDF、JPG 或 PNG，必传）"})
 
 

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from exchange.access import require
-from exchange.api.common import make_blueprint, not_found, perform, require_login
+from exchange.api.common import Id, Moment, Money, make_blueprint, not_found, perform, require_login
 from exchange.extensions import db
 from exchange.payments import services as psvc
 from exchange.settlement import services as stl
@@ -80,7 +80,7 @@ class ReceiptSchema(Schema):
     amount = fields.String(required=True, metadata={"description": "到账金额（元）"})
     source_key = fields.String(required=True, validate=validate.Length(min=1, max=100),
                                metadata={"description": "银行回单号或流水号"})
-    arrived_at = fields.DateTime(load_default=None, metadata={"description": "到账时间（ISO 8601，默认现在）"})
+    arrived_at = Moment(load_default=None, metadata={"description": "到账时间（ISO 8601，默认现在）"})
 
 
 class TransferSchema(Schema):
@@ -89,12 +89,12 @@ class TransferSchema(Schema):
 
 class FeeRuleSchema(Schema):
     id = fields.Integer(dump_only=True)
-    category_id = fields.Integer(allow_none=True, metadata={"description": "交易品种；null 为默认标准"})
+    category_id = Id(allow_none=True, metadata={"description": "交易品种；null 为默认标准"})
     basis = fields.String(required=True, validate=validate.OneOf(["rate", "fixed"]))
     rate = fields.Decimal(allow_none=True, as_string=True, load_default=None, metadata={"description": "0 ≤ 费率 < 1"})
-    fixed_amount = fields.Decimal(allow_none=True, as_string=True, places=2, load_default=None)
-    min_fee = fields.Decimal(allow_none=True, as_string=True, places=2, load_default=None)
-    max_fee = fields.Decimal(allow_none=True, as_string=True, places=2, load_default=None)
+    fixed_amount = Money(allow_none=True, load_default=None, minimum=0)
+    min_fee = Money(allow_none=True, load_default=None, minimum=0)
+    max_fee = Money(allow_none=True, load_default=None, minimum=0)
     payer = fields.String(required=True, validate=validate.OneOf(list(FEE_PAYERS)))
     active = fields.Boolean(load_default=True)
     note = fields.String(load_default="", validate=validate.Length(max=200))

@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from exchange.access import AccessDenied, can
 from exchange.accounts.models import Role
-from exchange.api.common import ApiError, make_blueprint, not_found, perform, require_login
+from exchange.api.common import ApiError, AwareMoment, Id, Int, make_blueprint, not_found, perform, require_login
 from exchange.extensions import db
 from exchange.trading import room
 from exchange.trading import services as tsvc
@@ -134,24 +134,24 @@ class DealSchema(Schema):
 
 
 class OnlineScheduleSchema(Schema):
-    starts_at = fields.AwareDateTime(required=True, default_timezone=None,
+    starts_at = AwareMoment(required=True, default_timezone=None,
                                      metadata={"description": "开始时间（带时区，如 2026-12-10T09:30:00+08:00）"})
-    free_minutes = fields.Integer(load_default=30)
-    countdown_seconds = fields.Integer(load_default=300)
-    max_extension_minutes = fields.Integer(load_default=120)
+    free_minutes = Int(load_default=30)
+    countdown_seconds = Int(load_default=300)
+    max_extension_minutes = Int(load_default=120)
     increment = fields.String(load_default=None)
-    max_steps = fields.Integer(load_default=10)
+    max_steps = Int(load_default=10)
 
 
 class SealedScheduleSchema(Schema):
-    starts_at = fields.AwareDateTime(required=True)
-    closes_at = fields.AwareDateTime(required=True)
-    opens_at = fields.AwareDateTime(required=True)
+    starts_at = AwareMoment(required=True)
+    closes_at = AwareMoment(required=True)
+    opens_at = AwareMoment(required=True)
 
 
 class OfflineSchema(Schema):
     method = fields.String(required=True, validate=validate.OneOf(["auction", "tender"]))
-    registration_id = fields.Integer(required=True)
+    registration_id = Id(required=True)
     price = fields.String(required=True)
     held_on = fields.String(required=True, metadata={"description": "举行日期 YYYY-MM-DD"})
     note = fields.String(load_default="")
@@ -160,8 +160,8 @@ class OfflineSchema(Schema):
 
 class RelistSchema(Schema):
     floor_price = fields.String(load_default=None)
-    reps_for = fields.Integer(load_default=None)
-    reps_total = fields.Integer(load_default=None)
+    reps_for = Int(load_default=None)
+    reps_total = Int(load_default=None)
 
 
 class RelistedSchema(Schema):

@@ -8,7 +8,8 @@ from exchange.access import require
 from exchange.accounts import services as acc
 from exchange.accounts.models import ApiToken, Role, User
 from exchange.api.auth import MeSchema
-from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, require_login, service_error
+from exchange.api.common import (ApiError, Id, Int, PageArgs, make_blueprint, not_found, require_login,
+                                 service_error)
 from exchange.extensions import db
 from exchange.orgs.models import OrgUnit
 
@@ -33,14 +34,14 @@ class UserPageSchema(Schema):
 class UserListArgs(PageArgs):
     q = fields.String(load_default=None, metadata={"description": "登录名、姓名或手机号关键字"})
     role = fields.String(load_default=None, validate=validate.OneOf([r.value for r in Role]))
-    org_id = fields.Integer(load_default=None)
+    org_id = Id(load_default=None)
 
 
 class StaffCreateSchema(Schema):
     username = fields.String(required=True)
     display_name = fields.String(required=True)
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role if r is not Role.PUBLIC]))
-    org_unit_id = fields.Integer(required=True)
+    org_unit_id = Id(required=True)
     password = fields.String(required=True, load_only=True, metadata={"description": "初始密码，首次登录须修改"})
     mobile = fields.String(load_default=None)
 
@@ -48,7 +49,7 @@ class StaffCreateSchema(Schema):
 class StaffUpdateSchema(Schema):
     display_name = fields.String()
     role = fields.String(validate=validate.OneOf([r.value for r in Role if r is not Role.PUBLIC]))
-    org_unit_id = fields.Integer()
+    org_unit_id = Id()
     mobile = fields.String(allow_none=True)
     active = fields.Boolean()
 
@@ -69,13 +70,23 @@ class TokenSchema(Schema):
 
 
 class TokenCreateSchema(Schema):
-    user_id = fields.Integer(required=True, metadata={"description": "令牌代表的账号"})
+    user_id = Id(required=True, metadata={"description": "令牌代表的账号"})
     name = fields.String(required=True, metadata={"description": "用途，如“市大数据中心数据同步”"})
-    days = fields.Integer(load_default=None, metadata={"description": "有效天数；不填为长期有效"})
+    days = Int(load_default=None, metadata={"description": "有效天数；不填为长期有效"})
 
 
 class TokenCreatedSchema(TokenSchema):
     token = fields.String(metadata={"description": "令牌明文，仅此一次返回，请妥善保存"})
+
+
+class _Created:
+    """A new token as the response schema reads it: the row's fields and, this once, the secret."""
+
+    def __init__(self, token: ApiToken, secret: str):
+        self._token, self.token = token, secret
+
+    def __getattr__(self, name):
+        return getattr(self._token, name)
 
 
 def _user(user_id: int) -> User:
@@ -186,9 +197,7 @@ def create_token(args):
     except acc.AccountError as exc:
         raise service_error(exc) from None
     db.session.commit()
-    data = TokenSchema().dump(token)
-    data["token"] = secret
-    return data
+    return _Created(token, secret)
 
 
 @blp.route("/tokens/<int:token_id>", methods=["DELETE"])

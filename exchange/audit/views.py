@@ -17,6 +17,7 @@ from exchange.access import require
 from exchange.audit import services as audit
 from exchange.audit.models import AuditEntry
 from exchange.extensions import db
+from exchange.inputs import InputError, arg_page, parse_id
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -100,6 +101,13 @@ def _day(raw: str, label: str) -> date | None:
     return value
 
 
+def _as_id(text: str) -> int | None:
+    try:
+        return parse_id(text)
+    except InputError:
+        return None
+
+
 def parse_search(args) -> tuple[Search, object]:
     """The filters from the query string and the statement they give; nonsense dates → 400."""
     from exchange.listings.models import Listing
@@ -112,8 +120,9 @@ def parse_search(args) -> tuple[Search, object]:
     stmt = select(AuditEntry).order_by(AuditEntry.seq.desc())
     if s.listing:
         listing = None
-        if s.listing.isdigit() and len(s.listing) < 10:
-            listing = db.session.get(Listing, int(s.listing))
+        listing_id = _as_id(s.listing)
+        if listing_id is not None:
+            listing = db.session.get(Listing, listing_id)
         if listing is None:
             listing = db.session.scalar(select(Listing).where(Listing.project_no == s.listing.upper()))
         if listing is None:
@@ -141,7 +150,7 @@ def parse_search(args) -> tuple[Search, object]:
 def index():
     require(current_user, "audit.view")
     search, stmt = parse_search(request.args)
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(stmt, page=arg_page(), per_page=PER_PAGE, error_out=False)
     return render_template("audit/index.html", page=page, result=audit.verify(), search=search,
                            actions=actions_present(), params=search.params())
 

@@ -15,6 +15,7 @@ from exchange.errors import ServiceError
 from exchange.exceptions import disputes as dsvc
 from exchange.exceptions.models import DISPUTE_STATES, Dispute
 from exchange.extensions import db
+from exchange.inputs import arg_id, arg_page
 from exchange.listings.models import Listing
 from exchange.web.helpers import apply_service_error
 
@@ -58,13 +59,13 @@ def index():
     state = request.args.get("state")
     state = state if state in FILTERS or state in DISPUTE_STATES else None
     listing = None
-    listing_id = request.args.get("listing_id", type=int)
+    listing_id = arg_id("listing_id", "项目编号")
     if listing_id is not None:
         listing = db.session.get(Listing, listing_id)
         if listing is None:
             abort(404)
     stmt = dsvc.search(current_user, state=state, listing_id=listing.id if listing else None)
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    page = db.paginate(stmt, page=arg_page(), per_page=30, error_out=False)
     may_open = listing is not None and can(current_user, "disputes.manage") and dsvc.listing_eligible(listing)
     return render_template("exceptions/disputes.html", page=page, state=state, filters=FILTERS, listing=listing,
                            may_open=may_open, may_manage=can(current_user, "disputes.manage"))

@@ -16,6 +16,7 @@ from exchange.access import can, require
 from exchange.accounts.models import User
 from exchange.errors import ServiceError
 from exchange.extensions import db
+from exchange.inputs import arg_page
 from exchange.ledger import queries as q
 from exchange.ledger import refunds as rf
 from exchange.ledger.forms import ApproveForm, TransferForm
@@ -46,7 +47,7 @@ def refunds():
     state = state if state in q.REFUND_STATES else None
     overdue = request.args.get("overdue") == "1"
     now = clock.now()
-    page = db.paginate(q.refunds_stmt(state, overdue, now), page=request.args.get("page", 1, type=int),
+    page = db.paginate(q.refunds_stmt(state, overdue, now), page=arg_page(),
                        per_page=PER_PAGE, error_out=False)
     return render_template("ledger/refunds.html", page=page, state=state, overdue=overdue, now=now,
                            states=q.REFUND_STATES, counts=q.refund_counts(now), reasons=rf.REASONS,
@@ -127,7 +128,7 @@ def approve(refund_id: int):
 @login_required
 def ledger():
     require(current_user, "ledger.view")
-    page = db.paginate(q.listings_with_money_stmt(), page=request.args.get("page", 1, type=int),
+    page = db.paginate(q.listings_with_money_stmt(), page=arg_page(),
                        per_page=PER_PAGE, error_out=False)
     return render_template("ledger/index.html", page=page, money=q.money_of(page.items), bank=q.bank_balance(),
                            problems=check())
@@ -163,7 +164,7 @@ def buyer(user_id: int):
 @login_required
 def suspense():
     require(current_user, "ledger.view")
-    page = db.paginate(q.suspense_stmt(), page=request.args.get("page", 1, type=int), per_page=PER_PAGE,
+    page = db.paginate(q.suspense_stmt(), page=arg_page(), per_page=PER_PAGE,
                        error_out=False)
     rows = q.suspense_rows(page.items)
     listings = q.listing_map(r.account.listing_id for r in rows)

@@ -7,22 +7,23 @@ from wtforms import (BooleanField, DateField, DecimalField, IntegerField, RadioF
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from exchange.inputs import IdSelectField
 from exchange.listings import rules
 
 DATE = {"format": "%Y-%m-%d"}
 
 
 class NewListingForm(FlaskForm):
-    category_id = SelectField("交易品种", coerce=int, validators=[DataRequired("请选择交易品种")])
-    point_id = SelectField("所在村（社区）", coerce=int, validators=[Optional()])
+    category_id = IdSelectField("交易品种", validators=[DataRequired("请选择交易品种")])
+    point_id = IdSelectField("所在村（社区）", validators=[Optional()])
     title = StringField("项目名称", validators=[DataRequired("请填写项目名称"), Length(max=120)])
 
 
 class StepBasicForm(FlaskForm):
     """第 1 步：标的基本情况"""
     title = StringField("项目名称", validators=[DataRequired("请填写项目名称"), Length(max=120)])
-    category_id = SelectField("交易品种", coerce=int)
-    method_id = SelectField("流转方式", coerce=int)
+    category_id = IdSelectField("交易品种")
+    method_id = IdSelectField("流转方式")
     location = StringField("坐落位置", validators=[Length(max=200)])
     boundaries = StringField("四至", validators=[Length(max=300)])
     quantity = DecimalField("数量", places=2, validators=[InputRequired("请填写数量"),

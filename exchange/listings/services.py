@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
@@ -20,10 +20,11 @@ from exchange.audit.services import record
 from exchange.catalog.models import Category, TransferMethod
 from exchange.db import savepoint
 from exchange.extensions import db
+from exchange.inputs import InputError, parse_money, parse_quantity
 from exchange.listings import rules
 from exchange.listings.models import Listing, ListingEvent, ListingMaterial, ProjectCounter
 from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, WorkflowError, fire, log_event
-from exchange.money import to_money
+from exchange.money import MAX_AMOUNT
 from exchange.orgs.models import OrgKind, OrgUnit
 from exchange.workdays.services import due_after_working_days, due_at_local_time
 from exchange.errors import ServiceError
@@ -41,6 +42,8 @@ EDITABLE_FIELDS = {
     "trading_method", "bid_increment",
 }
 MONEY_FIELDS = {"floor_unit_price", "floor_price", "appraisal_value", "deposit_amount", "bid_increment"}
+POSITIVE_MONEY_FIELDS = {"floor_price", "appraisal_value"}  # CHECK (… > 0) in the table
+ANNOUNCE_DAYS = (1, 60)  # CHECK (announce_days BETWEEN 1 AND 60)
 TEXT_LIMITS = {"title": 120, "location": 200, "boundaries": 300, "current_use": 300, "description": 5000,
                "right_cert_no": 60, "price_basis": 300, "appraisal_agency": 100, "appraisal_report_no": 60,
                "transferor_name": 100, "transferor_id_no": 18, "transferor_mobile": 11, "account_name": 100,
@@ -185,16 +188,20 @@ def _apply(listing: Listing, fields: dict) -> None:
                 value = None
             else:
                 try:
-                    value = to_money(value, strict=True)
-                except (ValueError, TypeError) as exc:
-                    raise ListingError(f"{_label(name)}：{exc}", field=name) from None
+                    value = parse_money(value, field=name, label=_label(name), strict=True)
+                except InputError as exc:
+                    raise ListingError(exc.message, field=name) from None
                 if value < 0:
                     raise ListingError(f"{_label(name)}不能为负数。", field=name)
+                if value == 0 and name in POSITIVE_MONEY_FIELDS:
+                    raise ListingError(f"{_label(name)}应大于 0。", field=name)
         elif name == "quantity":
             try:
-                value = to_money(value)
-            except (ValueError, TypeError):
-                raise ListingError("数量格式不正确。", field=name) from None
+                value = parse_quantity(value, field=name, label=_label(name))
+            except InputError as exc:
+                raise ListingError(exc.message, field=name) from None
+            if value <= 0:
+                raise ListingError("数量应大于 0。", field=name)
         elif name in ("reps_total", "reps_for", "announce_days"):
             if value in (None, ""):
                 value = None if name != "announce_days" else listing.category.announce_days
@@ -205,6 +212,8 @@ def _apply(listing: Listing, fields: dict) -> None:
                     raise ListingError(f"{_label(name)}应为整数。", field=name) from None
                 if value < 0 or value > 100000:
                     raise ListingError(f"{_label(name)}超出范围。", field=name)
+                if name == "announce_days" and not ANNOUNCE_DAYS[0] <= value <= ANNOUNCE_DAYS[1]:
+                    raise ListingError(f"公告期为 {ANNOUNCE_DAYS[0]}–{ANNOUNCE_DAYS[1]} 个工作日。", field=name)
         elif name in ("right_end_date", "term_start", "term_end", "decision_date"):
             if value in (None, ""):
                 value = None
@@ -232,12 +241,32 @@ def _apply(listing: Listing, fields: dict) -> None:
         setattr(listing, name, value)
     if listing.reps_for is not None and listing.reps_total is not None and listing.reps_for > listing.reps_total:
         raise ListingError("同意人数不能多于代表总人数。", field="reps_for")
+    # what the table's CHECKs would refuse, refused first with the field it concerns
+    if listing.term_start and listing.term_end and listing.term_start >= listing.term_end:
+        raise ListingError("流转结束日期应晚于开始日期。", field="term_end")
     # derived: total price from the unit price; default deposit as a share of the price
     if listing.price_mode == "per_unit_year":
-        listing.floor_price = rules.computed_floor_price(listing)
+        listing.floor_price = _computed_floor_price(listing)
     if listing.deposit_amount is None and listing.floor_price:
         rate = Decimal(str(current_app.config.get("DEPOSIT_RATE", "0.10")))
         listing.deposit_amount = (listing.floor_price * rate).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+
+
+def _computed_floor_price(listing: Listing) -> Decimal | None:
+    """Unit price × quantity × years of the term, refused when it is not a positive amount that fits."""
+    if listing.term_start and listing.term_end and rules.term_years(listing.term_start, listing.term_end) <= 0:
+        raise ListingError("按年计价的，流转期限至少应为一个月（否则算出的底价为 0）。", field="term_end")
+    try:
+        price = rules.computed_floor_price(listing)
+    except InvalidOperation:  # beyond the decimal context's precision: far beyond any money column
+        price = MAX_AMOUNT + 1
+    if price is None:
+        return None
+    if price > MAX_AMOUNT:
+        raise ListingError("按单价 × 数量 × 年限算出的底价超出范围，请检查单价和数量。", field="floor_unit_price")
+    if price <= 0:
+        raise ListingError("按单价 × 数量 × 年限算出的底价为 0，请检查单价和数量。", field="floor_unit_price")
+    return price
 
 
 FIELD_LABELS = {

@@ -2,7 +2,7 @@
 and the public site (search, project pages)."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -14,6 +14,7 @@ from exchange.accounts.models import Role
 from exchange.admin.forms import ActionForm
 from exchange.catalog.models import Category, TransferMethod
 from exchange.extensions import db
+from exchange.inputs import arg_id, arg_money, arg_page, arg_quantity
 from exchange.listings import rules
 from exchange.listings import services as svc
 from exchange.listings.forms import (STEPS, CenterReviewForm, MaterialForm, NewListingForm, ReasonForm)
@@ -58,7 +59,7 @@ def index():
     if state:
         stmt = stmt.where(Listing.state == state)
     stmt = stmt.order_by(Listing.state_since.desc())
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=20, error_out=False)
+    page = db.paginate(stmt, page=arg_page(), per_page=20, error_out=False)
     return render_template("listings/index.html", page=page, state=state, states=STATE_LABELS, now=clock.now())
 
 
@@ -346,29 +347,20 @@ def opinion(listing_id: int):
 
 # --- public site ------------------------------------------------------------------------------------
 
-def _decimal_arg(name: str):
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() and value >= 0 else None
-
-
 @public_bp.route("/")
 def search():
     params = svc.SearchParams(
         q=(request.args.get("q") or "").strip()[:40],
-        category_id=request.args.get("category", type=int),
-        station_id=request.args.get("town", type=int),
+        category_id=arg_id("category", "交易品种"),
+        station_id=arg_id("town", "乡镇"),
         method=request.args.get("method") if request.args.get("method") in rules.TRADING_METHODS else None,
         status=request.args.get("status") if request.args.get("status") in PUBLIC_STATES else None,
-        price_min=_decimal_arg("price_min"), price_max=_decimal_arg("price_max"),
-        area_min=_decimal_arg("area_min"), area_max=_decimal_arg("area_max"),
+        price_min=arg_money("price_min", "最低底价", minimum=0),
+        price_max=arg_money("price_max", "最高底价", minimum=0),
+        area_min=arg_quantity("area_min", "最小数量", minimum=0),
+        area_max=arg_quantity("area_max", "最大数量", minimum=0),
         sort=request.args.get("sort") if request.args.get("sort") in svc.SORTS else "newest",
-        page=request.args.get("page", 1, type=int),
+        page=arg_page(),
     )
     page = svc.public_search(params)
     towns = db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.STATION.value,

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from exchange.extensions import db
+from exchange.inputs import arg_page, parse_page
 from exchange.notifications import services as nsvc
 from exchange.notifications.models import Notification
 
@@ -23,7 +24,7 @@ def _bell():
 def index():
     unread_only = request.args.get("show") == "unread"
     stmt = nsvc.own_stmt(current_user, unread_only).options(selectinload(Notification.deliveries))
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    page = db.paginate(stmt, page=arg_page(), per_page=30, error_out=False)
     return render_template("notifications/index.html", page=page, unread_only=unread_only,
                            unread=nsvc.unread_count(current_user), channel_labels=nsvc.CHANNEL_LABELS,
                            status_labels=nsvc.DELIVERY_STATUS_LABELS)
@@ -41,7 +42,8 @@ def read(notification_id: int):
     db.session.commit()
     if request.form.get("go") == "1" and link:
         return redirect(link)
-    return redirect(url_for("notifications.index", page=request.form.get("page", type=int) or None))
+    page = parse_page(request.form.get("page")) if request.form.get("page") else None
+    return redirect(url_for("notifications.index", page=page))
 
 
 @bp.route("/read-all", methods=["POST"])

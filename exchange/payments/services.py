@@ -24,6 +24,7 @@ from exchange.audit.services import record
 from exchange.db import savepoint
 from exchange.errors import ServiceError
 from exchange.extensions import db
+from exchange.inputs import printable
 from exchange.ledger import refunds
 from exchange.ledger import services as ledger
 from exchange.money import format_yuan
@@ -124,8 +125,10 @@ class CallbackResult:
 def _log(provider: str, outcome: str, message: str, body: bytes, remote_addr: str, *, nonce: str | None = None,
          signature_ok: bool = False, order_no: str = "") -> PaymentNotification:
     note = PaymentNotification(provider=provider[:20], nonce=nonce, signature_ok=signature_ok, outcome=outcome,
-                               message=message[:300], order_no=order_no[:32],
-                               body=body[:4000].decode("utf-8", "replace"), remote_addr=(remote_addr or "")[:45])
+                               message=message[:300], order_no=printable(order_no[:32]),
+                               # the provider's bytes as sent, but never a character the database refuses (NUL …)
+                               body=printable(body[:4000].decode("utf-8", "replace")),
+                               remote_addr=(remote_addr or "")[:45])
     db.session.add(note)
     db.session.flush()
     return note

@@ -10,6 +10,7 @@ from exchange import clock
 from exchange.access import AccessDenied, can, require
 from exchange.errors import ServiceError
 from exchange.extensions import db
+from exchange.inputs import arg_page
 from exchange.payments import services as psvc
 from exchange.payments import statements as ssvc
 from exchange.payments.forms import DecisionForm, EmptyForm, StatementForm
@@ -114,7 +115,7 @@ def statements():
                       "其余请逐笔处理。", "success")
                 return redirect(url_for("payments.statement", stmt_id=stmt.id))
     page = db.paginate(select(BankStatement).order_by(BankStatement.id.desc()),
-                       page=request.args.get("page", 1, type=int), per_page=20, error_out=False)
+                       page=arg_page(), per_page=20, error_out=False)
     open_lines = db.session.scalars(select(StatementLine).where(StatementLine.state == "open")
                                     .order_by(StatementLine.arrived_at)).all()
     return render_template("payments/statements.html", page=page, form=form, open_lines=open_lines,
@@ -179,7 +180,7 @@ def decide(line_id: int):
 def notifications():
     require(current_user, "ledger.view")
     page = db.paginate(select(PaymentNotification).order_by(PaymentNotification.id.desc()),
-                       page=request.args.get("page", 1, type=int), per_page=50, error_out=False)
+                       page=arg_page(), per_page=50, error_out=False)
     return render_template("payments/notifications.html", page=page)
 
 

@@ -12,6 +12,7 @@ from exchange import clock
 from exchange.access import AccessDenied, can, require, scope_clause
 from exchange.accounts.models import Role
 from exchange.extensions import db
+from exchange.inputs import arg_page
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
 from exchange.registrations.forms import ApplyForm, DepositForm, RegMaterialForm, ReviewForm
@@ -79,7 +80,7 @@ def index():
     state = request.args.get("state")
     if state in REG_STATE_LABELS:
         stmt = stmt.where(Registration.state == state)
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    page = db.paginate(stmt, page=arg_page(), per_page=30, error_out=False)
     return render_template("registrations/index.html", page=page, title=title, state=state, states=REG_STATE_LABELS,
                            now=clock.now())
 

@@ -14,6 +14,7 @@ from exchange.access import AccessDenied, can, require
 from exchange.accounts.models import User
 from exchange.errors import ServiceError
 from exchange.extensions import db
+from exchange.inputs import arg_page
 from exchange.supervision import alerts as svc
 from exchange.supervision.models import ALERT_KINDS, ALERT_STATES, SupervisionAlert
 from exchange.web.helpers import apply_service_error
@@ -41,7 +42,7 @@ def index():
                                     args.get("to"))
     except svc.FilterError as exc:
         abort(400, description=exc.message)
-    page = db.paginate(flt.statement(), page=args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(flt.statement(), page=arg_page(), per_page=PER_PAGE, error_out=False)
     return render_template("supervision/alerts.html", page=page, flt=flt, kinds=ALERT_KINDS, states=ALERT_STATES,
                            severities=svc.SEVERITIES, counts=svc.counts(),
                            params={"kind": flt.kind, "state": flt.state, "severity": flt.severity,

@@ -58,6 +58,7 @@ from exchange.certificates.models import Certificate
 from exchange.contracts.models import Contract
 from exchange.errors import ServiceError
 from exchange.extensions import db
+from exchange.inputs import InputError, parse_id
 from exchange.ledger.models import JournalLine, LedgerAccount, Refund
 from exchange.listings.models import Listing, ListingEvent
 from exchange.orgs.models import OrgUnit
@@ -184,10 +185,10 @@ def parse_quarter(text: str | None, field_name: str = "quarter") -> tuple[date, 
 
 
 def _parse_id(value: str, field_name: str, what: str) -> int:
-    value = value.strip()
-    if not value.isdigit() or len(value) > 9:
-        raise StatsError(f"{what}参数应为编号（数字）。", field=field_name)
-    return int(value)
+    try:
+        return parse_id(value, field=field_name, label=what)
+    except InputError:
+        raise StatsError(f"{what}参数应为编号（数字）。", field=field_name) from None
 
 
 def parse_filters(args: Mapping[str, Any], *, default_period: bool = False) -> Filters:

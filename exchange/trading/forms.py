@@ -4,6 +4,8 @@ from flask_wtf.file import FileField
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from exchange.inputs import IdSelectField
+
 WHEN_HINT = "北京时间，如 2026-12-10 09:30"
 
 
@@ -24,7 +26,7 @@ class SealedForm(FlaskForm):
 
 class OfflineForm(FlaskForm):
     method = SelectField("交易方式", choices=[("auction", "拍卖"), ("tender", "招投标")])
-    registration_id = SelectField("竞得人（竞买号）", coerce=int, validate_choice=False)
+    registration_id = IdSelectField("竞得人（竞买号）", validate_choice=False)
     price = StringField("成交价（元）", validators=[DataRequired("请填写成交价"), Length(max=20)])
     held_on = StringField("举行日期", validators=[DataRequired("请填写日期"), Length(max=10)])
     note = TextAreaField("说明（拍卖机构、招标代理等）", validators=[Optional(), Length(max=2000)])

@@ -22,6 +22,7 @@ from exchange import clock
 from exchange.access import AccessDenied, can
 from exchange.accounts.models import Role
 from exchange.extensions import db
+from exchange.inputs import arg_page
 from exchange.trading import documents as docs
 from exchange.trading import services as tsvc
 from exchange.trading.models import OBJECTION_STATES, Deal, Objection
@@ -123,7 +124,7 @@ def objection_queue():
     if state:
         stmt = stmt.where(Objection.state == state)
     stmt = stmt.order_by((Objection.state == "pending").desc(), Objection.filed_at.desc(), Objection.id.desc())
-    page = db.paginate(stmt, page=request.args.get("page", 1, type=int), per_page=30, error_out=False)
+    page = db.paginate(stmt, page=arg_page(), per_page=30, error_out=False)
     return render_template("trading/objection_queue.html", page=page, state=state, states=OBJECTION_STATES)
 
 

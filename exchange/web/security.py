@@ -8,9 +8,12 @@ from datetime import datetime, timedelta
 from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 
 from exchange import clock
 from exchange.access import ACTIONS, AccessDenied, can
+from exchange.db import unique_violation
+from exchange.errors import duplicate_message
 from exchange.extensions import db, login_manager
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -211,6 +214,15 @@ def init_app(app: Flask) -> None:
     def _413(exc):
         return _error(413, "文件过大", f"上传的内容超过了 {app.config['MAX_UPLOAD_MB']} MB 的限制。",
                       "payload_too_large")
+
+    @app.errorhandler(IntegrityError)
+    def _integrity(exc: IntegrityError):
+        """A unique key refused a row another request created a moment before (two clicks, two buyers at once):
+        409 with what already exists, on pages and in the API alike.  Any other integrity error is a bug."""
+        constraint = unique_violation(exc)
+        if constraint is None:
+            raise exc
+        return _error(409, "数据冲突", duplicate_message(constraint), "conflict")
 
     @app.errorhandler(500)
     def _500(exc):
