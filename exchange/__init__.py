@@ -81,6 +81,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.opendata import views as opendata_views; opendata_views.init_app(app)  # noqa: E702 (+ rate limits)
 
     security.init_app(app)
+    from exchange.deadlines import recount; recount.init_app(app)  # noqa: E702 (calendar changes move deadlines)
 
     from exchange import cli
     cli.init_app(app)

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(simulate_cmd)
     app.cli.add_command(alerts_cli)
     app.cli.add_command(stats_cli)
+    app.cli.add_command(calendar_cli)
 
 
 @click.command("seed-demo")
@@ -106,6 +107,82 @@ def stats_rebuild():
     from exchange.supervision.rollup import rebuild
     rebuild()
     click.echo("统计汇总已重新计算。")
+
+
+calendar_cli = AppGroup("calendar", help="工作日历：导入国务院办公厅放假通知、查看某年安排、重算期限。")
+
+
+@calendar_cli.command("notice")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--apply", "apply_", is_flag=True, help="确认该年安排并按新安排调整正在计算的期限（默认只解析，不保存）")
+@click.option("--note", default="", help="确认的依据，如通知文号（与 --apply 一起用）")
+def calendar_notice(file: str, apply_: bool, note: str):
+    """解析通知全文（UTF-8 或 GB18030 文本），输出 {"year", "holidays", "workdays"}；加 --apply 才生效。"""
+    import json
+
+    from exchange.workdays import notice as notices
+    from exchange.workdays import services as wd
+    data = click.open_file(file, "rb").read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("gb18030", errors="strict")
+    try:
+        parsed = notices.parse_notice(text)
+    except notices.NoticeError as exc:
+        raise click.ClickException(exc.message + (f"\n  「{exc.line}」" if exc.line else "")) from None
+    click.echo(json.dumps(parsed.as_json(), ensure_ascii=False))
+    try:
+        change = wd.notice_change(parsed)
+    except wd.CalendarError as exc:
+        if apply_:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"（仅解析，未保存。{exc.message}）", err=True)
+        return
+    if not apply_:
+        moves = wd.preview_change(change)
+        click.echo(f"（仅解析，未保存；确认后将调整 {len(moves)} 个期限。加 --apply 确认。）", err=True)
+        return
+    moved = wd.apply_notice(parsed, text, None, note)
+    db.session.commit()
+    click.echo(f"已确认 {parsed.year} 年节假日安排，调整了 {len(moved)} 个期限。", err=True)
+
+
+@calendar_cli.command("show")
+@click.argument("year", type=click.IntRange(2000, 2100))
+def calendar_show(year: int):
+    """输出某年的安排来源（statutory 内置 / confirmed 已确认 / provisional 按法定节假日推算）及其与周一至周五的差别。"""
+    import json
+    from datetime import date
+
+    from exchange.workdays import services as wd
+    days = wd.days_info(date(year, 1, 1), date(year, 12, 31))
+    click.echo(json.dumps({
+        "year": year, "status": wd.year_status(year),
+        "days_off_on_weekdays": [i.day.isoformat() for i in days if not i.is_workday and i.day.weekday() < 5],
+        "working_weekends": [i.day.isoformat() for i in days if i.is_workday and i.day.weekday() >= 5],
+    }, ensure_ascii=False))
+
+
+@calendar_cli.command("recount")
+@click.option("--from-weekday-guess", is_flag=True,
+              help="升级后执行一次：把按旧版本“周一至周五推定”算出的期限按法定节假日推算重算")
+@click.option("--dry-run", is_flag=True, help="只列出将调整的期限，不保存")
+def calendar_recount(from_weekday_guess: bool, dry_run: bool):
+    """重算正在计算的期限。"""
+    from exchange.deadlines import recount
+    from exchange.workdays import services as wd
+    if not from_weekday_guess:
+        raise click.UsageError("请指明重算依据：--from-weekday-guess（日历变化时系统会自动重算，无需手工执行）")
+    plan = recount.plan(before=wd.weekday_guess)
+    for m in plan.items:
+        click.echo(f"{m.project_no} {m.label}：{recount.when(m.old)} → {recount.when(m.new)}")
+    if dry_run:
+        click.echo(f"（仅列出，未保存）将调整 {len(plan.items)} 个期限。")
+        return
+    moved = plan.apply(None)
+    db.session.commit()
+    click.echo(f"调整了 {len(moved)} 个期限。")
 
 
 ledger_cli = AppGroup("ledger", help="指定账户（复式记账）工具。")

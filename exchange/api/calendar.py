@@ -1,4 +1,4 @@
-"""The working-day calendar: day facts, deadline computation, admin overrides."""
+"""The working-day calendar: day facts, deadline computation, admin overrides, the State Council's notice."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,8 +6,9 @@ from datetime import date
 from marshmallow import Schema, fields, validate, validates_schema, ValidationError
 
 from exchange.access import require
-from exchange.api.common import ApiError, make_blueprint, require_login
+from exchange.api.common import ApiError, Day, Int, Moment, make_blueprint, require_login
 from exchange.extensions import db
+from exchange.workdays import notice as notices
 from exchange.workdays import services as wd
 
 blp = make_blueprint("api_calendar", "/calendar", "工作日历：法定节假日、调休与期限计算")
@@ -17,13 +18,15 @@ class DaySchema(Schema):
     day = fields.Date()
     is_workday = fields.Boolean()
     name = fields.String()
-    source = fields.String(metadata={"description": "override 管理员设置 / statutory 国务院安排 / "
-                                                    "confirmed 管理员已确认该年安排 / assumed 尚无该年数据，按周一至周五推定"})
+    source = fields.String(metadata={"description": "override 管理员设置 / notice 国务院通知（已确认年度）/ "
+                                                    "statutory 国务院安排（内置）/ confirmed 已确认年度的其他日子 / "
+                                                    "law 按《全国年节及纪念日放假办法》推算的法定节假日或补假 / "
+                                                    "provisional 尚未确认年度的其他日子"})
 
 
 class DaysArgs(Schema):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = Day(required=True)
+    end = Day(required=True)
 
     @validates_schema
     def _range(self, data, **kw):
@@ -34,9 +37,9 @@ class DaysArgs(Schema):
 
 
 class DueArgs(Schema):
-    start = fields.DateTime(required=True, metadata={"description": "起算时间（ISO 8601，带时区；不带按 UTC）"})
-    working_days = fields.Integer(load_default=None, validate=validate.Range(min=0, max=366))
-    days = fields.Integer(load_default=None, validate=validate.Range(min=0, max=3660),
+    start = Moment(required=True, metadata={"description": "起算时间（ISO 8601，带时区；不带按 UTC）"})
+    working_days = Int(load_default=None, maximum=366)
+    days = Int(load_default=None, maximum=3660,
                           metadata={"description": "自然日（如结算 10 天）"})
 
     @validates_schema
@@ -48,7 +51,9 @@ class DueArgs(Schema):
 class DueSchema(Schema):
     due_at = fields.DateTime(metadata={"description": "截止时刻（UTC），即最后一天北京时间 24:00"})
     last_day = fields.Date(metadata={"description": "最后一天（北京时间）"})
-    assumed_years = fields.List(fields.Integer(), metadata={"description": "按周一至周五推定的年份（尚无官方安排）"})
+    provisional_years = fields.List(fields.Integer(), metadata={
+        "description": "期限经过的、尚未确认放假安排的年份（暂按法定节假日推算）"})
+    assumed_years = fields.List(fields.Integer(), metadata={"description": "同 provisional_years（旧名，保留兼容）"})
 
 
 class OverrideSchema(Schema):
@@ -58,8 +63,43 @@ class OverrideSchema(Schema):
 
 class YearSchema(Schema):
     year = fields.Integer()
-    status = fields.String()
+    status = fields.String(metadata={"description": "statutory 内置国务院安排 / confirmed 已确认 / "
+                                                    "provisional 尚未确认，按法定节假日推算"})
     warnings = fields.List(fields.String())
+
+
+class NoticeArgs(Schema):
+    text = fields.String(required=True, validate=validate.Length(min=1, max=20000),
+                         metadata={"description": "国务院办公厅《关于YYYY年部分节假日安排的通知》全文"})
+
+
+class NoticeConfirmArgs(NoticeArgs):
+    note = fields.String(load_default="", validate=validate.Length(max=200),
+                         metadata={"description": "依据，如通知文号"})
+
+
+class MovedSchema(Schema):
+    project_no = fields.String()
+    title = fields.String()
+    label = fields.String(metadata={"description": "期限名称，如 签约期限"})
+    old = fields.DateTime(metadata={"description": "原截止时刻（UTC）"})
+    new = fields.DateTime(metadata={"description": "调整后的截止时刻（UTC）"})
+
+
+class ChangedDaySchema(Schema):
+    day = fields.Date()
+    before = fields.Nested(DaySchema)
+    after = fields.Nested(DaySchema)
+
+
+class NoticeSchema(Schema):
+    year = fields.Integer()
+    title = fields.String()
+    holidays = fields.List(fields.Date(), metadata={"description": "放假的日子（含假期中的周末）"})
+    workdays = fields.List(fields.Date(), metadata={"description": "调休上班的周末"})
+    status = fields.String(metadata={"description": "该年目前的状态（见 YearSchema）"})
+    changed_days = fields.List(fields.Nested(ChangedDaySchema), metadata={"description": "与目前安排相比有变化的日子"})
+    moves = fields.List(fields.Nested(MovedSchema), metadata={"description": "确认后将（已）调整的期限"})
 
 
 class ConfirmSchema(Schema):
@@ -85,7 +125,8 @@ def due(args):
     start = clock.ensure_aware(args["start"])
     result = (wd.due_after_working_days(start, args["working_days"]) if args.get("working_days") is not None
               else wd.due_after_days(start, args["days"]))
-    return {"due_at": result.at, "last_day": result.last_day, "assumed_years": sorted(result.assumed_years)}
+    years = sorted(result.provisional_years)
+    return {"due_at": result.at, "last_day": result.last_day, "provisional_years": years, "assumed_years": years}
 
 
 @blp.route("/years/<int:year>")
@@ -140,6 +181,54 @@ def confirm_year(args, year):
         raise ApiError(400, "invalid", str(exc)) from None
     db.session.commit()
     return {"year": year, "status": wd.year_status(year), "warnings": wd.calendar_warnings()}
+
+
+def _parse_notice(text: str):
+    try:
+        parsed = notices.parse_notice(text)
+        change = wd.notice_change(parsed)
+    except notices.NoticeError as exc:
+        quoted = f"{exc.message}「{exc.line}」" if exc.line else exc.message
+        raise ApiError(422, "notice_unreadable", exc.message, fields={"text": [quoted]}) from None
+    except wd.CalendarError as exc:
+        raise ApiError(422, "invalid", exc.message) from None
+    return parsed, change
+
+
+def _notice_body(parsed, moves) -> dict:
+    return {"year": parsed.year, "title": parsed.title, "holidays": parsed.holidays, "workdays": parsed.workdays,
+            "status": wd.year_status(parsed.year),
+            "moves": [{"project_no": m.project_no, "title": m.title, "label": m.label, "old": m.old, "new": m.new}
+                      for m in moves]}
+
+
+@blp.route("/notice", methods=["POST"])
+@blp.arguments(NoticeArgs)
+@blp.response(200, NoticeSchema)
+def notice(args):
+    """解析国务院办公厅放假通知并预览（不保存）：全年安排、有变化的日子、将调整的期限（中心管理员）"""
+    actor = require_login()
+    require(actor, "calendar.manage")
+    parsed, change = _parse_notice(args["text"])
+    body = _notice_body(parsed, wd.preview_change(change))
+    body["changed_days"] = [{"day": a.day, "before": b, "after": a} for b, a in wd.change_days(change)]
+    return body
+
+
+@blp.route("/notice/confirm", methods=["POST"])
+@blp.arguments(NoticeConfirmArgs)
+@blp.response(200, NoticeSchema)
+def confirm_notice(args):
+    """按国务院办公厅放假通知确认该年安排，调整正在计算的期限并通知当事人（中心管理员）"""
+    actor = require_login()
+    require(actor, "calendar.manage")
+    parsed, change = _parse_notice(args["text"])
+    days = wd.change_days(change)
+    moved = wd.apply_notice(parsed, args["text"], actor, args["note"])
+    db.session.commit()
+    body = _notice_body(parsed, moved)
+    body["changed_days"] = [{"day": a.day, "before": b, "after": a} for b, a in days]
+    return body
 
 
 def _parse_day(value: str) -> date:

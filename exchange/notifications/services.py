@@ -399,6 +399,28 @@ def load_offer(entry) -> dict | None:
     return ctx
 
 
+def load_recount(entry) -> dict | None:
+    """A deadline moved by a change of the holiday calendar (``deadline.recomputed``): the listing, what moved."""
+    import json
+    ctx = load_listing(entry)
+    if ctx is None:
+        return None
+    after = json.loads(entry.after or "{}")
+    ctx.update(label=after.get("label", "期限"), old=after.get("old", ""), new=after.get("new", ""),
+               buyer_id=after.get("buyer_id"), model=after.get("model", ""))
+    return ctx
+
+
+def recount_people(ctx: dict) -> list[int]:
+    """A buyer's own clock (review, deposit, refund, offer) to that buyer; a listing's or deal's clock to the
+    transferor's side and the buyer concerned (every buyer in play for the announcement's clocks)."""
+    if ctx["model"] in ("registration", "refund", "offer"):
+        return [ctx["buyer_id"]] if ctx["buyer_id"] else []
+    if ctx["model"] == "listing":
+        return parties_and_buyers(ctx)
+    return ([ctx["buyer_id"]] if ctx["buyer_id"] else []) + listing_people(ctx)
+
+
 def offer_link(ctx: dict, user_id: int) -> str:
     return path_for("defaults.offer_page", offer_id=ctx["offer"].id)
 
@@ -502,6 +524,10 @@ RULES: dict[str, Rule] = {
         the_buyer, "您收到成交要约：{title}",
         "项目 {no}「{title}」的原买受人违约，交易中心按您的最后报价 {price} 元向您发出成交要约。"
         "请于 {due} 前登录平台答复（接受或放弃），逾期未答复视为放弃。", offer_link),)),
+    # a deadline moved by a change of the holiday calendar (the State Council's notice confirmed)
+    "deadline.recomputed": Rule("deadline.moved", load_recount, (Send(
+        recount_people, "期限调整：{title}",
+        "因节假日安排调整，项目 {no}「{title}」的{label}由 {old} 调整为 {new}。请按新的期限办理。"),)),
     # 中止 / 重启 / 终结 (the transferor's side and every buyer still in play)
     "listing.suspend": _SUSPENDED,
     "listing.objection_upheld": _SUSPENDED,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Flask, flash, g, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, has_app_context, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -83,15 +83,41 @@ def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return clock.to_local(value).strftime(fmt)
 
 
-def fmt_due(value: datetime | None) -> str:
+def fmt_due(value: datetime | None, mark: bool = True) -> str:
     """A due time: one that falls on local midnight is the end of the day before (2026-12-08 24:00), as
-    Chinese notices write it; any other time as is (a deposit's 16:00)."""
+    Chinese notices write it; any other time as is (a deposit's 16:00).  Marked 暂按法定节假日推算 when its last
+    day is in a year whose holiday schedule is not yet confirmed (DESIGN §4.4)."""
     if value is None:
         return ""
     local = clock.to_local(value)
     if (local.hour, local.minute, local.second) == (0, 0, 0):
-        return fmt_dt(value - timedelta(microseconds=1), "%Y-%m-%d") + " 24:00"
-    return fmt_dt(value)
+        shown = fmt_dt(value - timedelta(microseconds=1), "%Y-%m-%d") + " 24:00"
+    else:
+        shown = fmt_dt(value)
+    return provisional_marked(value, shown) if mark else shown
+
+
+def fmt_lastday(value: datetime | None, fmt: str = "%Y-%m-%d", suffix: str = "") -> str:
+    """A deadline stored as the instant its period ends (local midnight) shown as its last day (marked like
+    :func:`fmt_due`)."""
+    if value is None:
+        return ""
+    return provisional_marked(value, fmt_dt(value - timedelta(microseconds=1), fmt) + suffix)
+
+
+def provisional_marked(value: datetime, shown: str):
+    """``shown`` followed by the provisional mark when the due instant's last day is in a provisional year
+    (years looked up once per request)."""
+    from markupsafe import Markup, escape
+
+    from exchange.workdays.services import PROVISIONAL_MARK, is_provisional_year
+    year = clock.to_local(value - timedelta(microseconds=1)).year
+    cache = g.setdefault("_provisional_years", {}) if has_app_context() else {}
+    if year not in cache:
+        cache[year] = is_provisional_year(year)
+    if not cache[year]:
+        return shown
+    return Markup(f'{escape(shown)}<span class="due-provisional">（{PROVISIONAL_MARK}）</span>')
 
 
 def init_app(app: Flask) -> None:
@@ -166,8 +192,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["num"] = lambda v: "" if v is None else (
         format(v.normalize(), "f") if hasattr(v, "normalize") else str(v))
     # a deadline stored as the instant the period ends (local midnight) shown as its last day
-    app.jinja_env.filters["lastday"] = lambda v, fmt="%Y-%m-%d": "" if v is None else fmt_dt(
-        v - timedelta(microseconds=1), fmt)
+    app.jinja_env.filters["lastday"] = fmt_lastday
     app.jinja_env.filters["due"] = fmt_due
     app.jinja_env.filters["date"] = lambda v: fmt_dt(v, "%Y-%m-%d") if isinstance(v, datetime) else (
         v.strftime("%Y-%m-%d") if v else "")

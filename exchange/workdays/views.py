@@ -1,30 +1,45 @@
-"""The holiday calendar page: month view, overrides, confirming a year's schedule.
+"""The holiday calendar page: month view, overrides, confirming a year's schedule, importing the State Council's
+notice (paste → parsed grid and the deadlines it moves → confirm).
 
 Everyone with ``calendar.view`` (all staff) sees the page read-only; the forms are shown to, and the
 POST routes accepted from, ``calendar.manage`` (the center admin) only.
 """
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from exchange import clock
+from exchange import clock, inputs
 from exchange.access import can, require
 from exchange.extensions import db
 from exchange.workdays import services as wd
-from exchange.workdays.forms import ConfirmYearForm, DeleteOverrideForm, OverrideForm
+from exchange.workdays import notice as notices
+from exchange.workdays.forms import (ConfirmNoticeForm, ConfirmYearForm, DeleteOverrideForm, NoticeForm,
+                                     OverrideForm)
 
 bp = Blueprint("workdays", __name__, url_prefix="/admin/calendar")
+
+
+def _arg_int(name: str) -> int | None:
+    """An optional whole number from the query string (the shared parser; nonsense → 404 like a wrong month)."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return inputs.parse_int(raw, field=name)
+    except inputs.InputError:
+        abort(404)
 
 
 def _month_from_args() -> tuple[int, int]:
     """?year=YYYY&month=M; defaults: today's month (or January of another year)."""
     today = clock.today_local()
-    year = request.args.get("year", type=int)
+    year = _arg_int("year")
     year = today.year if year is None else year
-    month = request.args.get("month", type=int)
+    month = _arg_int("month")
     month = (today.month if year == today.year else 1) if month is None else month
     if not (wd.MIN_ADMIN_YEAR <= year <= wd.MAX_ADMIN_YEAR and 1 <= month <= 12):
         abort(404)
@@ -115,3 +130,92 @@ def confirm_year(year: int):
         db.session.commit()
         flash(f"已确认 {year} 年节假日安排，该年期限不再按“推定”计算。", "success")
     return redirect(url_for("workdays.calendar", year=year, month=1))
+
+
+# --- the State Council's notice ---------------------------------------------------------------------------
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read_upload(storage) -> str:
+    """A .txt upload as text: UTF-8 (with or without BOM), else GB18030 (what Chinese Windows saves)."""
+    data = storage.read(notices.MAX_BYTES + 1) if hasattr(notices, "MAX_BYTES") else storage.read(200_001)
+    if len(data) > 200_000:
+        raise ValueError("文件过大：通知全文不会超过 200 KB，请检查是否选错了文件。")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("无法识别文件的文字编码，请打开文件复制全文粘贴到上面的输入框。")
+
+
+def _notice_page(form: NoticeForm, *, parsed=None, error: notices.NoticeError | None = None, text: str = "",
+                 confirm_form: ConfirmNoticeForm | None = None, status: int = 200):
+    ctx: dict = {"form": form, "error": error, "parsed": parsed, "warnings": wd.calendar_warnings()}
+    if parsed is not None:
+        change = wd.notice_change(parsed)
+        with wd.proposed(change):
+            ctx["months"] = [(m, wd.month_grid(parsed.year, m)) for m in range(1, 13)]
+        ctx["changed_days"] = [(b, a) for b, a in wd.change_days(change) if b.is_workday != a.is_workday]
+        ctx["moves"] = wd.preview_change(change)
+        ctx["status"] = wd.year_status(parsed.year)
+        ctx["confirm_form"] = confirm_form or ConfirmNoticeForm(formdata=None, text=text, digest=_digest(text))
+    return render_template("workdays/notice.html", today=clock.today_local(), **ctx), status
+
+
+@bp.route("/notice", methods=["GET", "POST"])
+@login_required
+def notice():
+    """Paste (or upload) the notice; POST parses it and shows what it would do — nothing is saved."""
+    require(current_user, "calendar.manage")
+    form = NoticeForm()
+    if request.method == "GET":
+        return _notice_page(form)
+    if not form.validate_on_submit():
+        return _notice_page(form, status=400)
+    text = form.text.data or ""
+    if form.file.data:
+        try:
+            text = _read_upload(form.file.data)
+        except ValueError as exc:
+            form.file.errors = [str(exc)]
+            return _notice_page(form, status=400)
+    if not text.strip():
+        form.text.errors = ["请粘贴国务院办公厅通知的全文，或上传通知的 .txt 文件。"]
+        return _notice_page(form, status=400)
+    try:
+        parsed = notices.parse_notice(text)
+        wd.notice_change(parsed)
+    except notices.NoticeError as exc:
+        form.text.data = text
+        return _notice_page(form, error=exc, status=400)
+    except wd.CalendarError as exc:
+        form.text.data = text
+        form.text.errors = [exc.message]
+        return _notice_page(form, status=400)
+    return _notice_page(form, parsed=parsed, text=text)
+
+
+@bp.route("/notice/confirm", methods=["POST"])
+@login_required
+def confirm_notice():
+    """Confirm the year from the notice exactly as previewed (its digest must match)."""
+    require(current_user, "calendar.manage")
+    form = ConfirmNoticeForm()
+    if not form.validate_on_submit() or _digest(form.text.data or "") != form.digest.data:
+        flash("确认的内容与解析预览不一致，请重新粘贴通知并解析。", "error")
+        return redirect(url_for("workdays.notice"))
+    text = form.text.data
+    try:
+        parsed = notices.parse_notice(text)
+        moved = wd.apply_notice(parsed, text, current_user, form.note.data or "")
+    except (notices.NoticeError, wd.CalendarError) as exc:
+        db.session.rollback()
+        flash(getattr(exc, "message", str(exc)), "error")
+        return redirect(url_for("workdays.notice"))
+    db.session.commit()
+    flash(f"已按国务院办公厅通知确认 {parsed.year} 年节假日安排"
+          + (f"，调整了 {len(moved)} 个期限并已通知当事人。" if moved else "，没有需要调整的期限。"), "success")
+    return redirect(url_for("workdays.calendar", year=parsed.year, month=1))
