@@ -211,8 +211,12 @@ def test_a_contract_clock_started_2026_12_30_is_recounted_when_2027_is_confirmed
 
 def test_a_passed_deadline_is_left_alone(users, db):
     listing, deal = deal_concluded_on(users, bj(2026, 12, 30))
-    clock.freeze(bj(2027, 1, 6, 10))  # publicity ended 1-5 24:00 (provisional); the contract is open
-    sweep()
+    clock.freeze(bj(2027, 1, 6, 10))  # publicity ended 1-5 24:00 (provisional)
+    # even before the sweeper has acted on it, a passed deadline is not moved
+    preview = wd.preview_change(wd.notice_change(notices.parse_notice(NOTICE_2027)))
+    assert db.session.get(Deal, deal.id).state == "publicity"
+    assert {(m.model, m.field) for m in preview} == {("deal", "contract_due_at"), ("refund", "due_at")}
+    sweep()  # the contract opens
     db.session.expire_all()
     assert db.session.get(Listing, listing.id).state == "contract"
     contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
@@ -255,11 +259,40 @@ def test_a_suspended_clock_keeps_its_remaining_working_days(users, db):
     assert deal.publicity_end_at == end_of(2027, 1, 8)  # 1-7, 1-8
     assert deal.contract_due_at == end_of(2027, 1, 11)  # 1-7, 1-8, Saturday 1-9 worked, 1-11
 
-    # a later change recounts a restored clock from the restart, not from the deal
+    # a later change recounts a restored clock from the restart, not from the deal: a day of the suspension
+    # changed afterwards moves nothing, a day after the restart does
+    wd.set_override(date(2027, 1, 5), False, "临时放假", users["admin"])
+    db.session.commit()
+    deal = db.session.get(Deal, deal.id)
+    assert deal.publicity_end_at == end_of(2027, 1, 8) and deal.contract_due_at == end_of(2027, 1, 11)
     wd.set_override(date(2027, 1, 7), False, "临时放假", users["admin"])
     db.session.commit()
     deal = db.session.get(Deal, deal.id)
     assert deal.publicity_end_at == end_of(2027, 1, 9) and deal.contract_due_at == end_of(2027, 1, 12)
+
+
+def test_a_suspended_announcement_keeps_its_buyers_clocks(users, db):
+    """Suspended during the 公告期: the listing's and the qualified buyer's deposit deadline stay frozen."""
+    from exchange.registrations import services as rsvc
+    from exchange.registrations.models import Registration
+    from tests.test_registrations import applied
+    clock.freeze(bj(2026, 12, 28, 9))
+    listing = new_household_listing(users)
+    attach(listing, users["point_a1"])
+    lsvc.submit(users["point_a1"], listing)
+    lsvc.station_decide(users["station_a"], listing, True)
+    lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
+    reg = applied(users, listing)
+    rsvc.qualify(users["center_reviewer"], reg)
+    db.session.commit()
+    assert reg.deposit_deadline_at == bj(2027, 1, 5, 16)
+    clock.freeze(bj(2026, 12, 30, 10))
+    ssvc.suspend(users["center_reviewer"], listing, ground="authority", basis="临农函〔2026〕9号：权属待核实",
+                 document=PDF, document_filename="中止通知.pdf")
+    db.session.commit()
+    assert wd.apply_notice(notices.parse_notice(NOTICE_2027), NOTICE_2027, users["admin"]) == []
+    db.session.commit()
+    assert db.session.get(Registration, reg.id).deposit_deadline_at == bj(2027, 1, 5, 16)
 
 
 def test_an_override_and_its_removal_recount_too(users, db):
