@@ -1,7 +1,9 @@
 """The working-day calendar (DESIGN §2 clocks, §4.4): services, admin operations, the admin page.
 
 Every statutory fact used below is re-derived from ``chinese_calendar`` itself (chinesecalendar 1.11.0
-knows 2004–2026), so a test never encodes a date from memory alone.
+knows 2004–2026), so a test never encodes a date from memory alone.  For later (provisional) years the days off
+are counted by hand from the law (《全国年节及纪念日放假办法》: 元旦 1, 春节 4 = 除夕 + 初一至初三, 清明 1, 劳动节 2,
+端午 1, 中秋 1, 国庆 3, a holiday on a weekend made up by 补假), with the lunar dates re-derived from ``lunar_python``.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from sqlalchemy import event, func, select
 
 from exchange.audit.models import AuditEntry
 from exchange.audit.services import verify
+from exchange.workdays import law
 from exchange.workdays import services as wd
 from exchange.workdays.models import CalendarDay, CalendarYear
 from tests.factories import PASSWORD
@@ -73,6 +76,21 @@ def test_chinese_calendar_facts_the_docstring_relies_on():
     assert (wd.STATUTORY_FIRST, wd.STATUTORY_LAST) == (2004, 2026)
     with pytest.raises(NotImplementedError):
         chinese_calendar.is_workday(date(2027, 1, 4))
+
+
+def test_lunar_facts_the_provisional_tests_rely_on():
+    from lunar_python import Lunar
+
+    def solar(y, m, d):
+        s = Lunar.fromYmd(y, m, d).getSolar()
+        return date(s.getYear(), s.getMonth(), s.getDay())
+
+    # 2027: 正月初一 Saturday 02-06 (除夕 Friday 02-05), 端午 06-09, 中秋 09-15; 2030: 正月初一 Sunday 02-03
+    assert solar(2027, 1, 1) == date(2027, 2, 6) and date(2027, 2, 6).weekday() == 5
+    assert (solar(2027, 5, 5), solar(2027, 8, 15)) == (date(2027, 6, 9), date(2027, 9, 15))
+    assert solar(2030, 1, 1) == date(2030, 2, 3) and date(2030, 2, 3).weekday() == 6
+    assert date(2027, 1, 1).weekday() == 4 and date(2027, 5, 1).weekday() == 5 and date(2027, 10, 1).weekday() == 4
+    assert date(2030, 10, 1).weekday() == 1  # a Tuesday: 国庆 10-01 … 10-03 all on weekdays, no 补假
 
 
 def test_every_holiday_enum_has_a_chinese_name():
@@ -163,7 +181,7 @@ def test_national_day_2026_contract_deadline(db):
     assert due.last_day == nth_workday_after(date(2026, 9, 30), 5) == date(2026, 10, 13)
     assert due.at == datetime(2026, 10, 13, 16, 0, tzinfo=UTC)  # 10-14 00:00 Beijing
     assert due.at.utcoffset() == timedelta(0)
-    assert due.assumed_years == frozenset()
+    assert due.provisional_years == frozenset()
     # 公示 3 工作日 and the first working day after the holiday
     assert wd.due_after_working_days(concluded, 3).last_day == date(2026, 10, 10) == nth_workday_after(
         date(2026, 9, 30), 3)
@@ -213,7 +231,7 @@ def test_n_zero_and_negative_n(db):
 def test_calendar_days_and_local_times(db):
     due = wd.due_after_days(beijing(2026, 9, 30, 15), 10)  # 结算 10 天: holidays count
     assert due.last_day == date(2026, 10, 10) and due.at == datetime(2026, 10, 10, 16, 0, tzinfo=UTC)
-    assert due.assumed_years == frozenset()
+    assert due.provisional_years == frozenset()
     # 23:30 Beijing on 12-31 is still 2026 there; the 10 days end on 2027-01-10
     assert wd.due_after_days(datetime(2026, 12, 31, 15, 30, tzinfo=UTC), 10).last_day == date(2027, 1, 10)
     # deposits must arrive by 16:00 Beijing on the last announcement day
@@ -325,74 +343,115 @@ def test_bad_admin_input_is_refused_and_changes_nothing(users, db):
     assert len(audit_rows(db)) == before
 
 
-# --- years chinese_calendar does not know ---------------------------------------------------------
+# --- years chinese_calendar does not know: provisional, counted from the law --------------------------
 
-def test_unknown_year_is_assumed_and_warned(users, db, frozen):
-    assert wd.year_status(2027) == "unknown"
-    assert wd.day_info(date(2027, 3, 3)) == wd.DayInfo(date(2027, 3, 3), True, "", "assumed")
-    assert wd.day_info(date(2027, 3, 6)) == wd.DayInfo(date(2027, 3, 6), False, "周末", "assumed")
-    # Monday 12-28 10:00 Beijing, 5 working days: 12-29, 12-30, 12-31, then 2027 assumed: 01-01, 01-04
+def warning(year: int) -> str:
+    return (f"{year} 年节假日安排尚未确认（当前按法定节假日推算）。国务院办公厅公布放假安排后，请中心管理员在"
+            "“节假日设置”中粘贴通知全文并确认。")
+
+
+def test_a_provisional_year_follows_the_law_and_is_warned(users, db, frozen):
+    assert wd.year_status(2027) == "provisional" and wd.is_provisional_year(2027)
+    assert wd.day_info(date(2027, 3, 3)) == wd.DayInfo(date(2027, 3, 3), True, "", "provisional")
+    assert wd.day_info(date(2027, 3, 6)) == wd.DayInfo(date(2027, 3, 6), False, "周末", "provisional")
+    # the festivals of the law, weekend ones included, and their 补假 on the first weekdays after the run
+    law_days = {
+        date(2027, 1, 1): "元旦",                                   # Friday
+        date(2027, 2, 5): "春节", date(2027, 2, 6): "春节", date(2027, 2, 7): "春节", date(2027, 2, 8): "春节",
+        date(2027, 2, 9): "春节补假", date(2027, 2, 10): "春节补假",  # for 初一 (Sat) and 初二 (Sun)
+        date(2027, 5, 1): "劳动节", date(2027, 5, 2): "劳动节",       # Saturday and Sunday
+        date(2027, 5, 3): "劳动节补假", date(2027, 5, 4): "劳动节补假",
+        date(2027, 10, 1): "国庆节", date(2027, 10, 2): "国庆节", date(2027, 10, 3): "国庆节",
+        date(2027, 10, 4): "国庆节补假", date(2027, 10, 5): "国庆节补假",  # for 10-02 (Sat) and 10-03 (Sun)
+        date(2027, 6, 9): "端午节", date(2027, 9, 15): "中秋节",
+    }
+    for d, name in law_days.items():
+        assert wd.day_info(d) == wd.DayInfo(d, False, name, "law"), d
+    # no 调休 is guessed: the weekends around the holidays stay off, plain
+    for d in (date(2027, 2, 13), date(2027, 5, 8), date(2027, 10, 9)):
+        assert wd.day_info(d) == wd.DayInfo(d, False, "周末", "provisional"), d
+    assert wd.day_info(date(2027, 2, 11)) == wd.DayInfo(date(2027, 2, 11), True, "", "provisional")
+    # Monday 12-28 10:00 Beijing, 5 working days: 12-29, 12-30, 12-31, (01-01 元旦 off), 01-04, 01-05
     due = wd.due_after_working_days(beijing(2026, 12, 28, 10), 5)
-    assert due.last_day == date(2027, 1, 4) and due.assumed_years == frozenset({2027})
-    # a deadline entirely inside 2026 assumes nothing
-    assert wd.due_after_working_days(beijing(2026, 12, 1, 10), 5).assumed_years == frozenset()
-    # today is 2026-11-23 (frozen): 2026 is statutory, 2027 unknown
-    assert wd.calendar_warnings() == [
-        ("2027年的法定节假日安排尚未录入：系统暂按周一至周五为工作日计算期限。"
-         "国务院办公厅公布安排后，请在“节假日设置”中录入放假和调休上班日期并确认。")]
+    assert due.last_day == date(2027, 1, 5) and due.at == datetime(2027, 1, 5, 16, 0, tzinfo=UTC)
+    assert due.provisional_years == frozenset({2027}) and due.assumed_years == due.provisional_years
+    # across 春节 2027 from Thursday 02-04: 02-05 … 02-10 off, then 02-11, 02-12, 02-15, 02-16, 02-17
+    assert wd.add_working_days(date(2027, 2, 4), 5) == date(2027, 2, 17)
+    # across 国庆节 2027 from Thursday 09-30: 10-01 … 10-05 off, then 10-06, 10-07, 10-08
+    assert wd.add_working_days(date(2027, 9, 30), 3) == date(2027, 10, 8)
+    assert wd.working_days_between(date(2027, 9, 30), date(2027, 10, 8)) == 3
+    # a deadline entirely inside 2026 is not provisional
+    assert wd.due_after_working_days(beijing(2026, 12, 1, 10), 5).provisional_years == frozenset()
+    # today is 2026-11-23 (frozen): 2026 is statutory, 2027 provisional and asked for from 1 November
+    assert wd.calendar_warnings() == [warning(2027)]
 
 
-def test_confirming_the_year_ends_the_assumption(users, db, frozen):
+def test_confirming_the_year_ends_the_provisional_count(users, db, frozen):
     admin = users["admin"]
     wd.set_override(date(2027, 1, 1), False, "元旦", admin)
-    # an override alone is an admin fact, the other days are still assumed
-    assert wd.day_info(date(2027, 1, 1)).source == "override"
-    assert wd.due_after_working_days(beijing(2026, 12, 28, 10), 5).assumed_years == frozenset({2027})
+    # an override alone is an admin fact, the other days are still provisional
+    assert wd.day_info(date(2027, 1, 1)) == wd.DayInfo(date(2027, 1, 1), False, "元旦", "override")
+    assert wd.day_info(date(2027, 2, 5)) == wd.DayInfo(date(2027, 2, 5), False, "春节", "law")
+    assert wd.due_after_working_days(beijing(2026, 12, 28, 10), 5).provisional_years == frozenset({2027})
     row = wd.confirm_year(2027, admin, "国办发明电〔2026〕演示号")
     assert (row.confirmed_by_id, row.note) == (admin.id, "国办发明电〔2026〕演示号")
     assert row.confirmed_at == frozen.now()
-    assert wd.year_status(2027) == "confirmed"
+    assert wd.year_status(2027) == "confirmed" and not wd.is_provisional_year(2027)
     assert wd.confirmed_year(2027) is row
     assert wd.day_info(date(2027, 3, 3)) == wd.DayInfo(date(2027, 3, 3), True, "", "confirmed")
     assert wd.day_info(date(2027, 3, 6)) == wd.DayInfo(date(2027, 3, 6), False, "周末", "confirmed")
+    # a confirmed year is what was entered: the law no longer adds days (春节 was not entered here)
+    assert wd.day_info(date(2027, 2, 5)) == wd.DayInfo(date(2027, 2, 5), True, "", "confirmed")
     due = wd.due_after_working_days(beijing(2026, 12, 28, 10), 5)
-    assert due.assumed_years == frozenset() and due.last_day == date(2027, 1, 5)  # 01-01 is off now
+    assert due.provisional_years == frozenset() and due.last_day == date(2027, 1, 5)  # 01-01 off by the setting
     assert wd.calendar_warnings() == []
-    # confirming again updates the note; unconfirming brings the assumption (and the warning) back
+    # confirming again updates the note; unconfirming brings the law (and the warning) back
     assert wd.confirm_year(2027, admin, "更正文号").note == "更正文号"
     assert db.session.scalar(select(func.count()).select_from(CalendarYear)) == 1
     wd.unconfirm_year(2027, admin)
-    assert wd.year_status(2027) == "unknown" and len(wd.calendar_warnings()) == 1
+    assert wd.year_status(2027) == "provisional" and wd.calendar_warnings() == [warning(2027)]
+    assert wd.day_info(date(2027, 2, 5)) == wd.DayInfo(date(2027, 2, 5), False, "春节", "law")
 
 
 def test_warnings_for_a_later_year(db):
-    warnings = wd.calendar_warnings(date(2030, 5, 1))
-    assert [w[:5] for w in warnings] == ["2030年", "2031年"]
-    assert all("尚未录入" in w and "节假日设置" in w for w in warnings)
+    # this year when provisional; next year only from 1 November
+    assert wd.calendar_warnings(date(2030, 5, 1)) == [warning(2030)]
+    assert wd.calendar_warnings(date(2030, 10, 31)) == [warning(2030)]
+    assert wd.calendar_warnings(date(2030, 11, 1)) == [warning(2030), warning(2031)]
+    assert wd.calendar_warnings(date(2030, 12, 31)) == [warning(2030), warning(2031)]
     assert wd.calendar_warnings(date(2025, 6, 1)) == []  # 2025 and 2026 are both statutory
-    assert len(wd.calendar_warnings(date(2026, 1, 1))) == 1
+    assert wd.calendar_warnings(date(2026, 1, 1)) == []  # 2027 is not asked for before November
+    assert wd.calendar_warnings(date(2026, 10, 31)) == []
+    assert wd.calendar_warnings(date(2026, 11, 1)) == [warning(2027)]
 
 
 def test_a_deadline_in_2030(db):
+    # 国庆节 2030: Tuesday 10-01 … Thursday 10-03 by the law, all on weekdays, so no 补假
+    days_off = law.provisional_days_off(2030)
+    assert {d for d in days_off if d.month == 10} == {date(2030, 10, 1), date(2030, 10, 2), date(2030, 10, 3)}
+    assert all(days_off[date(2030, 10, d)].name == "国庆节" for d in (1, 2, 3))
     due = wd.due_after_working_days(beijing(2030, 9, 30, 15), 5)
-    # plain weekdays, assumed: 10-01 (Tue) … 10-04, 10-07
-    assert due.last_day == date(2030, 10, 7) and due.assumed_years == frozenset({2030})
+    # 10-01 … 10-03 off, then 10-04 (Fri), 10-07, 10-08, 10-09, 10-10
+    assert due.last_day == date(2030, 10, 10) and due.provisional_years == frozenset({2030})
+    assert wd.day_info(date(2030, 10, 2)) == wd.DayInfo(date(2030, 10, 2), False, "国庆节", "law")
 
 
 def test_far_dates_never_crash(db):
+    # none of these is a festival or 补假 day (1900 and before are outside the law's years, 1901–2100)
     for d in (date(1900, 1, 1), date(1900, 6, 30), date(2003, 12, 31), date(2100, 12, 31), date(1, 1, 1),
               date(9999, 12, 31)):
         info = wd.day_info(d)
-        assert info.source == "assumed" and info.is_workday == (d.weekday() < 5)
-    assert wd.year_status(1900) == "unknown" and wd.year_status(2100) == "unknown"
+        assert info.source == "provisional" and info.is_workday == (d.weekday() < 5)
+    assert wd.year_status(1900) == "provisional" and wd.year_status(2100) == "provisional"
     assert wd.year_status(2004) == "statutory"
     assert wd.add_working_days(date(1900, 1, 1), 5) == date(1900, 1, 8)
     due = wd.due_after_working_days(beijing(2099, 12, 30, 10), 3)
-    assert due.last_day.year == 2100 and due.assumed_years == frozenset({2099, 2100})
-    assert wd.due_after_working_days(beijing(1900, 3, 1, 10), 1).assumed_years == frozenset({1900})
+    assert due.last_day.year == 2100 and due.provisional_years == frozenset({2099, 2100})
+    assert wd.due_after_working_days(beijing(1900, 3, 1, 10), 1).provisional_years == frozenset({1900})
     assert wd.working_days_between(date(1900, 1, 1), date(1900, 1, 31)) == 22
-    assert len(wd.calendar_warnings(date(2100, 1, 1))) == 2
-    assert len(wd.calendar_warnings(date(1900, 1, 1))) == 2
+    assert wd.calendar_warnings(date(2100, 1, 1)) == [warning(2100)]
+    assert wd.calendar_warnings(date(1900, 1, 1)) == [warning(1900)]
+    assert wd.calendar_warnings(date(2100, 11, 1)) == [warning(2100), warning(2101)]
     assert sum(1 for w in wd.month_grid(1900, 2) for c in w if c) == 28
     assert sum(1 for w in wd.month_grid(2100, 2) for c in w if c) == 28  # 2100 is not a leap year
     # the very end of the calendar is refused with a clear error, not an OverflowError
@@ -419,7 +478,10 @@ def test_month_grid_shapes(db):
     assert len(wd.month_grid(2027, 2)) == 4  # starts on a Monday, 28 days
     assert all(c is not None for w in wd.month_grid(2027, 2) for c in w)
     assert len(wd.month_grid(2026, 3)) == 6  # 03-01 is a Sunday, 31 days
-    assert {c.source for w in wd.month_grid(2027, 5) for c in w if c} == {"assumed"}
+    cells = [c for w in wd.month_grid(2027, 5) for c in w if c]
+    assert {c.source for c in cells} == {"law", "provisional"}
+    # 劳动节 05-01 (Sat), 05-02 (Sun) and their 补假 05-03, 05-04
+    assert [c.day for c in cells if c.source == "law"] == [date(2027, 5, d) for d in (1, 2, 3, 4)]
 
 
 def test_month_grid_shows_overrides(users, db):
@@ -442,7 +504,7 @@ def test_query_counts(users, db):
     assert len(q) <= 4, q
     with count_queries(db) as q:
         due = wd.due_after_working_days(beijing(2026, 11, 23, 9), 250)
-    assert len(q) <= 4 and due.assumed_years == frozenset({2027})
+    assert len(q) <= 4 and due.provisional_years == frozenset({2027})
     with count_queries(db) as q:
         wd.working_days_between(date(2026, 1, 1), date(2027, 12, 31))
     assert len(q) <= 2
@@ -472,7 +534,7 @@ def test_page_for_the_admin(client, users, frozen):
     assert "2026 年 10 月" in body and "国庆节" in body and "国庆节调休上班" in body
     assert "已内置国务院安排" in body
     assert "设置某一天" in body and 'name="day"' in body and 'name="kind"' in body
-    assert "2027年的法定节假日安排尚未录入" in body  # today is 2026-11-23: next year's warning
+    assert warning(2027) in body  # today is 2026-11-23: next year's warning
     assert 'href="/admin/calendar/?year=2026&amp;month=9"' in body
     assert 'href="/admin/calendar/?year=2026&amp;month=11"' in body
     assert 'style="' not in body and "<script>" not in body  # strict CSP
@@ -482,7 +544,10 @@ def test_page_for_the_admin(client, users, frozen):
     # January wraps to the previous December
     body = text(client.get(CAL + "?year=2027&month=1"))
     assert 'href="/admin/calendar/?year=2026&amp;month=12"' in body
-    assert "确认 2027 年安排" in body and "尚未录入，暂按周一至周五推定" in body
+    assert "确认 2027 年安排" in body and "尚未确认，暂按法定节假日推算" in body
+    assert "尚未录入，暂按周一至周五推定" not in body
+    # the built-in year carries its own badge, not the provisional one
+    assert "尚未确认，暂按法定节假日推算" not in text(client.get(CAL + "?year=2026&month=10"))
     # the built-in year has nothing to confirm
     assert "确认 2026 年安排" not in text(client.get(CAL + "?year=2026&month=1"))
 
@@ -521,7 +586,7 @@ def test_a_station_reviewer_cannot_change_the_calendar(client, users, db):
     assert client.post("/admin/calendar/overrides/2027-01-01/delete", data={"csrf_token": token}).status_code == 403
     assert client.post("/admin/calendar/years/2027/confirm", data={"csrf_token": token}).status_code == 403
     assert [o.day for o in wd.overrides_of_year(2027)] == [date(2027, 1, 1)]
-    assert wd.year_status(2027) == "unknown"
+    assert wd.year_status(2027) == "provisional"
     assert len(audit_rows(db)) == audit_before
 
 
@@ -583,17 +648,18 @@ def test_a_post_without_csrf_token_changes_nothing(client, users, db):
     assert client.post("/admin/calendar/years/2027/confirm", data={}).status_code == 400
     assert client.post("/admin/calendar/overrides/2027-02-06/delete", data={}).status_code == 400
     assert db.session.scalar(select(func.count()).select_from(CalendarDay)) == 0
-    assert wd.year_status(2027) == "unknown"
+    assert wd.year_status(2027) == "provisional"
 
 
 def test_admin_confirms_a_year(client, users, db, frozen):
     login(client, "t_admin", PASSWORD)
-    assert "2027年的法定节假日安排尚未录入" in text(client.get(CAL))
+    assert warning(2027) in text(client.get(CAL))
     resp = post_form(client, "/admin/calendar/years/2027/confirm", {"note": "国办发明电〔2026〕演示号"},
                      page=CAL + "?year=2027&month=1", follow=True)
     body = text(resp)
     assert "已确认 2027 年节假日安排" in body and "管理员已录入并确认" in body and "国办发明电〔2026〕演示号" in body
-    assert "2027年的法定节假日安排尚未录入" not in body and "确认 2027 年安排" not in body
+    assert warning(2027) not in body and "2027 年节假日安排尚未确认" not in body and "确认 2027 年安排" not in body
+    assert "尚未确认，暂按法定节假日推算" not in body
     assert wd.year_status(2027) == "confirmed"
     assert audit_rows(db, "calendar.confirm_year")[-1].actor_id == users["admin"].id
     # a built-in year is refused with a message; an absurd year is not a page
@@ -602,4 +668,4 @@ def test_admin_confirms_a_year(client, users, db, frozen):
     assert post_form(client, "/admin/calendar/years/1999/confirm", {}, page=CAL).status_code == 404
     resp = post_form(client, "/admin/calendar/years/2028/confirm", {"note": "文" * 201}, page=CAL)
     assert resp.status_code == 400 and "依据不能超过 200 个字" in text(resp)
-    assert wd.year_status(2028) == "unknown"
+    assert wd.year_status(2028) == "provisional"

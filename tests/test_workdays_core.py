@@ -24,7 +24,7 @@ def test_national_day_2026_example(db):
     due = wd.due_after_working_days(datetime(2026, 9, 30, 7, 0, tzinfo=timezone.utc), 5)  # 15:00 Beijing
     assert due.last_day == nth_workday_after(date(2026, 9, 30), 5) == date(2026, 10, 13)
     assert due.at == datetime(2026, 10, 13, 16, 0, tzinfo=timezone.utc)  # 10-14 00:00 Beijing
-    assert due.assumed_years == frozenset()
+    assert due.provisional_years == frozenset()
 
 
 @pytest.mark.parametrize("start", [date(2026, 1, 30), date(2026, 2, 13), date(2026, 4, 30), date(2026, 6, 18),
@@ -52,18 +52,22 @@ def test_calendar_days_for_settlement(db):
     assert due.last_day == date(2026, 10, 10)  # holidays count for "10 天"
 
 
-def test_unknown_year_is_assumed_and_warned(users, db, frozen):
+def test_provisional_year_follows_the_law_and_is_warned(users, db, frozen):
     due = wd.due_after_working_days(datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc), 5)
-    assert due.assumed_years == frozenset({2027})
-    assert due.last_day == date(2027, 1, 4)  # weekdays assumed: 12-29, 12-30, 12-31, 01-01, 01-04
-    warnings = wd.calendar_warnings()
-    assert any("2027年" in w and "尚未录入" in w for w in warnings)
+    assert due.provisional_years == due.assumed_years == frozenset({2027})  # the old name is an alias
+    # 12-29, 12-30, 12-31, (01-01 元旦 off by the law), 01-04, 01-05
+    assert due.last_day == date(2027, 1, 5)
+    assert wd.day_info(date(2027, 1, 1)) == wd.DayInfo(date(2027, 1, 1), False, "元旦", "law")
+    assert wd.calendar_warnings() == [  # frozen on 2026-11-23: from 1 November next year is asked for
+        "2027 年节假日安排尚未确认（当前按法定节假日推算）。国务院办公厅公布放假安排后，请中心管理员在“节假日设置”中"
+        "粘贴通知全文并确认。"]
     # the admin enters New Year's Day 2027 and confirms the year
     wd.set_override(date(2027, 1, 1), False, "元旦", users["admin"])
     wd.confirm_year(2027, users["admin"], "国办发明电〔2026〕演示号")
     due = wd.due_after_working_days(datetime(2026, 12, 28, 2, 0, tzinfo=timezone.utc), 5)
-    assert due.assumed_years == frozenset() and due.last_day == date(2027, 1, 5)
-    assert not any("2027年" in w for w in wd.calendar_warnings())
+    assert due.provisional_years == frozenset() and due.last_day == date(2027, 1, 5)
+    assert wd.day_info(date(2027, 1, 1)).source == "override"
+    assert wd.calendar_warnings() == []
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert {"calendar.override", "calendar.confirm_year"} <= actions
 
@@ -83,8 +87,9 @@ def test_working_days_between(db):
 
 
 def test_never_crashes_on_far_dates(db):
+    # days on which no festival falls, at the edges of the years the law is computed for (1901–2100)
     for d in (date(1900, 1, 1), date(2100, 12, 31)):
-        assert wd.day_info(d).source == "assumed"
+        assert wd.day_info(d) == wd.DayInfo(d, d.weekday() < 5, "" if d.weekday() < 5 else "周末", "provisional")
     assert wd.add_working_days(date(2099, 12, 30), 3).year == 2100
 
 

@@ -33,7 +33,7 @@ __all__ = ["LAW", "StatutoryDay", "festival_days", "provisional_days_off"]
 LAW = "《全国年节及纪念日放假办法》（2024年修订）"
 FIRST_YEAR_OF_LAW = 2025  # the 2024 amendment (春节 4 days, 劳动节 2 days) applies from 2025
 
-MIN_YEAR, MAX_YEAR = 1901, 2099  # what lunar-python computes reliably for whole years
+MIN_YEAR, MAX_YEAR = 1901, 2100  # the platform's calendar years (lunar-python covers them)
 
 
 @dataclass(frozen=True)

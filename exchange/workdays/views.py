@@ -128,7 +128,7 @@ def confirm_year(year: int):
         flash(exc.message, "error")
     else:
         db.session.commit()
-        flash(f"已确认 {year} 年节假日安排，该年期限不再按“推定”计算。", "success")
+        flash(f"已确认 {year} 年节假日安排，该年期限不再按法定节假日推算。", "success")
     return redirect(url_for("workdays.calendar", year=year, month=1))
 
 
