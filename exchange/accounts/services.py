@@ -156,6 +156,8 @@ def update_staff(actor, user: User, *, display_name: str | None = None, org: Org
         user.display_name = display_name
     if mobile is not None:
         user.mobile = _clean_mobile(mobile, required=False)
+    if new_role.value != user.role or new_org is not user.org_unit:
+        user.session_version += 1  # a new role or unit: the open sessions (and their rights) end
     user.role = new_role.value
     user.org_unit = new_org
     if active is not None:
@@ -376,6 +378,13 @@ def change_password(user: User, old_password: str, new_password: str) -> None:
     user.password_changed_at = clock.now()
     db.session.flush()
     record("user.change_password", f"{user.username} 修改了密码", obj_type="user", obj_id=user.id)
+
+
+def end_sessions(user: User) -> None:
+    """Sign-out: every session of the account ends at once, on every device and cookie copy (the session id
+    carries the version; the loader refuses an old one).  Flushes; the caller commits."""
+    user.session_version += 1
+    db.session.flush()
 
 
 def load_session_user(session_id: str) -> User | None:

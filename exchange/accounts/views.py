@@ -40,6 +40,9 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    if current_user.is_authenticated:
+        acc.end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     session.clear()
     flash("您已安全退出。", "info")

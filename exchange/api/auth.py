@@ -118,6 +118,9 @@ def login(args):
 @blp.response(200, OkSchema)
 def logout():
     """退出登录"""
+    if current_user.is_authenticated:
+        acc.end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     session.clear()
     return {"ok": True}
