@@ -59,3 +59,20 @@ def test_a_new_role_or_unit_ends_the_sessions(app, users, db):
     acc.update_staff(users["admin"], users["center_reviewer"], display_name="审核员改名")
     db.session.commit()
     assert kept.get("/api/v1/me").status_code == 200  # a new name changes no rights: the session stays
+
+
+def test_restart_application_authorises_before_it_looks_at_the_state(app, users, db):
+    """Issue 14, item 13: a signed-in stranger gets the same 403 for a suspended and a running listing."""
+    from tests.test_listings import ALL_OK, attach, new_household_listing
+    from exchange.listings import services as lsvc
+    listing = new_household_listing(users)
+    attach(listing, users["point_a1"])
+    lsvc.submit(users["point_a1"], listing)
+    lsvc.station_decide(users["station_a"], listing, True)
+    lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
+    db.session.commit()
+    stranger = app.test_client()
+    assert api_login(stranger, "t_buyer", PASSWORD).status_code == 200  # no registration for this listing
+    resp = stranger.post(f"/api/v1/listings/{listing.id}/restart-application", json={"reason": "申请重启交易"},
+                         headers={"X-CSRFToken": api_csrf(stranger)})
+    assert resp.status_code == 403 and "未处于中止状态" not in resp.get_data(as_text=True)

@@ -247,12 +247,12 @@ def may_apply_restart(user, listing) -> bool:
 
 def apply_restart(user, listing, *, reason: str) -> Suspension:
     """A party applies for the restart (第二十三条 second paragraph); the center decides."""
+    if not may_apply_restart(user, listing):  # who asks first: a stranger learns nothing of the listing's state
+        from exchange.access import AccessDenied
+        raise AccessDenied("只有交易相关方（或代其办理的工作人员）可以申请重启交易。")
     s = open_suspension(listing)
     if s is None or listing.state != "suspended":
         raise SuspensionError("该项目未处于中止状态。")
-    if not may_apply_restart(user, listing):
-        from exchange.access import AccessDenied
-        raise AccessDenied("只有交易相关方（或代其办理的工作人员）可以申请重启交易。")
     if s.state != "active":
         raise SuspensionError("已有重启申请等待交易中心认定。")
     reason = (reason or "").strip()
