@@ -122,11 +122,10 @@ def calendar_notice(file: str, apply_: bool, note: str):
 
     from exchange.workdays import notice as notices
     from exchange.workdays import services as wd
-    data = click.open_file(file, "rb").read()
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("gb18030", errors="strict")
+        text = notices.decode(click.open_file(file, "rb").read(notices.MAX_BYTES + 1))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     try:
         parsed = notices.parse_notice(text)
     except notices.NoticeError as exc:
@@ -176,7 +175,7 @@ def calendar_recount(from_weekday_guess: bool, dry_run: bool):
         raise click.UsageError("请指明重算依据：--from-weekday-guess（日历变化时系统会自动重算，无需手工执行）")
     plan = recount.plan(before=wd.weekday_guess)
     for m in plan.items:
-        click.echo(f"{m.project_no} {m.label}：{recount.when(m.old)} → {recount.when(m.new)}")
+        click.echo(f"{m.project_no} {m.label}：{wd.due_text(m.old)} → {wd.due_text(m.new)}")
     if dry_run:
         click.echo(f"（仅列出，未保存）将调整 {len(plan.items)} 个期限。")
         return

@@ -195,9 +195,10 @@ def _parse_notice(text: str):
     return parsed, change
 
 
-def _notice_body(parsed, moves) -> dict:
+def _notice_body(parsed, days, moves) -> dict:
     return {"year": parsed.year, "title": parsed.title, "holidays": parsed.holidays, "workdays": parsed.workdays,
             "status": wd.year_status(parsed.year),
+            "changed_days": [{"day": a.day, "before": b, "after": a} for b, a in days],
             "moves": [{"project_no": m.project_no, "title": m.title, "label": m.label, "old": m.old, "new": m.new}
                       for m in moves]}
 
@@ -210,9 +211,7 @@ def notice(args):
     actor = require_login()
     require(actor, "calendar.manage")
     parsed, change = _parse_notice(args["text"])
-    body = _notice_body(parsed, wd.preview_change(change))
-    body["changed_days"] = [{"day": a.day, "before": b, "after": a} for b, a in wd.change_days(change)]
-    return body
+    return _notice_body(parsed, wd.change_days(change), wd.preview_change(change))
 
 
 @blp.route("/notice/confirm", methods=["POST"])
@@ -226,9 +225,7 @@ def confirm_notice(args):
     days = wd.change_days(change)
     moved = wd.apply_notice(parsed, args["text"], actor, args["note"])
     db.session.commit()
-    body = _notice_body(parsed, moved)
-    body["changed_days"] = [{"day": a.day, "before": b, "after": a} for b, a in days]
-    return body
+    return _notice_body(parsed, days, moved)
 
 
 def _parse_day(value: str) -> date:

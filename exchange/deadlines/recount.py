@@ -128,20 +128,6 @@ class Moved:
     new: datetime
 
 
-def _last_day_and_time(due: datetime) -> tuple[date, tuple[int, int] | None]:
-    """A due instant as (its last local day, (hour, minute)) — None for 24:00 (the end of the day)."""
-    local = clock.to_local(clock.ensure_aware(due))
-    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        return local.date() - timedelta(days=1), None
-    return local.date(), (local.hour, local.minute)
-
-
-def _at(last: date, tod: tuple[int, int] | None) -> datetime:
-    if tod is None:
-        return clock.local_datetime(last + timedelta(days=1))
-    return clock.local_datetime(last, *tod)
-
-
 def _restarts() -> dict[int, datetime]:
     """The latest restart of each listing that was suspended and restarted."""
     from exchange.exceptions.models import Suspension
@@ -173,7 +159,7 @@ def running_clocks(now: datetime, first_day: date | None = None, listing_id: int
             if spec.frozen_by_suspension and listing.state == "suspended":
                 continue
             due = clock.ensure_aware(getattr(row, spec.field))
-            last, _ = _last_day_and_time(due)
+            last, _ = wd.split_due(due)
             if first_day is not None and last < first_day:
                 continue
             start = spec.anchor(row)
@@ -202,7 +188,7 @@ def plan(before: Callable[[], AbstractContextManager] = nullcontext,
     items = []
     for spec, row, listing, start, due in running_clocks(now, first_day):
         anchor = clock.to_local(start).date()
-        old_last, tod = _last_day_and_time(due)
+        old_last, tod = wd.split_due(due)
         if old_last <= anchor:
             continue
         with before():
@@ -211,7 +197,7 @@ def plan(before: Callable[[], AbstractContextManager] = nullcontext,
             continue
         with after():
             new_last = wd.add_working_days(anchor, length)
-        new = _at(new_last, tod)
+        new = wd.join_due(new_last, tod)
         if new_last == old_last or new <= now:  # unchanged, or never shortened into the past
             continue
         items.append(Moved(spec.model, row.id, spec.field, spec.label, listing.id, listing.project_no or "",
@@ -228,22 +214,8 @@ def plan_for(change: wd.Change, **_) -> Plan:
 
 
 def _models() -> dict[str, Any]:
-    from exchange.contracts.models import Contract
-    from exchange.exceptions.models import RunnerUpOffer
-    from exchange.ledger.models import Refund
-    from exchange.listings.models import Listing
-    from exchange.registrations.models import Registration
-    from exchange.settlement.models import Settlement
-    from exchange.trading.models import Deal
-    return {"listing": Listing, "registration": Registration, "deal": Deal, "contract": Contract,
-            "settlement": Settlement, "refund": Refund, "offer": RunnerUpOffer}
-
-
-def when(dt: datetime) -> str:
-    local = clock.to_local(clock.ensure_aware(dt))
-    if (local.hour, local.minute) == (0, 0):
-        return f"{local.date() - timedelta(days=1):%Y年%m月%d日} 24:00"
-    return f"{local:%Y年%m月%d日 %H:%M}"
+    """The model class of each clock's rows (from the table above)."""
+    return {spec.model: spec.running().column_descriptions[0]["entity"] for spec in _clocks()}
 
 
 def apply_moves(items: list[Moved], actor) -> list[Moved]:
@@ -260,10 +232,10 @@ def apply_moves(items: list[Moved], actor) -> list[Moved]:
             row.announce_assumed_years = ",".join(str(y) for y in sorted(_provisional_years(row)))
         db.session.flush()
         record("deadline.recomputed", f"因节假日安排调整，{m.project_no or '#' + str(m.listing_id)} 的{m.label}"
-               f"由 {when(m.old)} 调整为 {when(m.new)}", obj_type="listing", obj_id=m.listing_id,
+               f"由 {wd.due_text(m.old)} 调整为 {wd.due_text(m.new)}", obj_type="listing", obj_id=m.listing_id,
                before={"model": m.model, "id": m.row_id, "field": m.field, "due": m.old},
                after={"model": m.model, "id": m.row_id, "field": m.field, "label": m.label, "due": m.new,
-                      "old": when(m.old), "new": when(m.new), "buyer_id": m.buyer_id},
+                      "old": wd.due_text(m.old), "new": wd.due_text(m.new), "buyer_id": m.buyer_id},
                actor=wd.audit_actor(actor))
         done.append(m)
     return done
@@ -271,7 +243,7 @@ def apply_moves(items: list[Moved], actor) -> list[Moved]:
 
 def _provisional_years(listing) -> set[int]:
     start = clock.to_local(clock.ensure_aware(listing.announce_start_at)).date()
-    last, _ = _last_day_and_time(listing.announce_end_at)
+    last, _ = wd.split_due(listing.announce_end_at)
     return {info.day.year for info in wd.days_info(start + timedelta(days=1), last)
             if info.source in ("law", "provisional")}
 

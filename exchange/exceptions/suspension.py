@@ -39,7 +39,7 @@ from exchange.errors import ServiceError
 from exchange.exceptions.models import SUSPENSION_GROUNDS, Suspension
 from exchange.extensions import db
 from exchange.listings.workflow import TRANSITIONS, fire
-from exchange.workdays.services import add_working_days, working_days_between
+from exchange.workdays.services import add_working_days, join_due, split_due, working_days_between
 
 WORKDAYS, DAYS, SECONDS = "workdays", "days", "seconds"
 
@@ -124,14 +124,6 @@ def _rows(listing) -> list[tuple[str, Any]]:
     return rows
 
 
-def _last_day_and_time(due: datetime):
-    """A due instant as (its last local day, "HH:MM" or "24:00")."""
-    local = clock.to_local(due)
-    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        return local.date() - timedelta(days=1), "24:00"
-    return local.date(), f"{local:%H:%M}"
-
-
 def _freeze_one(spec: ClockSpec, due: datetime, now: datetime) -> dict:
     entry = {"model": spec.model, "field": spec.field, "kind": spec.kind, "label": spec.label,
              "due": clock.ensure_aware(due).isoformat()}
@@ -139,7 +131,7 @@ def _freeze_one(spec: ClockSpec, due: datetime, now: datetime) -> dict:
     if spec.kind == SECONDS:
         entry["remaining"] = int((due - now).total_seconds())
     else:
-        last, tod = _last_day_and_time(due)
+        last, tod = split_due(due)
         entry["time"] = tod
         entry["remaining"] = (working_days_between(today, last) if spec.kind == WORKDAYS
                               else max((last - today).days, 0))
@@ -153,10 +145,7 @@ def restored_due(entry: dict, restart_at: datetime) -> datetime:
     start = clock.to_local(restart_at).date()
     n = max(int(entry["remaining"]), 1)  # a clock suspended on its last day gets that day back
     last = add_working_days(start, n) if entry["kind"] == WORKDAYS else start + timedelta(days=n)
-    if entry["time"] == "24:00":
-        return clock.local_datetime(last + timedelta(days=1))
-    hour, minute = (int(x) for x in entry["time"].split(":"))
-    return clock.local_datetime(last, hour, minute)
+    return join_due(last, entry["time"])
 
 
 def freeze_clocks(listing, now: datetime) -> list[dict]:

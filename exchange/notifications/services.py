@@ -180,13 +180,8 @@ def certificate_link(ctx: dict, user_id: int) -> str:
 
 def when(dt: datetime | None) -> str:
     """A deadline as a village clerk reads it; a stored midnight is shown as 24:00 of its last day."""
-    if dt is None:
-        return "—"
-    local = clock.to_local(dt)
-    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
-        last = clock.to_local(dt - timedelta(microseconds=1))
-        return f"{last:%Y年%m月%d日} 24:00"
-    return f"{local:%Y年%m月%d日 %H:%M}"
+    from exchange.workdays.services import due_text
+    return "—" if dt is None else due_text(dt)
 
 
 class _Fields(dict):

@@ -282,6 +282,22 @@ class _Reader:
                            days, tuple(notes))
 
 
+MAX_BYTES = 200_000  # a notice is a few KB; anything this large is the wrong file
+
+
+def decode(data: bytes) -> str:
+    """A notice saved as a text file: UTF-8 (with or without BOM), else GB18030 (what Chinese Windows saves).
+    Raises :class:`ValueError` with a Chinese message for a file too large or in neither encoding."""
+    if len(data) > MAX_BYTES:
+        raise ValueError("文件过大：通知全文不会超过 200 KB，请检查是否选错了文件。")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError("无法识别文件的文字编码，请打开文件复制全文粘贴到输入框。")
+
+
 def parse_notice(text: str) -> Notice:
     """The notice in ``text``, or a :class:`NoticeError` naming the first line that cannot be read."""
     lines = text.translate(_DROP).splitlines()

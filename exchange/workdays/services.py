@@ -77,8 +77,10 @@ __all__ = [
     "due_after_days",
     "due_after_working_days",
     "due_at_local_time",
+    "due_text",
     "is_provisional_year",
     "is_workday",
+    "join_due",
     "month_grid",
     "notice_change",
     "overrides_of_year",
@@ -86,6 +88,7 @@ __all__ = [
     "proposed",
     "remove_override",
     "set_override",
+    "split_due",
     "unconfirm_year",
     "working_days_between",
     "year_status",
@@ -184,18 +187,23 @@ def _plain(d: date, source: str) -> DayInfo:
     return DayInfo(d, not weekend, "周末" if weekend else "", source)
 
 
-_WEEKDAY_GUESS: contextvars.ContextVar[bool] = contextvars.ContextVar("weekday_guess", default=False)
-
-
 @contextmanager
-def weekday_guess() -> Iterator[None]:
-    """Inside this block provisional years count as the platform did before the law was computed (every
-    weekday a working day): to recount, once, the deadlines stored by that version (``flask calendar recount``)."""
-    token = _WEEKDAY_GUESS.set(True)
+def _setting(var: contextvars.ContextVar, value) -> Iterator[None]:
+    """``var`` set to ``value`` inside the block."""
+    token = var.set(value)
     try:
         yield
     finally:
-        _WEEKDAY_GUESS.reset(token)
+        var.reset(token)
+
+
+_WEEKDAY_GUESS: contextvars.ContextVar[bool] = contextvars.ContextVar("weekday_guess", default=False)
+
+
+def weekday_guess():
+    """Inside this block provisional years count as the platform did before the law was computed (every
+    weekday a working day): to recount, once, the deadlines stored by that version (``flask calendar recount``)."""
+    return _setting(_WEEKDAY_GUESS, True)
 
 
 def _law_info(d: date) -> DayInfo:
@@ -241,14 +249,9 @@ class Change:
 _PROPOSED: contextvars.ContextVar[Change | None] = contextvars.ContextVar("proposed_calendar_change", default=None)
 
 
-@contextmanager
-def proposed(change: Change) -> Iterator[None]:
+def proposed(change: Change):
     """Inside this block every computation sees the calendar as it would be with ``change`` (nothing written)."""
-    token = _PROPOSED.set(change)
-    try:
-        yield
-    finally:
-        _PROPOSED.reset(token)
+    return _setting(_PROPOSED, change)
 
 
 class _Window:
@@ -393,6 +396,28 @@ def due_after_days(start: datetime, n: int) -> Due:
         raise CalendarError("日期超出可计算范围。")
     last = local + timedelta(days=n)
     return Due(_end_of(last), last, frozenset())
+
+
+def split_due(due: datetime) -> tuple[date, str]:
+    """A due instant as (its last Beijing day, "HH:MM" — or "24:00" for the end of that day)."""
+    local = clock.to_local(clock.ensure_aware(due))
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return local.date() - timedelta(days=1), "24:00"
+    return local.date(), f"{local:%H:%M}"
+
+
+def join_due(last: date, time_of_day: str) -> datetime:
+    """The inverse of :func:`split_due`."""
+    if time_of_day == "24:00":
+        return _end_of(last)
+    hour, minute = (int(x) for x in time_of_day.split(":"))
+    return clock.local_datetime(last, hour, minute)
+
+
+def due_text(due: datetime) -> str:
+    """A deadline as a village clerk reads it: 2027年01月08日 24:00 (the end of the day) or 2027年01月05日 16:00."""
+    last, time_of_day = split_due(due)
+    return f"{last:%Y年%m月%d日} {time_of_day}"
 
 
 def due_at_local_time(d: date, hour: int, minute: int = 0) -> datetime:

@@ -138,19 +138,6 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _read_upload(storage) -> str:
-    """A .txt upload as text: UTF-8 (with or without BOM), else GB18030 (what Chinese Windows saves)."""
-    data = storage.read(notices.MAX_BYTES + 1) if hasattr(notices, "MAX_BYTES") else storage.read(200_001)
-    if len(data) > 200_000:
-        raise ValueError("文件过大：通知全文不会超过 200 KB，请检查是否选错了文件。")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValueError("无法识别文件的文字编码，请打开文件复制全文粘贴到上面的输入框。")
-
-
 def _notice_page(form: NoticeForm, *, parsed=None, error: notices.NoticeError | None = None, text: str = "",
                  confirm_form: ConfirmNoticeForm | None = None, status: int = 200):
     ctx: dict = {"form": form, "error": error, "parsed": parsed, "warnings": wd.calendar_warnings()}
@@ -178,7 +165,7 @@ def notice():
     text = form.text.data or ""
     if form.file.data:
         try:
-            text = _read_upload(form.file.data)
+            text = notices.decode(form.file.data.read(notices.MAX_BYTES + 1))
         except ValueError as exc:
             form.file.errors = [str(exc)]
             return _notice_page(form, status=400)
