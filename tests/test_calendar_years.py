@@ -146,14 +146,20 @@ def test_confirming_the_notice_makes_it_the_years_calendar(users, db):
 
 # --- running deadlines recounted ------------------------------------------------------------------------
 
-def deal_concluded_on(users, when: datetime):
-    """A household listing published 2026-12-14, two paid buyers, a deal concluded at ``when``."""
-    clock.freeze(bj(2026, 12, 14, 9))
+def published(users) -> Listing:
+    """A household listing taken through intake and review to its announcement, now."""
     listing = new_household_listing(users)
     attach(listing, users["point_a1"])
     lsvc.submit(users["point_a1"], listing)
     lsvc.station_decide(users["station_a"], listing, True)
     lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
+    return listing
+
+
+def deal_concluded_on(users, when: datetime):
+    """A household listing published 2026-12-14, two paid buyers, a deal concluded at ``when``."""
+    clock.freeze(bj(2026, 12, 14, 9))
+    listing = published(users)
     regs = pay(users, listing, ["buyer", "buyer_org"])
     from exchange.extensions import db
     db.session.commit()
@@ -277,11 +283,7 @@ def test_a_suspended_announcement_keeps_its_buyers_clocks(users, db):
     from exchange.registrations.models import Registration
     from tests.test_registrations import applied
     clock.freeze(bj(2026, 12, 28, 9))
-    listing = new_household_listing(users)
-    attach(listing, users["point_a1"])
-    lsvc.submit(users["point_a1"], listing)
-    lsvc.station_decide(users["station_a"], listing, True)
-    lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
+    listing = published(users)
     reg = applied(users, listing)
     rsvc.qualify(users["center_reviewer"], reg)
     db.session.commit()
@@ -316,11 +318,7 @@ def test_an_override_and_its_removal_recount_too(users, db):
 
 def test_an_announcement_and_its_deposit_deadline_move_together(users, db):
     clock.freeze(bj(2026, 12, 28, 9))
-    listing = new_household_listing(users)
-    attach(listing, users["point_a1"])
-    lsvc.submit(users["point_a1"], listing)
-    lsvc.station_decide(users["station_a"], listing, True)
-    lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
+    listing = published(users)
     db.session.commit()
     assert listing.announce_days == 5 and listing.announce_assumed_years == "2027"
     # 12-29, 12-30, 12-31, (元旦), 1-4, 1-5

@@ -7,6 +7,7 @@ import pytest
 from exchange.accounts import services as acc
 from tests.factories import PASSWORD
 from tests.helpers import api_csrf, api_login, csrf_from, login, text
+from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
 
 COOKIE = "lxnc_session"
 
@@ -61,16 +62,9 @@ def test_a_new_role_or_unit_ends_the_sessions(app, users, db):
     assert kept.get("/api/v1/me").status_code == 200  # a new name changes no rights: the session stays
 
 
-def test_restart_application_authorises_before_it_looks_at_the_state(app, users, db):
+def test_restart_application_authorises_before_it_looks_at_the_state(app, users, announced, db):  # noqa: F811
     """Issue 14, item 13: a signed-in stranger gets the same 403 for a suspended and a running listing."""
-    from tests.test_listings import ALL_OK, attach, new_household_listing
-    from exchange.listings import services as lsvc
-    listing = new_household_listing(users)
-    attach(listing, users["point_a1"])
-    lsvc.submit(users["point_a1"], listing)
-    lsvc.station_decide(users["station_a"], listing, True)
-    lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
-    db.session.commit()
+    listing = announced
     stranger = app.test_client()
     assert api_login(stranger, "t_buyer", PASSWORD).status_code == 200  # no registration for this listing
     resp = stranger.post(f"/api/v1/listings/{listing.id}/restart-application", json={"reason": "申请重启交易"},
