@@ -104,6 +104,34 @@ def lock_row(session, model, item_id):
     return session.get(model, item_id, populate_existing=True, with_for_update=True)
 
 
+def get_or_create(session, model, *, lock: bool = False, defaults: dict | None = None, **key):
+    """The row whose unique ``key`` columns have these values, created (with ``defaults``) when there is none; a
+    row created by a concurrent transaction a moment ago is found, not an error.  ``lock``: the row is locked for
+    this transaction (row lock on PostgreSQL, the database write lock on SQLite), so read-modify-write on it is
+    safe under concurrency."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+    stmt = select(model).filter_by(**key).execution_options(populate_existing=True)
+    if lock:
+        if session.get_bind().dialect.name == "sqlite":
+            take_write_lock(session)
+        else:
+            stmt = stmt.with_for_update()
+    row = session.scalar(stmt)
+    if row is not None:
+        return row
+    try:
+        with savepoint(session):
+            row = model(**key, **(defaults or {}))
+            session.add(row)
+            session.flush()
+        return row
+    except IntegrityError as exc:
+        if unique_violation(exc) is None:
+            raise
+        return session.scalar(stmt)
+
+
 def unique_violation(exc) -> str | None:
     """The name of the unique constraint (or unique index) an ``IntegrityError`` broke — ``""`` when the
     database does not say which — or None when the error is not a unique violation (a foreign key, CHECK or

@@ -149,40 +149,55 @@ def test_one_account_per_identity(db):
 
 # --- sign-in and lock-out -----------------------------------------------------------------------
 
-def test_five_failures_lock_for_fifteen_minutes(users, frozen, db):
-    for i in range(4):
-        with pytest.raises(acc.LoginError) as exc:
-            acc.authenticate("t_point_a1", "wrong-password")
-        assert f"再错 {4 - i} 次" in exc.value.message
+def _fail(login, password="wrong-password", ip="10.0.0.1"):
     with pytest.raises(acc.LoginError) as exc:
-        acc.authenticate("t_point_a1", "wrong-password")
-    assert "锁定 15 分钟" in exc.value.message
-    # even the right password is refused while locked
-    with pytest.raises(acc.LoginError) as exc:
-        acc.authenticate("t_point_a1", PASSWORD)
-    assert "已锁定" in exc.value.message
+        acc.authenticate(login, password, ip=ip)
+    return exc.value.message
+
+
+def test_a_client_waits_longer_after_each_failure_then_is_stopped_for_fifteen_minutes(users, frozen, db):
+    assert _fail("t_point_a1") == "账号或密码不正确。"
+    waits = []
+    for left in (3, 2, 1):
+        message = _fail("t_point_a1")
+        assert f"再错 {left} 次，本设备将 15 分钟内不能登录该账号" in message
+        seconds = int(message.split("请 ")[1].split(" 秒")[0])
+        waits.append(seconds)
+        # trying again before the wait is over is refused unchecked — even with the right password — and not counted
+        assert _fail("t_point_a1", PASSWORD) == f"登录尝试过于频繁，请 {seconds} 秒后再试。"
+        clock.advance(seconds=seconds)
+    assert waits == [2, 4, 8]
+    assert "连续 5 次登录失败，15 分钟内不能再登录该账号" in _fail("t_point_a1")
+    # even the right password is refused from this client while it is stopped
+    assert "15 分钟内不能再登录该账号" in _fail("t_point_a1", PASSWORD)
     clock.advance(minutes=14, seconds=59)
-    with pytest.raises(acc.LoginError):
-        acc.authenticate("t_point_a1", PASSWORD)
+    assert "1 分钟内不能再登录该账号" in _fail("t_point_a1", PASSWORD)
     clock.advance(seconds=2)
-    user = acc.authenticate("t_point_a1", PASSWORD)
-    assert user.failed_logins == 0 and user.locked_until is None
+    user = acc.authenticate("t_point_a1", PASSWORD, ip="10.0.0.1")
+    assert user.failed_logins == 0
+
+
+def test_the_owner_signs_in_from_another_client_while_a_guesser_is_stopped(users, frozen, db):
+    for _ in range(5):
+        _fail("t_point_a1", ip="203.0.113.9")
+        clock.advance(seconds=10)
+    assert "不能再登录该账号" in _fail("t_point_a1", PASSWORD, ip="203.0.113.9")
+    assert acc.authenticate("t_point_a1", PASSWORD, ip="10.0.0.2").username == "t_point_a1"
+    # the users list shows the account as restricted for that client until its lock ends
+    assert users["point_a1"].is_locked()
 
 
 def test_failures_after_a_lock_expires_count_afresh(users, frozen):
     for _ in range(5):
-        with pytest.raises(acc.LoginError):
-            acc.authenticate("t_station_a", "nope")
+        _fail("t_station_a", "nope")
+        clock.advance(seconds=10)
     clock.advance(minutes=16)
-    with pytest.raises(acc.LoginError) as exc:
-        acc.authenticate("t_station_a", "nope")
-    assert "再错 4 次" in exc.value.message
+    assert _fail("t_station_a", "nope") == "账号或密码不正确。"
+    assert "再错 3 次" in _fail("t_station_a", "nope")
 
 
 def test_unknown_user_gets_the_same_message(users):
-    with pytest.raises(acc.LoginError) as exc:
-        acc.authenticate("nobody_here", "whatever1")
-    assert exc.value.message == "账号或密码不正确。"
+    assert _fail("nobody_here", "whatever1") == "账号或密码不正确。"
 
 
 def test_public_user_may_sign_in_with_mobile(users):

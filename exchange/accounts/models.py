@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange import clock
@@ -192,3 +192,26 @@ class ApiToken(db.Model):
     def is_usable(self) -> bool:
         now = clock.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins counted for one scope (exchange/accounts/throttle.py): an account seen from one client
+    (``pair``), one network address over every account (``address``), or one account over every client without
+    a device cookie for it (``account``).  An account is named by the login typed when no account has it, so an
+    unknown name is counted, delayed and refused exactly like a real one."""
+    __tablename__ = "login_throttle"
+    __table_args__ = (
+        UniqueConstraint("scope", "key", name="uq_login_throttle_scope_key"),
+        CheckConstraint("scope IN ('pair', 'address', 'account')", name="scope"),
+        CheckConstraint("failures >= 0", name="failures"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(160))
+    # the account concerned (pair and account scopes, when the login names one): the admin page and unlock use it
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # no attempt in this scope is checked before this instant (a delay, or a lock when failures reached the limit)
+    wait_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -194,7 +194,10 @@ def reset_password(actor, user: User, new_password: str | None = None) -> str:
 
 
 def unlock(actor, user: User) -> None:
+    """解除锁定: every client's count and wait on the account end."""
+    from exchange.accounts import throttle
     require(actor, "users.manage")
+    throttle.clear_account(user)
     user.failed_logins = 0
     user.locked_until = None
     db.session.flush()
@@ -299,48 +302,45 @@ def find_login_user(login: str) -> User | None:
 
 
 def authenticate(login: str, password: str, ip: str | None = None) -> User:
-    """Check the credentials; 5 failures lock the account for 15 minutes.
+    """Check the credentials, throttled per account *and* client (:mod:`exchange.accounts.throttle`).
 
-    The caller commits in every case: failed attempts must be stored.
+    Every answer costs one password hash and says nothing of whether the account exists.  The caller commits
+    in every case: failed attempts must be stored.
     """
-    cfg = current_app.config
-    generic = LoginError("账号或密码不正确。")
+    from exchange.accounts import throttle
     user = find_login_user(login)
-    if user is None:
-        # same work as a real check, so timing does not reveal which accounts exist
-        check_password_hash(_DUMMY_HASH(), password or "")
-        record("auth.login_failed", f"登录失败：账号 {login[:30]!r} 不存在", obj_type="login",
-               actor=_anon(ip))
-        raise generic
-    now = clock.now()
-    if user.is_locked():
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        record("auth.login_locked", f"账号 {user.username} 处于锁定期内尝试登录", obj_type="user",
-               obj_id=user.id, actor=_anon(ip))
-        raise LoginError(f"连续登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试或联系管理员解锁。")
-    if not check_password_hash(user.password_hash, password or ""):
-        if user.locked_until is not None and user.locked_until <= now:
-            user.failed_logins = 0  # the previous lock has run out: count afresh
-            user.locked_until = None
-        user.failed_logins += 1
-        left = cfg["LOGIN_MAX_FAILURES"] - user.failed_logins
-        if left <= 0:
-            user.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-            record("auth.locked", f"账号 {user.username} 连续 {user.failed_logins} 次密码错误，锁定 "
-                                  f"{cfg['LOGIN_LOCK_MINUTES']} 分钟", obj_type="user", obj_id=user.id,
-                   actor=_anon(ip))
-            raise LoginError(f"连续 {cfg['LOGIN_MAX_FAILURES']} 次密码错误，账号已锁定 "
-                             f"{cfg['LOGIN_LOCK_MINUTES']} 分钟。")
-        record("auth.login_failed", f"账号 {user.username} 密码错误（第 {user.failed_logins} 次）",
-               obj_type="user", obj_id=user.id, actor=_anon(ip))
-        raise LoginError(f"账号或密码不正确。再错 {left} 次账号将被锁定 {cfg['LOGIN_LOCK_MINUTES']} 分钟。")
+    attempt = throttle.begin(user, login, ip)
+    refused = throttle.refusal(attempt)
+    # one hash whatever happens, so the time taken does not tell a real account from an unknown one
+    target = user.password_hash if user is not None and refused is None else _DUMMY_HASH()
+    ok = check_password_hash(target, password or "") and user is not None and refused is None
+    subject = (dict(obj_type="user", obj_id=user.id, name=user.username) if user is not None
+               else dict(obj_type="login", obj_id=None, name=repr(login[:30])))
+    if refused is not None:
+        record("auth.login_throttled", f"账号 {subject['name']} 的登录尝试被限制：{refused}",
+               obj_type=subject["obj_type"], obj_id=subject["obj_id"], actor=_anon(ip))
+        raise LoginError(refused)
+    if not ok:
+        message, locked = throttle.failed(attempt)
+        if user is not None:
+            user.failed_logins += 1
+        if locked and user is not None:  # the users list shows the account as 锁定 (for that client) until then
+            user.locked_until = max(user.locked_until or attempt.pair.wait_until, attempt.pair.wait_until)
+        if locked:
+            record("auth.locked", f"来自 {ip or '未知地址'} 的客户端连续 {attempt.pair.failures} 次登录账号 "
+                                  f"{subject['name']} 失败，暂停其登录该账号", obj_type=subject["obj_type"],
+                   obj_id=subject["obj_id"], actor=_anon(ip))
+        else:
+            record("auth.login_failed", f"账号 {subject['name']} 登录失败（本客户端第 {attempt.pair.failures} 次）",
+                   obj_type=subject["obj_type"], obj_id=subject["obj_id"], actor=_anon(ip))
+        raise LoginError(message)
+    throttle.succeeded(attempt)
     if not user.active:
         record("auth.login_inactive", f"已停用账号 {user.username} 尝试登录", obj_type="user", obj_id=user.id,
                actor=_anon(ip))
         raise LoginError("该账号已停用，请联系交易中心。")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    user.failed_logins = 0  # other clients' locks run on: locked_until stays
+    user.last_login_at = clock.now()
     user.last_login_ip = ip
     db.session.flush()
     record("auth.login", f"{user.display_name}（{user.username}）登录", obj_type="user", obj_id=user.id,

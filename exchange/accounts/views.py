@@ -6,6 +6,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from exchange import clock
 from exchange.accounts import services as acc
+from exchange.accounts import throttle
 from exchange.accounts.forms import ChangePasswordForm, LoginForm, RegisterForm
 from exchange.extensions import db
 from exchange.web.helpers import apply_service_error, safe_next
@@ -28,6 +29,7 @@ def login():
         target = safe_next()
         session.clear()  # no session fixation
         login_user(user)
+        throttle.remember_device(user)
         session["last_seen"] = clock.now().isoformat()
         db.session.commit()
         if user.must_change_password:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from exchange.access import require
 from exchange.accounts import services as acc
+from exchange.accounts import throttle
 from exchange.accounts.models import ROLE_LABELS, ApiToken, Role, User
 from exchange.admin.forms import ActionForm, OrgForm, StaffEditForm, StaffForm, TokenForm
 from exchange.extensions import db
@@ -182,7 +183,8 @@ def user_edit(user_id: int):
             db.session.commit()
             flash(f"已保存账号 {user.username}。", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user, action_form=ActionForm())
+    return render_template("admin/user_form.html", form=form, user=user, action_form=ActionForm(),
+                           login_status=throttle.status(user))
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])

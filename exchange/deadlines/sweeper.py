@@ -34,6 +34,7 @@ from typing import Callable, Union
 from sqlalchemy import text
 
 from exchange import clock
+from exchange.accounts import throttle
 from exchange.deadlines import overdue
 from exchange.deadlines.handlers import (ABANDON_UNPAID, CLOSE_ANNOUNCEMENTS, CLOSE_SESSIONS, END_PUBLICITY,
                                          ItemHandler)
@@ -67,6 +68,8 @@ HANDLERS: dict[str, Handler] = {
     # 监督预警 (exchange.supervision.alerts): overdue clocks are found from the same due queries, flagged or not
     "alerts.detect": supervision_alerts.detect,
     "refunds.overdue": overdue.REFUNDS,
+    # sign-in counts a day after their last failure (exchange.accounts.throttle)
+    "accounts.forget_login_failures": throttle.sweep_stale,
 }
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from exchange.audit.services import record
-from exchange.db import savepoint
+from exchange.db import get_or_create, savepoint
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount
@@ -47,16 +47,8 @@ class LedgerError(ServiceError):
 
 def _account(code: str, kind: str, name: str, listing_id: int | None = None,
              party_user_id: int | None = None) -> LedgerAccount:
-    acc = db.session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
-    if acc is not None:
-        return acc
-    try:
-        with savepoint(db.session):
-            acc = LedgerAccount(code=code, kind=kind, name=name, listing_id=listing_id, party_user_id=party_user_id)
-            db.session.add(acc)
-    except IntegrityError:  # created by a concurrent transaction
-        acc = db.session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
-    return acc
+    return get_or_create(db.session, LedgerAccount, code=code,
+                         defaults=dict(kind=kind, name=name, listing_id=listing_id, party_user_id=party_user_id))
 
 
 def bank_account() -> LedgerAccount:
