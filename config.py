@@ -67,8 +67,16 @@ class Config:
     REMEMBER_COOKIE_DURATION = 0
     STAFF_IDLE_MINUTES = int(os.environ.get("STAFF_IDLE_MINUTES", "30"))
     PUBLIC_IDLE_MINUTES = int(os.environ.get("PUBLIC_IDLE_MINUTES", "120"))
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_LOCK_MINUTES = 15
+    # Sign-in throttling (exchange/accounts/throttle.py; README "Security"): one client (a browser with the account's
+    # device cookie, else an address) waits 2 s, 4 s, 8 s after its 2nd, 3rd, 4th wrong password and is stopped
+    # from that account for LOGIN_LOCK_MINUTES at the LOGIN_MAX_FAILURES-th; one address is stopped after
+    # LOGIN_ADDRESS_MAX_FAILURES over all accounts; one account is slowed (1 s doubling up to LOGIN_ACCOUNT_MAX_DELAY)
+    # for clients that never signed in to it after LOGIN_ACCOUNT_SLOWDOWN failures — never locked for everyone.
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
+    LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("LOGIN_ADDRESS_MAX_FAILURES", "30"))
+    LOGIN_ACCOUNT_SLOWDOWN = int(os.environ.get("LOGIN_ACCOUNT_SLOWDOWN", "10"))
+    LOGIN_ACCOUNT_MAX_DELAY = int(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY", "60"))
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
     # Uploads
@@ -82,12 +90,20 @@ class Config:
 
     # Where the platform is reached from outside (QR codes on certificates, e-mails).
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # rendered public PDFs (announcements), shared by the processes of a machine (exchange/pdf.py); a cache:
+    # deleting it only costs renderings.  Default <INSTANCE_DIR>/cache/pdf.
+    PDF_CACHE_DIR = os.environ.get("PDF_CACHE_DIR", "")
     # the deadline sweeper runs every SWEEP_SECONDS inside each app process (one at a time sweeps);
     # set SCHEDULER=false where it runs as its own process instead (`flask scheduler`)
     SCHEDULER = _bool("SCHEDULER", True)
     SWEEP_SECONDS = int(os.environ.get("SWEEP_SECONDS", "60"))
-    # online payment providers (comma-separated); "sandbox" plays the bank (demo, training, tests)
-    PAYMENT_PROVIDERS = os.environ.get("PAYMENT_PROVIDERS", "sandbox")
+    # The deployment: development (the default: `make run`), demo, training (演练), test, production.  Production
+    # refuses to start with the sandbox bank (exchange/payments/providers.py: check_configuration).
+    EXCHANGE_ENV = os.environ.get("EXCHANGE_ENV", "development").strip().lower()
+    # online payment providers (comma-separated): "sandbox" plays the bank (development, demo, training, tests only);
+    # a bank's adapter is named "package.module:Class".  In production the default is none: deposits arrive by bank
+    # transfer and are confirmed from the imported statement.
+    PAYMENT_PROVIDERS = os.environ.get("PAYMENT_PROVIDERS", "" if EXCHANGE_ENV == "production" else "sandbox")
     # the HMAC secret shared with the sandbox provider (default: derived from SECRET_KEY)
     PAYMENT_SANDBOX_SECRET = os.environ.get("PAYMENT_SANDBOX_SECRET", "")
 
@@ -116,7 +132,11 @@ class Config:
     # Open-data endpoints (/api/v1/open/, exchange/opendata/ratelimit.py): anonymous callers per IP; read tokens carry
     # their own per-minute limit.  The counters live in RATELIMIT_STORAGE_URI: memory:// counts per process; with
     # several gunicorn workers or machines use a shared store, e.g. redis://127.0.0.1:6379/0.
+    # The same anonymous count per address also covers the public listing and deal pages and /api/v1/public/* (one
+    # policy for every anonymous read of listings; signed-in users are not counted).
     OPEN_DATA_ANON_LIMIT = os.environ.get("OPEN_DATA_ANON_LIMIT", "60/minute")
+    # provider callbacks per address (a bank sends far fewer; a flood of forgeries is cut off here)
+    PAYMENT_CALLBACK_LIMIT = os.environ.get("PAYMENT_CALLBACK_LIMIT", "120/minute")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # if the shared store is unreachable, count per process rather than refuse the open endpoints
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
@@ -135,6 +155,8 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    EXCHANGE_ENV = "test"
+    PAYMENT_PROVIDERS = "sandbox"
     WTF_CSRF_ENABLED = True  # tests that post forms fetch the token like a browser does
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
@@ -144,3 +166,4 @@ class TestConfig(Config):
     MAIL_BACKEND = "memory"  # notifications kept in an outbox, nothing leaves the machine
     SMS_BACKEND = "memory"
     OPEN_DATA_ANON_LIMIT = "100000/minute"  # tests that check the limit set their own (tests/test_opendata.py)
+    PAYMENT_CALLBACK_LIMIT = "100000/minute"

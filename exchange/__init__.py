@@ -26,6 +26,9 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
+    from exchange.payments.providers import check_configuration
+    check_configuration(app)  # a production deployment refuses to start with the sandbox bank
+
     if app.config.get("TRAINING_MODE"):
         clock.configure_training(app.config["INSTANCE_DIR"], app.config["TRAINING_SPEED"])
 

@@ -264,6 +264,7 @@ def _config_class(url: str, workdir: Path, inherit: dict):
         CERT_PATH = str(workdir / "certificates" / "center-cert.pem")
         TRAINING_MODE = False  # the simulation drives a frozen clock itself
         SCHEDULER = False  # … and runs the sweeper when its clocks are due
+        EXCHANGE_ENV = "training"  # a simulation is a rehearsal on its own database, never production
         PAYMENT_PROVIDERS = "sandbox"
         TESTING = False
 

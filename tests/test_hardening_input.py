@@ -248,13 +248,16 @@ def test_signed_payment_callback_with_an_absurd_amount_is_refused(client, users,
     assert [n.outcome for n in logged] == ["refused"]
 
 
-def test_unsigned_callback_with_control_bytes_is_logged_and_refused(client, users, qualified, db):
-    from exchange.payments.models import PaymentNotification
+def test_unsigned_callback_with_control_bytes_is_counted_and_refused(client, users, qualified, db):
+    from exchange.payments.models import PaymentNotification, RefusedCallbacks
+    resp = client.post("/api/v1/payments/callback/sandbox\u0000x".replace("\u0000", "%00"), data=b"\x00\x01garbage\x00")
+    assert resp.status_code in (400, 404)
     resp = client.post("/api/v1/payments/callback/sandbox", data=b"\x00\x01garbage\x00")
     assert resp.status_code == 401
     db.session.expire_all()
-    [row] = db.session.scalars(select(PaymentNotification)).all()
-    assert row.outcome == "refused" and "\x00" not in row.body and "garbage" in row.body
+    assert db.session.scalars(select(PaymentNotification)).all() == []
+    [row] = db.session.scalars(select(RefusedCallbacks).where(RefusedCallbacks.provider == "sandbox")).all()
+    assert row.reason == "unsigned" and row.count == 1
 
 
 @pytest.fixture

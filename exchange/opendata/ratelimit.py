@@ -7,6 +7,15 @@
 * The counters live in ``RATELIMIT_STORAGE_URI``: ``memory://`` (one process; the default) or ``redis://host:6379``
   (several gunicorn workers or machines share one count).  Rate limiting measures real elapsed time, not the
   business clock of :mod:`exchange.clock` (a frozen or accelerated training clock must not freeze the limits).
+
+The same limiter holds the application's other limits of anonymous callers:
+
+* **Anonymous reads of listings and deals** — the public API (``/api/v1/public/listings``, ``…/deals``) and the
+  public pages (``/projects/``, a project, its announcement PDF, ``/publicity``, a deal) count in the *same*
+  per-address window as the anonymous open-data endpoints: what ``/api/v1/open/announcements`` serves cannot be
+  scraped without limit through another door.  Signed-in users are not counted (they are known and accountable).
+* **Payment callbacks** — ``PAYMENT_CALLBACK_LIMIT`` (default ``120/minute``) per address on
+  ``/api/v1/payments/callback/<provider>``; a bank sends far fewer.
 """
 from __future__ import annotations
 
@@ -59,6 +68,28 @@ def _key() -> str:
     return f"token:{token.id}" if token is not None else f"ip:{request.remote_addr or 'unknown'}"
 
 
+# the endpoints of anonymous listing and deal reads (pages and the public API), counted with the open-data endpoints
+ANONYMOUS_READS = ("public.search", "public.project", "public.announcement_pdf", "publicity.index",
+                   "publicity.deal", "api_listings.public_listings", "api_listings.public_listing",
+                   "api_publicity.public_deals", "api_publicity.public_deal")
+CALLBACK_SCOPE = "payment-callback"
+CALLBACK_ENDPOINT = "api_payment_callbacks.provider_callback"
+DEFAULT_CALLBACK_LIMIT = "120/minute"
+
+
+def _address_key() -> str:
+    return f"ip:{request.remote_addr or 'unknown'}"
+
+
+def _signed_in() -> bool:
+    from flask_login import current_user
+    return bool(getattr(current_user, "is_authenticated", False))
+
+
+def callback_limit() -> str:
+    return current_app.config.get("PAYMENT_CALLBACK_LIMIT") or DEFAULT_CALLBACK_LIMIT
+
+
 def limiter_of(app: Flask) -> Limiter | None:
     return app.extensions.get(EXTENSION)
 
@@ -70,8 +101,45 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(key_func=_key, default_limits=[], headers_enabled=False, strategy="moving-window",
                       key_prefix="lxod")
     limiter.shared_limit(_limit_value, scope=SCOPE)(blp)
+    # anonymous listing reads: the same scope, key and limit as an anonymous open-data call, so one count
+    reads = limiter.shared_limit(anonymous_limit, scope=SCOPE, key_func=_address_key, exempt_when=_signed_in)
+    for endpoint in ANONYMOUS_READS:
+        app.view_functions[endpoint] = reads(app.view_functions[endpoint])
+    app.view_functions[CALLBACK_ENDPOINT] = limiter.limit(callback_limit, key_func=_address_key,
+                                                         scope=CALLBACK_SCOPE)(app.view_functions[CALLBACK_ENDPOINT])
     limiter.init_app(app)
     app.extensions[EXTENSION] = limiter
+    app.register_error_handler(429, too_many)
+    app.after_request(_limited_headers)
+
+
+def _limited_headers(response):
+    if request.endpoint in ANONYMOUS_READS or request.endpoint == CALLBACK_ENDPOINT:
+        return rate_headers(response)
+    return response
+
+
+def too_many(exc):
+    """429 in Chinese, with Retry-After: JSON under /api/, the error page elsewhere."""
+    from exchange.extensions import db
+    db.session.rollback()
+    limiter = limiter_of(current_app)
+    current = limiter.current_limit if limiter is not None else None
+    wait = retry_after(current) if current is not None else 60
+    headers = {"Retry-After": str(wait)}
+    token = client() if request.path.startswith("/api/v1/open/") else None
+    if request.endpoint == CALLBACK_ENDPOINT:
+        message = f"回调过于频繁，请 {wait} 秒后再试。"
+    elif token is not None:
+        message = f"请求过于频繁：该令牌每分钟最多 {token.per_minute} 次，请 {wait} 秒后再试。"
+    else:
+        message = (f"请求过于频繁：匿名访问每分钟最多 {anonymous_limit().split('/')[0]} 次（按 IP 计，项目公告、"
+                   f"成交公示和开放数据合计），请 {wait} 秒后再试；登录后浏览不受此限制，"
+                   f"政务数据平台请向交易中心申请开放数据访问令牌。")
+    if request.path.startswith("/api/"):
+        return {"error": "too_many_requests", "message": message, "retry_after": wait}, 429, headers
+    from flask import render_template
+    return render_template("errors/generic.html", code=429, title="访问过于频繁", message=message), 429, headers
 
 
 def rate_headers(response):

@@ -2,10 +2,10 @@
 record of how each deposit arrived (DESIGN §3.5: three ways in, one ledger entry)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange import clock
@@ -66,6 +66,24 @@ class PaymentNotification(db.Model):
     body: Mapped[str] = mapped_column(Text, default="")
     remote_addr: Mapped[str] = mapped_column(String(45), default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
+
+
+class RefusedCallbacks(db.Model):
+    """Callbacks that could not be the provider's (unknown provider, no signature, a wrong one), counted per provider,
+    reason and day — never stored one row per request, so a flood of forgeries cannot fill the database.  Each one
+    is also written to the application log (logger ``exchange.payments``)."""
+
+    __tablename__ = "payment_callback_refusal"
+    __table_args__ = (UniqueConstraint("provider", "reason", "day", name="uq_payment_callback_refusal_day"),
+                      CheckConstraint("count >= 0", name="count"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(20))  # unknown_provider / unsigned / bad_signature
+    day: Mapped[date] = mapped_column(Date)  # Beijing date
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_addr: Mapped[str] = mapped_column(String(45), default="")
 
 
 class BankStatement(db.Model):

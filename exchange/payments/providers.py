@@ -119,16 +119,79 @@ class SandboxProvider:
         return note
 
 
-_PROVIDERS = {"sandbox": SandboxProvider}
+_BUILT_IN = {"sandbox": SandboxProvider}
+# deployments where the sandbox may play the bank; anywhere else a buyer could mark their own deposit paid
+SANDBOX_ENVIRONMENTS = ("development", "test", "demo", "training")
+ENVIRONMENTS = SANDBOX_ENVIRONMENTS + ("production",)
+
+
+class ConfigurationError(RuntimeError):
+    """The payment configuration cannot run in this deployment (the application refuses to start)."""
+
+
+def _configured_names(config) -> list[str]:
+    return [p.strip() for p in str(config.get("PAYMENT_PROVIDERS", "") or "").split(",") if p.strip()]
+
+
+def _load(spec: str) -> type:
+    """``sandbox`` or ``package.module:Class`` (a bank's adapter with ``name``, ``label``, ``checkout_url`` and
+    ``verify``, as :class:`PaymentProvider`)."""
+    if spec in _BUILT_IN:
+        return _BUILT_IN[spec]
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise ConfigurationError(f"PAYMENT_PROVIDERS 中的 {spec!r} 既不是内置渠道（sandbox），也不是 模块:类 的写法。")
+    import importlib
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"无法加载支付渠道 {spec!r}：{exc}") from exc
+    for attr in ("name", "label", "checkout_url", "verify"):
+        if not hasattr(cls, attr):
+            raise ConfigurationError(f"支付渠道 {spec!r} 缺少 {attr}。")
+    return cls
+
+
+def environment(config) -> str:
+    return str(config.get("EXCHANGE_ENV") or "development").strip().lower()
+
+
+def check_configuration(app) -> None:
+    """Run at start-up: the deployment's environment is known and its providers load; the sandbox bank (which lets
+    a buyer mark a deposit paid) is refused outside development, tests, the demo and 演练模式 (``TRAINING_MODE``)."""
+    env = environment(app.config)
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError(f"EXCHANGE_ENV={env!r} 无效，应为 {'、'.join(ENVIRONMENTS)} 之一。")
+    classes = {}
+    for spec in _configured_names(app.config):
+        cls = _load(spec)
+        if cls is SandboxProvider and env not in SANDBOX_ENVIRONMENTS and not app.config.get("TRAINING_MODE"):
+            raise ConfigurationError(
+                "生产环境（EXCHANGE_ENV=production）不能启用模拟网银（PAYMENT_PROVIDERS 含 sandbox）："
+                "它允许买受人自行把保证金标记为已到账。请配置银行的支付渠道（PAYMENT_PROVIDERS=模块:类），"
+                "或不配置在线支付（保证金以银行转账到账、导入对账单确认）。")
+        classes[cls.name] = cls
+    app.extensions["payment_providers"] = classes
+
+
+def _classes() -> dict[str, type]:
+    classes = current_app.extensions.get("payment_providers")
+    if classes is None:  # an application built without create_app's check (should not happen): check now
+        check_configuration(current_app)
+        classes = current_app.extensions["payment_providers"]
+    return classes
+
+
+def sandbox_allowed() -> bool:
+    return "sandbox" in _classes()
 
 
 def get_provider(name: str) -> PaymentProvider:
-    enabled = [p.strip() for p in str(current_app.config.get("PAYMENT_PROVIDERS", "sandbox")).split(",") if p.strip()]
-    if name not in enabled or name not in _PROVIDERS:
+    cls = _classes().get(name)
+    if cls is None:
         raise NotificationRefused("unknown_provider", "未启用该支付渠道。")
-    return _PROVIDERS[name]()
+    return cls()
 
 
 def enabled_providers() -> list[PaymentProvider]:
-    names = [p.strip() for p in str(current_app.config.get("PAYMENT_PROVIDERS", "sandbox")).split(",") if p.strip()]
-    return [_PROVIDERS[n]() for n in names if n in _PROVIDERS]
+    return [cls() for cls in _classes().values()]

@@ -11,6 +11,7 @@ refund to the payer is opened: money is never left off the books, and never gues
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from exchange import clock
 from exchange.access import AccessDenied
 from exchange.audit.services import record
-from exchange.db import savepoint
+from exchange.db import get_or_create, savepoint
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.inputs import printable
@@ -31,6 +32,8 @@ from exchange.money import format_yuan
 from exchange.payments.models import PaymentNotification, PaymentOrder
 from exchange.payments.providers import MAX_SKEW_SECONDS, NotificationRefused, get_provider
 from exchange.registrations import services as rsvc
+
+log = logging.getLogger("exchange.payments")
 
 
 class PaymentError(ServiceError):
@@ -45,10 +48,15 @@ def _new_order_no() -> str:
             return no
 
 
-def start_online_payment(buyer, reg, provider_name: str = "sandbox") -> PaymentOrder:
-    """The buyer pays the deposit online: an order for the exact amount, open until the deadline."""
+def authorise_online_payment(buyer, reg) -> None:
+    """Only the buyer pays the deposit of its own application."""
     if reg.buyer_id != getattr(buyer, "id", None):
         raise AccessDenied("只能为自己的报名交纳保证金。")
+
+
+def start_online_payment(buyer, reg, provider_name: str = "sandbox") -> PaymentOrder:
+    """The buyer pays the deposit online: an order for the exact amount, open until the deadline."""
+    authorise_online_payment(buyer, reg)
     try:
         provider = get_provider(provider_name)
     except NotificationRefused as exc:
@@ -73,10 +81,15 @@ def start_online_payment(buyer, reg, provider_name: str = "sandbox") -> PaymentO
     return order
 
 
-def start_price_payment(buyer, settlement, provider_name: str = "sandbox") -> PaymentOrder:
-    """The buyer pays the price balance (+ its fee) online: an order for the exact amount (第十九条(二))."""
+def authorise_price_payment(buyer, settlement) -> None:
+    """Only the deal's buyer pays its price."""
     if settlement.deal.buyer_id != getattr(buyer, "id", None):
         raise AccessDenied("只能为自己受让的项目支付价款。")
+
+
+def start_price_payment(buyer, settlement, provider_name: str = "sandbox") -> PaymentOrder:
+    """The buyer pays the price balance (+ its fee) online: an order for the exact amount (第十九条(二))."""
+    authorise_price_payment(buyer, settlement)
     try:
         provider = get_provider(provider_name)
     except NotificationRefused as exc:
@@ -134,6 +147,33 @@ def _log(provider: str, outcome: str, message: str, body: bytes, remote_addr: st
     return note
 
 
+# refusals that say nothing about the bank (anyone can send them): counted and logged, never one row each
+UNVERIFIED = ("unknown_provider", "unsigned", "bad_signature")
+
+
+def count_refused(provider_name: str, reason: str, remote_addr: str) -> None:
+    """One more unverifiable callback: the application log, and the day's count for the provider and reason."""
+    from exchange.payments.models import RefusedCallbacks
+    provider = printable(provider_name)[:20]
+    log.warning("payment callback refused: provider=%r reason=%s from %s", provider, reason, remote_addr or "?")
+    row = get_or_create(db.session, RefusedCallbacks, lock=True, provider=provider, reason=reason,
+                        day=clock.today_local(), defaults=dict(count=0, last_at=clock.now()))
+    row.count += 1
+    row.last_at = clock.now()
+    row.last_addr = (remote_addr or "")[:45]
+    db.session.flush()
+
+
+def refused_counts(days: int = 30):
+    """The counts of the last ``days`` days, newest first (the notifications page)."""
+    from datetime import timedelta as _td
+    from exchange.payments.models import RefusedCallbacks
+    since = clock.today_local() - _td(days=days)
+    return db.session.scalars(select(RefusedCallbacks).where(RefusedCallbacks.day > since)
+                              .order_by(RefusedCallbacks.day.desc(), RefusedCallbacks.provider,
+                                        RefusedCallbacks.reason)).all()
+
+
 def receive_notification(provider_name: str, body: bytes, headers, remote_addr: str = "") -> CallbackResult:
     """Handle one provider notification (the HTTP callback and the sandbox bank both come here).
 
@@ -148,6 +188,9 @@ def receive_notification(provider_name: str, body: bytes, headers, remote_addr: 
         if note.paid_at > clock.now() + timedelta(seconds=MAX_SKEW_SECONDS):
             raise NotificationRefused("malformed", "通知中的到账时间晚于当前时间。")
     except NotificationRefused as exc:
+        if exc.code in UNVERIFIED:
+            count_refused(provider_name, exc.code, remote_addr)
+            return CallbackResult("refused", exc.message, 400 if exc.code == "unknown_provider" else 401, exc.code)
         row = _log(provider_name, "refused", exc.message, body, remote_addr)
         record("payment.notification_refused", f"拒绝支付通知（{provider_name}）：{exc.message}",
                obj_type="payment_notification", obj_id=row.id, actor=None)

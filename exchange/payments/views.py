@@ -160,6 +160,7 @@ def decide(line_id: int):
     line = db.session.get(StatementLine, line_id)
     if line is None:
         abort(404)
+    require(current_user, "statements.import")  # who asks first, then what was sent
     back = url_for("payments.statement", stmt_id=line.statement_id) + f"#line-{line.id}"
     form = DecisionForm()
     if not form.validate_on_submit():
@@ -181,7 +182,7 @@ def notifications():
     require(current_user, "ledger.view")
     page = db.paginate(select(PaymentNotification).order_by(PaymentNotification.id.desc()),
                        page=arg_page(), per_page=50, error_out=False)
-    return render_template("payments/notifications.html", page=page)
+    return render_template("payments/notifications.html", page=page, refused=psvc.refused_counts())
 
 
 @bp.route("/arrivals/<int:arrival_id>/receipt")
