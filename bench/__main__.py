@@ -2,7 +2,7 @@
 import sys
 
 BENCHES = {"search": "bench.search", "bidding": "bench.bidding", "certificate": "bench.certificate",
-           "stats": "bench.stats"}
+           "stats": "bench.stats", "serving": "bench.serving"}
 
 
 def main() -> None:

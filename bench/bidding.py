@@ -264,9 +264,11 @@ def start_server(db_url: str, workers: int, threads: int, tmp: str) -> tuple[sub
            "--backlog", "2048"]
     if threads > 1:
         cmd += ["--threads", str(threads)]
-    cmd.append("wsgi:app")
+    # started outside the checkout (--chdir): gunicorn would otherwise read ./gunicorn.conf.py by itself, and the
+    # bench measures what its own flags say
+    cmd += ["--chdir", str(ROOT), "wsgi:app"]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

@@ -52,13 +52,14 @@ def database_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
     os.environ["TEST_DATABASE_URL"] = database_url
     import config
     from exchange import create_app
 
     class _Cfg(config.TestConfig):
         SQLALCHEMY_DATABASE_URI = database_url
+        PDF_CACHE_DIR = str(tmp_path_factory.mktemp("pdf-cache"))  # not the checkout's instance/
         # a cheap hash in tests; production keeps werkzeug's strong scrypt default
         PASSWORD_HASH_METHOD = "scrypt:1024:8:1"
 
