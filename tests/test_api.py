@@ -1,5 +1,6 @@
 """The JSON API: OpenAPI document, authentication, errors, scope, and each endpoint."""
 import pytest
+from exchange import clock
 from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
@@ -57,14 +58,15 @@ def test_session_login_and_csrf_on_writes(client, users):
     assert resp.status_code == 400 and resp.get_json()["error"] == "csrf_failed"
 
 
-def test_api_login_failure_and_lockout(client, users):
+def test_api_login_failure_and_lockout(client, users, frozen):
     for _ in range(4):
         resp = api_login(client, "t_finance", "bad")
         assert resp.status_code == 401 and resp.get_json()["error"] == "login_failed"
+        clock.advance(seconds=10)
     resp = api_login(client, "t_finance", "bad")
-    assert "锁定" in resp.get_json()["message"]
+    assert "不能再登录该账号" in resp.get_json()["message"]
     resp = api_login(client, "t_finance", PASSWORD)
-    assert resp.status_code == 401 and "锁定" in resp.get_json()["message"]
+    assert resp.status_code == 401 and "不能再登录该账号" in resp.get_json()["message"]
 
 
 def test_validation_errors_are_chinese(client, users):

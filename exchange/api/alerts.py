@@ -9,6 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from exchange.access import require
 from exchange.api.common import ApiError, PageArgs, make_blueprint, not_found, perform, require_login
+from exchange.api.common import authorise
 from exchange.extensions import db
 from exchange.supervision import alerts as svc
 from exchange.supervision.models import SupervisionAlert
@@ -102,6 +103,7 @@ def get_alert(alert_id):
 
 
 @blp.route("/<int:alert_id>/acknowledge", methods=["POST"])
+@authorise("alerts.handle")
 @blp.arguments(AcknowledgeInSchema)
 @blp.response(200, AlertSchema)
 def acknowledge(args, alert_id):
@@ -112,6 +114,7 @@ def acknowledge(args, alert_id):
 
 
 @blp.route("/<int:alert_id>/resolve", methods=["POST"])
+@authorise("alerts.handle")
 @blp.arguments(ResolveInSchema)
 @blp.response(200, AlertSchema)
 def resolve(args, alert_id):

@@ -8,8 +8,9 @@ from marshmallow import Schema, fields, validate
 
 from exchange import clock
 from exchange.accounts import services as acc
+from exchange.accounts import throttle
 from exchange.accounts.models import OrgType, PartyKind
-from exchange.api.common import ApiError, make_blueprint, require_login, service_error
+from exchange.api.common import ApiError, make_blueprint, public, public_or_signed_in, require_login, service_error
 from exchange.extensions import db
 
 blp = make_blueprint("api_auth", "", "登录、当前账号与公众注册")
@@ -85,6 +86,7 @@ class OkSchema(Schema):
 
 
 @blp.route("/auth/csrf")
+@public
 @blp.response(200, CsrfSchema)
 def csrf_token():
     """取得 CSRF 令牌
@@ -95,6 +97,7 @@ def csrf_token():
 
 
 @blp.route("/auth/login", methods=["POST"])
+@public
 @blp.arguments(LoginSchema)
 @blp.response(200, MeSchema)
 def login(args):
@@ -109,12 +112,14 @@ def login(args):
         raise ApiError(401, "login_failed", exc.message) from None
     session.clear()
     login_user(user)
+    throttle.remember_device(user)
     session["last_seen"] = clock.now().isoformat()
     db.session.commit()
     return user
 
 
 @blp.route("/auth/logout", methods=["POST"])
+@public_or_signed_in
 @blp.response(200, OkSchema)
 def logout():
     """退出登录"""
@@ -153,6 +158,7 @@ def change_password(args):
 
 
 @blp.route("/accounts/register", methods=["POST"])
+@public
 @blp.arguments(RegisterSchema)
 @blp.response(201, MeSchema)
 def register(args):

@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate, validates_schema, ValidationEr
 
 from exchange.access import require
 from exchange.api.common import ApiError, Day, Int, Moment, make_blueprint, require_login
+from exchange.api.common import authorise
 from exchange.extensions import db
 from exchange.workdays import notice as notices
 from exchange.workdays import services as wd
@@ -140,6 +141,7 @@ def year(year):
 
 
 @blp.route("/overrides/<string:day>", methods=["PUT"])
+@authorise("calendar.manage")
 @blp.arguments(OverrideSchema)
 @blp.response(200, DaySchema)
 def put_override(args, day):
@@ -169,6 +171,7 @@ def delete_override(day):
 
 
 @blp.route("/years/<int:year>/confirm", methods=["POST"])
+@authorise("calendar.manage")
 @blp.arguments(ConfirmSchema)
 @blp.response(200, YearSchema)
 def confirm_year(args, year):
@@ -204,6 +207,7 @@ def _notice_body(parsed, days, moves) -> dict:
 
 
 @blp.route("/notice", methods=["POST"])
+@authorise("calendar.manage")
 @blp.arguments(NoticeArgs)
 @blp.response(200, NoticeSchema)
 def notice(args):
@@ -215,6 +219,7 @@ def notice(args):
 
 
 @blp.route("/notice/confirm", methods=["POST"])
+@authorise("calendar.manage")
 @blp.arguments(NoticeConfirmArgs)
 @blp.response(200, NoticeSchema)
 def confirm_notice(args):

@@ -4,7 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from exchange.access import AccessDenied, can
-from exchange.api.common import ApiError, make_blueprint, not_found, perform, require_login
+from exchange.api.common import ApiError, Exact, make_blueprint, not_found, perform, public, require_login
+from exchange.api.common import authorise
 from exchange.certificates import services as csvc
 from exchange.certificates.models import Certificate
 from exchange.extensions import db
@@ -50,7 +51,7 @@ class PublicCertificateSchema(Schema):
     trading_method = fields.String()
     transferor = fields.String(metadata={"description": "自然人姓名已隐去部分"})
     transferee = fields.String(metadata={"description": "自然人姓名已隐去部分"})
-    price = fields.String()
+    price = Exact()
     contract_no = fields.String()
     issued_on = fields.String()
     pdf_sha256 = fields.String()
@@ -97,6 +98,7 @@ def get(cert_id):
 
 
 @blp.route("/certificates/<int:cert_id>/revoke", methods=["POST"])
+@authorise("certificates.issue")
 @blp.arguments(RevokeSchema)
 @blp.response(200, CertificateSchema)
 def revoke(args, cert_id):
@@ -109,6 +111,7 @@ def revoke(args, cert_id):
 
 
 @blp.route("/public/certificates/<path:number>")
+@public
 @blp.response(200, PublicCertificateSchema)
 @blp.alt_response(404, schema=None, description="编号格式不对或没有该鉴证书")
 def public(number):

@@ -1,12 +1,17 @@
 """Shared pieces of the API: errors, authentication, blueprint factory, common schemas."""
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from flask import g, request
 from flask_login import current_user
 from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow.utils import missing as missing_
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
 from exchange import inputs
 from exchange.extensions import csrf
@@ -23,15 +28,66 @@ class ApiError(Exception):
 
 
 class ErrorSchema(Schema):
+    """Every error body of the API: ``error`` and ``message``, and the extras some errors carry (the handlers in
+    :mod:`exchange.api` and :mod:`exchange.api.opendata` send nothing else)."""
+
     error = fields.String(required=True, metadata={"description": "错误代码（英文，供程序判断）"})
     message = fields.String(required=True, metadata={"description": "中文说明（可直接展示给用户）"})
-    fields_ = fields.Dict(data_key="fields", metadata={"description": "按字段列出的校验错误"})
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.Raw(),
+                          metadata={"description": "按字段列出的校验错误：字段名 → 中文说明的列表"})
+    problems = fields.List(fields.String(), metadata={"description": "办理步骤不完整时（409 workflow）尚待处理的事项"})
+    reason = fields.String(metadata={"description": "开放数据令牌不可用的原因（401）：malformed 格式不对 / unknown "
+                                                   "不存在 / revoked 已吊销 / expired 已过期"})
+    retry_after = fields.Integer(metadata={"description": "请求过于频繁时（429）需等待的秒数"})
+    current_price = fields.String(allow_none=True, metadata={"description": "报价被拒绝时：当前最高价（元）"})
+    next_min = fields.String(allow_none=True, metadata={"description": "报价被拒绝时：下一有效报价的最低金额（元）"})
+    seq = fields.Integer(metadata={"description": "报价被拒绝时：已接受的报价数"})
 
 
-def make_blueprint(name: str, url_prefix: str, description: str) -> Blueprint:
-    blp = Blueprint(name, __name__, url_prefix=API_PREFIX + url_prefix, description=description)
+class ApiParser(FlaskParser):
+    """webargs' Flask parser with one more location, ``multipart``: the form fields and the files of a
+    ``multipart/form-data`` request together, so one schema both reads an upload and documents it."""
+
+    __location_map__ = dict(multipart="load_multipart", **FlaskParser.__location_map__)
+
+    def load_multipart(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.form, req.files]), schema)
+
+
+class ApiBlueprint(Blueprint):
+    """A flask-smorest blueprint whose ``@blp.arguments(Schema, location="multipart")`` reads form fields and
+    files and documents them as one ``multipart/form-data`` request body."""
+
+    ARGUMENTS_PARSER = ApiParser()
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {**Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+                                             "multipart": "multipart/form-data"}
+
+
+def make_blueprint(name: str, url_prefix: str, description: str) -> ApiBlueprint:
+    blp = ApiBlueprint(name, __name__, url_prefix=API_PREFIX + url_prefix, description=description)
     blp.before_request(authenticate)
     return blp
+
+
+# --- who may call an operation: its OpenAPI ``security`` (exchange.api.spec puts it on every operation) -----
+
+SIGNED_IN = [{"bearerAuth": []}, {"cookieAuth": []}]  # the default: an API token, or the browser session
+SIGNED_IN_OR_NOT = [{}, *SIGNED_IN]  # answers anyone; a signed-in caller may get more
+
+
+def _security(requirement: list):
+    def decorator(func):
+        doc = getattr(func, "_apidoc", {})
+        func._apidoc = {**doc, "manual_doc": {**doc.get("manual_doc", {}), "security": requirement}}
+        return func
+    return decorator
+
+
+public = _security([])
+"""A view anyone may call without signing in (``security: []`` in the document); put it under ``@blp.route``."""
+
+public_or_signed_in = _security(SIGNED_IN_OR_NOT)
+"""A view anyone may call, that also knows a signed-in caller (e.g. signing out)."""
 
 
 def authenticate():
@@ -57,6 +113,49 @@ def require_login():
     if not current_user.is_authenticated:
         raise ApiError(401, "unauthorized", "请先登录或提供有效的访问令牌。")
     return current_user
+
+
+def authorise(check, load=None):
+    """Who may call the operation, decided before anything of the request is read (issue 14, item 13): a caller
+    without the right learns nothing — neither the rules of the body nor the state of the object.
+
+    Put it right under ``@blp.route`` (above ``@blp.arguments``, whose body parsing would otherwise answer first
+    with a 422): the caller signs in (401); ``load(**path parameters)`` finds the object the path names (404 — or
+    403 where the object must stay invisible, as the module's own loader does); then ``check`` refuses (403).
+    ``check`` is the service's ``authorise_*(user, obj)`` (``(user)`` without ``load``), or the name of an unscoped
+    action of :mod:`exchange.access`.  The service checks again when the view calls it."""
+    if isinstance(check, str):
+        from exchange.access import ACTIONS, require
+        action = check
+        if ACTIONS[action].scoped:  # a scoped action needs its object: the service's own check says which
+            raise ValueError(f"{action} is scoped: authorise with the service's check of the object")
+        check = lambda user: require(user, action)  # noqa: E731
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            user = require_login()
+            if load is None:
+                check(user)
+            else:
+                check(user, load(**kwargs))
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def found(model, what: str, by: str | None = None):
+    """A ``load`` for :func:`authorise`: the ``model`` row whose id is the path parameter ``by`` (default: the
+    path's only parameter), else 404 naming ``what``."""
+    def load(**path):
+        from exchange.extensions import db
+        if by is None and len(path) != 1:
+            raise ValueError(f"found({model.__name__}) on a path with {len(path)} parameters: say which one (by=…)")
+        obj = db.session.get(model, path[by] if by else next(iter(path.values())))
+        if obj is None:
+            raise not_found(what)
+        return obj
+    return load
 
 
 def service_error(exc) -> ApiError:
@@ -129,7 +228,27 @@ class Page(Int):
     default_minimum, default_maximum, label = 1, inputs.PAGE_MAX, "页码"
 
 
-class Money(fields.Decimal):
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+
+
+class Exact(fields.Decimal):
+    """An exact decimal — money, an area or count, a rate — always written as a string (``"12000.50"``, never a
+    JSON number, which a client would read as a float).  ``places`` fixes the decimals (default 2; ``None`` keeps
+    the value's own).  The document says ``{type: string, format: decimal, pattern: DECIMAL_PATTERN}`` for this
+    class and its subclasses (registered in :func:`exchange.api.spec.install`)."""
+
+    def __init__(self, *, places: int | None = 2, value=None, **kwargs):
+        kwargs.setdefault("as_string", True)
+        self.value = value  # a function of the object, for a value that is not simply an attribute
+        super().__init__(places=places, **kwargs)
+
+    def get_value(self, obj, attr, accessor=None, default=missing_):
+        if self.value is not None:
+            return self.value(obj)
+        return super().get_value(obj, attr, accessor=accessor, default=default)
+
+
+class Money(Exact):
     """An amount in 元 read by :func:`exchange.inputs.parse_money`: finite, within ``Numeric(16, 2)``, two decimals
     at most; ``minimum`` when given.  Dumped as a string with two decimals."""
 
@@ -137,8 +256,6 @@ class Money(fields.Decimal):
 
     def __init__(self, *, minimum=None, **kwargs):
         self.minimum = minimum
-        kwargs.setdefault("as_string", True)
-        kwargs.setdefault("places", 2)
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -184,3 +301,19 @@ class AwareMoment(_InRange, fields.AwareDateTime):
 class PageArgs(Schema):
     page = Page(load_default=1, metadata={"description": "页码，从 1 开始"})
     per_page = Int(load_default=20, minimum=1, maximum=200, metadata={"description": "每页条数，1–200"})
+
+
+class File(Upload):
+    """An uploaded file in a ``multipart/form-data`` body (``location="multipart"``), documented as a binary
+    string.  ``required=True`` documents that the file must be sent; a missing one is still left to the view or
+    the service, whose 400 says in Chinese which document is missing (not a generic 422)."""
+
+    def _validate_missing(self, value):
+        if value is not None:  # absent: the view or service answers; null is never a file
+            return
+        super()._validate_missing(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ValidationError("应为上传的文件（multipart/form-data）")
+        return value

@@ -2,10 +2,10 @@
 check and the free clauses.  The same services as the pages; only the translation is here."""
 from __future__ import annotations
 
-from flask import request
 from marshmallow import Schema, fields, validate
 
-from exchange.api.common import ApiError, Day, make_blueprint, not_found, perform, require_login
+from exchange.api.common import ApiError, Day, Exact, File, make_blueprint, not_found, perform, require_login
+from exchange.api.common import authorise, found
 from exchange.contracts import services as csvc
 from exchange.contracts.models import Contract
 from exchange.contracts.templates_data import FREE_KEYS, MAX_CLAUSE
@@ -28,7 +28,7 @@ class ContractSchema(Schema):
     contract_no = fields.String(allow_none=True)
     transferor = fields.Function(lambda c: c.listing.transferor_name)
     transferee = fields.Function(lambda c: csvc.transferee_name(c))
-    price = fields.Function(lambda c: str(c.deal.price))
+    price = Exact(attribute="deal.price", metadata={"description": "成交价（元）"})
     price_upper = fields.Function(lambda c: to_chinese_upper(c.deal.price),
                                   metadata={"description": "成交价大写"})
     due_at = fields.DateTime(metadata={"description": "签约期限（此刻之前确认）"})
@@ -53,7 +53,7 @@ class ContractConfirmSchema(Schema):
 
 
 class ContractScanSchema(Schema):
-    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "签字盖章的合同扫描件（PDF/JPG/PNG）"})
+    file = File(required=True, metadata={"description": "签字盖章的合同扫描件（PDF/JPG/PNG）"})
 
 
 class ContractCheckSchema(Schema):
@@ -89,6 +89,7 @@ def get_contract(contract_id):
 
 
 @blp.route("/<int:contract_id>/confirm", methods=["POST"])
+@authorise(csvc.authorise_confirm, found(Contract, "合同"))
 @blp.arguments(ContractConfirmSchema)
 @blp.response(200, ContractSchema)
 def confirm(args, contract_id):
@@ -98,18 +99,20 @@ def confirm(args, contract_id):
 
 
 @blp.route("/<int:contract_id>/scan", methods=["POST"])
-@blp.arguments(ContractScanSchema, location="files")
+@authorise(csvc.authorise_upload, found(Contract, "合同"))
+@blp.arguments(ContractScanSchema, location="multipart")
 @blp.response(200, ContractSchema)
 def upload_scan(args, contract_id):
     """上传签字盖章的合同扫描件（multipart/form-data：file；双方确认后）"""
     contract = _load(contract_id)
-    upload = request.files.get("file")
+    upload = args.get("file")
     if upload is None:
         raise ApiError(400, "invalid", "请选择要上传的文件。", fields={"file": ["必填项"]})
     return perform(csvc.upload_scan, require_login(), contract, upload)
 
 
 @blp.route("/<int:contract_id>/check", methods=["POST"])
+@authorise(csvc.authorise_manage, found(Contract, "合同"))
 @blp.arguments(ContractCheckSchema)
 @blp.response(200, ContractSchema)
 def check(args, contract_id):
@@ -120,6 +123,7 @@ def check(args, contract_id):
 
 
 @blp.route("/<int:contract_id>/clauses", methods=["PATCH"])
+@authorise(csvc.authorise_manage, found(Contract, "合同"))
 @blp.arguments(ContractClausesSchema)
 @blp.response(200, ContractSchema)
 def edit_clauses(args, contract_id):

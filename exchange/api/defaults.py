@@ -6,7 +6,8 @@ from marshmallow import Schema, fields, validate
 
 from exchange.access import AccessDenied, can
 from exchange.accounts.models import Role
-from exchange.api.common import Id, Int, make_blueprint, not_found, perform, require_login
+from exchange.api.common import Exact, Id, Int, make_blueprint, not_found, perform, require_login
+from exchange.api.common import authorise, found
 from exchange.exceptions import defaults as dsvc
 from exchange.exceptions.models import DefaultCase, RunnerUpOffer
 from exchange.extensions import db
@@ -23,7 +24,7 @@ class OfferSchema(Schema):
     project_no = fields.Function(lambda o: o.case.listing.project_no)
     registration_id = fields.Integer()
     bidder_no = fields.Function(lambda o: dsvc.registration_of(o).bidder_no)
-    price = fields.Decimal(as_string=True, places=2, metadata={"description": "要约价格：该报价人本人的最后报价（元）"})
+    price = Exact(metadata={"description": "要约价格：该报价人本人的最后报价（元）"})
     price_upper = fields.Function(lambda o: to_chinese_upper(o.price), metadata={"description": "价格大写"})
     state = fields.String(metadata={"description": "pending 待答复 / accepted / declined / expired"})
     state_label = fields.String()
@@ -36,7 +37,7 @@ class OfferSchema(Schema):
 class CandidateSchema(Schema):
     registration_id = fields.Function(lambda c: c.registration.id)
     bidder_no = fields.String()
-    price = fields.Decimal(as_string=True, places=2, metadata={"description": "本人最后（最高）有效报价"})
+    price = Exact(metadata={"description": "本人最后（最高）有效报价"})
     priority_match = fields.Boolean(metadata={"description": "优先权人以同等价格跟价"})
     offered = fields.String(metadata={"description": "此前要约的状态（空：未要约）"})
 
@@ -52,7 +53,7 @@ class CaseSchema(Schema):
     state = fields.String(metadata={"description": "open 待处理 / offered 已要约 / accepted / relisted / closed"})
     state_label = fields.String()
     reason = fields.String()
-    forfeited = fields.Decimal(as_string=True, places=2, metadata={"description": "没收的保证金（元）"})
+    forfeited = Exact(metadata={"description": "没收的保证金（元）"})
     forfeit_entry_id = fields.Integer(allow_none=True, metadata={"description": "没收的记账分录"})
     declared_at = fields.DateTime()
     new_deal_id = fields.Integer(allow_none=True, metadata={"description": "次高报价人接受后的新成交"})
@@ -118,6 +119,7 @@ def _may_read(user, listing) -> bool:
 
 
 @blp.route("/listings/<int:listing_id>/default", methods=["POST"])
+@authorise("defaults.decide")
 @blp.arguments(DeclareSchema)
 @blp.response(201, CaseSchema)
 def declare(args, listing_id):
@@ -150,6 +152,7 @@ def get_case(case_id):
 
 
 @blp.route("/defaults/<int:case_id>/offers", methods=["POST"])
+@authorise("defaults.decide")
 @blp.arguments(OfferArgs)
 @blp.response(201, OfferSchema)
 def offer(args, case_id):
@@ -159,6 +162,7 @@ def offer(args, case_id):
 
 
 @blp.route("/defaults/<int:case_id>/relist", methods=["POST"])
+@authorise("defaults.decide")
 @blp.arguments(RelistArgs)
 @blp.response(201, RelistResultSchema)
 def relist(args, case_id):
@@ -183,6 +187,7 @@ def get_offer(offer_id):
 
 
 @blp.route("/offers/<int:offer_id>/answer", methods=["POST"])
+@authorise(dsvc.authorise_answer, found(RunnerUpOffer, "要约"))
 @blp.arguments(AnswerSchema)
 @blp.response(200, OfferSchema)
 def answer(args, offer_id):

@@ -5,11 +5,11 @@ Reading: ``disputes.view`` (the center's reviewer and trading officer, 监管); 
 """
 from __future__ import annotations
 
-from flask import request
 from marshmallow import Schema, fields, validate
 
 from exchange.access import require
-from exchange.api.common import Id, PageArgs, make_blueprint, not_found, perform, require_login
+from exchange.api.common import File, Id, PageArgs, make_blueprint, not_found, perform, require_login
+from exchange.api.common import authorise
 from exchange.exceptions import disputes as dsvc
 from exchange.exceptions.models import DISPUTE_STATES, Dispute
 from exchange.extensions import db
@@ -82,8 +82,7 @@ class CloseInSchema(Schema):
     advice = fields.String(load_default=None, validate=validate.OneOf(list(dsvc.ADVICE)),
                            metadata={"description": "调解不成时必填：arbitration 告知依合同申请仲裁 / court 告知向人民法院"
                                                     "起诉 / both 两者"})
-    document = fields.Raw(metadata={"type": "string", "format": "binary",
-                                    "description": "调解协议书或调解记录扫描件（PDF/JPG/PNG，可不传）"})
+    document = File(metadata={"description": "调解协议书或调解记录扫描件（PDF/JPG/PNG，可不传）"})
 
 
 def _viewer():
@@ -119,6 +118,7 @@ def get_dispute(dispute_id):
 
 
 @blp.route("/listings/<int:listing_id>/disputes", methods=["POST"])
+@authorise("disputes.manage")
 @blp.arguments(DisputeInSchema)
 @blp.response(201, DisputeSchema)
 def create_dispute(args, listing_id):
@@ -133,6 +133,7 @@ def create_dispute(args, listing_id):
 
 
 @blp.route("/disputes/<int:dispute_id>/notes", methods=["POST"])
+@authorise("disputes.manage")
 @blp.arguments(NoteInSchema)
 @blp.response(201, DisputeSchema)
 def add_note(args, dispute_id):
@@ -143,15 +144,16 @@ def add_note(args, dispute_id):
 
 
 @blp.route("/disputes/<int:dispute_id>/close", methods=["POST"])
-@blp.arguments(CloseInSchema, location="form")
+@authorise("disputes.manage")
+@blp.arguments(CloseInSchema, location="multipart")
 @blp.response(200, DisputeSchema)
 def close_dispute(args, dispute_id):
     """结案：调解成功（调解协议）、调解不成（须告知仲裁或诉讼途径）或撤回；可附扫描件（multipart/form-data）"""
     user = require_login()
     require(user, "disputes.manage")
     d = _dispute(dispute_id)
-    args.pop("document", None)
-    return perform(dsvc.close, user, d, document=request.files.get("document"), **args)
+    document = args.pop("document", None)
+    return perform(dsvc.close, user, d, document=document, **args)
 
 
 __all__ = ["blp"]

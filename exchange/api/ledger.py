@@ -9,7 +9,8 @@ from marshmallow import Schema, fields, validate
 
 from exchange import clock
 from exchange.access import require
-from exchange.api.common import PageArgs, make_blueprint, not_found, perform, require_login
+from exchange.api.common import Exact, PageArgs, make_blueprint, not_found, perform, require_login
+from exchange.api.common import authorise
 from exchange.extensions import db
 from exchange.ledger import queries as q
 from exchange.ledger import refunds as rf
@@ -18,8 +19,6 @@ from exchange.ledger.services import check, listing_money
 from exchange.listings.models import Listing
 
 blp = make_blueprint("api_ledger", "", "资金台账与保证金退款")
-
-_MONEY = {"as_string": True, "places": 2}
 
 
 def _user(user_id):
@@ -48,7 +47,7 @@ class RefundSchema(Schema):
     id = fields.Integer()
     state = fields.String(metadata={"description": "pending 待登记转账 / recorded 待复核 / approved 已退还"})
     state_label = fields.Function(lambda r: q.REFUND_STATES.get(r.state, r.state))
-    amount = fields.Decimal(**_MONEY, metadata={"description": "应退金额（元）"})
+    amount = Exact(metadata={"description": "应退金额（元）"})
     payee = fields.String(metadata={"description": "收款人"})
     reason = fields.String()
     reason_label = fields.Function(lambda r: rf.REASONS.get(r.reason, r.reason))
@@ -86,7 +85,7 @@ class RefundTransferSchema(Schema):
 
 class LedgerAccountSchema(LedgerAccountRefSchema):
     kind_label = fields.String()
-    held = fields.Decimal(**_MONEY, metadata={"description": "在账余额（元）"})
+    held = Exact(metadata={"description": "在账余额（元）"})
     refund_id = fields.Integer(allow_none=True)
 
 
@@ -94,7 +93,7 @@ class LedgerLineSchema(Schema):
     account_code = fields.String()
     account_name = fields.String()
     side = fields.String(metadata={"description": "debit 借 / credit 贷"})
-    amount = fields.Decimal(**_MONEY)
+    amount = Exact()
 
 
 class LedgerEntrySchema(Schema):
@@ -108,9 +107,9 @@ class LedgerEntrySchema(Schema):
 
 
 class ListingMoneySchema(Schema):
-    money_in = fields.Decimal(**_MONEY, metadata={"description": "进账"})
-    money_out = fields.Decimal(**_MONEY, metadata={"description": "出账"})
-    held = fields.Decimal(**_MONEY, metadata={"description": "在账"})
+    money_in = Exact(metadata={"description": "进账"})
+    money_out = Exact(metadata={"description": "出账"})
+    held = Exact(metadata={"description": "在账"})
 
 
 class LedgerListingSchema(Schema):
@@ -164,6 +163,7 @@ def get_refund(refund_id):
 
 
 @blp.route("/refunds/<int:refund_id>/transfer", methods=["POST"])
+@authorise("refunds.manage")
 @blp.arguments(RefundTransferSchema)
 @blp.response(200, RefundSchema)
 def record_transfer(args, refund_id):

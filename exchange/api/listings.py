@@ -1,13 +1,12 @@
 """Listings: intake, materials, review decisions; the catalogue; the public announcements."""
 from __future__ import annotations
 
-
-from flask import request
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
-from exchange.api.common import (ApiError, Id, Int, Money, PageArgs, Quantity, make_blueprint, not_found, perform,
-                                 require_login)
+from exchange.api.common import (ApiError, Exact, File, Id, Int, Money, PageArgs, Quantity, make_blueprint, not_found,
+                                 perform, public, require_login)
+from exchange.api.common import authorise, found
 from exchange.catalog.models import Category, TransferMethod
 from exchange.extensions import db
 from exchange.listings import rules
@@ -55,9 +54,6 @@ class EventSchema(Schema):
     note = fields.String()
 
 
-MONEY = {"as_string": True, "places": 2, "allow_none": True}
-
-
 class ListingSchema(Schema):
     id = fields.Integer()
     project_no = fields.String(allow_none=True)
@@ -71,7 +67,7 @@ class ListingSchema(Schema):
     point = fields.Function(lambda l: {"id": l.point.id, "name": l.point.area_name} if l.point else None)
     location = fields.String()
     boundaries = fields.String()
-    quantity = fields.Decimal(as_string=True, places=2)
+    quantity = Exact()
     unit = fields.String()
     current_use = fields.String()
     description = fields.String()
@@ -80,11 +76,11 @@ class ListingSchema(Schema):
     term_start = fields.Date(allow_none=True)
     term_end = fields.Date(allow_none=True)
     price_mode = fields.String()
-    floor_unit_price = fields.Decimal(**MONEY)
-    floor_price = fields.Decimal(**MONEY)
+    floor_unit_price = Exact(allow_none=True)
+    floor_price = Exact(allow_none=True)
     price_basis = fields.String()
     show_floor_price = fields.Boolean()
-    appraisal_value = fields.Decimal(**MONEY)
+    appraisal_value = Exact(allow_none=True)
     appraisal_agency = fields.String()
     appraisal_report_no = fields.String()
     transferor_kind = fields.String()
@@ -105,10 +101,10 @@ class ListingSchema(Schema):
     buyer_conditions = fields.String()
     buyer_restriction = fields.String()
     restriction_note = fields.String()
-    deposit_amount = fields.Decimal(**MONEY)
+    deposit_amount = Exact(allow_none=True)
     announce_days = fields.Integer()
     trading_method = fields.String()
-    bid_increment = fields.Decimal(**MONEY)
+    bid_increment = Exact(allow_none=True)
     announce_start_at = fields.DateTime(allow_none=True)
     announce_end_at = fields.DateTime(allow_none=True)
     deposit_deadline_at = fields.DateTime(allow_none=True)
@@ -178,7 +174,10 @@ class TextSchema(Schema):
 
 
 class UploadSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(list(rules.MATERIAL_KINDS)))
+    kind = fields.String(required=True, validate=validate.OneOf(list(rules.MATERIAL_KINDS)),
+                         metadata={"description": "材料类别代码：" + "、".join(
+                             f"{code} {kind.label}" for code, kind in rules.MATERIAL_KINDS.items())})
+    file = File(required=True, metadata={"description": "材料文件（PDF、JPG 或 PNG）"})
 
 
 class PublicListingSchema(Schema):
@@ -191,12 +190,13 @@ class PublicListingSchema(Schema):
     town = fields.Function(lambda l: l.station.area_name)
     village = fields.Function(lambda l: l.point.area_name if l.point else None)
     location = fields.String()
-    quantity = fields.Decimal(as_string=True, places=2)
+    quantity = Exact()
     unit = fields.String()
     term_start = fields.Date(allow_none=True)
     term_end = fields.Date(allow_none=True)
-    floor_price = fields.Function(lambda l: f"{l.floor_price:.2f}" if l.show_floor_price and l.floor_price else None)
-    deposit_amount = fields.Decimal(**MONEY)
+    floor_price = Exact(value=lambda l: l.floor_price if l.show_floor_price and l.floor_price else None, allow_none=True,
+                        metadata={"description": "底价（元）；未公开底价时为 null"})
+    deposit_amount = Exact(allow_none=True)
     trading_method = fields.String()
     buyer_conditions = fields.String()
     transferor = fields.Function(lambda l: _public_transferor(l),
@@ -256,6 +256,7 @@ def _split(args: dict) -> tuple[Category | None, TransferMethod | None, dict]:
 
 
 @blp.route("/catalog/categories")
+@public
 @blp.response(200, CategorySchema(many=True))
 def categories():
     """交易品种及其流转方式（公开）"""
@@ -277,6 +278,7 @@ def list_listings(args):
 
 
 @blp.route("/listings", methods=["POST"])
+@authorise(svc.authorise_create)
 @blp.arguments(ListingCreateSchema)
 @blp.response(201, ListingSchema)
 def create_listing(args):
@@ -299,6 +301,7 @@ def get_listing(listing_id):
 
 
 @blp.route("/listings/<int:listing_id>", methods=["PATCH"])
+@authorise(svc.authorise_edit, found(Listing, "项目"))
 @blp.arguments(ListingWriteSchema)
 @blp.response(200, ListingSchema)
 def update_listing(args, listing_id):
@@ -310,12 +313,13 @@ def update_listing(args, listing_id):
 
 
 @blp.route("/listings/<int:listing_id>/materials", methods=["POST"])
-@blp.arguments(UploadSchema, location="form")
+@authorise(svc.authorise_edit, found(Listing, "项目"))
+@blp.arguments(UploadSchema, location="multipart")
 @blp.response(201, MaterialSchema)
 def upload_material(args, listing_id):
     """上传材料（multipart/form-data：kind 与 file；PDF/JPG/PNG）"""
     listing = _load(listing_id)
-    upload = request.files.get("file")
+    upload = args.get("file")
     if upload is None:
         raise ApiError(400, "invalid", "请选择要上传的文件。", fields={"file": ["必填项"]})
     material = perform(svc.add_material, require_login(), listing, args["kind"], upload)
@@ -344,6 +348,7 @@ def submit_listing(listing_id):
 
 
 @blp.route("/listings/<int:listing_id>/station-review", methods=["POST"])
+@authorise(svc.authorise_station_review, found(Listing, "项目"))
 @blp.arguments(StationDecisionSchema)
 @blp.response(200, ListingSchema)
 def station_review(args, listing_id):
@@ -354,6 +359,7 @@ def station_review(args, listing_id):
 
 
 @blp.route("/listings/<int:listing_id>/center-review", methods=["POST"])
+@authorise(svc.authorise_center_review, found(Listing, "项目"))
 @blp.arguments(CenterDecisionSchema)
 @blp.response(200, ListingSchema)
 def center_review(args, listing_id):
@@ -364,6 +370,7 @@ def center_review(args, listing_id):
 
 
 @blp.route("/listings/<int:listing_id>/opinion-request", methods=["POST"])
+@authorise(svc.authorise_center_review, found(Listing, "项目"))
 @blp.arguments(TextSchema)
 @blp.response(200, ListingSchema)
 def request_opinion(args, listing_id):
@@ -374,6 +381,7 @@ def request_opinion(args, listing_id):
 
 
 @blp.route("/listings/<int:listing_id>/opinion", methods=["POST"])
+@authorise(svc.authorise_station_review, found(Listing, "项目"))
 @blp.arguments(TextSchema)
 @blp.response(200, ListingSchema)
 def give_opinion(args, listing_id):
@@ -384,6 +392,7 @@ def give_opinion(args, listing_id):
 
 
 @blp.route("/public/listings")
+@public
 @blp.arguments(SearchArgs, location="query")
 @blp.response(200, PublicPageSchema)
 def public_listings(args):
@@ -398,6 +407,7 @@ def public_listings(args):
 
 
 @blp.route("/public/listings/<string:project_no>")
+@public
 @blp.response(200, PublicListingSchema)
 def public_listing(project_no):
     """一个公开项目的公告信息"""

@@ -16,7 +16,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from exchange.api import stats as stats_api
-from exchange.api.common import API_PREFIX, ApiError, Day, ErrorSchema, Int, not_found
+from exchange.api.common import API_PREFIX, ApiError, Day, ErrorSchema, Exact, Int, not_found
 from exchange.listings.workflow import PUBLIC_STATES
 from exchange.opendata import ratelimit
 from exchange.opendata import services as svc
@@ -33,8 +33,6 @@ RATE_HEADERS = {
     "X-RateLimit-Remaining": {"description": "本时间窗剩余的请求次数", "schema": {"type": "integer"}},
     "X-RateLimit-Reset": {"description": "本时间窗结束的时刻（Unix 秒）", "schema": {"type": "integer"}},
 }
-
-MONEY = dict(as_string=True, places=2, allow_none=True)
 
 
 def register(api) -> None:
@@ -86,18 +84,7 @@ def _bad_request(exc):
 
 @blp.errorhandler(429)
 def _too_many(exc):
-    from exchange.extensions import db
-    db.session.rollback()
-    token = ratelimit.client()
-    limiter = ratelimit.limiter_of(current_app)
-    current = limiter.current_limit if limiter is not None else None
-    wait = ratelimit.retry_after(current) if current is not None else 60
-    if token is not None:
-        message = f"请求过于频繁：该令牌每分钟最多 {token.per_minute} 次，请 {wait} 秒后再试。"
-    else:
-        message = (f"请求过于频繁：匿名访问每分钟最多 {ratelimit.anonymous_limit().split('/')[0]} 次（按 IP 计），"
-                   f"请 {wait} 秒后再试；政务数据平台请向交易中心申请开放数据访问令牌。")
-    return {"error": "too_many_requests", "message": message, "retry_after": wait}, 429, {"Retry-After": str(wait)}
+    return ratelimit.too_many(exc)
 
 
 def _call(fn, *args, **kwargs):
@@ -174,7 +161,7 @@ class ResultSchema(Schema):
     method = fields.String(metadata={"description": "agreement 协议转让 / online_bidding 网络竞价 / sealed_bid "
                                                     "一次性报价 / auction 拍卖 / tender 招投标"})
     method_label = fields.String()
-    price = fields.Decimal(**MONEY, metadata={"description": "成交价（元）"})
+    price = Exact(allow_none=True, metadata={"description": "成交价（元）"})
     concluded_at = fields.DateTime(metadata={"description": "成交时间（UTC）"})
     concluded_date = fields.Date(metadata={"description": "成交日期（北京时间）"})
     publicity_end_at = fields.DateTime(allow_none=True, metadata={"description": "交易公示截止（UTC）"})
@@ -193,9 +180,9 @@ class ResultDetailSchema(ResultSchema):
     town_code = fields.String(metadata={"description": "交易站编码"})
     village = fields.String(allow_none=True, metadata={"description": "村（社区）"})
     village_code = fields.String(allow_none=True, metadata={"description": "交易点编码"})
-    quantity = fields.Decimal(**MONEY, metadata={"description": "面积或数量"})
+    quantity = Exact(allow_none=True, metadata={"description": "面积或数量"})
     unit = fields.String(metadata={"description": "单位，如 亩"})
-    floor_price = fields.Decimal(**MONEY, metadata={"description": "底价（元）；未公开底价的项目为 null"})
+    floor_price = Exact(allow_none=True, metadata={"description": "底价（元）；未公开底价的项目为 null"})
     transferor = fields.String(metadata={"description": "转让方：农户仅显示姓氏（张*），集体经济组织和单位显示全称"})
 
 
@@ -212,16 +199,16 @@ class AnnouncementSchema(Schema):
     town_code = fields.String(metadata={"description": "交易站编码"})
     village = fields.String(allow_none=True, metadata={"description": "村（社区）"})
     village_code = fields.String(allow_none=True, metadata={"description": "交易点编码"})
-    quantity = fields.Decimal(**MONEY, metadata={"description": "面积或数量"})
+    quantity = Exact(allow_none=True, metadata={"description": "面积或数量"})
     unit = fields.String(metadata={"description": "单位，如 亩"})
     term_start = fields.Date(allow_none=True, metadata={"description": "流转期限起"})
     term_end = fields.Date(allow_none=True, metadata={"description": "流转期限止"})
     price_mode = fields.String(metadata={"description": "total 总价 / per_unit_year 按单位面积每年计价"})
     price_mode_label = fields.String()
     floor_price_public = fields.Boolean(metadata={"description": "转让方是否同意公开底价"})
-    floor_price = fields.Decimal(**MONEY, metadata={"description": "底价（元，总价）；未公开时为 null"})
-    floor_unit_price = fields.Decimal(**MONEY, metadata={"description": "单价（元/单位/年）；按年计价且公开时给出"})
-    deposit_amount = fields.Decimal(**MONEY, metadata={"description": "交易保证金（元）"})
+    floor_price = Exact(allow_none=True, metadata={"description": "底价（元，总价）；未公开时为 null"})
+    floor_unit_price = Exact(allow_none=True, metadata={"description": "单价（元/单位/年）；按年计价且公开时给出"})
+    deposit_amount = Exact(allow_none=True, metadata={"description": "交易保证金（元）"})
     trading_method = fields.String(metadata={"description": "交易方式代码"})
     trading_method_label = fields.String()
     transferor_kind = fields.String(allow_none=True, metadata={"description": "household 农户 / collective 集体经济"

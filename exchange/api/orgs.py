@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from exchange.api.common import ApiError, Id, Int, make_blueprint, not_found, require_login, service_error
+from exchange.api.common import authorise
 from exchange.extensions import db
 from exchange.orgs import services as svc
 from exchange.orgs.models import OrgKind, OrgUnit
@@ -80,6 +81,7 @@ def list_orgs(args):
 
 
 @blp.route("", methods=["POST"])
+@authorise("orgs.manage")
 @blp.arguments(OrgCreateSchema)
 @blp.response(201, OrgSchema)
 def create_org(args):
@@ -105,6 +107,7 @@ def get_org(org_id):
 
 
 @blp.route("/<int:org_id>", methods=["PATCH"])
+@authorise("orgs.manage")
 @blp.arguments(OrgUpdateSchema)
 @blp.response(200, OrgSchema)
 def update_org(args, org_id):
@@ -122,6 +125,7 @@ def update_org(args, org_id):
 
 
 @blp.route("/<int:org_id>/active", methods=["PUT"])
+@authorise("orgs.manage")
 @blp.arguments(ActiveSchema)
 @blp.response(200, OrgSchema)
 def set_active(args, org_id):

@@ -7,7 +7,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from exchange.access import AccessDenied, can, require
-from exchange.api.common import API_PREFIX, ApiError, make_blueprint, not_found, perform, require_login
+from exchange.api.common import API_PREFIX, ApiError, Exact, File, make_blueprint, not_found, perform, require_login
+from exchange.api.common import authorise, found
 from exchange.extensions import db
 from exchange.payments import services as psvc
 from exchange.payments import statements as ssvc
@@ -25,7 +26,7 @@ class OrderSchema(Schema):
     registration_id = fields.Integer(allow_none=True)
     settlement_id = fields.Integer(allow_none=True)
     provider = fields.String()
-    amount = fields.Decimal(as_string=True, places=2)
+    amount = Exact()
     state = fields.String()
     state_label = fields.String()
     expires_at = fields.DateTime()
@@ -49,7 +50,7 @@ class LineSchema(Schema):
     line_no = fields.Integer()
     bank_txn_id = fields.String()
     arrived_at = fields.DateTime()
-    amount = fields.Decimal(as_string=True, places=2)
+    amount = Exact()
     payer_name = fields.String()
     payer_account = fields.String()
     memo = fields.String()
@@ -83,7 +84,7 @@ class StatementBriefSchema(Schema):
 
 
 class StatementUploadSchema(Schema):
-    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "银行导出的流水（CSV 或 XLSX）"})
+    file = File(required=True, metadata={"description": "银行导出的流水（CSV 或 XLSX）"})
 
 
 class LineDecisionSchema(Schema):
@@ -97,6 +98,7 @@ class BookMatchedSchema(Schema):
 
 
 @blp.route("/registrations/<int:reg_id>/payments", methods=["POST"])
+@authorise(psvc.authorise_online_payment, found(Registration, "报名"))
 @blp.arguments(StartPaymentSchema)
 @blp.response(201, OrderSchema)
 def start_payment(args, reg_id):
@@ -134,12 +136,13 @@ def provider_callback(provider):
 
 
 @blp.route("/statements", methods=["POST"])
-@blp.arguments(StatementUploadSchema, location="files")
+@authorise("statements.import")
+@blp.arguments(StatementUploadSchema, location="multipart")
 @blp.response(201, StatementSchema)
 def import_statement(args, **_):
     """导入银行流水（multipart/form-data：file），逐笔比对缴款码、金额和到账时间"""
     user = require_login()
-    upload = request.files.get("file")
+    upload = args.get("file")
     if upload is None:
         raise ApiError(400, "invalid", "请选择银行流水文件。", fields={"file": ["必填项"]})
     return perform(ssvc.import_statement, user, upload.read(ssvc.MAX_BYTES + 1), upload.filename or "流水")
@@ -177,6 +180,7 @@ def book_matched(stmt_id):
 
 
 @blp.route("/statement-lines/<int:line_id>/decision", methods=["POST"])
+@authorise("statements.import")
 @blp.arguments(LineDecisionSchema)
 @blp.response(200, LineSchema)
 def decide(args, line_id):

@@ -13,7 +13,9 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
 from exchange.access import AccessDenied, can
-from exchange.api.common import PageArgs, make_blueprint, not_found, perform, require_login
+from exchange.api.common import (Exact, PageArgs, make_blueprint, not_found, perform, public, public_or_signed_in,
+                                 require_login)
+from exchange.api.common import authorise
 from exchange.extensions import db
 from exchange.money import to_chinese_upper
 from exchange.trading import documents as docs
@@ -28,7 +30,7 @@ from exchange.trading.models import LIVE_DEAL_STATES as PUBLIC_DEAL_STATES  # no
 class PublicBidSchema(Schema):
     seq = fields.Integer()
     bidder_no = fields.String(metadata={"description": "竞买号（不公开竞买人姓名）"})
-    amount = fields.Decimal(as_string=True, places=2)
+    amount = Exact()
     at = fields.DateTime()
     priority_match = fields.Boolean(metadata={"description": "优先权人以同等价格跟价"})
 
@@ -41,11 +43,11 @@ class PublicDealSchema(Schema):
     transfer_method = fields.Function(lambda d: d.listing.method.name)
     town = fields.Function(lambda d: d.listing.station.area_name)
     village = fields.Function(lambda d: d.listing.point.area_name if d.listing.point else None)
-    quantity = fields.Function(lambda d: f"{d.listing.quantity:.2f}" if d.listing.quantity is not None else None)
+    quantity = Exact(attribute="listing.quantity", allow_none=True)
     unit = fields.Function(lambda d: d.listing.unit)
     method = fields.String(metadata={"description": "agreement / online_bidding / sealed_bid / auction / tender"})
     method_label = fields.String()
-    price = fields.Decimal(as_string=True, places=2)
+    price = Exact()
     price_upper = fields.Function(lambda d: to_chinese_upper(d.price), metadata={"description": "成交价大写"})
     transferor = fields.Function(lambda d: docs.transferor_public(d), metadata={"description": "自然人姓名脱敏"})
     winner = fields.Function(lambda d: docs.winner_public(d), metadata={"description": "受让方；自然人姓名脱敏"})
@@ -114,6 +116,7 @@ def _deal(deal_no: str, public: bool = False) -> Deal:
 
 
 @blp.route("/public/deals")
+@public
 @blp.arguments(PublicDealArgs, location="query")
 @blp.response(200, PublicDealPageSchema)
 def public_deals(args):
@@ -127,6 +130,7 @@ def public_deals(args):
 
 
 @blp.route("/public/deals/<string:deal_no>")
+@public
 @blp.response(200, PublicDealDetailSchema)
 def public_deal(deal_no):
     """一项成交的公示信息和竞价记录（竞买人仅以竞买号表示）"""
@@ -134,6 +138,7 @@ def public_deal(deal_no):
 
 
 @blp.route("/deals/<string:deal_no>/objections", methods=["POST"])
+@public_or_signed_in
 @blp.arguments(ObjectionInSchema)
 @blp.response(201, ObjectionFiledSchema)
 def file_objection(args, deal_no):
@@ -161,6 +166,7 @@ def list_objections(deal_no):
 
 
 @blp.route("/objections/<int:objection_id>/decision", methods=["POST"])
+@authorise("objections.decide")
 @blp.arguments(ObjectionDecisionSchema)
 @blp.response(200, ObjectionSchema)
 def decide_objection(args, objection_id):

@@ -1,13 +1,14 @@
 """意向受让登记, 资格确认 and deposit confirmation over the API."""
 from __future__ import annotations
 
-from flask import request
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from exchange.access import AccessDenied, can
 from exchange.accounts.models import Role
-from exchange.api.common import ApiError, Id, Moment, PageArgs, make_blueprint, not_found, perform, require_login
+from exchange.api.common import (ApiError, Exact, File, Id, Moment, PageArgs, make_blueprint, not_found, perform,
+                                 require_login)
+from exchange.api.common import authorise, found
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
@@ -31,21 +32,39 @@ class RegistrationSchema(Schema):
     buyer = fields.Function(lambda r: {"id": r.buyer.id, "name": r.buyer.display_name})
     state = fields.String()
     state_label = fields.String()
-    offer = fields.Decimal(as_string=True, places=2, allow_none=True)
+    offer = Exact(allow_none=True)
     by_agent = fields.Boolean()
     joint = fields.Boolean()
     flags = fields.String(metadata={"description": "提示审核人员注意的事项"})
     review_due_at = fields.DateTime(allow_none=True)
     review_note = fields.String()
     payment_ref = fields.String(allow_none=True, metadata={"description": "缴款码"})
-    deposit_amount = fields.Decimal(as_string=True, places=2, allow_none=True)
+    deposit_amount = Exact(allow_none=True)
     deposit_deadline_at = fields.DateTime(allow_none=True)
     paid_at = fields.DateTime(allow_none=True)
     bidder_no = fields.String(allow_none=True, metadata={"description": "竞买号（保证金到账后）"})
     priority_right = fields.Boolean()
     priority_basis = fields.String()
-    missing_materials = fields.Function(lambda r: [rsvc.BUYER_MATERIALS[k] for k in rsvc.missing_materials(r)])
+    missing_materials = fields.Function(lambda r: [rsvc.BUYER_MATERIALS[k] for k in rsvc.missing_materials(r)],
+                                        metadata={"description": "尚缺的材料（中文名称），与 missing_material_kinds 一一对应",
+                                                  "type": "array", "items": {"type": "string"}})
+    missing_material_kinds = fields.Function(
+        lambda r: rsvc.missing_materials(r),
+        metadata={"description": "尚缺的材料的类别代码（上传材料时 kind 的取值），与 missing_materials 一一对应",
+                  "type": "array", "items": {"type": "string", "enum": list(rsvc.BUYER_MATERIALS)}})
+    session_id = fields.Function(
+        lambda r: _bidding_session_id(r),
+        metadata={"description": "保证金已到账的竞买人可进入的竞价场次（GET /sessions/{session_id}/state）；"
+                                 "尚未安排或不是竞买人时为 null", "type": "integer", "nullable": True})
     materials = fields.List(fields.Nested(RegMaterialSchema))
+
+
+def _bidding_session_id(reg: Registration) -> int | None:
+    if reg.state != "paid":  # only a bidder (deposit arrived) enters the room
+        return None
+    from exchange.trading.services import active_session
+    session = active_session(reg.listing)
+    return session.id if session is not None else None
 
 
 class ApplySchema(Schema):
@@ -88,11 +107,14 @@ class DepositSchema(Schema):
     source_key = fields.String(required=True, validate=validate.Length(min=1, max=100),
                                metadata={"description": "银行回单号或流水号（同一流水只入账一次）"})
     arrived_at = Moment(load_default=None, metadata={"description": "到账时间（默认为现在）"})
-    receipt = fields.Raw(metadata={"type": "string", "format": "binary", "description": "银行回单（PDF、JPG 或 PNG，必传）"})
+    receipt = File(required=True, metadata={"description": "银行回单（PDF、JPG 或 PNG，必传）"})
 
 
 class MaterialUploadSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(list(rsvc.BUYER_MATERIALS)))
+    kind = fields.String(required=True, validate=validate.OneOf(list(rsvc.BUYER_MATERIALS)),
+                         metadata={"description": "材料类别代码：" + "、".join(
+                             f"{code} {label}" for code, label in rsvc.BUYER_MATERIALS.items())})
+    file = File(required=True, metadata={"description": "材料文件（PDF、JPG 或 PNG）"})
 
 
 def _can_see(user, reg: Registration) -> bool:
@@ -112,6 +134,7 @@ def _load(reg_id: int) -> Registration:
 
 
 @blp.route("/listings/<int:listing_id>/registrations", methods=["POST"])
+@authorise(rsvc.authorise_apply)
 @blp.arguments(ApplySchema)
 @blp.response(201, RegistrationSchema)
 def apply(args, listing_id):
@@ -153,12 +176,13 @@ def get_registration(reg_id):
 
 
 @blp.route("/registrations/<int:reg_id>/materials", methods=["POST"])
-@blp.arguments(MaterialUploadSchema, location="form")
+@authorise(rsvc.authorise_own, found(Registration, "报名"))
+@blp.arguments(MaterialUploadSchema, location="multipart")
 @blp.response(201, RegMaterialSchema)
 def upload(args, reg_id):
     """上传第十三条规定的材料（multipart/form-data：kind 与 file）"""
     reg = _load(reg_id)
-    file = request.files.get("file")
+    file = args.get("file")
     if file is None:
         raise ApiError(400, "invalid", "请选择要上传的文件。", fields={"file": ["必填项"]})
     m = perform(rsvc.add_material, require_login(), reg, args["kind"], file)
@@ -166,6 +190,7 @@ def upload(args, reg_id):
 
 
 @blp.route("/registrations/<int:reg_id>/qualify", methods=["POST"])
+@authorise(rsvc.authorise_review, found(Registration, "报名"))
 @blp.arguments(QualifySchema)
 @blp.response(200, RegistrationSchema)
 def qualify(args, reg_id):
@@ -177,6 +202,7 @@ def qualify(args, reg_id):
 
 
 @blp.route("/registrations/<int:reg_id>/reject", methods=["POST"])
+@authorise(rsvc.authorise_review, found(Registration, "报名"))
 @blp.arguments(ReasonSchema)
 @blp.response(200, RegistrationSchema)
 def reject(args, reg_id):
@@ -187,11 +213,12 @@ def reject(args, reg_id):
 
 
 @blp.route("/registrations/<int:reg_id>/deposit", methods=["POST"])
-@blp.arguments(DepositSchema, location="form")
+@authorise("deposits.confirm")
+@blp.arguments(DepositSchema, location="multipart")
 @blp.response(200, RegistrationSchema)
 def confirm_deposit(args, reg_id):
     """凭银行回单确认保证金到账（中心财务；multipart/form-data，回单必传；金额须一致、须在截止前到账）"""
     reg = _load(reg_id)
     perform(rsvc.confirm_deposit, require_login(), reg, args["amount"], source_key=args["source_key"],
-            arrived_at=args["arrived_at"], receipt=request.files.get("receipt"))
+            arrived_at=args["arrived_at"], receipt=args.get("receipt"))
     return reg

@@ -1,12 +1,12 @@
 """资金结算, 划付 and the fee table over the API (the same services as the pages)."""
 from __future__ import annotations
 
-from flask import request
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from exchange.access import require
-from exchange.api.common import Id, Moment, Money, make_blueprint, not_found, perform, require_login
+from exchange.api.common import Exact, File, Id, Moment, Money, make_blueprint, not_found, perform, require_login
+from exchange.api.common import authorise
 from exchange.extensions import db
 from exchange.payments import services as psvc
 from exchange.settlement import services as stl
@@ -18,7 +18,7 @@ blp = make_blueprint("api_settlement", "", "资金结算、划付与收费标准
 class PayoutSchema(Schema):
     id = fields.Integer()
     settlement_id = fields.Integer()
-    amount = fields.Decimal(as_string=True, places=2)
+    amount = Exact()
     payee_name = fields.String()
     payee_bank = fields.String()
     payee_account = fields.String(metadata={"description": "受让方看到的账号只显示末 4 位"})
@@ -37,12 +37,12 @@ class SettlementSchema(Schema):
     project_no = fields.Function(lambda s: s.listing.project_no)
     state = fields.String(metadata={"description": "awaiting / paid / settled"})
     state_label = fields.String()
-    price = fields.Decimal(as_string=True, places=2)
-    deposit_converted = fields.Decimal(as_string=True, places=2)
-    balance_due = fields.Decimal(as_string=True, places=2)
-    buyer_fee = fields.Decimal(as_string=True, places=2)
-    seller_fee = fields.Decimal(as_string=True, places=2)
-    amount_to_pay = fields.Decimal(as_string=True, places=2, metadata={"description": "受让方应付：价款余额 + 受让方服务费"})
+    price = Exact()
+    deposit_converted = Exact()
+    balance_due = Exact()
+    buyer_fee = Exact()
+    seller_fee = Exact()
+    amount_to_pay = Exact(metadata={"description": "受让方应付：价款余额 + 受让方服务费"})
     payment_ref = fields.String(metadata={"description": "价款缴款码（转账附言须填写）"})
     due_at = fields.DateTime()
     paid_at = fields.DateTime(allow_none=True)
@@ -70,7 +70,7 @@ class PriceOrderSchema(Schema):
     order_no = fields.String()
     settlement_id = fields.Integer()
     provider = fields.String()
-    amount = fields.Decimal(as_string=True, places=2)
+    amount = Exact()
     state = fields.String()
     expires_at = fields.DateTime()
     checkout_url = fields.Function(lambda o: psvc.checkout_url(o) if o.state == "created" else None)
@@ -81,6 +81,7 @@ class ReceiptSchema(Schema):
     source_key = fields.String(required=True, validate=validate.Length(min=1, max=100),
                                metadata={"description": "银行回单号或流水号"})
     arrived_at = Moment(load_default=None, metadata={"description": "到账时间（ISO 8601，默认现在）"})
+    receipt = File(required=True, metadata={"description": "银行回单（PDF、JPG 或 PNG，必传）"})
 
 
 class TransferSchema(Schema):
@@ -91,7 +92,7 @@ class FeeRuleSchema(Schema):
     id = fields.Integer(dump_only=True)
     category_id = Id(allow_none=True, metadata={"description": "交易品种；null 为默认标准"})
     basis = fields.String(required=True, validate=validate.OneOf(["rate", "fixed"]))
-    rate = fields.Decimal(allow_none=True, as_string=True, load_default=None, metadata={"description": "0 ≤ 费率 < 1"})
+    rate = Exact(places=None, allow_none=True, load_default=None, metadata={"description": "0 ≤ 费率 < 1"})
     fixed_amount = Money(allow_none=True, load_default=None, minimum=0)
     min_fee = Money(allow_none=True, load_default=None, minimum=0)
     max_fee = Money(allow_none=True, load_default=None, minimum=0)
@@ -117,6 +118,7 @@ def get_settlement(settlement_id):
 
 
 @blp.route("/settlements/<int:settlement_id>/pay", methods=["POST"])
+@authorise(psvc.authorise_price_payment, lambda settlement_id: _settlement(settlement_id, require_login()))
 @blp.arguments(PricePaymentSchema)
 @blp.response(201, PriceOrderSchema)
 def pay(args, settlement_id):
@@ -126,14 +128,15 @@ def pay(args, settlement_id):
 
 
 @blp.route("/settlements/<int:settlement_id>/receipt", methods=["POST"])
-@blp.arguments(ReceiptSchema, location="form")
+@authorise("settlement.manage")
+@blp.arguments(ReceiptSchema, location="multipart")
 @blp.response(200, SettlementSchema)
 def receipt(args, settlement_id):
     """凭银行回单确认价款到账（财务；multipart/form-data：amount、source_key、arrived_at、receipt）"""
     user = require_login()
     require(user, "settlement.manage")
     s = _settlement(settlement_id, user)
-    upload = request.files.get("receipt")
+    upload = args.get("receipt")
     perform(stl.confirm_receipt, user, s, args["amount"], source_key=args["source_key"], receipt=upload,
             receipt_filename=getattr(upload, "filename", None), arrived_at=args["arrived_at"])
     return s
@@ -159,6 +162,7 @@ def _payout(payout_id: int, user) -> Payout:
 
 
 @blp.route("/payouts/<int:payout_id>/transfer", methods=["POST"])
+@authorise("settlement.manage")
 @blp.arguments(TransferSchema)
 @blp.response(200, PayoutSchema)
 def transfer(args, payout_id):
@@ -184,6 +188,7 @@ def list_fees():
 
 
 @blp.route("/fees", methods=["PUT"])
+@authorise("fees.manage")
 @blp.arguments(FeeRuleSchema)
 @blp.response(200, FeeRuleSchema)
 def put_fee(args):

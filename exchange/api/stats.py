@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from exchange.access import require
-from exchange.api.common import ApiError, make_blueprint, require_login
+from exchange.api.common import ApiError, Exact, make_blueprint, require_login
 from exchange.supervision import stats
 
 blp = make_blueprint("api_stats", "/stats", "统计分析与考评排名（交易中心、监管只读）")
@@ -34,9 +34,9 @@ class RankArgs(FilterArgs):
     order = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
 
 
-class Rate(fields.Field):
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else format(value, "f")
+def Rate(**kwargs) -> Exact:  # noqa: N802 (reads like the field it is)
+    """A share or rate (0.1234 = 12.34 %) as an exact decimal string, its decimals as computed."""
+    return Exact(places=None, **kwargs)
 
 
 class StageSchema(Schema):
@@ -62,9 +62,9 @@ class ListingFigures(Schema):
 
 class DealFigures(Schema):
     count = fields.Integer()
-    area_mu = fields.Decimal(as_string=True, metadata={"description": "成交面积（亩）"})
-    amount = fields.Decimal(as_string=True, metadata={"description": "成交金额（元）"})
-    floor_total = fields.Decimal(as_string=True, metadata={"description": "有底价的成交的底价合计（元）"})
+    area_mu = Exact(places=None, metadata={"description": "成交面积（亩）"})
+    amount = Exact(places=None, metadata={"description": "成交金额（元）"})
+    floor_total = Exact(places=None, metadata={"description": "有底价的成交的底价合计（元）"})
     premium_rate = Rate(allow_none=True, metadata={"description": "Σ成交价/Σ底价 − 1"})
     avg_premium_rate = Rate(allow_none=True, metadata={"description": "逐宗 成交价/底价 − 1 的平均"})
 
@@ -72,7 +72,7 @@ class DealFigures(Schema):
 class Figures(Schema):
     listings = fields.Nested(ListingFigures)
     deals = fields.Nested(DealFigures)
-    deposits_held = fields.Decimal(as_string=True, metadata={"description": "当前在途保证金（元）"})
+    deposits_held = Exact(places=None, metadata={"description": "当前在途保证金（元）"})
     stages = fields.Dict(keys=fields.String(), values=fields.Nested(StageSchema),
                          metadata={"description": "review 审核, announce 公告, contract 签约, settle 结算, certify 鉴证"})
     clocks = fields.Dict(keys=fields.String(), values=fields.Nested(ClockSchema),
@@ -113,7 +113,7 @@ class RankRow(Schema):
     center_review_days = fields.Float(allow_none=True)
     center_reviews = fields.Integer()
     deals = fields.Integer()
-    amount = fields.Decimal(as_string=True)
+    amount = Exact(places=None)
 
 
 class RankSchema(Schema):

@@ -5,7 +5,7 @@ from flask import current_app
 from marshmallow import Schema, fields
 
 from exchange import clock
-from exchange.api.common import make_blueprint
+from exchange.api.common import make_blueprint, public
 
 blp = make_blueprint("api_system", "/system", "平台时间与状态")
 
@@ -18,6 +18,7 @@ class TimeSchema(Schema):
 
 
 @blp.route("/time")
+@public
 @blp.response(200, TimeSchema)
 def server_time():
     """服务器时间

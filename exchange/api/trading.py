@@ -6,7 +6,14 @@ from marshmallow import Schema, fields, validate
 
 from exchange.access import AccessDenied, can
 from exchange.accounts.models import Role
-from exchange.api.common import ApiError, AwareMoment, Id, Int, make_blueprint, not_found, perform, require_login
+from exchange.api.common import (ApiError, AwareMoment, Exact, File, Id, Int, make_blueprint, not_found, perform,
+                                 require_login)
+from exchange.api.common import authorise, found
+from exchange.exceptions import services as xsvc
+from exchange.exceptions import suspension
+from exchange.listings.models import Listing
+from exchange.api.contracts import ContractSchema
+from exchange.api.settlement import SettlementSchema
 from exchange.extensions import db
 from exchange.trading import room
 from exchange.trading import services as tsvc
@@ -24,8 +31,8 @@ class BidSchema(Schema):
 class BidResultSchema(Schema):
     accepted = fields.Boolean()
     seq = fields.Integer()
-    amount = fields.String()
-    state = fields.Dict(metadata={"description": "报价后的竞价状态"})
+    amount = Exact()
+    state = fields.Nested(lambda: RoomStateSchema(), metadata={"description": "报价后的竞价状态"})
 
 
 class RoomStateSchema(Schema):
@@ -39,10 +46,10 @@ class RoomStateSchema(Schema):
     ends_at = fields.String(metadata={"description": "当前结束时间（限时报价期每次有效报价后延后）"})
     hard_end_at = fields.String(metadata={"description": "最迟结束时间"})
     seconds_left = fields.Float()
-    start_price = fields.String()
-    increment = fields.String(allow_none=True)
+    start_price = Exact()
+    increment = Exact(allow_none=True)
     max_steps = fields.Integer()
-    current_price = fields.String(allow_none=True)
+    current_price = Exact(allow_none=True)
     current_price_text = fields.String(allow_none=True)
     current_price_upper = fields.String(allow_none=True, metadata={"description": "当前最高价大写"})
     leader_bidder_no = fields.String(allow_none=True)
@@ -80,6 +87,7 @@ def session_state(session_id):
 
 
 @blp.route("/sessions/<int:session_id>/bids", methods=["POST"])
+@authorise(tsvc.authorise_bid, found(BiddingSession, "竞价"))
 @blp.arguments(BidSchema)
 @blp.response(201, BidResultSchema)
 def place_bid(args, session_id):
@@ -108,8 +116,8 @@ class SessionSchema(Schema):
     listing_id = fields.Integer()
     method = fields.String()
     state = fields.String()
-    start_price = fields.Decimal(as_string=True, places=2)
-    increment = fields.Decimal(as_string=True, places=2, allow_none=True)
+    start_price = Exact()
+    increment = Exact(allow_none=True)
     max_steps = fields.Integer()
     starts_at = fields.DateTime()
     free_end_at = fields.DateTime()
@@ -125,12 +133,33 @@ class DealSchema(Schema):
     listing_id = fields.Integer()
     method = fields.String()
     method_label = fields.String()
-    price = fields.Decimal(as_string=True, places=2)
+    price = Exact()
     bidder_no = fields.Function(lambda d: d.registration.bidder_no)
     concluded_at = fields.DateTime()
     state = fields.String()
     publicity_end_at = fields.DateTime()
     contract_due_at = fields.DateTime(allow_none=True)
+    session_id = fields.Integer(allow_none=True, metadata={"description": "成交所在的竞价场次（协议转让、线下交易为 null）"})
+    contract_id = fields.Function(
+        lambda d: _contract_id(d),
+        metadata={"description": "成交合同（GET /deals/{id}/contract 或 /contracts/{contract_id}）；尚未生成时为 null",
+                  "type": "integer", "nullable": True})
+    settlement_id = fields.Function(
+        lambda d: _settlement_id(d),
+        metadata={"description": "资金结算（GET /deals/{id}/settlement 或 /settlements/{settlement_id}）；合同生效前为 null",
+                  "type": "integer", "nullable": True})
+
+
+def _contract_id(deal) -> int | None:
+    from exchange.contracts.services import contract_for_deal
+    contract = contract_for_deal(deal)
+    return contract.id if contract is not None else None
+
+
+def _settlement_id(deal) -> int | None:
+    from exchange.settlement.services import for_deal
+    settlement = for_deal(deal)
+    return settlement.id if settlement is not None else None
 
 
 class OnlineScheduleSchema(Schema):
@@ -155,7 +184,7 @@ class OfflineSchema(Schema):
     price = fields.String(required=True)
     held_on = fields.String(required=True, metadata={"description": "举行日期 YYYY-MM-DD"})
     note = fields.String(load_default="")
-    document = fields.Raw(metadata={"type": "string", "format": "binary", "description": "结果文件（必传）"})
+    document = File(required=True, metadata={"description": "结果文件（必传）"})
 
 
 class RelistSchema(Schema):
@@ -168,7 +197,7 @@ class RelistedSchema(Schema):
     id = fields.Integer()
     state = fields.String()
     relisted_from_id = fields.Integer()
-    floor_price = fields.Decimal(as_string=True, places=2)
+    floor_price = Exact()
 
 
 def _trading_listing(listing_id):
@@ -181,6 +210,7 @@ def _trading_listing(listing_id):
 
 
 @blp.route("/listings/<int:listing_id>/sessions/online", methods=["POST"])
+@authorise("trading.manage")
 @blp.arguments(OnlineScheduleSchema)
 @blp.response(201, SessionSchema)
 def schedule_online(args, listing_id):
@@ -190,6 +220,7 @@ def schedule_online(args, listing_id):
 
 
 @blp.route("/listings/<int:listing_id>/sessions/sealed", methods=["POST"])
+@authorise("trading.manage")
 @blp.arguments(SealedScheduleSchema)
 @blp.response(201, SessionSchema)
 def schedule_sealed(args, listing_id):
@@ -207,16 +238,17 @@ def confirm_agreement(listing_id):
 
 
 @blp.route("/listings/<int:listing_id>/offline-result", methods=["POST"])
-@blp.arguments(OfflineSchema, location="form")
+@authorise("trading.manage")
+@blp.arguments(OfflineSchema, location="multipart")
 @blp.response(201, DealSchema)
 def record_offline(args, listing_id):
     """录入拍卖、招投标结果（multipart/form-data，结果文件必传）"""
     user, listing = _trading_listing(listing_id)
-    args.pop("document", None)
-    return perform(tsvc.record_offline, user, listing, document=request.files.get("document"), **args)
+    return perform(tsvc.record_offline, user, listing, document=args.pop("document", None), **args)
 
 
 @blp.route("/listings/<int:listing_id>/relist", methods=["POST"])
+@authorise("listings.relist")
 @blp.arguments(RelistSchema)
 @blp.response(201, RelistedSchema)
 def relist(args, listing_id):
@@ -238,12 +270,71 @@ def get_deal(listing_id):
     return deal
 
 
+@blp.route("/listings/<int:listing_id>/session")
+@blp.response(200, SessionSchema)
+def listing_session(listing_id):
+    """项目的竞价场次（保证金已到账的竞买人，或可查看组织交易的工作人员）：再以 GET /sessions/{id}/state 进入竞价室"""
+    user, listing = _trading_listing(listing_id)
+    if user.role == Role.PUBLIC:  # who asks first: a stranger learns nothing of the trading
+        if tsvc.listing_bidder_registration(user, listing.id) is None:
+            raise AccessDenied("您不是本项目保证金已到账的竞买人。")
+    elif not can(user, "trading.view"):
+        raise AccessDenied("您没有权限查看竞价。")
+    session = tsvc.active_session(listing)
+    if session is None:
+        raise not_found("竞价场次")
+    return session
+
+
+def _deal_for(deal_id: int, may_see) -> tuple:
+    """The deal, once ``may_see(user, deal)`` allows the caller (before anything about its state is told)."""
+    from exchange.trading.models import Deal
+    user = require_login()
+    deal = db.session.get(Deal, deal_id)
+    if deal is None:
+        raise not_found("成交")
+    if not may_see(user, deal):
+        raise AccessDenied("您没有权限查看该成交的合同与结算。")
+    return user, deal
+
+
+def _party(user, deal) -> bool:
+    return deal.buyer_id == user.id or deal.listing.transferor_user_id == user.id
+
+
+@blp.route("/deals/<int:deal_id>/contract")
+@blp.response(200, ContractSchema)
+def deal_contract(deal_id):
+    """成交的合同（交易双方、管辖范围内的工作人员）；尚未生成合同时为 404"""
+    from exchange.contracts import services as csvc
+    user, deal = _deal_for(deal_id, lambda u, d: _party(u, d) or (
+        u.role != Role.PUBLIC and can(u, "listings.view", d.listing.org)))
+    contract = csvc.contract_for_deal(deal)
+    if contract is None:
+        raise not_found("合同")
+    csvc.require_view(user, contract)
+    return contract
+
+
+@blp.route("/deals/<int:deal_id>/settlement")
+@blp.response(200, SettlementSchema)
+def deal_settlement(deal_id):
+    """成交的资金结算（受让方、转让方本人，中心财务、监管）；合同生效前为 404"""
+    from exchange.settlement import services as stl
+    user, deal = _deal_for(deal_id, lambda u, d: _party(u, d) or stl.is_staff_viewer(u))
+    settlement = stl.for_deal(deal)
+    if settlement is None:
+        raise not_found("结算")
+    stl.require_view(user, settlement)
+    return settlement
+
+
 class TerminateSchema(Schema):
     ground = fields.String(required=True, validate=validate.OneOf(["authority", "party", "court", "center", "other"]),
                            metadata={"description": "第二十四条情形：authority 主管部门 / party 当事人申请经批准 / "
                                                     "court 法院通知 / center 中心认为必要经同意 / other 其他"})
     basis = fields.String(required=True, metadata={"description": "终结依据（文件机关、文号、内容）"})
-    document = fields.Raw(metadata={"type": "string", "format": "binary", "description": "批准文件扫描件（必传）"})
+    document = File(required=True, metadata={"description": "批准文件扫描件（必传）"})
 
 
 class TerminationSchema(Schema):
@@ -258,14 +349,14 @@ class TerminationSchema(Schema):
 
 
 @blp.route("/listings/<int:listing_id>/terminate", methods=["POST"])
-@blp.arguments(TerminateSchema, location="form")
+@authorise(xsvc.authorise_terminate, found(Listing, "项目"))
+@blp.arguments(TerminateSchema, location="multipart")
 @blp.response(201, TerminationSchema)
 def terminate(args, listing_id):
     """终结交易（中心审核员；第二十四条情形及批准文件；结算开始前）：竞价取消、成交作废、保证金全部转入退款"""
     from exchange.exceptions import services as xsvc
     user, listing = _trading_listing(listing_id)
-    args.pop("document", None)
-    return perform(xsvc.terminate, user, listing, document=request.files.get("document"), **args)
+    return perform(xsvc.terminate, user, listing, document=args.pop("document", None), **args)
 
 
 # --- 中止 / 重启 (第二十三条) ---------------------------------------------------------------------------
@@ -276,7 +367,7 @@ class SuspendSchema(Schema):
                            metadata={"description": "第二十三条情形：authority 主管部门提出 / party 当事人提出经批准 / "
                                                     "title_dispute 权属争议 / center 中心认为必要经同意 / other 其他"})
     basis = fields.String(required=True, metadata={"description": "中止依据（提出或批准的机关、文号、理由）"})
-    document = fields.Raw(metadata={"type": "string", "format": "binary", "description": "批准文件扫描件（必传）"})
+    document = File(required=True, metadata={"description": "批准文件扫描件（必传）"})
 
 
 class FrozenClockSchema(Schema):
@@ -320,14 +411,14 @@ class RestartDecideSchema(Schema):
 
 
 @blp.route("/listings/<int:listing_id>/suspend", methods=["POST"])
-@blp.arguments(SuspendSchema, location="form")
+@authorise(suspension.authorise_suspend, found(Listing, "项目"))
+@blp.arguments(SuspendSchema, location="multipart")
 @blp.response(201, SuspensionSchema)
 def suspend(args, listing_id):
     """中止交易（中心审核员；第二十三条情形及批准文件）：所有正在计算的期限冻结"""
     from exchange.exceptions import suspension
     user, listing = _trading_listing(listing_id)
-    args.pop("document", None)
-    return perform(suspension.suspend, user, listing, document=request.files.get("document"), **args)
+    return perform(suspension.suspend, user, listing, document=args.pop("document", None), **args)
 
 
 @blp.route("/listings/<int:listing_id>/suspensions", methods=["GET"])
@@ -342,6 +433,7 @@ def suspensions(listing_id):
 
 
 @blp.route("/listings/<int:listing_id>/restart-application", methods=["POST"])
+@authorise(suspension.authorise_restart_apply, found(Listing, "项目"))
 @blp.arguments(RestartApplySchema)
 @blp.response(200, SuspensionSchema)
 def restart_apply(args, listing_id):
@@ -352,6 +444,7 @@ def restart_apply(args, listing_id):
 
 
 @blp.route("/listings/<int:listing_id>/restart-decision", methods=["POST"])
+@authorise(suspension.authorise_suspend, found(Listing, "项目"))
 @blp.arguments(RestartDecideSchema)
 @blp.response(200, SuspensionSchema)
 def restart_decide(args, listing_id):

@@ -10,6 +10,7 @@ from exchange.accounts.models import ApiToken, Role, User
 from exchange.api.auth import MeSchema
 from exchange.api.common import (ApiError, Id, Int, PageArgs, make_blueprint, not_found, require_login,
                                  service_error)
+from exchange.api.common import authorise
 from exchange.extensions import db
 from exchange.orgs.models import OrgUnit
 
@@ -115,6 +116,7 @@ def list_users(args):
 
 
 @blp.route("/users", methods=["POST"])
+@authorise("users.manage")
 @blp.arguments(StaffCreateSchema)
 @blp.response(201, UserSchema)
 def create_user(args):
@@ -139,6 +141,7 @@ def get_user(user_id):
 
 
 @blp.route("/users/<int:user_id>", methods=["PATCH"])
+@authorise("users.manage")
 @blp.arguments(StaffUpdateSchema)
 @blp.response(200, UserSchema)
 def update_user(args, user_id):
@@ -186,6 +189,7 @@ def list_tokens():
 
 
 @blp.route("/tokens", methods=["POST"])
+@authorise("tokens.manage")
 @blp.arguments(TokenCreateSchema)
 @blp.response(201, TokenCreatedSchema)
 def create_token(args):

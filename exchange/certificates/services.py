@@ -370,6 +370,7 @@ def revoke(reviewer, cert: Certificate, reason: str) -> Certificate:
 
 def reissue(reviewer, cert: Certificate) -> Certificate:
     """The corrected certificate for a revoked one: a new number, ``replaces_id`` = the revoked one."""
+    require(reviewer, "certificates.issue")  # who asks first, then the certificate's state
     if cert.state != "revoked":
         raise CertificateError(f"鉴证书 {cert.cert_no} 仍然有效，须先撤销才能重新出具。", ["先撤销原鉴证书"])
     return issue(reviewer, cert.deal)

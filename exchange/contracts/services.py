@@ -124,6 +124,22 @@ def may_manage(user, contract: Contract) -> bool:
     return can(user, "contracts.manage", contract.listing.org)
 
 
+def authorise_manage(user, contract: Contract) -> None:
+    """The center's contract staff: the free clauses, the check of the signed scan."""
+    require(user, "contracts.manage", contract.listing.org)
+
+
+def authorise_confirm(user, contract: Contract) -> None:
+    """Only a party (or the village clerk confirming for a household transferor) confirms the text."""
+    if party_side(user, contract) is None:
+        raise AccessDenied("您不是本合同的当事人，不能确认合同。")
+
+
+def authorise_upload(user, contract: Contract) -> None:
+    if not may_upload(user, contract):
+        raise AccessDenied("只有合同双方或交易中心可以上传签章合同扫描件。")
+
+
 # --- the text -------------------------------------------------------------------------------------
 
 def clauses_of(contract: Contract) -> dict[str, str]:
@@ -234,7 +250,7 @@ def contract_pdf(contract: Contract) -> bytes:
 # --- the center edits the free clauses ---------------------------------------------------------------
 
 def edit_clauses(actor, contract: Contract, values: dict) -> Contract:
-    require(actor, "contracts.manage", contract.listing.org)
+    authorise_manage(actor, contract)
     if contract.state != "draft":
         raise ContractError(f"合同{contract.state_label}，条款不能再修改。")
     if contract.buyer_confirmed_at or contract.seller_confirmed_at:
@@ -285,9 +301,8 @@ def is_overdue(contract: Contract, now: datetime | None = None) -> bool:
 
 def confirm(user, contract: Contract, password: str) -> Contract:
     """A party confirms the contract text online, re-entering its own password."""
+    authorise_confirm(user, contract)
     side = party_side(user, contract)
-    if side is None:
-        raise AccessDenied("您不是本合同的当事人，不能确认合同。")
     if contract.listing.state != "contract" or contract.state != "draft":
         if contract.state in ("confirmed", "uploaded", "effective"):
             raise ContractError("双方均已确认合同，无需再次确认。")
@@ -332,8 +347,7 @@ def may_upload(user, contract: Contract) -> bool:
 
 def upload_scan(user, contract: Contract, upload, filename: str | None = None) -> Contract:
     from exchange.uploads import UploadError, accept_upload
-    if not may_upload(user, contract):
-        raise AccessDenied("只有合同双方或交易中心可以上传签章合同扫描件。")
+    authorise_upload(user, contract)
     if contract.state == "draft":
         raise ContractError("双方在线确认合同后，才能上传签字盖章的合同扫描件。")
     if contract.state not in ("confirmed",):
@@ -375,7 +389,7 @@ def format_no(year: int, n: int) -> str:
 
 def check(actor, contract: Contract, *, approve: bool, note: str = "", signed_on=None) -> Contract:
     """The center approves the signed scan (the contract becomes effective) or returns it."""
-    require(actor, "contracts.manage", contract.listing.org)
+    authorise_manage(actor, contract)
     if contract.state != "uploaded":
         if contract.state == "effective":
             raise ContractError("合同已生效，不能重复审核。")

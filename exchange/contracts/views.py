@@ -103,6 +103,7 @@ def _run(contract: Contract, form, form_name: str, action, message: str):
 @login_required
 def confirm(contract_id: int):
     contract = _contract(contract_id)
+    csvc.authorise_confirm(current_user, contract)  # who asks first, then what was sent
     form = ConfirmForm()
     if not form.validate_on_submit():
         return _page(contract, 400, confirm_form=form)
@@ -114,6 +115,7 @@ def confirm(contract_id: int):
 @login_required
 def upload(contract_id: int):
     contract = _contract(contract_id)
+    csvc.authorise_upload(current_user, contract)
     form = ScanForm()
     if not form.validate_on_submit():
         return _page(contract, 400, scan_form=form)
@@ -126,6 +128,7 @@ def upload(contract_id: int):
 @login_required
 def check(contract_id: int):
     contract = _contract(contract_id)
+    csvc.authorise_manage(current_user, contract)
     form = CheckForm()
     if not form.validate_on_submit():
         return _page(contract, 400, check_form=form)
@@ -140,6 +143,7 @@ def check(contract_id: int):
 @login_required
 def clauses(contract_id: int):
     contract = _contract(contract_id)
+    csvc.authorise_manage(current_user, contract)
     form = ClausesForm()
     if not form.validate_on_submit():
         return _page(contract, 400, clauses_form=form)

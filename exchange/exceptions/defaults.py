@@ -471,11 +471,16 @@ def _keep_deposit(reg: Registration) -> str:
     return "refunded"  # transfer recorded or approved: the money went back; the settlement asks the full price
 
 
+def authorise_answer(buyer, offer: RunnerUpOffer) -> None:
+    """Only the bidder the offer was made to answers it."""
+    if not is_offer_buyer(buyer, offer):
+        raise AccessDenied("这份要约不是发给您的。")
+
+
 def answer_offer(buyer, offer: RunnerUpOffer, accept: bool, note: str = "", *,
                  password: str | None = None) -> RunnerUpOffer:
     """The offer's bidder accepts (a new deal in 交易公示) or declines, before the deadline, with their password."""
-    if not is_offer_buyer(buyer, offer):
-        raise AccessDenied("这份要约不是发给您的。")
+    authorise_answer(buyer, offer)
     note = (note or "").strip()
     if len(note) > 500:
         raise DefaultError("说明不能超过 500 字。", field="note")

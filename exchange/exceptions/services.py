@@ -22,9 +22,14 @@ class TerminationError(ServiceError):
     """A termination that cannot be decided as asked."""
 
 
+def authorise_terminate(reviewer, listing) -> None:
+    """The center's reviewer of the listing's scope ends it."""
+    require(reviewer, "listings.terminate", listing.org)
+
+
 def terminate(reviewer, listing, *, ground: str, basis: str, document=None,
               document_filename: str | None = None) -> Termination:
-    require(reviewer, "listings.terminate", listing.org)
+    authorise_terminate(reviewer, listing)
     from exchange.exceptions.suspension import close_on_termination, open_suspension
     suspended = open_suspension(listing) if listing.state == "suspended" else None
     if listing.state not in TRANSITIONS["terminate"].sources or (

@@ -184,10 +184,15 @@ def _begin(listing, *, ground: str, basis: str, actor, stored=None) -> Suspensio
     return s
 
 
+def authorise_suspend(reviewer, listing) -> None:
+    """The center's reviewer suspends, and decides a restart."""
+    require(reviewer, "listings.suspend", listing.org)
+
+
 def suspend(reviewer, listing, *, ground: str, basis: str, document=None,
             document_filename: str | None = None) -> Suspension:
     """中止交易 on one of the five grounds of 第二十三条, with the approving document."""
-    require(reviewer, "listings.suspend", listing.org)
+    authorise_suspend(reviewer, listing)
     from exchange.db import lock_row
     from exchange.listings.models import Listing
     listing = lock_row(db.session, Listing, listing.id)
@@ -234,11 +239,15 @@ def may_apply_restart(user, listing) -> bool:
     return can(user, "listings.restart_apply", listing.org)
 
 
-def apply_restart(user, listing, *, reason: str) -> Suspension:
-    """A party applies for the restart (第二十三条 second paragraph); the center decides."""
-    if not may_apply_restart(user, listing):  # who asks first: a stranger learns nothing of the listing's state
+def authorise_restart_apply(user, listing) -> None:
+    if not may_apply_restart(user, listing):
         from exchange.access import AccessDenied
         raise AccessDenied("只有交易相关方（或代其办理的工作人员）可以申请重启交易。")
+
+
+def apply_restart(user, listing, *, reason: str) -> Suspension:
+    """A party applies for the restart (第二十三条 second paragraph); the center decides."""
+    authorise_restart_apply(user, listing)  # who asks first: a stranger learns nothing of the listing's state
     s = open_suspension(listing)
     if s is None or listing.state != "suspended":
         raise SuspensionError("该项目未处于中止状态。")
@@ -258,7 +267,7 @@ def apply_restart(user, listing, *, reason: str) -> Suspension:
 def decide_restart(reviewer, listing, *, approve: bool, decision: str) -> Suspension:
     """The center decides a restart application: approved → every frozen clock gets its remaining time back from
     now and the listing returns to its stage; refused → the suspension goes on (a new application is possible)."""
-    require(reviewer, "listings.suspend", listing.org)
+    authorise_suspend(reviewer, listing)
     from exchange.db import lock_row
     from exchange.listings.models import Listing
     listing = lock_row(db.session, Listing, listing.id)

@@ -139,6 +139,7 @@ def restart_apply(listing_id: int):
     listing = _listing_or_404(listing_id)
     if not _may_view_suspension(listing):
         abort(403)
+    suspension.authorise_restart_apply(current_user, listing)  # a reader who may not apply: refused before the form
     form = RestartApplyForm()
     if form.validate_on_submit():
         try:

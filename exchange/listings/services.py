@@ -75,9 +75,9 @@ def require_view(user, listing: Listing) -> None:
         raise AccessDenied("您没有权限查看该项目。")
 
 
-def can_edit(user, listing: Listing) -> bool:
-    if listing.state not in EDITABLE_STATES:
-        return False
+def may_edit(user, listing: Listing) -> bool:
+    """Who may edit this listing at all, whatever its state: its own transferor, or the staff of its unit (a
+    village clerk not a transferor's direct application)."""
     if is_owner(user, listing):
         return True
     if listing.origin == "direct" and getattr(user, "role", None) == Role.POINT_CLERK:
@@ -85,13 +85,39 @@ def can_edit(user, listing: Listing) -> bool:
     return can(user, "listings.edit", listing.org)
 
 
-def require_edit(user, listing: Listing) -> None:
-    if listing.state not in EDITABLE_STATES:
-        raise ListingError(f"项目当前状态为“{STATE_LABELS[listing.state]}”，不能修改。")
-    if not can_edit(user, listing):
+def can_edit(user, listing: Listing) -> bool:
+    return listing.state in EDITABLE_STATES and may_edit(user, listing)
+
+
+def authorise_edit(user, listing: Listing) -> None:
+    """Who asks first: a caller who may never edit this listing is refused before its state is looked at."""
+    if not may_edit(user, listing):
         if getattr(user, "is_staff", False):
             require(user, "listings.edit", listing.org)
         raise AccessDenied("您没有权限修改该项目。")
+
+
+def require_edit(user, listing: Listing) -> None:
+    authorise_edit(user, listing)
+    if listing.state not in EDITABLE_STATES:
+        raise ListingError(f"项目当前状态为“{STATE_LABELS[listing.state]}”，不能修改。")
+
+
+def authorise_create(actor) -> None:
+    """Who may open a listing at all: a village clerk, the center's reviewer, or a transferor (public account)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active or actor.role not in (
+            Role.POINT_CLERK, Role.PUBLIC, Role.CENTER_REVIEWER):
+        raise AccessDenied("只有交易点信息员、交易中心审核员或转让方本人可以新建挂牌项目。")
+
+
+def authorise_station_review(actor, listing: Listing) -> None:
+    """The station's review of a listing of its town (初审, its opinion asked by the center)."""
+    require(actor, "listings.station_review", listing.org)
+
+
+def authorise_center_review(actor, listing: Listing) -> None:
+    """The center's review of a listing (its decision, asking the station's opinion)."""
+    require(actor, "listings.center_review", listing.org)
 
 
 # --- drafts -------------------------------------------------------------------------------------
@@ -103,6 +129,8 @@ def _location_for(actor, point: OrgUnit | None, station: OrgUnit | None) -> tupl
         station = point.parent
     if station is None or station.kind != OrgKind.STATION:
         raise ListingError("请选择项目所在的镇（街道）。", field="station_id")
+    if actor.role != Role.PUBLIC:  # another town's unit: refused before anything of it is said
+        require(actor, "listings.edit", point or station)
     if not station.active or (point is not None and not point.active):
         raise ListingError("所选交易站或交易点已停用。", field="point_id")
     return station, point
@@ -111,19 +139,14 @@ def _location_for(actor, point: OrgUnit | None, station: OrgUnit | None) -> tupl
 def create_draft(actor, *, category: Category, method: TransferMethod | None = None, title: str = "",
                  point: OrgUnit | None = None, station: OrgUnit | None = None, **fields) -> Listing:
     """A point clerk drafts for their village; a transferor (public) or the center applies directly."""
+    authorise_create(actor)
     if actor.role == Role.POINT_CLERK:
         point = point or actor.org_unit
         origin = "point"
-    elif actor.role == Role.PUBLIC:
-        origin = "direct"
-    elif actor.role == Role.CENTER_REVIEWER:
-        origin = "direct"
     else:
-        raise AccessDenied("只有交易点信息员、交易中心审核员或转让方本人可以新建挂牌项目。")
-    station, point = _location_for(actor, point, station)
+        origin = "direct"
+    station, point = _location_for(actor, point, station)  # staff: within their scope
     unit = point or station
-    if actor.role != Role.PUBLIC:
-        require(actor, "listings.edit", unit)
     if category is None or not category.active:
         raise ListingError("请选择交易品种。", field="category_id")
     listing = Listing(state="draft", origin=origin, category=category, method=method or category.active_methods()[0],
@@ -351,7 +374,7 @@ def station_decide(actor, listing: Listing, passed: bool, note: str = "") -> Lis
 def center_decide(actor, listing: Listing, decision: str, checklist: dict[str, dict] | None = None,
                   note: str = "") -> ListingEvent:
     """``decision``: approve / return / reject.  Approval needs every checklist item passed."""
-    require(actor, "listings.center_review", listing.org)  # who may not decide learns that first
+    authorise_center_review(actor, listing)  # who may not decide learns that first
     checklist = checklist or {}
     clean = {}
     for key, label in CENTER_CHECKLIST.items():
@@ -371,7 +394,7 @@ def center_decide(actor, listing: Listing, decision: str, checklist: dict[str, d
 
 def request_station_opinion(actor, listing: Listing, question: str) -> ListingEvent:
     """The center asks the town station for its opinion on a direct application."""
-    require(actor, "listings.center_review", listing.org)
+    authorise_center_review(actor, listing)
     if listing.state != "center_review":
         raise WorkflowError("只有审核中的项目可以征求交易站意见。")
     question = (question or "").strip()
@@ -385,7 +408,7 @@ def request_station_opinion(actor, listing: Listing, question: str) -> ListingEv
 
 
 def give_station_opinion(actor, listing: Listing, opinion: str) -> ListingEvent:
-    require(actor, "listings.station_review", listing.org)
+    authorise_station_review(actor, listing)
     if not pending_opinion(listing):
         raise WorkflowError("交易中心没有就该项目征求意见。")
     opinion = (opinion or "").strip()

@@ -176,12 +176,12 @@ def fire(listing: Listing, name: str, actor, *, reason: str = "", data: dict | N
         t = TRANSITIONS[name]
     except KeyError:
         raise WorkflowError(f"未知的操作：{name}") from None
-    if name == "relist_submit" and not listing.relisted_from_id:
-        raise WorkflowError("只有流拍后重新挂牌的项目可以直接提交交易中心审核。")
-    if not _authorised(t, listing, actor):
+    if not _authorised(t, listing, actor):  # who asks first: a caller without the right learns nothing more
         if actor is not None and getattr(actor, "role", None) != Role.PUBLIC:
             require(actor, t.action, listing.org)  # raises with the precise message
         raise AccessDenied(f"您没有权限对该项目执行“{t.label}”。")
+    if name == "relist_submit" and not listing.relisted_from_id:
+        raise WorkflowError("只有流拍后重新挂牌的项目可以直接提交交易中心审核。")
     if listing.state not in t.sources:
         raise WorkflowError(f"项目当前状态为“{STATE_LABELS[listing.state]}”，不能执行“{t.label}”。")
     reason = (reason or "").strip()

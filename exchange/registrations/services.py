@@ -64,11 +64,17 @@ def _is_transferor(buyer, listing) -> bool:
     return bool(ident and listing.transferor_id_no and ident == listing.transferor_id_no.upper())
 
 
+def authorise_apply(buyer) -> None:
+    """Who may apply at all: an active trading party's own account (never staff)."""
+    if (buyer is None or not getattr(buyer, "is_authenticated", False) or buyer.role != Role.PUBLIC
+            or not buyer.active or buyer.party is None):
+        raise AccessDenied("请先注册交易主体账号后再报名。")
+
+
 def apply(buyer, listing, *, accept_declaration: bool, offer=None, by_agent: bool = False, agent_name: str = "",
           agent_id_no: str = "", joint: bool = False, joint_members: str = "") -> Registration:
     """A buyer applies to an announced listing (意向受让登记)."""
-    if buyer is None or buyer.role != Role.PUBLIC or not buyer.active or buyer.party is None:
-        raise AccessDenied("请先注册交易主体账号后再报名。")
+    authorise_apply(buyer)
     now = clock.now()
     if listing.state != "announced" or listing.announce_end_at is None or now >= listing.announce_end_at:
         raise RegistrationError("该项目不在公告期内，不能报名。")
@@ -112,9 +118,14 @@ def apply(buyer, listing, *, accept_declaration: bool, offer=None, by_agent: boo
     return reg
 
 
-def add_material(buyer, reg: Registration, kind: str, upload, filename: str | None = None) -> RegistrationMaterial:
+def authorise_own(buyer, reg: Registration) -> None:
+    """The buyer's own application (its materials)."""
     if reg.buyer_id != getattr(buyer, "id", None):
         raise AccessDenied("只能为自己的报名上传材料。")
+
+
+def add_material(buyer, reg: Registration, kind: str, upload, filename: str | None = None) -> RegistrationMaterial:
+    authorise_own(buyer, reg)
     if reg.state != "applied":
         raise RegistrationError("资格审核已完成，不能再修改材料。")
     if kind not in BUYER_MATERIALS:
@@ -140,11 +151,16 @@ def _new_payment_ref() -> str:
             return ref
 
 
+def authorise_review(reviewer, reg: Registration) -> None:
+    """The center's review of an application (资格确认 or 不予登记)."""
+    require(reviewer, "registrations.review", reg.listing.org)
+
+
 def qualify(reviewer, reg: Registration, note: str = "", *, priority_right: bool = False,
             priority_basis: str = "") -> Registration:
     """资格确认: issues the 缴款码, the amount and the deadline (第十三条, 第十九条(一)).  A buyer holding the
     priority right (本集体经济组织成员、原承包方等, 同等条件优先) is recognised here, with its basis."""
-    require(reviewer, "registrations.review", reg.listing.org)
+    authorise_review(reviewer, reg)
     if reg.state != "applied":
         raise RegistrationError(f"报名当前状态为“{reg.state_label}”，不能确认资格。")
     missing = missing_materials(reg)
@@ -170,7 +186,7 @@ def qualify(reviewer, reg: Registration, note: str = "", *, priority_right: bool
 
 
 def reject(reviewer, reg: Registration, reason: str) -> Registration:
-    require(reviewer, "registrations.review", reg.listing.org)
+    authorise_review(reviewer, reg)
     if reg.state != "applied":
         raise RegistrationError(f"报名当前状态为“{reg.state_label}”，不能作出不予登记的决定。")
     reason = (reason or "").strip()

@@ -37,11 +37,11 @@ def _load(reg_id: int) -> Registration:
 @bp.route("/apply/<int:listing_id>", methods=["GET", "POST"])
 @login_required
 def apply(listing_id: int):
+    if current_user.role != Role.PUBLIC:  # who asks first: staff learn nothing of the listing
+        raise AccessDenied("工作人员账号不能报名，请使用交易主体账号。")
     listing = db.session.get(Listing, listing_id)
     if listing is None or listing.state != "announced":
         abort(404)
-    if current_user.role != Role.PUBLIC:
-        raise AccessDenied("工作人员账号不能报名，请使用交易主体账号。")
     form = ApplyForm()
     if form.validate_on_submit():
         try:
@@ -135,6 +135,7 @@ def upload(reg_id: int):
 @login_required
 def review(reg_id: int):
     reg = _load(reg_id)
+    rsvc.authorise_review(current_user, reg)  # who asks first, then what was sent
     form = ReviewForm()
     if not form.validate_on_submit():
         abort(400)

@@ -127,6 +127,7 @@ def _local_time(text: str | None) -> datetime | None:
 @login_required
 def receipt(settlement_id: int):
     s = _load(settlement_id)
+    require(current_user, "settlement.manage")  # who asks first, then what was sent
     back = url_for("settlement.detail", settlement_id=s.id)
     form = ReceiptForm()
     if not form.validate_on_submit():

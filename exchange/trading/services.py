@@ -257,9 +257,14 @@ def _lock(session_id: int) -> BiddingSession:
 
 
 def bidder_registration(user, session: BiddingSession) -> Registration | None:
+    return listing_bidder_registration(user, session.listing_id)
+
+
+def listing_bidder_registration(user, listing_id: int) -> Registration | None:
+    """``user``'s registration on the listing if they are a bidder there (a buyer whose deposit arrived)."""
     if user is None or getattr(user, "role", None) != Role.PUBLIC:
         return None
-    return db.session.scalar(select(Registration).where(Registration.listing_id == session.listing_id,
+    return db.session.scalar(select(Registration).where(Registration.listing_id == listing_id,
                                                         Registration.buyer_id == user.id,
                                                         Registration.state == "paid"))
 
@@ -269,8 +274,20 @@ def _steps(diff: Decimal, inc: Decimal) -> int | None:
     return int(q) if q == q.to_integral_value() else None
 
 
+def authorise_bid(user, session: BiddingSession) -> None:
+    """Only a bidder of the session's listing (a buyer whose deposit arrived) bids."""
+    if getattr(user, "role", None) != Role.PUBLIC:
+        raise AccessDenied("只有竞买人可以报价。")
+    if bidder_registration(user, session) is None:
+        raise AccessDenied("您不是本项目已交纳保证金的竞买人，不能报价。")
+
+
 def place_bid(user, session_id: int, amount, *, key: str, ip: str = "") -> Bid:
     """One bid; the accepted Bid, or BidRefused with the reason.  The same key again returns the first."""
+    found = db.session.get(BiddingSession, session_id)
+    if found is None:
+        raise TradingError("竞价不存在。")
+    authorise_bid(user, found)  # who bids first: anyone else learns nothing of the rules of a bid
     key = (key or "").strip()
     if not (8 <= len(key) <= 64):
         raise BidRefused("请求缺少有效的防重复标识，请刷新页面后再报价。")
@@ -280,8 +297,6 @@ def place_bid(user, session_id: int, amount, *, key: str, ip: str = "") -> Bid:
         raise BidRefused(f"报价金额：{exc}") from None
     if price <= 0:
         raise BidRefused("报价必须大于零。")
-    if getattr(user, "role", None) != Role.PUBLIC:
-        raise AccessDenied("只有竞买人可以报价。")
     session = _lock(session_id)
     reg = bidder_registration(user, session)
     if reg is None:
