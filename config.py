@@ -129,7 +129,7 @@ class Config:
     ALERT_FAILURES_MIN = int(os.environ.get("ALERT_FAILURES_MIN", "2"))
     ALERT_LOOKBACK_DAYS = int(os.environ.get("ALERT_LOOKBACK_DAYS", "365"))
 
-    # Open-data endpoints (/api/v1/open/, exchange/opendata/ratelimit.py): anonymous callers per IP; read tokens carry
+    # Open-data endpoints (/api/v1/open/, exchange/web/ratelimit.py): anonymous callers per IP; read tokens carry
     # their own per-minute limit.  The counters live in RATELIMIT_STORAGE_URI: memory:// counts per process; with
     # several gunicorn workers or machines use a shared store, e.g. redis://127.0.0.1:6379/0.
     # The same anonymous count per address also covers the public listing and deal pages and /api/v1/public/* (one

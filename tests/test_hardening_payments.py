@@ -103,7 +103,7 @@ CALLBACK = "/api/v1/payments/callback/sandbox"
 
 @pytest.fixture
 def fresh_limits(app):
-    from exchange.opendata import ratelimit
+    from exchange.web import ratelimit
     limiter = ratelimit.limiter_of(app)
     limiter.reset()
     yield limiter

@@ -18,7 +18,7 @@ from exchange.extensions import db as _db
 from exchange.idcheck import make_resident_id
 from exchange.listings import services as lsvc
 from exchange.listings.models import Listing
-from exchange.opendata import ratelimit
+from exchange.web import ratelimit
 from exchange.opendata import services as svc
 from exchange.opendata.models import DataToken, OpenDataChange
 from exchange.registrations import services as rsvc

@@ -12,7 +12,7 @@ from exchange import pdf as pdfmod
 from exchange.exceptions import suspension as ssvc
 from exchange.listings.models import Listing
 from exchange.orgs.services import update_org
-from exchange.web.security import fmt_due
+from exchange.workdays.display import fmt_due
 from tests.test_listings import PDF
 from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
 

@@ -9,7 +9,7 @@ from exchange.accounts import services as acc
 from exchange.accounts import throttle
 from exchange.accounts.forms import ChangePasswordForm, LoginForm, RegisterForm
 from exchange.extensions import db
-from exchange.web.helpers import apply_service_error, safe_next
+from exchange.pages import apply_service_error, safe_next
 
 bp = Blueprint("accounts", __name__)
 

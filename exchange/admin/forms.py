@@ -48,10 +48,6 @@ class TokenForm(FlaskForm):
     days = IntegerField("有效天数", validators=[Optional(), NumberRange(min=1, max=3660, message="有效期应为 1–3660 天")])
 
 
-class ActionForm(FlaskForm):
-    """An empty form: just the CSRF token for POST buttons."""
-
-
 class CategoryForm(FlaskForm):
     name = StringField("品种名称", validators=[DataRequired("请填写品种名称"), Length(max=60)])
     announce_days = IntegerField("最短公告期（工作日）", validators=[InputRequired("请填写公告期"),

@@ -9,12 +9,12 @@ from exchange.access import require
 from exchange.accounts import services as acc
 from exchange.accounts import throttle
 from exchange.accounts.models import ROLE_LABELS, ApiToken, Role, User
-from exchange.admin.forms import ActionForm, OrgForm, StaffEditForm, StaffForm, TokenForm
+from exchange.admin.forms import OrgForm, StaffEditForm, StaffForm, TokenForm
 from exchange.extensions import db
 from exchange.inputs import arg_id, arg_page
 from exchange.orgs import services as orgs_svc
 from exchange.orgs.models import OrgKind, OrgUnit
-from exchange.web.helpers import apply_service_error
+from exchange.pages import ActionForm, apply_service_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

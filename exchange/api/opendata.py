@@ -18,7 +18,7 @@ from marshmallow import Schema, fields, validate
 from exchange.api import stats as stats_api
 from exchange.api.common import API_PREFIX, ApiError, Day, ErrorSchema, Exact, Int, not_found
 from exchange.listings.workflow import PUBLIC_STATES
-from exchange.opendata import ratelimit
+from exchange.web import ratelimit
 from exchange.opendata import services as svc
 
 blp = Blueprint("api_opendata", __name__, url_prefix=API_PREFIX + "/open",

@@ -33,8 +33,8 @@ def _is_party(user, deal: Deal) -> bool:
 
 
 def _csrf_ok() -> None:
-    from exchange.payments.forms import EmptyForm
-    if not EmptyForm().validate_on_submit():
+    from exchange.pages import ActionForm
+    if not ActionForm().validate_on_submit():
         abort(400)
 
 
@@ -144,8 +144,8 @@ def verify(number: str):
         return _not_found()
     result, error, status = None, None, 200
     if request.method == "POST":
-        from exchange.payments.forms import EmptyForm
-        if not EmptyForm().validate_on_submit():
+        from exchange.pages import ActionForm
+        if not ActionForm().validate_on_submit():
             abort(400)
         upload = request.files.get("file")
         data = upload.stream.read(VERIFY_MAX_BYTES + 1) if upload else b""

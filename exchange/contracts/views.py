@@ -14,7 +14,7 @@ from exchange.contracts.templates_data import FAMILIES, FREE_CLAUSES
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.trading.models import Deal
-from exchange.web.helpers import apply_service_error
+from exchange.pages import apply_service_error
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
 

@@ -18,7 +18,7 @@ from exchange.exceptions.models import DEFAULT_STAGES, RunnerUpOffer
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.money import format_yuan
-from exchange.web.helpers import apply_service_error
+from exchange.pages import apply_service_error
 
 bp = Blueprint("defaults", __name__)
 

@@ -215,8 +215,8 @@ def overdue_state(listing, deal=None, now: datetime | None = None) -> Overdue | 
 
 
 def _due_text(due: datetime) -> str:
-    from exchange.web.security import fmt_due
-    return fmt_due(due)
+    from exchange.workdays.services import due_text
+    return due_text(due)
 
 
 def may_declare(user, listing) -> bool:

@@ -17,7 +17,7 @@ from exchange.exceptions.models import DISPUTE_STATES, Dispute
 from exchange.extensions import db
 from exchange.inputs import arg_id, arg_page
 from exchange.listings.models import Listing
-from exchange.web.helpers import apply_service_error
+from exchange.pages import apply_service_error
 
 bp = Blueprint("disputes", __name__)
 

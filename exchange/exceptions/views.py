@@ -16,7 +16,7 @@ from exchange.exceptions import suspension
 from exchange.exceptions.models import SUSPENSION_GROUNDS, TERMINATION_GROUNDS, Suspension
 from exchange.extensions import db
 from exchange.listings.models import Listing
-from exchange.web.helpers import apply_service_error
+from exchange.pages import apply_service_error
 
 bp = Blueprint("exceptions", __name__, url_prefix="/listings")
 

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from exchange import clock
 from exchange.access import AccessDenied, require
 from exchange.accounts.models import Role
-from exchange.admin.forms import ActionForm
 from exchange.catalog.models import Category, TransferMethod
 from exchange.extensions import db
 from exchange.inputs import arg_id, arg_money, arg_page, arg_quantity
@@ -21,7 +20,7 @@ from exchange.listings.forms import (STEPS, CenterReviewForm, MaterialForm, NewL
 from exchange.listings.models import Listing, ListingMaterial
 from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, WorkflowError, allowed
 from exchange.orgs.models import OrgKind, OrgUnit
-from exchange.web.helpers import apply_service_error
+from exchange.pages import ActionForm, apply_service_error
 
 bp = Blueprint("listings", __name__, url_prefix="/listings")
 public_bp = Blueprint("public", __name__, url_prefix="/projects")

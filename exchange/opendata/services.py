@@ -36,6 +36,15 @@ from exchange.db import lock_row
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.idcheck import mask_name
+
+DEFAULT_ANON_LIMIT = "60/minute"
+
+
+def anonymous_limit() -> str:
+    """The count per address of anonymous reads (open data, public listing and deal pages and API) — enforced by
+    exchange/web/ratelimit.py, shown on the integration guide."""
+    from flask import current_app
+    return current_app.config.get("OPEN_DATA_ANON_LIMIT") or DEFAULT_ANON_LIMIT
 from exchange.listings.models import Listing
 from exchange.listings.rules import PRICE_MODES, TRADING_METHODS, TRANSFEROR_KINDS
 from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, TRANSITIONS

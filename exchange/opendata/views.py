@@ -1,6 +1,6 @@
 """Pages of open data: the admin's read tokens (``/admin/data-tokens``) and the integration guide (``/open-data``).
 
-``init_app`` registers this blueprint and the open endpoints' rate limiter (exchange/opendata/ratelimit.py).
+The open endpoints' rate limiter is exchange/web/ratelimit.py (an HTTP concern, started by ``create_app``).
 """
 from __future__ import annotations
 
@@ -15,17 +15,15 @@ from exchange.access import require
 from exchange.catalog.models import Category
 from exchange.extensions import db
 from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS
-from exchange.opendata import ratelimit
 from exchange.opendata import services as svc
 from exchange.orgs.models import OrgUnit
-from exchange.web.helpers import apply_service_error
+from exchange.pages import ActionForm, apply_service_error
 
 bp = Blueprint("opendata", __name__)
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    ratelimit.init_app(app)
 
 
 class DataTokenForm(FlaskForm):
@@ -37,10 +35,6 @@ class DataTokenForm(FlaskForm):
                                           NumberRange(min=1, max=svc.PER_MINUTE_MAX,
                                                       message=f"每分钟请求上限应为 1–{svc.PER_MINUTE_MAX} 次")])
     days = IntegerField("有效天数", validators=[Optional(), NumberRange(min=1, max=3660, message="有效期应为 1–3660 天")])
-
-
-class RevokeForm(FlaskForm):
-    """Just the CSRF token."""
 
 
 @bp.route("/admin/data-tokens", methods=["GET", "POST"])
@@ -67,14 +61,14 @@ def tokens():
     elif form.is_submitted():
         status = 400
     return render_template("opendata/tokens.html", form=form, tokens=svc.tokens(), secret=secret,
-                           anon_limit=ratelimit.anonymous_limit()), status
+                           anon_limit=svc.anonymous_limit()), status
 
 
 @bp.route("/admin/data-tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
 def revoke(token_id: int):
     require(current_user, "datatokens.manage")
-    if not RevokeForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
         token = svc.revoke_token(current_user, token_id)
@@ -94,7 +88,7 @@ def guide():
     categories = db.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.seq)).all()
     return render_template("opendata/guide.html", towns=towns, categories=categories,
                            states=[(s, STATE_LABELS[s]) for s in PUBLIC_STATES],
-                           anon_limit=ratelimit.anonymous_limit(), feed_max=svc.FEED_MAX_LIMIT,
+                           anon_limit=svc.anonymous_limit(), feed_max=svc.FEED_MAX_LIMIT,
                            per_page_max=svc.MAX_PER_PAGE,
                            storage_shared=not str(current_app.config.get("RATELIMIT_STORAGE_URI", "memory://"))
                            .startswith("memory://"))

@@ -14,5 +14,3 @@ class DecisionForm(FlaskForm):
     note = TextAreaField("处理说明", validators=[Optional(), Length(max=300)])
 
 
-class EmptyForm(FlaskForm):
-    """A form with only the CSRF token (buttons that post)."""

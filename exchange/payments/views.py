@@ -13,7 +13,8 @@ from exchange.extensions import db
 from exchange.inputs import arg_page
 from exchange.payments import services as psvc
 from exchange.payments import statements as ssvc
-from exchange.payments.forms import DecisionForm, EmptyForm, StatementForm
+from exchange.pages import ActionForm
+from exchange.payments.forms import DecisionForm, StatementForm
 from exchange.payments.models import (LINE_STATES, MATCHES, BankStatement, DepositArrival, PaymentNotification,
                                       PaymentOrder, StatementLine)
 from exchange.payments.providers import get_provider
@@ -37,7 +38,7 @@ def pay_online(reg_id: int):
     if reg is None:
         abort(404)
     back = url_for("registrations.detail", reg_id=reg.id)
-    if not EmptyForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
         order = psvc.start_online_payment(current_user, reg, request.form.get("provider", "sandbox"))
@@ -66,7 +67,7 @@ def _sandbox_order(order_no: str) -> PaymentOrder:
 def sandbox_bank(order_no: str):
     """The sandbox provider's checkout: it plays the bank and sends a signed notification."""
     order = _sandbox_order(order_no)
-    form = EmptyForm()
+    form = ActionForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
@@ -142,7 +143,7 @@ def book_matched(stmt_id: int):
     if stmt is None:
         abort(404)
     back = url_for("payments.statement", stmt_id=stmt.id)
-    if not EmptyForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
         booked, problems = ssvc.book_all_matched(current_user, stmt)

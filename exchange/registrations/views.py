@@ -17,7 +17,7 @@ from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
 from exchange.registrations.forms import ApplyForm, DepositForm, RegMaterialForm, ReviewForm
 from exchange.registrations.models import REG_STATE_LABELS, Registration
-from exchange.web.helpers import apply_service_error
+from exchange.pages import apply_service_error
 
 bp = Blueprint("registrations", __name__, url_prefix="/registrations")
 

@@ -29,5 +29,3 @@ class FeeRuleForm(FlaskForm):
     note = StringField("说明", validators=[Optional(), Length(max=200)])
 
 
-class EmptyForm(FlaskForm):
-    """Only the CSRF token (buttons that post)."""

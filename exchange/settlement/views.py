@@ -17,7 +17,8 @@ from exchange.payments.models import PaymentOrder
 from exchange.payments.providers import enabled_providers
 from exchange.settlement import services as stl
 from exchange.settlement.documents import statement_pdf
-from exchange.settlement.forms import EmptyForm, FeeRuleForm, ReceiptForm, TransferForm
+from exchange.pages import ActionForm
+from exchange.settlement.forms import FeeRuleForm, ReceiptForm, TransferForm
 from exchange.settlement.models import FEE_PAYERS, FeeRule, Payout, Settlement
 from exchange.trading.models import Deal
 
@@ -83,7 +84,7 @@ def detail(settlement_id: int):
                            account_no=(payout.payee_account if payout else s.listing.account_no),
                            full_account=full_account, mask=stl.mask_account, sources=stl.SOURCES,
                            payout_states=stl.PAYOUT_STATES, receipt_form=ReceiptForm(), transfer_form=TransferForm(),
-                           form=EmptyForm(), now=clock.now())
+                           form=ActionForm(), now=clock.now())
 
 
 @bp.route("/settlements/<int:settlement_id>.pdf")
@@ -101,7 +102,7 @@ def pdf(settlement_id: int):
 def pay(settlement_id: int):
     s = _load(settlement_id)
     back = url_for("settlement.detail", settlement_id=s.id)
-    if not EmptyForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
         order = psvc.start_price_payment(current_user, s, request.form.get("provider", "sandbox"))
@@ -159,7 +160,7 @@ def receipt_file(settlement_id: int):
 def charge_fees(settlement_id: int):
     s = _load(settlement_id)
     back = url_for("settlement.detail", settlement_id=s.id)
-    if not EmptyForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
         stl.charge_fees(current_user, s)
@@ -200,7 +201,7 @@ def transfer(payout_id: int):
 def approve(payout_id: int):
     payout = _payout(payout_id)
     back = url_for("settlement.detail", settlement_id=payout.settlement_id)
-    if not EmptyForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
         stl.approve(current_user, payout)

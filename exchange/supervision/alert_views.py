@@ -17,7 +17,7 @@ from exchange.extensions import db
 from exchange.inputs import arg_page
 from exchange.supervision import alerts as svc
 from exchange.supervision.models import ALERT_KINDS, ALERT_STATES, SupervisionAlert
-from exchange.web.helpers import apply_service_error
+from exchange.pages import apply_service_error
 
 bp = Blueprint("alerts", __name__, url_prefix="/supervision/alerts")
 
@@ -123,7 +123,7 @@ STATE_WORDS = {"draft": "草稿", "confirmed": "一方已确认", "awaiting": "�
 def _when(value) -> str:
     from datetime import datetime
 
-    from exchange.web.security import fmt_due
+    from exchange.workdays.display import fmt_due
     try:
         return fmt_due(datetime.fromisoformat(value))
     except (TypeError, ValueError):

@@ -26,7 +26,7 @@ from exchange.inputs import arg_page
 from exchange.trading import documents as docs
 from exchange.trading import services as tsvc
 from exchange.trading.models import OBJECTION_STATES, Deal, Objection
-from exchange.web.helpers import apply_service_error
+from exchange.pages import apply_service_error
 
 bp = Blueprint("publicity", __name__)
 

@@ -20,7 +20,7 @@ from exchange.trading import room
 from exchange.trading import services as tsvc
 from exchange.trading.forms import WHEN_HINT, BidForm, OfflineForm, OnlineForm, SealedForm
 from exchange.trading.models import METHOD_LABELS, BiddingSession, Deal
-from exchange.web.helpers import apply_service_error
+from exchange.pages import apply_service_error
 
 bp = Blueprint("trading", __name__, url_prefix="/trading")
 
@@ -70,8 +70,8 @@ def listing(listing_id: int):
         form = {"online": online, "sealed": sealed, "offline": offline}.get(what)
         try:
             if what == "agreement":
-                from exchange.payments.forms import EmptyForm
-                if not EmptyForm().validate_on_submit():
+                from exchange.pages import ActionForm
+                if not ActionForm().validate_on_submit():
                     abort(400)
                 deal = tsvc.confirm_agreement(current_user, listing)
                 message = f"已确认协议转让成交，成交价 {deal.price:,.2f} 元，进入交易公示。"
@@ -166,8 +166,8 @@ def relist(listing_id: int):
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         abort(404)
-    from exchange.payments.forms import EmptyForm
-    if not EmptyForm().validate_on_submit():
+    from exchange.pages import ActionForm
+    if not ActionForm().validate_on_submit():
         abort(400)
     try:
         copy = tsvc.relist(current_user, listing, floor_price=request.form.get("floor_price") or None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Flask, flash, g, has_app_context, redirect, render_template, request, session, url_for
+from flask import Flask, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,7 @@ from exchange.access import ACTIONS, AccessDenied, can
 from exchange.db import unique_violation
 from exchange.errors import duplicate_message
 from exchange.extensions import db, login_manager
+from exchange.workdays.display import fmt_dt, fmt_due, fmt_lastday  # noqa: F401  (Jinja filters; kept importable here)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
@@ -75,49 +76,6 @@ def nav_items() -> list[NavItem]:
         for item in active:
             item.active = item is deepest
     return items
-
-
-def fmt_dt(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
-        return ""
-    return clock.to_local(value).strftime(fmt)
-
-
-def fmt_due(value: datetime | None, mark: bool = True) -> str:
-    """A due time: one that falls on local midnight is the end of the day before (2026-12-08 24:00), as
-    Chinese notices write it; any other time as is (a deposit's 16:00).  Marked 暂按法定节假日推算 when its last
-    day is in a year whose holiday schedule is not yet confirmed (DESIGN §4.4)."""
-    if value is None:
-        return ""
-    local = clock.to_local(value)
-    if (local.hour, local.minute, local.second) == (0, 0, 0):
-        shown = fmt_dt(value - timedelta(microseconds=1), "%Y-%m-%d") + " 24:00"
-    else:
-        shown = fmt_dt(value)
-    return provisional_marked(value, shown) if mark else shown
-
-
-def fmt_lastday(value: datetime | None, fmt: str = "%Y-%m-%d", suffix: str = "") -> str:
-    """A deadline stored as the instant its period ends (local midnight) shown as its last day (marked like
-    :func:`fmt_due`)."""
-    if value is None:
-        return ""
-    return provisional_marked(value, fmt_dt(value - timedelta(microseconds=1), fmt) + suffix)
-
-
-def provisional_marked(value: datetime, shown: str):
-    """``shown`` followed by the provisional mark when the due instant's last day is in a provisional year
-    (years looked up once per request)."""
-    from markupsafe import Markup, escape
-
-    from exchange.workdays.services import PROVISIONAL_MARK, is_provisional_year
-    year = clock.to_local(value - timedelta(microseconds=1)).year
-    cache = g.setdefault("_provisional_years", {}) if has_app_context() else {}
-    if year not in cache:
-        cache[year] = is_provisional_year(year)
-    if not cache[year]:
-        return shown
-    return Markup(f'{escape(shown)}<span class="due-provisional">（{PROVISIONAL_MARK}）</span>')
 
 
 def init_app(app: Flask) -> None:

@@ -30,7 +30,6 @@ from exchange.opendata import services as svc
 
 EXTENSION = "opendata_limiter"
 SCOPE = "open-data"
-DEFAULT_ANON_LIMIT = "60/minute"
 _UNSET = object()
 
 
@@ -54,8 +53,7 @@ def client():
     return token
 
 
-def anonymous_limit() -> str:
-    return current_app.config.get("OPEN_DATA_ANON_LIMIT") or DEFAULT_ANON_LIMIT
+anonymous_limit = svc.anonymous_limit
 
 
 def _limit_value() -> str:

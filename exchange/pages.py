@@ -1,9 +1,16 @@
-"""Small helpers shared by the page views."""
+"""What every page view shares, whichever domain package it lives in: a service's refusal shown on its form, and a
+safe ``next`` target.  A foundation module (DESIGN §4.1): it knows Flask and nothing of the domain, so the views of
+every stage may use it without importing a later layer."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask import request, url_for
+from flask_wtf import FlaskForm
+
+
+class ActionForm(FlaskForm):
+    """A form with only its CSRF token: the POST buttons of a page (审核通过, 撤销, 确认 …)."""
 
 
 def apply_service_error(form, exc) -> None:
