@@ -47,7 +47,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.accounts import views as accounts_views
     from exchange.admin import views as admin_views
     from exchange.api import init_api
-    from exchange.audit import views as audit_views
+    from exchange.supervision import audit_views
     from exchange.exceptions import views as exceptions_views
     from exchange.ledger import views as ledger_views
     from exchange.listings import views as listings_views

@@ -16,11 +16,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterator
 
+from blinker import Namespace
 from sqlalchemy import select, update
 
 from exchange import clock
 from exchange.audit.models import GENESIS_HASH, AuditEntry, AuditHead
 from exchange.extensions import db
+
+# Sent with each new entry, inside the transaction that wrote it.  Later layers react (the notifications an event
+# gives) without the audit trail — the bottom of the house — knowing them (DESIGN §4.1).
+recorded = Namespace().signal("audit-recorded")
 
 
 @dataclass(frozen=True)
@@ -144,8 +149,7 @@ def record(action: str, summary: str, *, obj_type: str | None = None, obj_id: An
     head = db.session.get(AuditHead, 1)
     if head is not None:
         db.session.expire(head)
-    from exchange.notifications.services import on_audit
-    on_audit(entry)  # the notifications this event gives (a dict lookup for most actions; never breaks the caller)
+    recorded.send(entry)  # inside the transaction: e.g. the notifications this event gives (exchange.notifications)
     return entry
 
 

@@ -49,6 +49,7 @@ from exchange import clock
 from exchange.access import require
 from exchange.accounts.models import Role, User
 from exchange.db import lock_row, savepoint
+from exchange.audit.services import recorded as audit_recorded
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.idcheck import mask_mobile
@@ -535,8 +536,9 @@ RULES: dict[str, Rule] = {
 }
 
 
+@audit_recorded.connect
 def on_audit(entry) -> None:
-    """Called by :func:`exchange.audit.services.record` for every entry, inside its transaction.
+    """The receiver of ``exchange.audit.services.recorded``: every entry, inside its transaction.
 
     Unmapped actions cost one dict lookup.  Mapped ones write their notifications inside a savepoint: if
     that fails, the audited operation goes on without them (logged) — except under ``TESTING``, where the

@@ -1,6 +1,9 @@
 """The audit trail viewer (admin and the supervisor, ``audit.view``): search by listing (project number or id:
 the entries of the listing and of everything that belongs to it), person, action, period and keyword; the
-chain's verification status on top; paging; CSV export of the filtered entries."""
+chain's verification status on top; paging; CSV export of the filtered entries.
+
+A supervision page, not part of ``audit``: it reads the rows of every stage, and the audit trail itself sits at the
+bottom of the house, below them all (DESIGN §4.1)."""
 from __future__ import annotations
 
 import csv
