@@ -76,6 +76,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.register_blueprint(contracts_views.bp)
     from exchange.settlement import views as settlement_views; app.register_blueprint(settlement_views.bp)  # noqa: E702
     from exchange.certificates import views as certificate_views; app.register_blueprint(certificate_views.bp); app.register_blueprint(certificate_views.public_bp)  # noqa: E702,E501
+    from exchange.archive import views as archive_views; app.register_blueprint(archive_views.bp)  # noqa: E702
     from exchange.exceptions import dispute_views; app.register_blueprint(dispute_views.bp)  # noqa: E702
     from exchange.notifications import views as notification_views; app.register_blueprint(notification_views.bp)  # noqa: E702,E501
     from exchange.supervision import views as supervision_views; app.register_blueprint(supervision_views.bp)  # noqa: E702,E501

@@ -2,7 +2,7 @@
 (/verify/<number>) and the listing archive download (/listings/<id>/archive.zip)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -161,26 +161,3 @@ def verify(number: str):
     return render_template("certificates/verify.html", cert=cert, f=f, result=result, error=error,
                            replaced_by=replaced_by, replaces=replaces), status
 
-
-# --- the archive (档案管理) ---------------------------------------------------------------------------
-
-@public_bp.route("/listings/<int:listing_id>/archive.zip")
-@login_required
-def archive(listing_id: int):
-    require(current_user, "archive.download")
-    listing = db.session.get(Listing, listing_id)
-    if listing is None:
-        abort(404)
-    from exchange.certificates.archive import build_archive
-    from exchange.uploads import content_disposition
-    data = build_archive(listing)
-    from exchange.audit.services import record
-    record("archive.download", f"下载项目档案：{listing.project_no or listing.id} {listing.title}",
-           obj_type="listing", obj_id=listing.id, after={"bytes": len(data)})
-    db.session.commit()
-    resp = Response(data, mimetype="application/zip")
-    name = f"档案-{listing.project_no or listing.id}.zip"
-    resp.headers["Content-Disposition"] = content_disposition(name)
-    resp.headers["Cache-Control"] = "private, no-store"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp

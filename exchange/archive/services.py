@@ -288,7 +288,7 @@ def _exception_records(z: _Zip, listing: Listing, deals: list) -> dict:
 def build_archive(listing: Listing) -> bytes:
     from exchange.audit.models import AuditEntry
     from exchange.certificates.models import Certificate
-    from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount, Refund
+    from exchange.ledger.models import JournalEntry, Refund
     from exchange.payments.models import DepositArrival
     from exchange.registrations.models import Registration
     from exchange.trading import documents as docs
