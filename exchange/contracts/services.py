@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from blinker import Namespace
 from flask import render_template
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
@@ -40,6 +41,7 @@ from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.listings.workflow import fire, log_event
 from exchange.trading.models import Deal
+from exchange.trading.services import publicity_ended
 from exchange.workdays.services import due_after_working_days
 
 ON_BEHALF = "交易点代为确认（转让方已书面签字）"
@@ -56,6 +58,16 @@ class ContractError(ServiceError):
 
 def contract_for_deal(deal: Deal) -> Contract | None:
     return db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
+
+
+# The contract took effect (sent inside the transaction); exchange.settlement connects to it and opens the
+# settlement — contracts does not know the stages after it (DESIGN §4.1).
+contract_effective = Namespace().signal("contract-effective")
+
+
+@publicity_ended.connect
+def _on_publicity_ended(deal: Deal) -> None:
+    open_contract(deal)
 
 
 def open_contract(deal: Deal) -> Contract:
@@ -430,8 +442,7 @@ def check(actor, contract: Contract, *, approve: bool, note: str = "", signed_on
            after={"contract_no": contract.contract_no, "signed_on": signed.isoformat(),
                   "scan_sha256": contract.scan_sha256, "text_sha256": contract.text_sha256})
     fire(contract.listing, "contract_effective", actor, data={"contract_no": contract.contract_no})
-    from exchange.settlement.services import open_when_effective
-    open_when_effective(contract.deal, actor)  # 第十七条: the settlement opens with the contract's effect
+    contract_effective.send(contract, actor=actor)  # 第十七条: settlement opens with the contract's effect
     return contract
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from exchange import clock
 from exchange.access import AccessDenied, can, require
 from exchange.audit.services import record
+from exchange.contracts.services import contract_effective
 from exchange.db import savepoint
 from exchange.errors import ServiceError
 from exchange.extensions import db
@@ -188,8 +189,13 @@ def ensure_settlement(deal, actor=None) -> Settlement:
     return s
 
 
+@contract_effective.connect
+def _on_contract_effective(contract, actor=None) -> None:
+    open_when_effective(contract.deal, actor)
+
+
 def open_when_effective(deal, actor=None) -> Settlement | None:
-    """Called where the contract becomes effective, in the same transaction: the settlement (its 缴款码 and the
+    """Run when the contract becomes effective (the ``contract_effective`` signal), in the same transaction: the settlement (its 缴款码 and the
     10-day clock of 第十七条) exists from that moment, without anyone clicking.  A fee table that cannot price
     it (the seller's fee ≥ the price) does not stop the contract's effect: audited, and finance's list opens it
     (:func:`open_missing`) once the table is corrected."""

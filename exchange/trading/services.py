@@ -21,6 +21,7 @@ import hashlib
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import func, select, update
 
@@ -39,6 +40,11 @@ from exchange.trading.models import METHOD_LABELS, Bid, BiddingSession, Deal, Ob
 from exchange.workdays.services import due_after_working_days
 
 COMPETITIVE = ("online_bidding", "sealed_bid", "auction", "tender")
+
+
+# The deal's 交易公示 ended with no objection pending (sent inside the transaction).  The next stage connects to it
+# (exchange.contracts drafts the contract); trading does not know the stages after it (DESIGN §4.1).
+publicity_ended = Namespace().signal("publicity-ended")
 
 
 class TradingError(ServiceError):
@@ -432,7 +438,6 @@ def publicity_due_ids(now: datetime) -> list[int]:
 def end_publicity_of(deal_id: int, now: datetime) -> bool:
     """One deal's 交易公示 is over: with no objection pending the listing goes on to 签约 and the contract is
     drafted (第十六条); False when it is not due or an objection waits for the center."""
-    from exchange.contracts.services import open_contract
     from exchange.db import lock_row
     deal = lock_row(db.session, Deal, deal_id)
     if deal is None or deal.state != "publicity" or deal.publicity_end_at > now:
@@ -443,7 +448,7 @@ def end_publicity_of(deal_id: int, now: datetime) -> bool:
         return False  # the center decides first
     deal.state = "confirmed"
     fire(deal.listing, "publicity_end", None, data={"deal": deal.deal_no})
-    open_contract(deal)  # the draft from the standard template, due in 5 工作日
+    publicity_ended.send(deal)  # contracts drafts the contract from its standard template, due in 5 工作日
     return True
 
 
