@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
+from blinker import Namespace
+
 from exchange import clock
 from exchange.access import AccessDenied, can, require
 from exchange.accounts.models import Role
@@ -89,11 +91,14 @@ def _effect_submitted(listing: Listing, actor) -> None:
 
 
 def _restart_target(listing: Listing) -> str:
-    from exchange.exceptions.suspension import suspensions_of
-    latest = suspensions_of(listing)
-    if not latest:
+    """Back to the stage it was suspended in: read from the listing's own history (the transition into 已中止)."""
+    from sqlalchemy import select
+    before = db.session.scalar(select(ListingEvent.from_state).where(
+        ListingEvent.listing_id == listing.id, ListingEvent.to_state == "suspended",
+        ListingEvent.from_state != "suspended").order_by(ListingEvent.id.desc()).limit(1))
+    if before is None:
         raise WorkflowError("找不到该项目的中止记录。")
-    return latest[-1].from_state  # back to the stage it was suspended in
+    return before
 
 
 def _effect_publish(listing: Listing, actor) -> None:
@@ -170,6 +175,11 @@ def _authorised(t: Transition, listing: Listing, user) -> bool:
     return can(user, t.action, listing.org)
 
 
+# Sent by :func:`fire` after each transition, inside its transaction, with the transition's name, the states before
+# and after and its audit entry.  Later layers react (the open-data changes feed) without the workflow knowing them.
+transitioned = Namespace().signal("listing-transitioned")
+
+
 def fire(listing: Listing, name: str, actor, *, reason: str = "", data: dict | None = None) -> ListingEvent:
     """Perform transition ``name`` on ``listing`` as ``actor``: authorise, check, assign, record."""
     try:
@@ -206,10 +216,7 @@ def fire(listing: Listing, name: str, actor, *, reason: str = "", data: dict | N
     entry = record(f"listing.{name}", f"{t.label}：{listing.project_no or ('#' + str(listing.id))} {listing.title}"
            + (f"（{reason}）" if reason else ""), obj_type="listing", obj_id=listing.id,
            before={"state": before}, after={"state": after, **({"data": data} if data else {})})
-    if before in PUBLIC_STATES or after in PUBLIC_STATES:
-        # the open-data changes feed: its cursor is this audit entry's number (see exchange.opendata.models)
-        from exchange.opendata.models import OpenDataChange
-        db.session.add(OpenDataChange(seq=entry.seq, listing_id=listing.id, kind=name, at=entry.at))
+    transitioned.send(listing, name=name, before=before, after=after, entry=entry)
     return event
 
 

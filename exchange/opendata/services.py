@@ -36,6 +36,17 @@ from exchange.db import lock_row
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.idcheck import mask_name
+from exchange.listings.models import Listing
+from exchange.listings.rules import PRICE_MODES, TRADING_METHODS, TRANSFEROR_KINDS
+from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, TRANSITIONS, transitioned
+from exchange.opendata.models import DataToken, OpenDataChange
+from exchange.orgs.models import OrgUnit
+from exchange.registrations.models import Registration
+from exchange.trading.models import DEAL_STATES, METHOD_LABELS, Deal
+
+# The deal states the public 交易公示 pages show (exchange/trading/public_views.py): a voided or defaulted deal is
+# not public.
+from exchange.trading.models import LIVE_DEAL_STATES as PUBLIC_DEAL_STATES  # noqa: E402  (one list)
 
 DEFAULT_ANON_LIMIT = "60/minute"
 
@@ -45,17 +56,16 @@ def anonymous_limit() -> str:
     exchange/web/ratelimit.py, shown on the integration guide."""
     from flask import current_app
     return current_app.config.get("OPEN_DATA_ANON_LIMIT") or DEFAULT_ANON_LIMIT
-from exchange.listings.models import Listing
-from exchange.listings.rules import PRICE_MODES, TRADING_METHODS, TRANSFEROR_KINDS
-from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, TRANSITIONS
-from exchange.opendata.models import DataToken, OpenDataChange
-from exchange.orgs.models import OrgUnit
-from exchange.registrations.models import Registration
-from exchange.trading.models import DEAL_STATES, METHOD_LABELS, Deal
 
-# The deal states the public 交易公示 pages show (exchange/trading/public_views.py): a voided or defaulted deal is
-# not public.
-from exchange.trading.models import LIVE_DEAL_STATES as PUBLIC_DEAL_STATES  # noqa: E402  (one list)
+
+@transitioned.connect
+def _feed(listing: Listing, *, name: str, before: str, after: str, entry) -> None:
+    """The open-data changes feed: a transition into, out of or within the public states is a change; its cursor is
+    the transition's audit entry number (see :class:`~exchange.opendata.models.OpenDataChange`)."""
+    if before in PUBLIC_STATES or after in PUBLIC_STATES:
+        db.session.add(OpenDataChange(seq=entry.seq, listing_id=listing.id, kind=name, at=entry.at))
+
+
 # Transferor kinds that are organisations (名称公开); anything else, including an unknown kind, is masked.
 ORGANISATION_TRANSFERORS = ("collective", "enterprise", "other")
 
