@@ -39,6 +39,7 @@ from exchange.errors import ServiceError
 from exchange.exceptions.models import SUSPENSION_GROUNDS, Suspension
 from exchange.extensions import db
 from exchange.listings.workflow import TRANSITIONS, fire
+from exchange.trading.services import objection_upheld
 from exchange.workdays.services import add_working_days, join_due, split_due, working_days_between
 
 WORKDAYS, DAYS, SECONDS = "workdays", "days", "seconds"
@@ -210,6 +211,11 @@ def suspend(reviewer, listing, *, ground: str, basis: str, document=None,
            f"冻结期限 {len(frozen_clocks(s))} 项", obj_type="listing", obj_id=listing.id,
            after={"suspension": s.id, "ground": ground, "frozen": frozen_clocks(s)})
     return s
+
+
+@objection_upheld.connect
+def _on_objection_upheld(objection, *, reviewer, decision: str) -> None:
+    suspend_for_objection(reviewer, objection.deal, decision)  # the deal's clocks frozen until a restart
 
 
 def suspend_for_objection(reviewer, deal, decision: str) -> Suspension:

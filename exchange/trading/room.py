@@ -32,10 +32,9 @@ PHASE_LABELS = {"waiting": "等待开始", "free": "自由报价期", "timed": "
 def _seconds_left(session: BiddingSession, ph: str, now) -> float:
     if ph == "ended":
         return 0.0
-    if ph == "suspended":  # what was left when the listing was suspended (frozen)
-        from exchange.exceptions.suspension import open_suspension
-        s = open_suspension(session.listing)
-        at = s.suspended_at if s is not None else now
+    if ph == "suspended":  # what was left when the listing was suspended (frozen): it is suspended since then
+        listing = session.listing
+        at = listing.state_since if listing.state == "suspended" and listing.state_since else now
         return max(0.0, (session.ends_at - at).total_seconds())
     return max(0.0, (session.ends_at - now).total_seconds())
 
