@@ -169,6 +169,7 @@ def build(app, n_bidders: int) -> dict:
     from exchange.listings import services as lsvc
     from exchange.listings.models import Listing
     from exchange.registrations import services as rsvc
+    from exchange.payments import deposits
     from tests.factories import PASSWORD, make_org_tree, make_staff_set
 
     with app.app_context():
@@ -198,7 +199,7 @@ def build(app, n_bidders: int) -> dict:
                 for kind in rsvc.required_materials(reg):
                     rsvc.add_material(buyer, reg, kind, PDF, f"{kind}.pdf")
                 rsvc.qualify(users["center_reviewer"], reg)
-                rsvc.confirm_deposit(users["finance"], reg, reg.deposit_amount, source_key=f"BENCH-{i:05d}",
+                deposits.confirm_deposit(users["finance"], reg, reg.deposit_amount, source_key=f"BENCH-{i:05d}",
                                      receipt=PDF, receipt_filename="回单.pdf")
                 if i % 50 == 49:
                     db.session.commit()

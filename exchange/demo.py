@@ -101,6 +101,7 @@ def seed_bidding() -> None:
     from exchange.listings import rules
     from exchange.listings import services as svc
     from exchange.registrations import services as rsvc
+    from exchange.payments import deposits
     from exchange.trading import services as tsvc
     users = {u.username: u for u in db.session.scalars(select(User))}
     real_now = clock.now()
@@ -127,7 +128,7 @@ def seed_bidding() -> None:
             for kind in rsvc.required_materials(reg):
                 rsvc.add_material(users[name], reg, kind, DEMO_PDF, f"{rsvc.BUYER_MATERIALS[kind]}.pdf")
             rsvc.qualify(users["shenhe"], reg, "材料齐全（演示）")
-            rsvc.confirm_deposit(users["caiwu1"], reg, reg.deposit_amount, source_key=f"DEMO-HX-{i + 1:04d}",
+            deposits.confirm_deposit(users["caiwu1"], reg, reg.deposit_amount, source_key=f"DEMO-HX-{i + 1:04d}",
                                  receipt=DEMO_PDF, receipt_filename="银行回单.pdf")
     finally:
         if was_frozen:

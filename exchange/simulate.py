@@ -589,6 +589,7 @@ class Simulation:
         from exchange.payments import services as psvc
         from exchange.payments.providers import get_provider
         from exchange.registrations import services as rsvc
+        from exchange.payments import deposits
         from exchange.registrations.models import Registration
 
         self.next_workday(9, 30)
@@ -644,7 +645,7 @@ class Simulation:
         for name in receipt:
             with self.as_user(FINANCE, "银行回单确认保证金") as finance:
                 reg = reg_of(name)
-                rsvc.confirm_deposit(finance, reg, reg.deposit_amount,
+                deposits.confirm_deposit(finance, reg, reg.deposit_amount,
                                      source_key=f"SIM-HX-{uuid.uuid4().hex[:10].upper()}",
                                      receipt=DEMO_PDF, receipt_filename="银行回单.pdf")
             reg = reg_of(name)

@@ -275,6 +275,7 @@ def _service_calls(users, objects) -> dict:
     from exchange.listings.workflow import fire
     from exchange.payments import services as psvc
     from exchange.registrations import services as rsvc
+    from exchange.payments import deposits
     from exchange.supervision import alerts
     o = objects
     return {
@@ -292,7 +293,7 @@ def _service_calls(users, objects) -> dict:
         "registrations.add_material (已交保证金)": lambda u: rsvc.add_material(u, o["paid_reg"], "x", b"x", "x.exe"),
         "registrations.qualify": lambda u: rsvc.qualify(u, o["paid_reg"]),
         "registrations.reject": lambda u: rsvc.reject(u, o["paid_reg"], ""),
-        "registrations.confirm_deposit": lambda u: rsvc.confirm_deposit(u, o["applied_reg"], "abc", source_key=""),
+        "registrations.confirm_deposit": lambda u: deposits.confirm_deposit(u, o["applied_reg"], "abc", source_key=""),
         "payments.start_online_payment": lambda u: psvc.start_online_payment(u, o["applied_reg"], "nonsense"),
         "trading.place_bid": lambda u: tsvc.place_bid(u, o["session"].id, "abc", key="k"),
         "trading.schedule_online": lambda u: tsvc.schedule_online(u, o["draft"], starts_at=None),

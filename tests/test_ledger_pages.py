@@ -12,6 +12,7 @@ from exchange.ledger import refunds
 from exchange.ledger import services as led
 from exchange.ledger.models import JournalEntry, Refund
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, get_csrf, login, post_form, text
 from tests.test_listings import PDF
@@ -21,9 +22,9 @@ def confirm_deposit(finance, reg, source_key):
     """Finance confirms the deposit through the registrations service (with a bank receipt where the
     service takes one)."""
     kw = {}
-    if "receipt" in inspect.signature(rsvc.confirm_deposit).parameters:
+    if "receipt" in inspect.signature(deposits.confirm_deposit).parameters:
         kw = {"receipt": PDF, "receipt_filename": "回单.pdf"}
-    return rsvc.confirm_deposit(finance, reg, "16000", source_key=source_key, **kw)
+    return deposits.confirm_deposit(finance, reg, "16000", source_key=source_key, **kw)
 
 
 FORBIDDEN = ["point_a1", "station_a", "center_reviewer", "trading_officer", "admin", "buyer"]

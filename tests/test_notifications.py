@@ -20,6 +20,7 @@ from exchange.notifications import channels
 from exchange.notifications import services as nsvc
 from exchange.notifications.models import Delivery, Notification
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.settlement import services as stl
 from exchange.trading import services as tsvc
 from exchange.trading.models import Deal
@@ -126,7 +127,7 @@ def test_qualification_deposit_and_rejection_reach_that_buyer_only(users, announ
     db.session.commit()
     [r] = notes(users["buyer_org"])
     assert r.kind == "registration.rejected" and "资信证明不符合受让条件" in r.body
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="回单-1", receipt=PDF, receipt_filename="回单.pdf")
+    deposits.confirm_deposit(users["finance"], reg, "16000", source_key="回单-1", receipt=PDF, receipt_filename="回单.pdf")
     db.session.commit()
     [d] = notes(users["buyer"], "deposit.received")
     assert reg.bidder_no in d.body and "16,000.00" in d.body
@@ -218,7 +219,7 @@ def test_deposit_reminder_once_on_the_working_day_before_across_a_weekend(users,
     paid = applied(users, announced, key="buyer_org")
     rsvc.qualify(users["center_reviewer"], reg)
     rsvc.qualify(users["center_reviewer"], paid)
-    rsvc.confirm_deposit(users["finance"], paid, "16000", source_key="回单-9", receipt=PDF, receipt_filename="回单.pdf")
+    deposits.confirm_deposit(users["finance"], paid, "16000", source_key="回单-9", receipt=PDF, receipt_filename="回单.pdf")
     db.session.commit()
     assert reg.deposit_deadline_at == local(2026, 11, 30, 16)  # Monday
     for at in (local(2026, 11, 26, 23, 59), local(2026, 11, 27, 7, 59)):
@@ -550,7 +551,7 @@ def test_the_sweeper_delivers_after_the_reminders_and_the_state_changing_clocks(
 def _two_notices(users, announced, db):
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="回单-2", receipt=PDF, receipt_filename="回单.pdf")
+    deposits.confirm_deposit(users["finance"], reg, "16000", source_key="回单-2", receipt=PDF, receipt_filename="回单.pdf")
     db.session.commit()
     return notes(users["buyer"])
 

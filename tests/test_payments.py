@@ -17,6 +17,7 @@ from exchange.payments import services as psvc
 from exchange.payments.models import DepositArrival, PaymentNotification, PaymentOrder
 from exchange.payments.providers import SandboxProvider
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.registrations.models import Registration
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, text
@@ -223,7 +224,7 @@ def test_receipt_then_online_payment_of_the_same_deposit(client, users, qualifie
     """The buyer paid at the counter and online: the second arrival is held and returned."""
     from tests.test_listings import PDF
     order = psvc.start_online_payment(users["buyer"], qualified)
-    rsvc.confirm_deposit(users["finance"], qualified, "16000", source_key="HX-1", receipt=PDF,
+    deposits.confirm_deposit(users["finance"], qualified, "16000", source_key="HX-1", receipt=PDF,
                          receipt_filename="回单.pdf")
     db.session.commit()
     body, headers = SandboxProvider().notification_for(order)

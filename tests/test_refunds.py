@@ -9,6 +9,7 @@ from exchange.access import AccessDenied
 from exchange.ledger import refunds
 from exchange.ledger import services as led
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from tests.test_listings import PDF
 from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
 
@@ -17,7 +18,7 @@ from tests.test_registrations import _uploads, announced, applied  # noqa: F401 
 def paid(users, announced, db):  # noqa: F811
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="r-paid", receipt=PDF, receipt_filename="回单.pdf")
+    deposits.confirm_deposit(users["finance"], reg, "16000", source_key="r-paid", receipt=PDF, receipt_filename="回单.pdf")
     db.session.commit()
     return reg
 
@@ -85,7 +86,7 @@ def test_open_for_listing_refunds_everyone_but_the_kept(users, announced, db):  
     for i, r in enumerate(regs):
         rsvc.qualify(users["center_reviewer"], r)
         if i < 2:
-            rsvc.confirm_deposit(users["finance"], r, "16000", source_key=f"k-{i}", receipt=PDF,
+            deposits.confirm_deposit(users["finance"], r, "16000", source_key=f"k-{i}", receipt=PDF,
                                  receipt_filename="回单.pdf")
     opened = refunds.open_for_listing(announced, "lost", keep_registration_ids=[regs[0].id])
     assert [r.registration_id for r in opened] == [regs[1].id]  # the unpaid third has nothing to refund

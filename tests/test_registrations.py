@@ -12,6 +12,7 @@ from exchange.extensions import db as _db
 from exchange.ledger import services as led
 from exchange.listings import services as lsvc
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.registrations.models import Registration
 from tests.test_listings import ALL_OK, PDF, attach, new_household_listing
 
@@ -48,12 +49,12 @@ def test_apply_qualify_pay(users, announced, db):
     rsvc.qualify(users["center_reviewer"], reg, "材料齐全")
     assert reg.state == "qualified" and reg.payment_ref.startswith("LX") and len(reg.payment_ref) == 12
     assert reg.deposit_amount == Decimal("16000.00") and reg.deposit_deadline_at == announced.deposit_deadline_at
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="回单-0001", receipt=PDF, receipt_filename="回单.pdf")
+    deposits.confirm_deposit(users["finance"], reg, "16000", source_key="回单-0001", receipt=PDF, receipt_filename="回单.pdf")
     db.session.commit()
     assert reg.state == "paid" and len(reg.bidder_no) == 4
     assert led.held(led.deposit_account(announced, users["buyer"])) == Decimal("16000.00")
     # confirming the same bank line again changes nothing
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="回单-0001", receipt=PDF, receipt_filename="回单.pdf")
+    deposits.confirm_deposit(users["finance"], reg, "16000", source_key="回单-0001", receipt=PDF, receipt_filename="回单.pdf")
     assert led.held(led.deposit_account(announced, users["buyer"])) == Decimal("16000.00")
 
 
@@ -119,10 +120,10 @@ def test_deposit_must_arrive_by_the_deadline(users, announced, db):
     rsvc.qualify(users["center_reviewer"], reg)
     clock.freeze(announced.deposit_deadline_at + timedelta(seconds=1))  # 16:00:01 on the last day
     with pytest.raises(rsvc.RegistrationError) as exc:
-        rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="late-1", receipt=PDF, receipt_filename="回单.pdf")
+        deposits.confirm_deposit(users["finance"], reg, "16000", source_key="late-1", receipt=PDF, receipt_filename="回单.pdf")
     assert "视为放弃" in exc.value.message
     # arrived at 16:00:00 exactly: in time
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="ontime-1", receipt=PDF, receipt_filename="回单.pdf",
+    deposits.confirm_deposit(users["finance"], reg, "16000", source_key="ontime-1", receipt=PDF, receipt_filename="回单.pdf",
                          arrived_at=announced.deposit_deadline_at)
     assert reg.state == "paid"
 
@@ -132,17 +133,17 @@ def test_wrong_amount_is_not_guessed(users, announced, db):
     rsvc.qualify(users["center_reviewer"], reg)
     for amount in ["15999.99", "16000.01", "abc"]:
         with pytest.raises(rsvc.RegistrationError):
-            rsvc.confirm_deposit(users["finance"], reg, amount, source_key=f"x-{amount}", receipt=PDF, receipt_filename="回单.pdf")
+            deposits.confirm_deposit(users["finance"], reg, amount, source_key=f"x-{amount}", receipt=PDF, receipt_filename="回单.pdf")
     assert reg.state == "qualified" and led.check() == []
     with pytest.raises(AccessDenied):
-        rsvc.confirm_deposit(users["center_reviewer"], reg, "16000", source_key="y", receipt=PDF, receipt_filename="回单.pdf")
+        deposits.confirm_deposit(users["center_reviewer"], reg, "16000", source_key="y", receipt=PDF, receipt_filename="回单.pdf")
 
 
 def test_unpaid_at_the_deadline_is_abandoned(users, announced, db):
     paid, unpaid = applied(users, announced), applied(users, announced, key="buyer_org")
     for r in (paid, unpaid):
         rsvc.qualify(users["center_reviewer"], r)
-    rsvc.confirm_deposit(users["finance"], paid, "16000", source_key="p-1", receipt=PDF, receipt_filename="回单.pdf")
+    deposits.confirm_deposit(users["finance"], paid, "16000", source_key="p-1", receipt=PDF, receipt_filename="回单.pdf")
     clock.freeze(announced.deposit_deadline_at - timedelta(seconds=1))
     assert rsvc.abandon_unpaid() == 0
     clock.freeze(announced.deposit_deadline_at)
@@ -155,7 +156,7 @@ def test_bidder_numbers_are_unique_per_listing(users, announced, db):
     regs = [applied(users, announced), applied(users, announced, key="buyer_org")]
     for i, r in enumerate(regs):
         rsvc.qualify(users["center_reviewer"], r)
-        rsvc.confirm_deposit(users["finance"], r, "16000", source_key=f"b-{i}", receipt=PDF, receipt_filename="回单.pdf")
+        deposits.confirm_deposit(users["finance"], r, "16000", source_key=f"b-{i}", receipt=PDF, receipt_filename="回单.pdf")
     assert len({r.bidder_no for r in regs}) == 2
 
 
@@ -176,7 +177,7 @@ def test_two_finance_users_confirm_at_once(app, users, announced, db):
             who = _db.session.get(User, finance_ids[i])
             barrier.wait()
             try:
-                rsvc.confirm_deposit(who, r, "16000", source_key=f"same-arrival-{i}", receipt=PDF, receipt_filename="回单.pdf")
+                deposits.confirm_deposit(who, r, "16000", source_key=f"same-arrival-{i}", receipt=PDF, receipt_filename="回单.pdf")
                 _db.session.commit()
                 results.append("ok")
             except Exception as exc:  # noqa: BLE001 — a refusal of the second is the point

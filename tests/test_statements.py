@@ -15,6 +15,7 @@ from exchange.ledger.models import Refund
 from exchange.payments import statements as ssvc
 from exchange.payments.models import BankStatement, DepositArrival, StatementLine
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from tests.factories import PASSWORD, make_org_buyer
 from tests.helpers import csrf_from, login, text
 from tests.test_listings import PDF
@@ -140,7 +141,7 @@ def test_late_line_is_held_and_the_unpaid_buyer_abandoned(users, three, db, anno
 
 def test_a_receipt_already_booked_makes_the_statement_line_a_duplicate(users, three, db):
     a = three[0]
-    rsvc.confirm_deposit(users["finance"], a, "16000", source_key="HX777", receipt=PDF, receipt_filename="回单.pdf")
+    deposits.confirm_deposit(users["finance"], a, "16000", source_key="HX777", receipt=PDF, receipt_filename="回单.pdf")
     t = local(clock.now() - timedelta(minutes=5))
     stmt = ssvc.import_statement(users["finance"], csv_bytes([["HX777", t, "", "16000", "测试受让人", "",
                                                                 a.payment_ref]]), "d.csv")
@@ -151,7 +152,7 @@ def test_a_matched_line_paid_meanwhile_is_refused_at_decision_time(users, three,
     a = three[0]
     t = local(clock.now() - timedelta(minutes=5))
     stmt = ssvc.import_statement(users["finance"], csv_bytes([["M1", t, "", "16000", "x", "", a.payment_ref]]), "m.csv")
-    rsvc.confirm_deposit(users["finance"], a, "16000", source_key="OTHER", receipt=PDF, receipt_filename="r.pdf")
+    deposits.confirm_deposit(users["finance"], a, "16000", source_key="OTHER", receipt=PDF, receipt_filename="r.pdf")
     db.session.commit()
     with pytest.raises(ssvc.StatementError) as exc:
         ssvc.decide(users["finance"], stmt.lines[0], "book")

@@ -20,6 +20,7 @@ from exchange.extensions import db as _db
 from exchange.listings import services as lsvc
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.registrations.models import Registration
 from exchange.trading import room
 from exchange.trading import services as tsvc
@@ -151,7 +152,7 @@ def test_announcement_frozen_across_national_day_and_given_back(users, db):
     assert db.session.get(Listing, listing.id).state == "suspended"
     assert db.session.get(Registration, reg.id).state == "qualified"  # not 视为放弃
     with pytest.raises(rsvc.RegistrationError):
-        rsvc.confirm_deposit(users["finance"], db.session.get(Registration, reg.id), "16000", source_key="HX-S",
+        deposits.confirm_deposit(users["finance"], db.session.get(Registration, reg.id), "16000", source_key="HX-S",
                              receipt=PDF, receipt_filename="r.pdf")
     db.session.rollback()
 

@@ -10,6 +10,7 @@ from exchange.audit.models import AuditEntry
 from exchange.deadlines import sweeper
 from exchange.extensions import db as _db
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.registrations.models import Registration
 from tests.test_listings import PDF
 from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
@@ -20,7 +21,7 @@ def two_qualified(users, announced, db):  # noqa: F811
     regs = [applied(users, announced), applied(users, announced, key="buyer_org")]
     for r in regs:
         rsvc.qualify(users["center_reviewer"], r)
-    rsvc.confirm_deposit(users["finance"], regs[0], "16000", source_key="S-1", receipt=PDF, receipt_filename="r.pdf")
+    deposits.confirm_deposit(users["finance"], regs[0], "16000", source_key="S-1", receipt=PDF, receipt_filename="r.pdf")
     db.session.commit()
     return regs
 

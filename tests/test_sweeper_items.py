@@ -25,6 +25,7 @@ from exchange.ledger.models import JournalEntry, Refund
 from exchange.listings import services as lsvc
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.registrations.models import Registration
 from exchange.settlement import services as stl
 from exchange.trading import services as tsvc
@@ -263,7 +264,7 @@ def test_a_refund_approved_in_time_is_not_flagged(users, announced, db):  # noqa
     from exchange.ledger import refunds as rf
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
-    rsvc.confirm_deposit(users["finance"], reg, "16000", source_key="r-1", receipt=PDF, receipt_filename="r.pdf")
+    deposits.confirm_deposit(users["finance"], reg, "16000", source_key="r-1", receipt=PDF, receipt_filename="r.pdf")
     refund = rf.open_refund(reg, "lost")
     rf.record_transfer(users["finance"], refund, "TK-1")
     rf.approve(users["finance2"], refund)

@@ -14,6 +14,7 @@ from exchange.ledger import refunds
 from exchange.ledger import services as led
 from exchange.ledger.models import Refund
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.trading import services as tsvc
 from exchange.trading.models import BiddingSession
 from tests.factories import PASSWORD
@@ -50,7 +51,7 @@ def test_terminated_during_the_announcement(users, announced, db):  # noqa: F811
     assert refund.registration_id == paid.id and refund.reason == "terminated" and refund.amount == Decimal("16000.00")
     # the qualified buyer who had not paid yet cannot pay any more
     with pytest.raises(rsvc.RegistrationError) as exc:
-        rsvc.confirm_deposit(users["finance"], waiting, "16000", source_key="HX-T", receipt=PDF,
+        deposits.confirm_deposit(users["finance"], waiting, "16000", source_key="HX-T", receipt=PDF,
                              receipt_filename="r.pdf")
     assert "终结" in exc.value.message
     # twice: the listing is no longer in a state that can be terminated

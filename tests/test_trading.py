@@ -17,6 +17,7 @@ from exchange.ledger import services as led
 from exchange.ledger.models import Refund
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.trading import services as tsvc
 from exchange.trading.models import Bid, BiddingSession, Deal
 from tests.factories import make_org_buyer
@@ -36,7 +37,7 @@ def pay(users, listing, keys, priority=()):
         reg = applied(users, listing, key=k)
         rsvc.qualify(users["center_reviewer"], reg, priority_right=k in priority,
                      priority_basis="原承包方" if k in priority else "")
-        rsvc.confirm_deposit(users["finance"], reg, "16000", source_key=f"{listing.id}-{k}", receipt=PDF,
+        deposits.confirm_deposit(users["finance"], reg, "16000", source_key=f"{listing.id}-{k}", receipt=PDF,
                              receipt_filename="回单.pdf")
         regs[k] = reg
     return regs

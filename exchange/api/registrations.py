@@ -12,6 +12,7 @@ from exchange.api.common import authorise, found
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.registrations.models import REG_STATES, Registration
 
 blp = make_blueprint("api_registrations", "", "意向受让登记、资格审核与保证金到账确认")
@@ -219,6 +220,6 @@ def reject(args, reg_id):
 def confirm_deposit(args, reg_id):
     """凭银行回单确认保证金到账（中心财务；multipart/form-data，回单必传；金额须一致、须在截止前到账）"""
     reg = _load(reg_id)
-    perform(rsvc.confirm_deposit, require_login(), reg, args["amount"], source_key=args["source_key"],
+    perform(deposits.confirm_deposit, require_login(), reg, args["amount"], source_key=args["source_key"],
             arrived_at=args["arrived_at"], receipt=args.get("receipt"))
     return reg

@@ -32,6 +32,7 @@ from exchange.money import format_yuan
 from exchange.payments.models import PaymentNotification, PaymentOrder
 from exchange.payments.providers import MAX_SKEW_SECONDS, NotificationRefused, get_provider
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 
 log = logging.getLogger("exchange.payments")
 
@@ -239,7 +240,7 @@ def receive_notification(provider_name: str, body: bytes, headers, remote_addr: 
     held = _book_or_hold(
         row, order, note, provider.name, what="保证金", booked_key=f"deposit:online:{provider.name}:{note.txn_id}",
         listing=reg.listing, payer=reg.buyer, not_payable=rsvc.NotPayable,
-        book=lambda key: rsvc.book_deposit(reg, note.amount, source="online",
+        book=lambda key: deposits.book_deposit(reg, note.amount, source="online",
                                            source_ref=f"{provider.name}:{note.txn_id}", key=key,
                                            arrived_at=note.paid_at, order=order,
                                            memo=f"网上支付保证金 {reg.payment_ref} 订单 {order.order_no}"))

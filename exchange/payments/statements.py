@@ -37,6 +37,7 @@ from exchange.ledger import services as ledger
 from exchange.money import format_yuan, to_money
 from exchange.payments.models import BankStatement, StatementLine
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.registrations.models import Registration
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -409,14 +410,14 @@ def decide(actor, line: StatementLine, decision: str, note: str = "") -> Stateme
             _hold(line, line.amount - due, f"bankline:{line.bank_txn_id}:excess", actor, "other")
         line.state = "booked"
     elif decision == "book":
-        rsvc.book_deposit(line.registration, line.amount, source="statement", source_ref=line.bank_txn_id,
+        deposits.book_deposit(line.registration, line.amount, source="statement", source_ref=line.bank_txn_id,
                           key=f"deposit:{line.bank_txn_id}", arrived_at=line.arrived_at, actor=actor,
                           statement_line=line, memo=f"保证金到账（银行流水 {line.bank_txn_id}）")
         line.state = "booked"
     elif decision == "book_excess":
         reg = line.registration
         due = reg.deposit_amount
-        rsvc.book_deposit(reg, due, source="statement", source_ref=line.bank_txn_id, key=f"deposit:{line.bank_txn_id}",
+        deposits.book_deposit(reg, due, source="statement", source_ref=line.bank_txn_id, key=f"deposit:{line.bank_txn_id}",
                           arrived_at=line.arrived_at, actor=actor, statement_line=line,
                           memo=f"保证金到账（银行流水 {line.bank_txn_id}，超出部分另行退回）")
         _hold(line, line.amount - due, f"bankline:{line.bank_txn_id}:excess", actor, "other")

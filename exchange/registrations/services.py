@@ -20,7 +20,6 @@ from exchange.accounts.models import Role
 from exchange.audit.services import record
 from exchange.errors import ServiceError
 from exchange.extensions import db
-from exchange.ledger import services as ledger
 from exchange.money import format_yuan, to_money
 from exchange.registrations.models import Registration, RegistrationMaterial
 from exchange.workdays.services import due_after_working_days
@@ -200,7 +199,7 @@ def reject(reviewer, reg: Registration, reason: str) -> Registration:
     return reg
 
 
-def _new_bidder_no(listing_id: int) -> str:
+def new_bidder_no(listing_id: int) -> str:
     taken = set(db.session.scalars(select(Registration.bidder_no).where(Registration.listing_id == listing_id,
                                                                         Registration.bidder_no.is_not(None))))
     while True:
@@ -233,58 +232,6 @@ def payable_problem(reg: Registration, amount: Decimal, arrived: datetime) -> No
         return NotPayable(code, f"到账金额 {format_yuan(amount)} 元与应交保证金 {format_yuan(reg.deposit_amount)} 元不符，"
                                 "请按差错处理，不能自动认定。", "amount")
     return None
-
-
-def book_deposit(reg: Registration, amount: Decimal, *, source: str, source_ref: str, key: str,
-                 arrived_at: datetime, actor=None, receipt=None, statement_line=None, order=None,
-                 memo: str = "") -> Registration:
-    """Book a deposit that has arrived: the one place all three ways in (online payment, bank receipt,
-    statement line) end.  The caller has authorised the actor; the rules are checked here, under a
-    lock on the registration row so two arrivals for one registration book it once.
-    """
-    from exchange.payments.models import DepositArrival
-    db.session.refresh(reg, with_for_update=True)
-    problem = payable_problem(reg, amount, arrived_at)
-    if problem is not None:
-        raise problem
-    entry = ledger.record_deposit(reg.listing, reg.buyer, amount, key=key, actor=actor,
-                                  memo=memo or f"保证金到账 {reg.payment_ref} {reg.buyer.display_name}")
-    reg.state = "paid"
-    reg.paid_at = arrived_at
-    reg.bidder_no = _new_bidder_no(reg.listing_id)
-    arrival = DepositArrival(registration_id=reg.id, source=source, source_ref=source_ref[:100], amount=amount,
-                             arrived_at=arrived_at, journal_entry_id=entry.id, recorded_by_id=getattr(actor, "id", None),
-                             statement_line_id=getattr(statement_line, "id", None),
-                             payment_order_id=getattr(order, "id", None))
-    if receipt is not None:
-        arrival.receipt_key, arrival.receipt_filename = receipt.key, receipt.filename
-        arrival.receipt_content_type, arrival.receipt_sha256 = receipt.content_type, receipt.sha256
-    db.session.add(arrival)
-    db.session.flush()
-    record("registration.deposit_paid", f"保证金到账：{reg.payment_ref}，{format_yuan(amount)} 元，竞买号 {reg.bidder_no}",
-           obj_type="registration", obj_id=reg.id, after={"source": source, "ref": source_ref, "arrived_at": arrived_at})
-    return reg
-
-
-def confirm_deposit(actor, reg: Registration, amount, *, source_key: str, receipt=None,
-                    receipt_filename: str | None = None, arrived_at: datetime | None = None,
-                    memo: str = "") -> Registration:
-    """Finance confirms an arrival from the bank receipt (回单), which is uploaded and kept.
-
-    The money must *arrive* by the deadline (第十九条(一)); the amount must be exact.  Anything else is
-    refused here and left to finance to handle as an exception, never guessed.
-    """
-    require(actor, "deposits.confirm")
-    from exchange.payments.receipts import book_from_receipt
-    booked = book_from_receipt(
-        RegistrationError, key_prefix="deposit", source_key=source_key, amount=amount, arrived_at=arrived_at,
-        receipt=receipt, receipt_filename=receipt_filename,
-        same_arrival=lambda entry: reg.state == "paid" and entry.listing_id == reg.listing_id,
-        problem=lambda paid, arrived: payable_problem(reg, paid, arrived),
-        book=lambda paid, key, ref, arrived, stored: book_deposit(reg, paid, source="receipt", source_ref=ref, key=key,
-                                                                  arrived_at=arrived, actor=actor, receipt=stored,
-                                                                  memo=memo))
-    return booked or reg
 
 
 def unpaid_due_ids(now: datetime) -> list[int]:

@@ -15,6 +15,7 @@ from exchange.extensions import db
 from exchange.inputs import arg_page
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
+from exchange.payments import deposits
 from exchange.registrations.forms import ApplyForm, DepositForm, RegMaterialForm, ReviewForm
 from exchange.registrations.models import REG_STATE_LABELS, Registration
 from exchange.pages import apply_service_error
@@ -168,7 +169,7 @@ def deposit(reg_id: int):
             return _done(reg, rsvc.RegistrationError("到账时间格式应为 2026-11-30 15:20。"), "")
         arrived = local.replace(tzinfo=clock.LOCAL_TZ)
     try:
-        rsvc.confirm_deposit(current_user, reg, form.amount.data, source_key=form.source_key.data.strip(),
+        deposits.confirm_deposit(current_user, reg, form.amount.data, source_key=form.source_key.data.strip(),
                              arrived_at=arrived, receipt=form.receipt.data)
     except rsvc.RegistrationError as exc:
         return _done(reg, exc, "")
