@@ -86,6 +86,13 @@ def test_publicity_list_and_deal_page_mask_natural_persons(client, online_deal):
     assert "异议处理" not in page  # the link to the center's handling only for staff
 
 
+def test_the_project_page_shows_its_deal_during_publicity(client, online_deal):
+    deal, _ = online_deal
+    page = text(client.get(f"/projects/{deal.listing.project_no}"))
+    assert "网络竞价成交，成交价 160,500.00 元（壹拾陆万零伍佰元整）" in page and "公示期内可提出异议" in page
+    assert f"/deals/{deal.deal_no}" in page and "查看成交公示" in page
+
+
 def test_organisation_winner_shown_in_full(client, agreement_deal):
     deal = agreement_deal
     page = text(client.get("/publicity"))

@@ -380,9 +380,8 @@ def project(project_no: str):
     if listing is None or listing.state not in PUBLIC_STATES:
         abort(404)
     materials = [m for m in listing.materials if m.public]
-    from exchange.trading.services import deal_for
-    return render_template("public/project.html", listing=listing, materials=materials, kinds=rules.MATERIAL_KINDS,
-                           deal=deal_for(listing))
+    # its deal, when trading has one, comes from trading's template global ``deal_of`` (a later stage)
+    return render_template("public/project.html", listing=listing, materials=materials, kinds=rules.MATERIAL_KINDS)
 
 
 ACTION_LABELS = {

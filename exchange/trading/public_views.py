@@ -30,6 +30,13 @@ from exchange.pages import apply_service_error
 
 bp = Blueprint("publicity", __name__)
 
+
+@bp.app_template_global("deal_of")
+def deal_of(listing):
+    """A listing's deal, for pages of earlier stages (the public project page shows its 成交 and 公示)."""
+    from exchange.trading.services import deal_for
+    return deal_for(listing)
+
 from exchange.trading.models import LIVE_DEAL_STATES as PUBLIC_DEAL_STATES  # noqa: E402  (one list)
 RECENT_CONFIRMED = 20
 
