@@ -29,6 +29,7 @@ from exchange.inputs import printable
 from exchange.ledger import refunds
 from exchange.ledger import services as ledger
 from exchange.money import format_yuan
+from exchange.payments import payables
 from exchange.payments.models import PaymentNotification, PaymentOrder
 from exchange.payments.providers import MAX_SKEW_SECONDS, NotificationRefused, get_provider
 from exchange.registrations import services as rsvc
@@ -118,9 +119,8 @@ def order_owner_id(order: PaymentOrder) -> int | None:
     """The buyer an order belongs to (a deposit's registrant, or a settlement's buyer)."""
     if order.registration_id:
         return order.registration.buyer_id
-    from exchange.settlement.models import Settlement
-    s = db.session.get(Settlement, order.settlement_id) if order.settlement_id else None
-    return s.deal.buyer_id if s else None
+    s = payables.get("settlement").load(order.settlement_id) if order.settlement_id else None
+    return payables.get("settlement").payer(s).id if s else None
 
 
 def checkout_url(order: PaymentOrder) -> str:
@@ -223,19 +223,18 @@ def receive_notification(provider_name: str, body: bytes, headers, remote_addr: 
     if order.provider_txn_id == note.txn_id and order.state == "paid":
         return _finish(row, "duplicate", "该笔支付已处理。", 200)
     if order.settlement_id:
-        from exchange.settlement import services as stl
-        from exchange.settlement.models import Settlement
-        settlement = db.session.get(Settlement, order.settlement_id)
+        price = payables.get("settlement")
+        settlement = price.load(order.settlement_id)
         held = _book_or_hold(
-            row, order, note, provider.name, what="价款", booked_key=f"price:online:{provider.name}:{note.txn_id}",
-            listing=settlement.listing, payer=settlement.deal.registration.buyer, not_payable=stl.NotPayable,
-            book=lambda key: stl.book_balance(settlement, note.amount, source="online",
-                                              source_ref=f"{provider.name}:{note.txn_id}", key=key,
-                                              arrived_at=note.paid_at, memo=f"网上支付 订单 {order.order_no}"))
+            row, order, note, provider.name, what=price.what, booked_key=f"price:online:{provider.name}:{note.txn_id}",
+            listing=price.listing(settlement), payer=price.payer(settlement), not_payable=price.not_payable,
+            book=lambda key: price.book(settlement, note.amount, source="online",
+                                        source_ref=f"{provider.name}:{note.txn_id}", key=key,
+                                        arrived_at=note.paid_at, memo=f"网上支付 订单 {order.order_no}"))
         if held is not None:
             return held
-        order.outcome = "价款已入账"
-        return _finish(row, "booked", f"价款已入账（缴款码 {settlement.payment_ref}）。", 200)
+        order.outcome = f"{price.what}已入账"
+        return _finish(row, "booked", f"{price.what}已入账（缴款码 {price.payment_ref(settlement)}）。", 200)
     reg = order.registration
     held = _book_or_hold(
         row, order, note, provider.name, what="保证金", booked_key=f"deposit:online:{provider.name}:{note.txn_id}",

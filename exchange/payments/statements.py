@@ -35,6 +35,7 @@ from exchange.extensions import db
 from exchange.ledger import refunds
 from exchange.ledger import services as ledger
 from exchange.money import format_yuan, to_money
+from exchange.payments import payables
 from exchange.payments.models import BankStatement, StatementLine
 from exchange.registrations import services as rsvc
 from exchange.payments import deposits
@@ -44,7 +45,6 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_LINES = 5000
 MAX_UNZIPPED = 60 * 1024 * 1024
 REF_RE = re.compile(r"LX\d{10}")
-JS_RE = re.compile(r"JS\d{10}")  # the 缴款码 of a settlement's price balance
 
 COLUMNS = {
     "txn": ("交易流水号", "银行流水号", "流水号", "交易序号", "交易参考号", "凭证号", "流水号码"),
@@ -262,7 +262,7 @@ def classify(line: StatementLine) -> None:
         return
     memo = line.memo.upper()
     refs = REF_RE.findall(memo)
-    price_refs = JS_RE.findall(memo)
+    price_refs = payables.get("settlement").ref_pattern.findall(memo)
     if price_refs and refs:
         line.match, line.match_note = "unknown", "附言中同时有保证金和价款的缴款码：" + "、".join(sorted(set(refs + price_refs)))
         return
@@ -290,28 +290,26 @@ def classify(line: StatementLine) -> None:
 
 
 def _settlement(line: StatementLine):
-    from exchange.settlement.models import Settlement
-    return db.session.get(Settlement, line.settlement_id) if line.settlement_id else None
+    return payables.get("settlement").load(line.settlement_id) if line.settlement_id else None
 
 
 def _classify_price(line: StatementLine, refs: list[str]) -> None:
     """A line paying a settlement's balance (JS… in the memo): exact amount only."""
-    from exchange.settlement import services as stl
-    from exchange.settlement.models import Settlement
+    price = payables.get("settlement")
     if len(set(refs)) > 1:
         line.match, line.match_note = "unknown", "附言中有多个缴款码：" + "、".join(sorted(set(refs)))
         return
     line.payment_ref = refs[0]
-    s = db.session.scalar(select(Settlement).where(Settlement.payment_ref == refs[0]))
+    s = price.find(refs[0])
     if s is None:
         line.match, line.match_note = "unknown", f"缴款码 {refs[0]} 不存在。"
         return
     line.settlement_id = s.id
-    problem = stl.payable_problem(s, line.amount)
+    problem = price.problem(s, line.amount)
     if problem is None:
         line.match = "matched"
-        line.match_note = (f"价款 · {s.deal.registration.buyer.display_name} · {s.listing.project_no} 应付 "
-                           f"{format_yuan(s.amount_to_pay)} 元")
+        line.match_note = (f"{price.what} · {price.payer(s).display_name} · {price.listing(s).project_no} 应付 "
+                           f"{format_yuan(price.amount_due(s))} 元")
     else:
         line.match, line.match_note = problem.code, problem.message[:300]
 
@@ -379,7 +377,7 @@ def _payee(line: StatementLine) -> str:
 def _hold(line: StatementLine, amount: Decimal, key: str, actor, reason: str) -> None:
     reg = line.registration
     s = _settlement(line)
-    listing = reg.listing if reg else (s.listing if s else None)
+    listing = reg.listing if reg else (payables.get("settlement").listing(s) if s else None)
     account = ledger.suspense_account(f"BANK-{line.bank_txn_id}"[:56] + (":x" if key.endswith(":excess") else ""),
                                       f"银行流水 {line.bank_txn_id} 挂账待退（{_payee(line)}）", listing=listing)
     ledger.hold_in_suspense(account, amount, key=key, listing=listing, actor=actor,
@@ -400,12 +398,12 @@ def decide(actor, line: StatementLine, decision: str, note: str = "") -> Stateme
     if decision == "ignore" and not note:
         raise StatementError("忽略流水须写明理由。", field="note")
     if line.settlement_id and decision in ("book", "book_excess"):
-        from exchange.settlement import services as stl
+        price = payables.get("settlement")
         s = _settlement(line)
-        due = line.amount if decision == "book" else s.amount_to_pay
-        stl.book_balance(s, due, source="statement", source_ref=line.bank_txn_id, key=f"price:{line.bank_txn_id}",
-                         arrived_at=line.arrived_at, actor=actor,
-                         memo=f"银行流水 {line.bank_txn_id}" + ("，超出部分另行退回" if decision == "book_excess" else ""))
+        due = line.amount if decision == "book" else price.amount_due(s)
+        price.book(s, due, source="statement", source_ref=line.bank_txn_id, key=f"price:{line.bank_txn_id}",
+                   arrived_at=line.arrived_at, actor=actor,
+                   memo=f"银行流水 {line.bank_txn_id}" + ("，超出部分另行退回" if decision == "book_excess" else ""))
         if decision == "book_excess":
             _hold(line, line.amount - due, f"bankline:{line.bank_txn_id}:excess", actor, "other")
         line.state = "booked"

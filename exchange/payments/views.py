@@ -2,6 +2,9 @@
 reconciliation, the log of provider notifications, and bank receipts."""
 from __future__ import annotations
 
+from datetime import datetime
+from types import SimpleNamespace
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -11,13 +14,16 @@ from exchange.access import AccessDenied, can, require
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.inputs import arg_page
+from exchange.payments import deposits, payables
 from exchange.payments import services as psvc
 from exchange.payments import statements as ssvc
 from exchange.pages import ActionForm
 from exchange.payments.forms import DecisionForm, StatementForm
 from exchange.payments.models import (LINE_STATES, MATCHES, BankStatement, DepositArrival, PaymentNotification,
                                       PaymentOrder, StatementLine)
-from exchange.payments.providers import get_provider
+from exchange.payments.providers import enabled_providers, get_provider
+from exchange.registrations import services as rsvc
+from exchange.registrations.forms import DepositForm
 from exchange.registrations.models import Registration
 
 bp = Blueprint("payments", __name__, url_prefix="/payments")
@@ -27,6 +33,43 @@ def _fail(exc: Exception, target: str):
     db.session.rollback()
     flash(getattr(exc, "message", str(exc)), "error")
     return redirect(target)
+
+
+@bp.app_template_global("deposit_of")
+def deposit_of(reg: Registration) -> SimpleNamespace:
+    """What a registration's page shows of its deposit: the arrival booked, the online orders, the ways to pay."""
+    arrival = db.session.scalar(select(DepositArrival).where(DepositArrival.registration_id == reg.id))
+    return SimpleNamespace(arrival=arrival, orders=psvc.orders_for(reg), providers=enabled_providers())
+
+
+# --- a deposit confirmed by finance from the bank's receipt -------------------------------------
+
+@bp.route("/registrations/<int:reg_id>/deposit", methods=["POST"])
+@login_required
+def confirm_deposit(reg_id: int):
+    require(current_user, "deposits.confirm")  # who asks first, then which registration
+    reg = db.session.get(Registration, reg_id)
+    if reg is None:
+        abort(404)
+    back = url_for("registrations.detail", reg_id=reg.id)
+    form = DepositForm()
+    if not form.validate_on_submit():
+        return _fail(rsvc.RegistrationError("请填写到账金额、银行回单号，并上传银行回单。"), back)
+    arrived = None
+    if form.arrived_at.data:
+        try:
+            local = datetime.strptime(form.arrived_at.data.strip(), "%Y-%m-%d %H:%M")
+        except ValueError:
+            return _fail(rsvc.RegistrationError("到账时间格式应为 2026-11-30 15:20。"), back)
+        arrived = local.replace(tzinfo=clock.LOCAL_TZ)
+    try:
+        deposits.confirm_deposit(current_user, reg, form.amount.data, source_key=form.source_key.data.strip(),
+                                 arrived_at=arrived, receipt=form.receipt.data)
+    except rsvc.RegistrationError as exc:
+        return _fail(exc, back)
+    db.session.commit()
+    flash(f"保证金已入账，竞买号 {reg.bidder_no}。", "success")
+    return redirect(back)
 
 
 # --- online payment ------------------------------------------------------------------------------
@@ -86,8 +129,7 @@ def sandbox_bank(order_no: str):
         return redirect(url_for("registrations.detail", reg_id=order.registration_id))
     settlement = None
     if order.settlement_id:
-        from exchange.settlement.models import Settlement
-        settlement = db.session.get(Settlement, order.settlement_id)
+        settlement = payables.get("settlement").load(order.settlement_id)
     return render_template("payments/sandbox_bank.html", order=order, form=form, now=clock.now(),
                            settlement=settlement)
 

@@ -2,8 +2,6 @@
 finance confirms the deposit's arrival."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -15,7 +13,6 @@ from exchange.extensions import db
 from exchange.inputs import arg_page
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
-from exchange.payments import deposits
 from exchange.registrations.forms import ApplyForm, DepositForm, RegMaterialForm, ReviewForm
 from exchange.registrations.models import REG_STATE_LABELS, Registration
 from exchange.pages import apply_service_error
@@ -90,16 +87,9 @@ def index():
 @login_required
 def detail(reg_id: int):
     reg = _load(reg_id)
-    from exchange.payments.models import DepositArrival
-    from exchange.payments.providers import enabled_providers
-    from exchange.payments.services import orders_for
-    arrival = db.session.scalar(select(DepositArrival).where(DepositArrival.registration_id == reg.id))
-    from exchange.trading.services import active_session, deal_for
-    session = active_session(reg.listing) if reg.state == "paid" else None
-    deal = deal_for(reg.listing) if reg.state == "paid" else None
+    # the deposit's arrival and orders, the bidding room and the deal come from the later stages' template
+    # globals (payments' deposit_of, trading's session_of and deal_of): registrations does not import them
     return render_template("registrations/detail.html", reg=reg, material_form=RegMaterialForm(),
-                           arrival=arrival, orders=orders_for(reg), providers=enabled_providers(),
-                           session=session, deal=deal,
                            review_form=ReviewForm(), deposit_form=DepositForm(), kinds=rsvc.BUYER_MATERIALS,
                            missing=rsvc.missing_materials(reg), required=rsvc.required_materials(reg),
                            can_review=can(current_user, "registrations.review", reg.listing.org),
@@ -151,26 +141,3 @@ def review(reg_id: int):
     except rsvc.RegistrationError as exc:
         return _done(reg, exc, "")
     return _done(reg, None, msg)
-
-
-@bp.route("/<int:reg_id>/deposit", methods=["POST"])
-@login_required
-def deposit(reg_id: int):
-    reg = _load(reg_id)
-    require(current_user, "deposits.confirm")
-    form = DepositForm()
-    if not form.validate_on_submit():
-        return _done(reg, rsvc.RegistrationError("请填写到账金额、银行回单号，并上传银行回单。"), "")
-    arrived = None
-    if form.arrived_at.data:
-        try:
-            local = datetime.strptime(form.arrived_at.data.strip(), "%Y-%m-%d %H:%M")
-        except ValueError:
-            return _done(reg, rsvc.RegistrationError("到账时间格式应为 2026-11-30 15:20。"), "")
-        arrived = local.replace(tzinfo=clock.LOCAL_TZ)
-    try:
-        deposits.confirm_deposit(current_user, reg, form.amount.data, source_key=form.source_key.data.strip(),
-                             arrived_at=arrived, receipt=form.receipt.data)
-    except rsvc.RegistrationError as exc:
-        return _done(reg, exc, "")
-    return _done(reg, None, f"保证金已入账，竞买号 {reg.bidder_no}。")

@@ -21,6 +21,7 @@ approve                PRICE → BANK                 payout approved (checker �
 """
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -38,6 +39,7 @@ from exchange.extensions import db
 from exchange.ledger import refunds
 from exchange.ledger import services as ledger
 from exchange.money import format_yuan, to_money
+from exchange.payments import payables
 from exchange.settlement.models import FEE_PAYERS, FeeRule, Payout, Settlement
 from exchange.workdays.services import due_after_days, due_after_working_days
 
@@ -497,3 +499,13 @@ def fee_rule_label(rule: FeeRule | None) -> str:
     if rule.max_fee is not None:
         text += f"，最高 {format_yuan(rule.max_fee)} 元"
     return text + f"；{FEE_PAYERS[rule.payer]}承担"
+
+
+# the price balance is paid through payments' ways in (online orders, bank statements): payments asks this
+payables.declare(payables.Payable(
+    kind="settlement", what="价款", ref_pattern=re.compile(r"JS\d{10}"),
+    load=lambda sid: db.session.get(Settlement, sid),
+    find=lambda ref: db.session.scalar(select(Settlement).where(Settlement.payment_ref == ref)),
+    problem=payable_problem, book=book_balance, not_payable=NotPayable, page="settlement.detail",
+    amount_due=lambda s: s.amount_to_pay, payer=lambda s: s.deal.registration.buyer, listing=lambda s: s.listing,
+    payment_ref=lambda s: s.payment_ref, due_at=lambda s: s.due_at, open=lambda s: s.state == "awaiting"))

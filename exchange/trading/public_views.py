@@ -37,6 +37,12 @@ def deal_of(listing):
     from exchange.trading.services import deal_for
     return deal_for(listing)
 
+
+@bp.app_template_global("session_of")
+def session_of(listing):
+    """A listing's bidding session still to come or running, for a bidder's registration page."""
+    return tsvc.active_session(listing)
+
 from exchange.trading.models import LIVE_DEAL_STATES as PUBLIC_DEAL_STATES  # noqa: E402  (one list)
 RECENT_CONFIRMED = 20
 
