@@ -13,7 +13,8 @@ from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
 from exchange.payments import deposits
-from exchange.registrations.models import REG_STATES, Registration
+from exchange.registrations.models import Registration
+from exchange.registrations.states import RegState
 
 blp = make_blueprint("api_registrations", "", "意向受让登记、资格审核与保证金到账确认")
 
@@ -80,7 +81,7 @@ class ApplySchema(Schema):
 
 class RegListArgs(PageArgs):
     listing_id = Id(load_default=None)
-    state = fields.String(load_default=None, validate=validate.OneOf(list(REG_STATES)))
+    state = fields.String(load_default=None, validate=validate.OneOf(list(RegState)))
 
 
 class RegPageSchema(Schema):

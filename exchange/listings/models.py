@@ -17,15 +17,15 @@ from exchange.db import Money, UTCDateTime
 from exchange.extensions import db
 from exchange.orgs.models import OrgUnit
 
-STATES = ("draft", "station_review", "center_review", "returned", "rejected", "announced", "trading", "publicity",
-          "contract", "settlement", "certification", "completed", "suspended", "terminated", "failed", "defaulted")
-STATE_VALUES = ", ".join(f"'{s}'" for s in STATES)
+from exchange.listings.states import ListingState
+
+STATES = tuple(ListingState)
 
 
-class Listing(db.Model):
+class Listing(ListingState.mixin(), db.Model):
     __tablename__ = "listing"
     __table_args__ = (
-        CheckConstraint(f"state IN ({STATE_VALUES})", name="state"),
+        CheckConstraint(ListingState.check(), name="state"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("floor_price IS NULL OR floor_price > 0", name="floor_price_positive"),
         CheckConstraint("appraisal_value IS NULL OR appraisal_value > 0", name="appraisal_positive"),

@@ -21,28 +21,12 @@ from exchange.audit.services import canonical_json, record
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.listings.models import Listing, ListingEvent
+from exchange.listings.states import ListingState
+from exchange.machine import Machine
+from exchange.machine import Transition as Step
 
-STATE_LABELS = {
-    "draft": "草稿",
-    "station_review": "交易站初审中",
-    "center_review": "交易中心审核中",
-    "returned": "已退回",
-    "rejected": "不予受理",
-    "announced": "公告中",
-    "trading": "交易中",
-    "publicity": "交易公示",
-    "contract": "签约中",
-    "settlement": "结算中",
-    "certification": "鉴证中",
-    "completed": "已完成",
-    "suspended": "已中止",
-    "terminated": "已终结",
-    "failed": "流拍",
-    "defaulted": "违约处理中",
-}
-
-PUBLIC_STATES = ("announced", "trading", "publicity", "contract", "settlement", "certification", "completed",
-                 "suspended", "terminated", "failed", "defaulted")
+STATE_LABELS = ListingState.labels()
+PUBLIC_STATES = tuple(sorted(ListingState.PUBLIC, key=list(ListingState).index))
 
 
 class WorkflowError(ServiceError):
@@ -157,6 +141,14 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
 ]}
 
 
+# The generic machine under the table above: the one writer of ``Listing.state`` (checked again there) and the
+# sender of the platform-wide ``exchange.machine.transitioned`` signal.  Authorisation, guards, effects and the
+# listing's own history stay here.
+LISTING = Machine("listing", ListingState, [
+    Step(t.name, t.label, t.sources, t.target, None, t.reason_required) for t in TRANSITIONS.values()],
+    scope=lambda listing: listing.org, what=lambda listing: "项目")
+
+
 def allowed(listing: Listing, user) -> list[Transition]:
     """The transitions this user may fire on this listing now (for buttons)."""
     return [t for t in TRANSITIONS.values()
@@ -203,7 +195,7 @@ def fire(listing: Listing, name: str, actor, *, reason: str = "", data: dict | N
             raise WorkflowError(f"不能{t.label}：还有 {len(problems)} 处需要补正。", problems)
     before = listing.state
     after = t.target_for(listing)
-    listing.state = after
+    LISTING.fire(listing, name, actor, reason=reason, data=data, authorised=True)  # assigns ``after``
     listing.state_since = clock.now()
     for effect in t.effects:
         effect(listing, actor)

@@ -210,14 +210,12 @@ def listing_people(ctx: dict) -> list[int]:
     return [uid for uid in (_submitter_id(listing), listing.transferor_user_id) if uid]
 
 
-LIVE_REG_STATES = ("applied", "qualified", "paid")
-
-
 def live_buyers(ctx: dict) -> list[int]:
     """Buyers whose registration is still in play (applied, qualified or paid)."""
     from exchange.registrations.models import Registration
+    from exchange.registrations.states import RegState
     return list(db.session.scalars(select(Registration.buyer_id).where(
-        Registration.listing_id == ctx["listing"].id, Registration.state.in_(LIVE_REG_STATES))
+        Registration.listing_id == ctx["listing"].id, Registration.state.in_(RegState.LIVE))
         .order_by(Registration.id)))
 
 

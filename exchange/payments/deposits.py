@@ -16,6 +16,7 @@ from exchange.money import format_yuan
 from exchange.payments.models import DepositArrival
 from exchange.payments.receipts import book_from_receipt
 from exchange.registrations.models import Registration
+from exchange.registrations.states import REGISTRATION
 from exchange.registrations.services import RegistrationError, new_bidder_no, payable_problem
 
 
@@ -32,7 +33,7 @@ def book_deposit(reg: Registration, amount: Decimal, *, source: str, source_ref:
         raise problem
     entry = ledger.record_deposit(reg.listing, reg.buyer, amount, key=key, actor=actor,
                                   memo=memo or f"保证金到账 {reg.payment_ref} {reg.buyer.display_name}")
-    reg.state = "paid"
+    REGISTRATION.fire(reg, "pay", actor, authorised=True)
     reg.paid_at = arrived_at
     reg.bidder_no = new_bidder_no(reg.listing_id)
     arrival = DepositArrival(registration_id=reg.id, source=source, source_ref=source_ref[:100], amount=amount,

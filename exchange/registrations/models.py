@@ -14,31 +14,24 @@ from exchange.db import Money, UTCDateTime
 from exchange.extensions import db
 from exchange.listings.models import Listing
 
-REG_STATES = ("applied", "qualified", "rejected", "paid", "abandoned", "withdrawn")
-REG_STATE_LABELS = {
-    "applied": "待资格审核",
-    "qualified": "资格已确认，待交保证金",
-    "rejected": "资格未通过",
-    "paid": "保证金已到账",
-    "abandoned": "逾期未交保证金，视为放弃",
-    "withdrawn": "已撤回",
-}
+from exchange.registrations.states import RegState  # noqa: E402
+
+REG_STATE_LABELS = RegState.labels()
 
 
-class Registration(db.Model):
+class Registration(RegState.mixin(), db.Model):
     __tablename__ = "registration"
     __table_args__ = (
         UniqueConstraint("listing_id", "buyer_id", name="uq_registration_listing_buyer"),
         UniqueConstraint("listing_id", "bidder_no", name="uq_registration_listing_bidder_no"),
-        CheckConstraint("state IN ('applied', 'qualified', 'rejected', 'paid', 'abandoned', 'withdrawn')",
-                        name="state"),
+        CheckConstraint(RegState.check(), name="state"),
         CheckConstraint("offer IS NULL OR offer > 0", name="offer_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    state: Mapped[str] = mapped_column(String(12), default="applied", index=True)
+    state: Mapped[str] = mapped_column(String(12), default=RegState.APPLIED.value, index=True)
     offer: Mapped[Decimal | None] = mapped_column(Money)  # 意向报价 (协议转让)
     by_agent: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_name: Mapped[str] = mapped_column(String(60), default="")
@@ -66,10 +59,6 @@ class Registration(db.Model):
     buyer: Mapped[User] = relationship(foreign_keys=[buyer_id])
 
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def state_label(self) -> str:
-        return REG_STATE_LABELS[self.state]
 
 
 class RegistrationMaterial(db.Model):

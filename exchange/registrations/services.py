@@ -22,6 +22,7 @@ from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.money import format_yuan, to_money
 from exchange.registrations.models import Registration, RegistrationMaterial
+from exchange.registrations.states import REGISTRATION
 from exchange.workdays.services import due_after_working_days
 
 BUYER_MATERIALS = {
@@ -106,7 +107,7 @@ def apply(buyer, listing, *, accept_declaration: bool, offer=None, by_agent: boo
     if listing.buyer_restriction == "members":
         flags.append("限本集体经济组织成员受让：请核实成员身份")
     days = int(current_app.config.get("QUALIFY_WORKING_DAYS", 2))
-    reg = Registration(listing=listing, buyer=buyer, state="applied", offer=price, by_agent=by_agent,
+    reg = Registration(listing=listing, buyer=buyer, offer=price, by_agent=by_agent,
                        agent_name=agent_name.strip()[:60], agent_id_no=agent_id_no.strip().upper()[:18],
                        joint=joint, joint_members=joint_members.strip(), declaration_at=now,
                        flags="；".join(flags), review_due_at=due_after_working_days(now, days).at)
@@ -170,7 +171,7 @@ def qualify(reviewer, reg: Registration, note: str = "", *, priority_right: bool
     priority_basis = (priority_basis or "").strip()
     if priority_right and not priority_basis:
         raise RegistrationError("认定优先权的，请写明依据（如：本集体经济组织成员、原承包方）。", field="priority_basis")
-    reg.state = "qualified"
+    REGISTRATION.fire(reg, "qualify", reviewer, authorised=True)
     reg.priority_right, reg.priority_basis = bool(priority_right), priority_basis[:100] if priority_right else ""
     reg.reviewed_by_id, reg.reviewed_at, reg.review_note = reviewer.id, clock.now(), (note or "").strip()[:500]
     reg.payment_ref = _new_payment_ref()
@@ -191,7 +192,7 @@ def reject(reviewer, reg: Registration, reason: str) -> Registration:
     reason = (reason or "").strip()
     if not reason:
         raise RegistrationError("请写明不予登记的理由，报名人将看到它。", field="reason")
-    reg.state = "rejected"
+    REGISTRATION.fire(reg, "reject", reviewer, reason=reason, authorised=True)
     reg.reviewed_by_id, reg.reviewed_at, reg.review_note = reviewer.id, clock.now(), reason[:500]
     db.session.flush()
     record("registration.reject", f"不予登记 {reg.buyer.display_name}（项目 {reg.listing.project_no}）：{reason}",
@@ -251,7 +252,7 @@ def abandon(reg_id: int, now: datetime) -> bool:
     if (reg is None or reg.state != "qualified" or reg.deposit_deadline_at is None or reg.deposit_deadline_at > now
             or reg.listing.state == "suspended"):
         return False
-    reg.state = "abandoned"
+    REGISTRATION.fire(reg, "abandon")
     record("registration.abandoned", f"逾期未交保证金，视为放弃：{reg.buyer.display_name}（{reg.payment_ref}）",
            obj_type="registration", obj_id=reg.id)
     db.session.flush()

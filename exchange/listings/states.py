@@ -1,0 +1,36 @@
+"""The listing's states (第十一–二十四条): the values stored, their labels and the named sets.  The transition
+table is :mod:`exchange.listings.workflow`."""
+from __future__ import annotations
+
+from enum import nonmember
+
+from exchange.machine import States
+
+
+class ListingState(States):
+    DRAFT = "draft", "草稿"
+    STATION_REVIEW = "station_review", "交易站初审中"
+    CENTER_REVIEW = "center_review", "交易中心审核中"
+    RETURNED = "returned", "已退回"
+    REJECTED = "rejected", "不予受理"
+    ANNOUNCED = "announced", "公告中"
+    TRADING = "trading", "交易中"
+    PUBLICITY = "publicity", "交易公示"
+    CONTRACT = "contract", "签约中"
+    SETTLEMENT = "settlement", "结算中"
+    CERTIFICATION = "certification", "鉴证中"
+    COMPLETED = "completed", "已完成"
+    SUSPENDED = "suspended", "已中止"
+    TERMINATED = "terminated", "已终结"
+    FAILED = "failed", "流拍"
+    DEFAULTED = "defaulted", "违约处理中"
+
+    # shown to the public (announced onwards)
+    PUBLIC = nonmember(frozenset({"announced", "trading", "publicity", "contract", "settlement", "certification",
+                                  "completed", "suspended", "terminated", "failed", "defaulted"}))
+    # the deal's money stage has begun: the price is being settled or has been
+    SETTLING = nonmember(frozenset({"settlement", "certification", "completed"}))
+    # still editable by its submitter
+    EDITABLE = nonmember(frozenset({"draft", "returned"}))
+    # waiting for a reviewer
+    IN_REVIEW = nonmember(frozenset({"station_review", "center_review"}))

@@ -1,0 +1,33 @@
+"""A buyer's registration (意向受让登记), as a state machine: applied → qualified → paid, or rejected, or
+abandoned when the deposit does not arrive by its deadline (第十三条, 第十九条(一))."""
+from __future__ import annotations
+
+from enum import nonmember
+
+from exchange.machine import Machine, States, Transition
+
+
+class RegState(States):
+    APPLIED = "applied", "待资格审核"
+    QUALIFIED = "qualified", "资格已确认，待交保证金"
+    REJECTED = "rejected", "资格未通过"
+    PAID = "paid", "保证金已到账"
+    ABANDONED = "abandoned", "逾期未交保证金，视为放弃"
+
+    # still standing: not rejected, not lapsed
+    LIVE = nonmember(frozenset({"applied", "qualified", "paid"}))
+    # a deposit may still arrive; the buyer is in the race (qualified or paid)
+    IN_RACE = nonmember(frozenset({"qualified", "paid"}))
+    # the reviewer decided against it or the buyer let it lapse
+    OUT = nonmember(frozenset({"rejected", "abandoned"}))
+
+
+REGISTRATION = Machine("registration", RegState, [
+    Transition("qualify", "确认资格", frozenset({"applied"}), "qualified", "registrations.review"),
+    Transition("reject", "作出不予登记的决定", frozenset({"applied"}), "rejected", "registrations.review",
+               reason_required=True),
+    # the deposit booked (payments, under a lock on the row; the way in authorised its actor)
+    Transition("pay", "确认保证金到账", frozenset({"qualified"}), "paid"),
+    # the sweeper, at the deposit deadline
+    Transition("abandon", "视为放弃", frozenset({"qualified"}), "abandoned"),
+], scope=lambda reg: reg.listing.org, what=lambda reg: "报名")
