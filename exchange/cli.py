@@ -280,7 +280,7 @@ def simulate_cmd(database: str | None, workdir: str | None, listings: int):
     公示、签约、结算、鉴证），逐阶段输出模拟时间；最后一行为“鉴证书 <编号> <sha256>”。"""
     from flask import current_app
 
-    from exchange.simulate import SimulationError, run
+    from exchange.training.simulate import SimulationError, run
     try:
         run(database, workdir, echo=click.echo, inherit=dict(current_app.config), listings=listings)
     except SimulationError as exc:

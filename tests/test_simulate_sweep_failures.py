@@ -4,7 +4,7 @@ import pytest
 
 from exchange.deadlines import sweeper
 from exchange.deadlines.handlers import ItemHandler
-from exchange.simulate import SimulationError, run
+from exchange.training.simulate import SimulationError, run
 from tests.test_simulate import fresh_url  # noqa: F401  (fixture: a new empty database of this run's engine)
 
 

@@ -149,7 +149,7 @@ def create_draft(actor, *, category: Category, method: TransferMethod | None = N
     unit = point or station
     if category is None or not category.active:
         raise ListingError("请选择交易品种。", field="category_id")
-    listing = Listing(state="draft", origin=origin, category=category, method=method or category.active_methods()[0],
+    listing = Listing(origin=origin, category=category, method=method or category.active_methods()[0],
                       title=(title or "").strip()[:120], station=station, point=point, org_path=unit.path,
                       quantity=Decimal("1"), announce_days=category.announce_days, created_by_id=actor.id,
                       buyer_restriction="members" if category.restricts_buyers else "none",
