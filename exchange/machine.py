@@ -23,7 +23,8 @@ from exchange.errors import ServiceError
 
 
 class States(StrEnum):
-    """An entity's states.  ``Member = "value", "标签"``; compare and store as plain strings."""
+    """An entity's states.  ``Member = "value", "标签"``; compare and store as plain strings.  The first member is
+    the state a new row starts in."""
 
     label: str
 
@@ -66,7 +67,17 @@ class States(StrEnum):
         for name, values in cls.sets().items():
             attrs[f"is_{name.lower()}"] = in_set(values)
         attrs[f"{column}_label"] = property(lambda self: cls.label_of(getattr(self, column)))
-        return type(f"{cls.__name__}Mixin", (), attrs)
+        initial = next(iter(cls)).value
+
+        def __init__(self, **kwargs):
+            super(mixin, self).__init__(**kwargs)
+            if getattr(self, column) is None:  # a new row starts in the first state, readable before the flush
+                setattr(self, column, initial)
+
+        attrs["__init__"] = __init__
+        attrs["__states__"], attrs["__state_column__"] = cls, column  # which enum keeps which column (tests read it)
+        mixin = type(f"{cls.__name__}Mixin", (), attrs)
+        return mixin
 
     @classmethod
     def check(cls, column: str = "state") -> str:
