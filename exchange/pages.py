@@ -1,12 +1,20 @@
-"""What every page view shares, whichever domain package it lives in: a service's refusal shown on its form, and a
-safe ``next`` target.  A foundation module (DESIGN §4.1): it knows Flask and nothing of the domain, so the views of
+"""What every page view shares, whichever domain package it lives in: the one way a page runs an action
+(:func:`run_action`), a service's refusal shown on its form, and a safe ``next`` target.  A foundation module (DESIGN §4.1): it knows Flask and nothing of the domain, so the views of
 every stage may use it without importing a later layer."""
 from __future__ import annotations
 
+from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit
 
-from flask import request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_wtf import FlaskForm
+from sqlalchemy.orm.exc import StaleDataError
+
+from exchange.errors import ServiceError
+from exchange.extensions import db
+
+T = TypeVar("T")
+STALE = "数据已被他人同时修改，请核对后重试。"
 
 
 class ActionForm(FlaskForm):
@@ -31,3 +39,42 @@ def safe_next(default_endpoint: str = "web.work") -> str:
             and "\\" not in target:
         return target
     return url_for(default_endpoint)
+
+
+def refusal_text(exc: Exception) -> str:
+    """A service's refusal as one line: its message and the problems it lists (补正 items)."""
+    message = getattr(exc, "message", str(exc))
+    problems = getattr(exc, "problems", None) or []
+    return message + ("" if not problems else " " + " ".join(problems))
+
+
+def run_action(action: Callable[[], T], *, done: str | Callable[[T], str], back: str,
+               then: Callable[[T], str] | None = None, form: FlaskForm | None = None, invalid: str | None = None,
+               refused: Callable[[ServiceError], Any] | None = None, stale: str = STALE):
+    """The one way a page runs an action, after the view has loaded the row and authorised the user (who asks
+    first).  The form (if any) must validate — else ``invalid`` is flashed and the user sent ``back``, or, without
+    ``invalid``, 400.  Then the one service call; on success commit, flash ``done`` (or ``done(result)``) and
+    redirect to ``then(result)`` if given, else ``back``.  A refusal (:class:`ServiceError`) rolls back and is either shown
+    by ``refused(exc)`` (a form page shown again with the message at its field) or flashed, with its problems,
+    before going back.  A row changed by someone else meanwhile (the optimistic version check) rolls back and says
+    so.  A unique key's refusal is answered by the app's IntegrityError handler."""
+    if form is not None and not form.validate_on_submit():
+        if invalid is None:
+            abort(400)
+        flash(invalid, "error")
+        return redirect(back)
+    try:
+        result = action()
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        if refused is not None:
+            return refused(exc)
+        flash(refusal_text(exc), "error")
+        return redirect(back)
+    except StaleDataError:
+        db.session.rollback()
+        flash(stale, "error")
+        return redirect(back)
+    flash(done(result) if callable(done) else done, "success")
+    return redirect(then(result) if then else back)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from exchange.accounts.models import OrgType, Role
-from exchange.accounts.services import Registration, create_staff, register_public
+from exchange.accounts.services import SignUp, create_staff, register_public
 from exchange.audit.services import acting_as
 from exchange.extensions import db
 from exchange.idcheck import make_resident_id
@@ -56,7 +56,7 @@ def make_staff_set(orgs: SimpleNamespace) -> dict:
         for key, username, role, org_attr in STAFF:
             users[key] = create_staff(None, username=username, display_name=f"测试{key}", role=role.value,
                                       org=getattr(orgs, org_attr), password=PASSWORD, must_change_password=False)
-        users["buyer"] = register_public(Registration(
+        users["buyer"] = register_public(SignUp(
             username="t_buyer", password=PASSWORD, kind="person", name="测试受让人", mobile="13900000001",
             id_number=make_resident_id("43068219900101001")))
         users["buyer_org"] = make_org_buyer("t_buyer_org", "9143068200000009")
@@ -66,6 +66,6 @@ def make_staff_set(orgs: SimpleNamespace) -> dict:
 
 def make_org_buyer(username: str, prefix16: str, org_type: str = OrgType.ENTERPRISE.value):
     from exchange.demo import _demo_uscc
-    return register_public(Registration(
+    return register_public(SignUp(
         username=username, password=PASSWORD, kind="organisation", name=f"{username} 测试公司",
         mobile="13900000002", uscc=_demo_uscc(prefix16), org_type=org_type, contact_name="测试联系人"))

@@ -20,7 +20,7 @@ def reg(**kw):
     base = dict(username="new_person", password="Farm2026ok", kind="person", name="新测试人", mobile="13712345678",
                 id_number=make_resident_id("43068219850606123"))
     base.update(kw)
-    return acc.Registration(**base)
+    return acc.SignUp(**base)
 
 
 # --- passwords ---------------------------------------------------------------------------------

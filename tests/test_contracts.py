@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from exchange import clock
 from exchange.access import AccessDenied
-from exchange.accounts.services import Registration as PublicRegistration, create_staff, register_public
+from exchange.accounts.services import SignUp, create_staff, register_public
 from exchange.audit.services import acting_as
 from exchange.contracts import services as csvc
 from exchange.contracts.models import Contract
@@ -191,7 +191,7 @@ def test_confirmation_refused_after_the_deadline(buyers, contract, db):
 
 def test_a_transferor_with_an_account_confirms_itself(users, db, frozen, orgs):
     with acting_as("test"):
-        seller = register_public(PublicRegistration(
+        seller = register_public(SignUp(
             username="t_seller", password=PASSWORD, kind="person", name="测试转让人", mobile="13900000009",
             id_number=make_resident_id("43068219700101002")))
     listing = lsvc.create_draft(seller, category=category("C01"), point=orgs.point_a1, **household_fields(

@@ -79,7 +79,7 @@ def test_station_and_center_decide_through_pages(client, users, db, frozen):
     svc.submit(users["point_a1"], listing)
     db.session.commit()
     login(client, "t_station_a", PASSWORD)
-    resp = post_form(client, f"/listings/{listing.id}/station", {"decision": "pass", "reason": "材料齐全"},
+    resp = post_form(client, f"/listings/{listing.id}/station/pass", {"reason": "材料齐全"},
                      page=f"/listings/{listing.id}", follow=True)
     assert "已报送交易中心" in text(resp)
     client.post("/logout", data={"csrf_token": get_csrf(client, "/work")})
@@ -114,10 +114,10 @@ def test_station_return_reason_reaches_the_clerk(client, users, db):
     svc.submit(users["point_a1"], listing)
     db.session.commit()
     login(client, "t_station_a", PASSWORD)
-    resp = post_form(client, f"/listings/{listing.id}/station", {"decision": "return", "reason": ""},
+    resp = post_form(client, f"/listings/{listing.id}/station/return", {"reason": ""},
                      page=f"/listings/{listing.id}", follow=True)
     assert "请填写" in text(resp) and "理由" in text(resp)
-    post_form(client, f"/listings/{listing.id}/station", {"decision": "return", "reason": "四至不清"},
+    post_form(client, f"/listings/{listing.id}/station/return", {"reason": "四至不清"},
               page=f"/listings/{listing.id}")
     client.post("/logout", data={"csrf_token": get_csrf(client, "/work")})
     login(client, "t_point_a1", PASSWORD)

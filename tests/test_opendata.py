@@ -506,7 +506,7 @@ def world(draw):
 
 
 def _build(users, w):
-    from exchange.accounts.services import Registration as Signup
+    from exchange.accounts.services import SignUp as Signup
     from exchange.accounts.services import register_public
     from exchange.audit.services import acting_as
     done = []

@@ -214,7 +214,10 @@ def generate_temporary_password() -> str:
 # --- public registration ------------------------------------------------------------------------
 
 @dataclass
-class Registration:
+class SignUp:
+    """What a person or an organisation fills in to open a public account (注册), not a buyer's application to a
+    listing (:class:`exchange.registrations.models.Registration`)."""
+
     username: str
     password: str
     kind: str  # person / organisation
@@ -228,7 +231,7 @@ class Registration:
     address: str | None = None
 
 
-def register_public(reg: Registration) -> User:
+def register_public(reg: SignUp) -> User:
     """Anyone registers a public account as a natural person or an organisation."""
     username = _check_username(reg.username)
     name = (reg.name or "").strip()

@@ -58,7 +58,7 @@ def register():
         return redirect(url_for("web.work"))
     form = RegisterForm()
     if form.validate_on_submit():
-        reg = acc.Registration(
+        reg = acc.SignUp(
             username=form.username.data, password=form.password.data, kind=form.kind.data,
             name=form.name.data, mobile=form.mobile.data, contact_name=form.contact_name.data,
             id_number=form.id_number.data, uscc=form.uscc.data, org_type=form.org_type.data,

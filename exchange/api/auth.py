@@ -169,7 +169,7 @@ def register(args):
     if current_user.is_authenticated:
         raise ApiError(400, "already_signed_in", "您已登录，请先退出后再注册新账号。")
     try:
-        user = acc.register_public(acc.Registration(**args))
+        user = acc.register_public(acc.SignUp(**args))
     except acc.AccountError as exc:
         raise service_error(exc) from None
     db.session.commit()

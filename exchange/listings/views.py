@@ -18,9 +18,9 @@ from exchange.listings import rules
 from exchange.listings import services as svc
 from exchange.listings.forms import (STEPS, CenterReviewForm, MaterialForm, NewListingForm, ReasonForm)
 from exchange.listings.models import Listing, ListingMaterial
-from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, WorkflowError, allowed
+from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, allowed
 from exchange.orgs.models import OrgKind, OrgUnit
-from exchange.pages import ActionForm, apply_service_error
+from exchange.pages import ActionForm, apply_service_error, run_action
 
 bp = Blueprint("listings", __name__, url_prefix="/listings")
 public_bp = Blueprint("public", __name__, url_prefix="/projects")
@@ -260,92 +260,80 @@ def detail(listing_id: int):
                            action_form=ActionForm(), events=list(reversed(listing.events)))
 
 
-def _after_decision(listing: Listing, exc: Exception | None, ok_message: str):
-    if exc is None:
-        db.session.commit()
-        flash(ok_message, "success")
-    else:
-        db.session.rollback()
-        message = getattr(exc, "message", str(exc))
-        problems = getattr(exc, "problems", [])
-        flash(message + ("" if not problems else " " + " ".join(problems)), "error")
-    return redirect(url_for("listings.detail", listing_id=listing.id))
+def _back(listing: Listing) -> str:
+    return url_for("listings.detail", listing_id=listing.id)
 
 
 @bp.route("/<int:listing_id>/submit", methods=["POST"])
 @login_required
 def submit(listing_id: int):
     listing = _listing(listing_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        svc.submit(current_user, listing)
-    except WorkflowError as exc:
-        return _after_decision(listing, exc, "")
-    target = "交易站初审" if listing.state == "station_review" else "交易中心审核"
-    return _after_decision(listing, None, f"已提交{target}。")
+    return run_action(lambda: svc.submit(current_user, listing), form=ActionForm(), back=_back(listing),
+                      done=lambda _: "已提交" + ("交易站初审" if listing.is_station_review else "交易中心审核") + "。")
 
 
-@bp.route("/<int:listing_id>/station", methods=["POST"])
-@login_required
-def station(listing_id: int):
+def _station(listing_id: int, passed: bool):
     listing = _listing(listing_id)
     svc.authorise_station_review(current_user, listing)  # who asks first, then what was sent
     form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400)
-    passed = request.form.get("decision") == "pass"
-    try:
-        svc.station_decide(current_user, listing, passed, form.reason.data or "")
-    except WorkflowError as exc:
-        return _after_decision(listing, exc, "")
-    return _after_decision(listing, None, "已报送交易中心。" if passed else "已退回交易点。")
+    return run_action(lambda: svc.station_decide(current_user, listing, passed, form.reason.data or ""),
+                      form=form, back=_back(listing), done="已报送交易中心。" if passed else "已退回交易点。")
+
+
+@bp.route("/<int:listing_id>/station/pass", methods=["POST"])
+@login_required
+def station_pass(listing_id: int):
+    return _station(listing_id, True)
+
+
+@bp.route("/<int:listing_id>/station/return", methods=["POST"])
+@login_required
+def station_return(listing_id: int):
+    return _station(listing_id, False)
+
+
+CENTER_DONE = {"approve": "已发布公告，项目编号 {no}。", "return": "已退回修改。", "reject": "已作出不予受理决定。"}
 
 
 @bp.route("/<int:listing_id>/center", methods=["POST"])
 @login_required
 def center(listing_id: int):
+    """The center's review: one decision (审核结论 approve / return / reject) with its checklist."""
     listing = _listing(listing_id)
     require(current_user, "listings.center_review", listing.org)
     form = CenterReviewForm()
-    if not form.validate_on_submit():
-        return _after_decision(listing, WorkflowError("请选择审核结论。"), "")
     checklist = {
         "ownership": {"ok": form.ownership.data, "note": form.ownership_note.data},
         "qualification": {"ok": form.qualification.data, "note": form.qualification_note.data},
         "planning": {"ok": form.planning.data, "note": form.planning_note.data},
         "decision": {"ok": form.decision_ok.data, "note": form.decision_ok_note.data},
     }
-    try:
-        svc.center_decide(current_user, listing, form.decision.data, checklist, form.reason.data or "")
-    except WorkflowError as exc:
-        return _after_decision(listing, exc, "")
-    messages = {"approve": f"已发布公告，项目编号 {listing.project_no}。", "return": "已退回修改。",
-                "reject": "已作出不予受理决定。"}
-    return _after_decision(listing, None, messages[form.decision.data])
+    return run_action(lambda: svc.center_decide(current_user, listing, form.decision.data, checklist,
+                                                form.reason.data or ""),
+                      form=form, invalid="请选择审核结论。", back=_back(listing),
+                      done=lambda _: CENTER_DONE[form.decision.data].format(no=listing.project_no))
 
 
-@bp.route("/<int:listing_id>/opinion", methods=["POST"])
+@bp.route("/<int:listing_id>/opinion/request", methods=["POST"])
 @login_required
-def opinion(listing_id: int):
+def request_opinion(listing_id: int):
+    """The center asks the town station's opinion (征求意见)."""
     listing = _listing(listing_id)
-    if current_user.role == Role.STATION_REVIEWER:  # who asks first, then what was sent
-        svc.authorise_station_review(current_user, listing)
-    else:
-        svc.authorise_center_review(current_user, listing)
+    svc.authorise_center_review(current_user, listing)
     form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        if current_user.role == Role.STATION_REVIEWER:
-            svc.give_station_opinion(current_user, listing, form.reason.data or "")
-            msg = "意见已回复交易中心。"
-        else:
-            svc.request_station_opinion(current_user, listing, form.reason.data or "")
-            msg = f"已征求{listing.station.name}意见。"
-    except WorkflowError as exc:
-        return _after_decision(listing, exc, "")
-    return _after_decision(listing, None, msg)
+    return run_action(lambda: svc.request_station_opinion(current_user, listing, form.reason.data or ""),
+                      form=form, back=_back(listing), done=lambda _: f"已征求{listing.station.name}意见。")
+
+
+@bp.route("/<int:listing_id>/opinion/give", methods=["POST"])
+@login_required
+def give_opinion(listing_id: int):
+    """The town station answers the center."""
+    listing = _listing(listing_id)
+    svc.authorise_station_review(current_user, listing)
+    form = ReasonForm()
+    return run_action(lambda: svc.give_station_opinion(current_user, listing, form.reason.data or ""),
+                      form=form, back=_back(listing), done="意见已回复交易中心。")
 
 
 # --- public site ------------------------------------------------------------------------------------

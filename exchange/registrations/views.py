@@ -2,7 +2,7 @@
 finance confirms the deposit's arrival."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
 from exchange.registrations.forms import ApplyForm, DepositForm, RegMaterialForm, ReviewForm
 from exchange.registrations.models import REG_STATE_LABELS, Registration
-from exchange.pages import apply_service_error
+from exchange.pages import apply_service_error, run_action
 
 bp = Blueprint("registrations", __name__, url_prefix="/registrations")
 
@@ -41,21 +41,24 @@ def apply(listing_id: int):
     if listing is None or listing.state != "announced":
         abort(404)
     form = ApplyForm()
-    if form.validate_on_submit():
-        try:
-            reg = rsvc.apply(current_user, listing, accept_declaration=form.accept_declaration.data,
-                             offer=form.offer.data or None, by_agent=form.by_agent.data,
-                             agent_name=form.agent_name.data or "", agent_id_no=form.agent_id_no.data or "",
-                             joint=form.joint.data, joint_members=form.joint_members.data or "")
-        except rsvc.RegistrationError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash("报名已提交。请上传第十三条规定的材料，交易中心审核资格后会通知您交纳保证金。", "success")
-            return redirect(url_for("registrations.detail", reg_id=reg.id))
-    return render_template("registrations/apply.html", listing=listing, form=form), \
-        (400 if request.method == "POST" else 200)
+
+    def page(status: int = 200):
+        return render_template("registrations/apply.html", listing=listing, form=form), status
+
+    def refused(exc):
+        apply_service_error(form, exc)
+        return page(400)
+
+    if not form.validate_on_submit():
+        return page(400 if request.method == "POST" else 200)
+    return run_action(
+        lambda: rsvc.apply(current_user, listing, accept_declaration=form.accept_declaration.data,
+                           offer=form.offer.data or None, by_agent=form.by_agent.data,
+                           agent_name=form.agent_name.data or "", agent_id_no=form.agent_id_no.data or "",
+                           joint=form.joint.data, joint_members=form.joint_members.data or ""),
+        refused=refused, back=url_for("registrations.apply", listing_id=listing.id),
+        then=lambda reg: url_for("registrations.detail", reg_id=reg.id),
+        done="报名已提交。请上传第十三条规定的材料，交易中心审核资格后会通知您交纳保证金。")
 
 
 QUEUES = {
@@ -96,14 +99,8 @@ def detail(reg_id: int):
                            can_confirm=can(current_user, "deposits.confirm"), now=clock.now())
 
 
-def _done(reg: Registration, exc: Exception | None, message: str):
-    if exc is None:
-        db.session.commit()
-        flash(message, "success")
-    else:
-        db.session.rollback()
-        flash(getattr(exc, "message", str(exc)), "error")
-    return redirect(url_for("registrations.detail", reg_id=reg.id))
+def _back(reg: Registration) -> str:
+    return url_for("registrations.detail", reg_id=reg.id)
 
 
 @bp.route("/<int:reg_id>/materials", methods=["POST"])
@@ -113,31 +110,27 @@ def upload(reg_id: int):
     if reg.buyer_id != current_user.id:  # only the buyer, for its own application
         raise AccessDenied("只能为自己的报名上传材料。")
     form = RegMaterialForm()
-    if not form.validate_on_submit():
-        return _done(reg, rsvc.RegistrationError("请选择材料类型和文件。"), "")
-    try:
-        rsvc.add_material(current_user, reg, form.kind.data, form.file.data)
-    except rsvc.RegistrationError as exc:
-        return _done(reg, exc, "")
-    return _done(reg, None, "材料已上传。")
+    return run_action(lambda: rsvc.add_material(current_user, reg, form.kind.data, form.file.data),
+                      form=form, invalid="请选择材料类型和文件。", done="材料已上传。", back=_back(reg))
 
 
-@bp.route("/<int:reg_id>/review", methods=["POST"])
+@bp.route("/<int:reg_id>/qualify", methods=["POST"])
 @login_required
-def review(reg_id: int):
+def qualify(reg_id: int):
     reg = _load(reg_id)
     rsvc.authorise_review(current_user, reg)  # who asks first, then what was sent
     form = ReviewForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        if request.form.get("decision") == "qualify":
-            rsvc.qualify(current_user, reg, form.note.data or "", priority_right=form.priority_right.data,
-                         priority_basis=form.priority_basis.data or "")
-            msg = f"已确认资格，缴款码 {reg.payment_ref}。"
-        else:
-            rsvc.reject(current_user, reg, form.note.data or "")
-            msg = "已作出不予登记的决定。"
-    except rsvc.RegistrationError as exc:
-        return _done(reg, exc, "")
-    return _done(reg, None, msg)
+    return run_action(lambda: rsvc.qualify(current_user, reg, form.note.data or "",
+                                           priority_right=form.priority_right.data,
+                                           priority_basis=form.priority_basis.data or ""),
+                      form=form, done=lambda r: f"已确认资格，缴款码 {r.payment_ref}。", back=_back(reg))
+
+
+@bp.route("/<int:reg_id>/reject", methods=["POST"])
+@login_required
+def reject(reg_id: int):
+    reg = _load(reg_id)
+    rsvc.authorise_review(current_user, reg)
+    form = ReviewForm()
+    return run_action(lambda: rsvc.reject(current_user, reg, form.note.data or ""),
+                      form=form, done="已作出不予登记的决定。", back=_back(reg))
