@@ -5,8 +5,8 @@ numbers (``Decimal`` for money and rates, ``float`` days for durations, ``int`` 
 the Excel reports and the open (masked) statistics all show the same numbers.  Authorisation is the
 caller's job (``stats.view`` / ``reports.download``).  Everything is computed by the database with
 aggregates and GROUP BY; Python only merges the handful of group rows.  The figures are read from the day/month
-rollup (:mod:`exchange.supervision.rollup`, refreshed first); ``direct=True`` (``direct_summary``, ``direct_by``,
-``direct_ranking``) computes them from the base tables instead — the reference the rollup is tested against.
+rollup (:mod:`exchange.supervision.rollup`, refreshed first); the tests compute them a second way, straight from
+the base tables (``tests/stats_reference.py``), and compare.
 
 What each figure counts (the period applies to the date of the event the figure is about, in Beijing
 local time — ``[from 00:00, to + 1 day 00:00)``):
@@ -46,7 +46,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from sqlalchemy import Float, and_, case, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
@@ -54,13 +54,11 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from exchange import clock
 from exchange.catalog.models import Category
-from exchange.certificates.models import Certificate
 from exchange.contracts.models import Contract
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.inputs import InputError, parse_id
-from exchange.ledger.models import JournalLine, LedgerAccount, Refund
-from exchange.listings.models import Listing, ListingEvent
+from exchange.listings.models import Listing
 from exchange.orgs.models import OrgUnit
 from exchange.settlement.models import Settlement
 from exchange.trading.models import LIVE_DEAL_STATES, METHOD_LABELS, Deal
@@ -326,129 +324,6 @@ def _run(stmt, key):
     return db.session.execute(stmt.group_by(key) if key is not None else stmt).all()
 
 
-# --- the measures: each one grouped query ----------------------------------------------------------------
-
-def _listing_counts(f: Filters, group, out: dict) -> None:
-    for name, col, extra in (("submitted", Listing.submitted_at, []),
-                             ("failed", Listing.state_since, [Listing.state == "failed"])):
-        k = _key(group, col)
-        stmt = select(k, func.count(Listing.id)).where(*_where(f, col), *extra)
-        for key, n in _run(stmt, k if group else None):
-            out.setdefault(key, _blank())["listings"][name] = n
-
-
-def _review_stage(f: Filters, group, out: dict) -> None:
-    k = _key(group, Listing.published_at)
-    secs = seconds_between(Listing.submitted_at, Listing.published_at)
-    stmt = (select(k, func.count(Listing.id), func.count(Listing.submitted_at), func.avg(secs), func.max(secs))
-            .where(*_where(f, Listing.published_at)))
-    for key, n, timed, avg, worst in _run(stmt, k if group else None):
-        row = out.setdefault(key, _blank())
-        row["listings"]["published"] = n
-        row["stages"]["review"] = _stage(timed, avg, worst)
-
-
-def _announce_stage(f: Filters, group, out: dict) -> None:
-    k = _key(group, Listing.announce_end_at)
-    secs = seconds_between(Listing.published_at, Listing.announce_end_at)
-    stmt = (select(k, func.count(Listing.id), func.avg(secs), func.max(secs))
-            .where(*_where(f, Listing.announce_end_at), Listing.announce_end_at <= clock.now(),
-                   Listing.published_at.is_not(None)))
-    for key, n, avg, worst in _run(stmt, k if group else None):
-        out.setdefault(key, _blank())["stages"]["announce"] = _stage(n, avg, worst)
-
-
-def _deals(f: Filters, group, out: dict) -> None:
-    k = _key(group, Deal.concluded_at, Deal.method)  # by the method the deal was actually made
-    has_floor = Listing.floor_price.is_not(None)
-    stmt = (select(k, func.count(Deal.id), func.sum(Deal.price), func.sum(_area_mu()),
-                   func.sum(case((has_floor, Deal.price))), func.sum(case((has_floor, Listing.floor_price))),
-                   func.count(Listing.floor_price), func.avg(case((has_floor, Deal.price / Listing.floor_price))))
-            .join(Listing, Listing.id == Deal.listing_id)
-            .where(*_where(f, Deal.concluded_at, Deal.method), Deal.state.in_(LIVE_DEAL_STATES)))
-    for key, n, amount, area, priced, floor, n_floor, avg_ratio in _run(stmt, k if group else None):
-        row = out.setdefault(key, _blank())
-        d = row["deals"]
-        d["count"] = n
-        d["amount"] = _money(amount)
-        d["area_mu"] = _money(area)
-        d["floor_total"] = _money(floor)
-        d["priced_amount"] = _money(priced)
-        d["with_floor"] = n_floor
-        d["avg_ratio"] = avg_ratio
-        row["listings"]["concluded"] = n
-
-
-def _stage_times(f: Filters, group, out: dict) -> None:
-    # 签约: deal → contract effective
-    k = _key(group, Contract.effective_at, Deal.method)
-    secs = seconds_between(Deal.concluded_at, Contract.effective_at)
-    stmt = (select(k, func.count(Contract.id), func.avg(secs), func.max(secs))
-            .join(Deal, Deal.id == Contract.deal_id).join(Listing, Listing.id == Contract.listing_id)
-            .where(*_where(f, Contract.effective_at, Deal.method)))
-    for key, n, avg, worst in _run(stmt, k if group else None):
-        out.setdefault(key, _blank())["stages"]["contract"] = _stage(n, avg, worst)
-    # 结算: contract effective → settled
-    k = _key(group, Settlement.settled_at)
-    secs = seconds_between(Contract.effective_at, Settlement.settled_at)
-    stmt = (select(k, func.count(Settlement.id), func.avg(secs), func.max(secs))
-            .join(Contract, Contract.deal_id == Settlement.deal_id).join(Listing, Listing.id == Settlement.listing_id)
-            .where(*_where(f, Settlement.settled_at), Contract.effective_at.is_not(None)))
-    for key, n, avg, worst in _run(stmt, k if group else None):
-        out.setdefault(key, _blank())["stages"]["settle"] = _stage(n, avg, worst)
-    # 鉴证: settled → the first certificate (a corrected one replaces it and is not counted again)
-    k = _key(group, Certificate.issued_at)
-    secs = seconds_between(Settlement.settled_at, Certificate.issued_at)
-    stmt = (select(k, func.count(Certificate.id), func.avg(secs), func.max(secs))
-            .join(Settlement, Settlement.deal_id == Certificate.deal_id)
-            .join(Listing, Listing.id == Settlement.listing_id)
-            .where(*_where(f, Certificate.issued_at), Certificate.replaces_id.is_(None),
-                   Settlement.settled_at.is_not(None)))
-    for key, n, avg, worst in _run(stmt, k if group else None):
-        out.setdefault(key, _blank())["stages"]["certify"] = _stage(n, avg, worst)
-
-
-def _clock(f: Filters, group, out: dict, name: str, stmt_from, due_col, done_col, extra=()) -> None:
-    now = clock.now()
-    k = _key(group, due_col)
-    met = and_(done_col.is_not(None), done_col < due_col)
-    stmt = (stmt_from(select(k, func.count(case((met, 1))), func.count(due_col)))
-            .where(*_where(f, due_col), or_(done_col.is_not(None), due_col <= now), *extra))
-    for key, n_met, n in _run(stmt, k if group else None):
-        out.setdefault(key, _blank())["clocks"][name] = _clock_row(n_met, n)
-
-
-def _clocks(f: Filters, group, out: dict) -> None:
-    _clock(f, group, out, "contract",
-           lambda s: s.select_from(Contract).join(Listing, Listing.id == Contract.listing_id),
-           Contract.due_at, Contract.effective_at, (Contract.state != "void",))
-    _clock(f, group, out, "settle",
-           lambda s: s.select_from(Settlement).join(Listing, Listing.id == Settlement.listing_id),
-           Settlement.due_at, Settlement.settled_at, (Settlement.state != "void",))
-    _clock(f, group, out, "certify",
-           lambda s: s.select_from(Settlement).join(Listing, Listing.id == Settlement.listing_id)
-           .outerjoin(Certificate, and_(Certificate.deal_id == Settlement.deal_id, Certificate.replaces_id.is_(None))),
-           Settlement.certificate_due_at, Certificate.issued_at, (Settlement.state != "void",))
-    _clock(f, group, out, "refund",
-           lambda s: s.select_from(Refund).join(Listing, Listing.id == Refund.listing_id),
-           Refund.due_at, Refund.approved_at)
-
-
-def _deposits(f: Filters, group, out: dict) -> None:
-    if group == "month":
-        return
-    k = _key(group, None)
-    stmt = (select(k, func.sum(JournalLine.amount))
-            .select_from(JournalLine).join(LedgerAccount, LedgerAccount.id == JournalLine.account_id)
-            .join(Listing, Listing.id == LedgerAccount.listing_id)
-            .where(LedgerAccount.kind == "deposit", *_where(f)))
-    for key, total in _run(stmt, k if group else None):
-        out.setdefault(key, _blank())["deposits_held"] = _money(-(Decimal(total or 0)))
-
-
-MEASURES = (_listing_counts, _review_stage, _announce_stage, _deals, _stage_times, _clocks, _deposits)
-
-
 # --- shaping ------------------------------------------------------------------------------------------------
 
 def _money(v) -> Decimal:
@@ -498,27 +373,23 @@ def _finish(row: dict) -> dict:
     return row
 
 
-def _direct_collect(f: Filters, group: str | None) -> dict:
-    """The figures straight from the base tables (~13 grouped statements): the reference the rollup is tested
-    against."""
-    out: dict = {}
-    for measure in MEASURES:
-        measure(f, group, out)
-    return {key: _finish(row) for key, row in out.items()}
+Collect = Callable[["Filters", "str | None"], dict]
 
 
-def _collect(f: Filters, group: str | None, direct: bool = False) -> dict:
-    if direct:
-        return _direct_collect(f, group)
+def _collect(f: Filters, group: str | None, collect: Collect | None = None) -> dict:
+    """group key → finished row, from the rollup (refreshed first) — or from ``collect``, the tests' reference that
+    computes the same figures straight from the base tables (tests/stats_reference.py)."""
+    if collect is not None:
+        return collect(f, group)
     from exchange.supervision import rollup
     rollup.refresh()
     return rollup.collect(f, group)
 
 
-def summary(f: Filters, direct: bool = False) -> dict:
+def summary(f: Filters, collect: Collect | None = None) -> dict:
     """The headline figures for the filters (see the module docstring for what each one counts), from the
-    day-level rollup (:mod:`exchange.supervision.rollup`); ``direct``: from the base tables."""
-    rows = _collect(f, None, direct)
+    day-level rollup (:mod:`exchange.supervision.rollup`)."""
+    rows = _collect(f, None, collect)
     row = rows.get(0) or _finish(_blank())
     return {"period": period_info(f), **row}
 
@@ -528,8 +399,8 @@ def period_info(f: Filters) -> dict:
             "to": f.date_to.isoformat() if f.date_to else None, "text": f.period_text(), "scope": f.scope_text()}
 
 
-def _grouped(f: Filters, group: str, keys: list[tuple[Any, str]], direct: bool = False) -> list[dict]:
-    data = _collect(f, group, direct)
+def _grouped(f: Filters, group: str, keys: list[tuple[Any, str]], collect: Collect | None = None) -> list[dict]:
+    data = _collect(f, group, collect)
     rows = []
     known = set()
     for key, label in keys:
@@ -559,9 +430,9 @@ def _months(f: Filters) -> list[tuple[str, str]]:
     return out
 
 
-def by_month(f: Filters, direct: bool = False) -> list[dict]:
+def by_month(f: Filters, collect: Collect | None = None) -> list[dict]:
     """The measures per local calendar month (every month of a bounded period, empty ones included)."""
-    rows = _grouped(f, "month", _months(f), direct)
+    rows = _grouped(f, "month", _months(f), collect)
     for r in rows:
         if r["label"] == r["key"] and isinstance(r["key"], str) and len(r["key"]) == 7:
             r["label"] = f"{int(r['key'][:4])}年{int(r['key'][5:])}月"
@@ -589,25 +460,25 @@ def categories() -> list[Category]:
     return list(db.session.scalars(select(Category).order_by(Category.seq, Category.code)))
 
 
-def by_town(f: Filters, direct: bool = False) -> list[dict]:
+def by_town(f: Filters, collect: Collect | None = None) -> list[dict]:
     """The measures per 交易站 (town), every town listed."""
-    return _grouped(f, "town", [(t.id, t.area_name) for t in towns(f.station_id)], direct)
+    return _grouped(f, "town", [(t.id, t.area_name) for t in towns(f.station_id)], collect)
 
 
-def by_village(f: Filters, direct: bool = False) -> list[dict]:
+def by_village(f: Filters, collect: Collect | None = None) -> list[dict]:
     """The measures per 交易点 (village) — of the filtered town if any; listings applied for directly
     (第十一条, no village point) form their own row."""
-    return _grouped(f, "village", [(v.id, v.area_name) for v in villages(f.station_id, f.point_id)], direct)
+    return _grouped(f, "village", [(v.id, v.area_name) for v in villages(f.station_id, f.point_id)], collect)
 
 
-def by_category(f: Filters, direct: bool = False) -> list[dict]:
+def by_category(f: Filters, collect: Collect | None = None) -> list[dict]:
     cats = [c for c in categories() if f.category_id is None or c.id == f.category_id]
-    return _grouped(f, "category", [(c.id, c.name) for c in cats], direct)
+    return _grouped(f, "category", [(c.id, c.name) for c in cats], collect)
 
 
-def by_method(f: Filters, direct: bool = False) -> list[dict]:
+def by_method(f: Filters, collect: Collect | None = None) -> list[dict]:
     methods = [(k, v) for k, v in METHOD_LABELS.items() if f.method is None or k == f.method]
-    return _grouped(f, "method", methods, direct)
+    return _grouped(f, "method", methods, collect)
 
 
 BY = {"month": by_month, "town": by_town, "village": by_village, "category": by_category, "method": by_method}
@@ -675,7 +546,7 @@ REVIEW_LOOKBACK = timedelta(days=120)  # a review decision is paired with the st
 
 
 def ranking(f: Filters, level: str = "town", sort: str = "submissions", descending: bool = True,
-            direct: bool = False) -> list[dict]:
+            rank_data: Callable | None = None) -> list[dict]:
     """Per town (``level="town"``) or per village (``"village"``, of the filtered town if any): submissions
     (提交 and 重新挂牌 events in the period), returns (交易站 and 交易中心 退回), return rate, average time the
     station and the center took to decide (from the step that handed the listing to them to their decision,
@@ -692,7 +563,7 @@ def ranking(f: Filters, level: str = "town", sort: str = "submissions", descendi
              "station_reviews": 0, "center_review_days": None, "center_reviews": 0, "deals": 0,
              "amount": Decimal("0.00")}
     data: dict = {}
-    if not direct:
+    if rank_data is None:
         from exchange.supervision import rollup
         rollup.refresh()
         for key, v in rollup.ranking_data(f, level).items():
@@ -703,46 +574,9 @@ def ranking(f: Filters, level: str = "town", sort: str = "submissions", descendi
                              station_reviews=st_n,
                              center_review_days=_days(float(v["center_seconds_sum"]) / ce_n) if ce_n else None,
                              center_reviews=ce_n, deals=int(v["rank_deals"]), amount=_money(v["rank_amount"]))
-    else:
-        _direct_ranking(f, group_col, blank, data)
+    else:  # the tests' reference, from the base tables
+        rank_data(f, group_col, blank, data)
     return _rank_rows(units, data, blank, level, sort, descending)
-
-
-def _direct_ranking(f: Filters, group_col, blank: dict, data: dict) -> None:
-    # the review steps, each with the step before it in the same listing (a window over the listing's steps)
-    lo = f.start - REVIEW_LOOKBACK if f.start is not None else None
-    inner_conds = [ListingEvent.action.in_(REVIEW_ACTIONS)]
-    if lo is not None:
-        inner_conds.append(ListingEvent.at >= lo)
-    if f.end is not None:
-        inner_conds.append(ListingEvent.at < f.end)
-    steps = (select(ListingEvent.listing_id, ListingEvent.action, ListingEvent.at,
-                    func.lag(ListingEvent.action).over(partition_by=ListingEvent.listing_id,
-                                                       order_by=(ListingEvent.at, ListingEvent.id)).label("prev"),
-                    func.lag(ListingEvent.at).over(partition_by=ListingEvent.listing_id,
-                                                   order_by=(ListingEvent.at, ListingEvent.id)).label("prev_at"))
-             .where(*inner_conds).subquery())
-    secs = seconds_between(steps.c.prev_at, steps.c.at)
-    is_station = and_(steps.c.action.in_(("station_pass", "station_return")), steps.c.prev == "submit")
-    is_center = and_(steps.c.action.in_(("center_approve", "center_return", "center_reject")),
-                     steps.c.prev.in_(("station_pass", "submit", "relist_submit")))
-    period = [steps.c.at >= f.start] if f.start is not None else []
-    stmt = (select(group_col,
-                   func.count(case((steps.c.action.in_(("submit", "relist_submit")), 1))),
-                   func.count(case((steps.c.action.in_(("station_return", "center_return")), 1))),
-                   func.avg(case((is_station, secs))), func.count(case((is_station, 1))),
-                   func.avg(case((is_center, secs))), func.count(case((is_center, 1))))
-            .select_from(steps).join(Listing, Listing.id == steps.c.listing_id)
-            .where(*_where(f), *period).group_by(group_col))
-    for key, subs, rets, st_avg, st_n, ce_avg, ce_n in db.session.execute(stmt):
-        row = data.setdefault(key, dict(blank))
-        row.update(submissions=subs, returns=rets, return_rate=_ratio(rets, subs),
-                   station_review_days=_days(st_avg), station_reviews=st_n,
-                   center_review_days=_days(ce_avg), center_reviews=ce_n)
-    stmt = (select(group_col, func.count(Deal.id), func.sum(Deal.price)).join(Listing, Listing.id == Deal.listing_id)
-            .where(*_where(f, Deal.concluded_at), Deal.state.in_(LIVE_DEAL_STATES)).group_by(group_col))
-    for key, n, amount in db.session.execute(stmt):
-        data.setdefault(key, dict(blank)).update(deals=n, amount=_money(amount))
 
 
 def _rank_rows(units, data: dict, blank: dict, level: str, sort: str, descending: bool) -> list[dict]:
@@ -760,18 +594,6 @@ def _rank_rows(units, data: dict, blank: dict, level: str, sort: str, descending
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
     return rows
-
-
-def direct_summary(f: Filters) -> dict:
-    return summary(f, direct=True)
-
-
-def direct_by(group: str, f: Filters) -> list[dict]:
-    return BY[group](f, direct=True)
-
-
-def direct_ranking(f: Filters, level: str = "town", sort: str = "submissions", descending: bool = True) -> list[dict]:
-    return ranking(f, level, sort, descending, direct=True)
 
 
 from exchange.supervision import rollup as _rollup  # noqa: E402,F401  (registers the listener that marks changes)
