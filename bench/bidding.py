@@ -158,7 +158,7 @@ def build(app, n_bidders: int) -> dict:
     from sqlalchemy import select
 
     from exchange import clock
-    from exchange.accounts.services import Registration as AccountForm
+    from exchange.accounts.services import SignUp as AccountForm
     from exchange.accounts.services import create_token, register_public
     from exchange.audit.services import acting_as
     from exchange.catalog.models import Category

@@ -71,7 +71,7 @@ def build(app, deals: int, seed: float = 0.42) -> dict:
     from sqlalchemy import (Integer, and_, case, cast, column, func, literal, literal_column, select, table,
                             text, values)
 
-    from exchange.accounts.services import Registration as NewAccount, register_public
+    from exchange.accounts.services import SignUp as NewAccount, register_public
     from exchange.audit.services import acting_as
     from exchange.catalog.models import Category, TransferMethod
     from exchange.certificates.models import Certificate

@@ -86,6 +86,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.web import ratelimit; ratelimit.init_app(app)  # noqa: E702 (after every route it limits exists)
 
     security.init_app(app)
+    from exchange.notifications import rules  # noqa: F401,E402  (connects the event rules to the audit trail)
     from exchange.deadlines import recount; recount.init_app(app)  # noqa: E702 (calendar changes move deadlines)
 
     from exchange import cli

@@ -3,7 +3,7 @@
 every stage may use it without importing a later layer."""
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
@@ -15,6 +15,14 @@ from exchange.extensions import db
 
 T = TypeVar("T")
 STALE = "数据已被他人同时修改，请核对后重试。"
+
+
+class Message(NamedTuple):
+    """What :func:`run_action` flashes when the action went through in another tone than ``success`` (a temporary
+    password shown once is a ``warning``, "nothing to remove" an ``info``)."""
+
+    text: str
+    category: str = "success"
 
 
 class ActionForm(FlaskForm):
@@ -48,16 +56,18 @@ def refusal_text(exc: Exception) -> str:
     return message + ("" if not problems else " " + " ".join(problems))
 
 
-def run_action(action: Callable[[], T], *, done: str | Callable[[T], str], back: str,
+def run_action(action: Callable[[], T], *,
+               done: str | Message | Callable[[T], str | Message | None] | None, back: str,
                then: Callable[[T], str] | None = None, form: FlaskForm | None = None, invalid: str | None = None,
                refused: Callable[[ServiceError], Any] | None = None, stale: str = STALE):
     """The one way a page runs an action, after the view has loaded the row and authorised the user (who asks
     first).  The form (if any) must validate — else ``invalid`` is flashed and the user sent ``back``, or, without
-    ``invalid``, 400.  Then the one service call; on success commit, flash ``done`` (or ``done(result)``) and
-    redirect to ``then(result)`` if given, else ``back``.  A refusal (:class:`ServiceError`) rolls back and is either shown
-    by ``refused(exc)`` (a form page shown again with the message at its field) or flashed, with its problems,
-    before going back.  A row changed by someone else meanwhile (the optimistic version check) rolls back and says
-    so.  A unique key's refusal is answered by the app's IntegrityError handler."""
+    ``invalid``, 400.  Then the one service call; on success commit, flash ``done`` (or ``done(result)``; a
+    :class:`Message` for another tone than success, None for no message — a payment goes on to the bank's page)
+    and redirect to ``then(result)`` if given, else ``back``.  A refusal (:class:`ServiceError`) rolls back and is
+    either shown by ``refused(exc)`` (a form page shown again with the message at its field) or flashed, with its
+    problems, before going back.  A row changed by someone else meanwhile (the optimistic version check) rolls back
+    and says so.  A unique key's refusal is answered by the app's IntegrityError handler."""
     if form is not None and not form.validate_on_submit():
         if invalid is None:
             abort(400)
@@ -76,5 +86,8 @@ def run_action(action: Callable[[], T], *, done: str | Callable[[T], str], back:
         db.session.rollback()
         flash(stale, "error")
         return redirect(back)
-    flash(done(result) if callable(done) else done, "success")
+    message = done(result) if callable(done) else done
+    if message is not None:
+        text, category = (message.text, message.category) if isinstance(message, Message) else (message, "success")
+        flash(text, category)
     return redirect(then(result) if then else back)

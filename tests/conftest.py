@@ -5,6 +5,10 @@ The suite runs against one database engine per run, chosen by ``EXCHANGE_TEST_DB
 ``EXCHANGE_TEST_PG`` — default ``postgresql://postgres@127.0.0.1:5432/postgres`` — dropped at the
 end).  The schema always comes from the Alembic migrations, never ``create_all``.  Every test
 that uses the database starts from empty tables and a real (unfrozen) clock.
+
+The fixtures of a listing's life are in ``tests/lifecycle.py`` (built with ``tests/builders.py``); ``frozen``,
+``orgs``, ``users`` and they run through ``tests/snapshots.py``, which restores what an earlier test built the same
+way instead of replaying the services.
 """
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from exchange import clock
+
+pytest_plugins = ["tests.snapshots", "tests.lifecycle"]
+pytest.register_assert_rewrite("tests.builders", "tests.helpers")
 
 ENGINE = os.environ.get("EXCHANGE_TEST_DB", "sqlite").lower()
 PG_ADMIN_URL = os.environ.get("EXCHANGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -166,20 +173,26 @@ def client(appctx):
 
 
 @pytest.fixture
-def frozen(appctx):
+def frozen(appctx, request):
     """The clock frozen at Monday 2026-11-23 09:00 Beijing time; tests move it with clock.advance."""
     from datetime import datetime
-    clock.freeze(datetime(2026, 11, 23, 1, 0))
-    return clock
+    from tests.snapshots import step
+
+    def build():
+        clock.freeze(datetime(2026, 11, 23, 1, 0))
+        return clock
+    return step(request, "frozen", build)
 
 
 @pytest.fixture
-def orgs(db):
+def orgs(db, request):
     from tests.factories import make_org_tree
-    return make_org_tree()
+    from tests.snapshots import step
+    return step(request, "orgs", make_org_tree)
 
 
 @pytest.fixture
-def users(orgs):
+def users(orgs, request):
     from tests.factories import make_staff_set
-    return make_staff_set(orgs)
+    from tests.snapshots import step
+    return step(request, "users", lambda: make_staff_set(orgs))

@@ -25,13 +25,12 @@ from exchange.supervision import alerts as svc
 from exchange.supervision.models import SupervisionAlert
 from exchange.trading import services as tsvc
 from exchange.trading.models import Deal
+from tests.builders import (ALL_OK, PDF, applied, attach, csv_bytes, key, live, local, new_household_listing, pay,
+                            to_trading)
 from tests.factories import PASSWORD
-from tests.helpers import api_csrf, csrf_from, login, text
-from tests.test_defaults import overdue_contract  # noqa: F401  (fixture)
-from tests.test_listings import ALL_OK, PDF, attach, new_household_listing
-from tests.test_publicity import online_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _h, _uploads, announced, applied  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, key, live, pay, to_trading, trading  # noqa: F401  (fixtures)
+from tests.helpers import api_csrf, csrf_from, login, text, token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 def _alerts(kind=None):
@@ -63,7 +62,7 @@ def test_the_sweeper_runs_detection():
     assert "alerts.detect" in HANDLERS and HANDLERS["alerts.detect"] is svc.detect
 
 
-def test_overdue_refund_found_once_kept_after_the_flag_and_not_after_it_is_done(users, announced, db):  # noqa: F811
+def test_overdue_refund_found_once_kept_after_the_flag_and_not_after_it_is_done(users, announced, db):
     pay(users, announced, ["buyer"])
     xsvc.terminate(users["center_reviewer"], announced, ground="authority", basis="临农函〔2026〕88号", document=PDF,
                    document_filename="批复.pdf")
@@ -102,7 +101,7 @@ def test_overdue_refund_found_once_kept_after_the_flag_and_not_after_it_is_done(
     assert _alerts("overdue")[0].last_seen_at == seen
 
 
-def test_overdue_contract_and_shared_phone(buyers, overdue_contract, db):  # noqa: F811
+def test_overdue_contract_and_shared_phone(buyers, overdue_contract, db):
     deal, regs = overdue_contract
     assert len(_alerts("shared_contact")) == 1  # already found by the sweeps that brought the deal here
     # the contract and the two losing bidders' deposits (refunds due in 5 工作日 too) are overdue
@@ -122,7 +121,7 @@ def test_overdue_contract_and_shared_phone(buyers, overdue_contract, db):  # noq
     assert db.session.scalar(select(func.count(SupervisionAlert.id))) == 4
 
 
-def test_shared_ip_of_bids_ignores_loopback_and_markers(buyers, trading, db):  # noqa: F811
+def test_shared_ip_of_bids_ignores_loopback_and_markers(buyers, trading, db):
     listing, regs = trading
     s = live(buyers, listing)
     tsvc.place_bid(buyers["buyer_org"], s.id, "160000", key=key(), ip="10.3.25.7")
@@ -147,8 +146,7 @@ def test_shared_ip_of_bids_ignores_loopback_and_markers(buyers, trading, db):  #
     assert "测试受让人" not in shared["ip"].details and "测****" in shared["ip"].details  # a person's name masked
 
 
-def test_shared_bank_account_of_deposits(users, announced, db):  # noqa: F811
-    from tests.test_statements import csv_bytes, local
+def test_shared_bank_account_of_deposits(users, announced, db):
     a, b = applied(users, announced, key="buyer"), applied(users, announced, key="buyer_org")
     for r in (a, b):
         rsvc.qualify(users["center_reviewer"], r)
@@ -261,7 +259,7 @@ def test_repeated_failure_along_the_relisting_chain(users, db, frozen):
 # --- the center's record --------------------------------------------------------------------------------
 
 @pytest.fixture
-def alert(buyers, trading, db):  # noqa: F811
+def alert(buyers, trading, db):
     """The shared-phone warning of the trading fixture (buyer_org and the cooperative), found by the sweep that
     closed the announcement."""
     assert _detect(db) == 0
@@ -370,8 +368,8 @@ def test_admin_reads_but_does_not_handle(client, buyers, alert, db):
 # --- API ------------------------------------------------------------------------------------------------
 
 def test_api(client, buyers, alert, db):
-    sup, rev = _h(db, buyers, "supervisor"), _h(db, buyers, "center_reviewer")
-    clerk = _h(db, buyers, "point_a1")
+    sup, rev = token_headers(db, buyers, "supervisor"), token_headers(db, buyers, "center_reviewer")
+    clerk = token_headers(db, buyers, "point_a1")
     resp = client.get("/api/v1/supervision/alerts?state=open", headers=sup)
     body = resp.get_json()
     assert resp.status_code == 200 and body["total"] == 1 and body["items"][0]["kind"] == "shared_contact"
@@ -406,7 +404,7 @@ def test_api(client, buyers, alert, db):
     assert "/api/v1/supervision/alerts/{alert_id}/resolve" in spec["paths"]
 
 
-def test_cli(app, buyers, trading, db):  # noqa: F811
+def test_cli(app, buyers, trading, db):
     listing, regs = trading
     s = live(buyers, listing)
     tsvc.place_bid(buyers["buyer_org"], s.id, "160000", key=key(), ip="10.3.25.7")

@@ -12,10 +12,10 @@ import pytest
 from exchange import clock
 from exchange.settlement import services as stl
 from exchange.trading import services as tsvc
-from tests.test_listings import PDF
-from tests.test_registrations import _h, _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_settlement import effective  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, pay, to_trading  # noqa: F401  (fixtures)
+from tests.builders import PDF, pay, to_trading
+from tests.helpers import token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 METHODS = ("get", "put", "post", "patch", "delete")
 DECIMAL = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
@@ -102,10 +102,11 @@ def _response_schema(spec, path: str, method: str = "get") -> dict:
     return op["responses"][ok]["content"]["application/json"]["schema"]
 
 
-def test_money_is_returned_as_the_document_says(client, spec, users, effective, db):  # noqa: F811
+def test_money_is_returned_as_the_document_says(client, spec, users, effective, db):
     stl.ensure_settlement(effective)
     db.session.commit()
-    admin, finance, officer = _h(db, users, "admin"), _h(db, users, "finance"), _h(db, users, "trading_officer")
+    admin, finance = token_headers(db, users, "admin"), token_headers(db, users, "finance")
+    officer = token_headers(db, users, "trading_officer")
     listing, reg = effective.listing_id, effective.registration_id
     checks = [
         ("/api/v1/listings/{listing_id}", f"/api/v1/listings/{listing}", admin),
@@ -134,7 +135,7 @@ def test_the_error_schema_allows_what_the_errors_carry(client, spec, users, db):
     resp = client.get("/api/v1/open/announcements", headers={"Authorization": "Bearer lxod_not-a-token"})
     body = resp.get_json()
     assert resp.status_code == 401 and body["reason"] and set(body) <= allowed, body
-    resp = client.post("/api/v1/orgs", headers=_h(db, users, "admin"), json={"kind": "nonsense"})
+    resp = client.post("/api/v1/orgs", headers=token_headers(db, users, "admin"), json={"kind": "nonsense"})
     assert resp.status_code == 422 and set(resp.get_json()) <= allowed
     documented = spec["paths"]["/api/v1/open/announcements"]["get"]["responses"]["401"]
     assert documented["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
@@ -232,7 +233,7 @@ def _multipart(spec, path: str, values: dict) -> dict:
 
 
 @pytest.fixture
-def bidding(buyers, announced, db):  # noqa: F811
+def bidding(buyers, announced, db):
     """A listing in trading: buyer and buyer_org paid, an online bidding session scheduled in an hour."""
     regs = pay(buyers, announced, ["buyer", "buyer_org"])
     db.session.commit()
@@ -245,7 +246,7 @@ def bidding(buyers, announced, db):  # noqa: F811
 
 def test_a_bidder_finds_the_bidding_session_through_the_api(client, buyers, bidding, db):
     listing, session, regs = bidding
-    buyer = _h(db, buyers, "buyer")
+    buyer = token_headers(db, buyers, "buyer")
     mine = client.get("/api/v1/registrations", headers=buyer).get_json()["items"]
     assert [r["session_id"] for r in mine] == [session.id]
     found = client.get(f"/api/v1/listings/{listing.id}/session", headers=buyer)
@@ -255,27 +256,28 @@ def test_a_bidder_finds_the_bidding_session_through_the_api(client, buyers, bidd
     assert state["me"]["bidder_no"] == regs["buyer"].bidder_no
     # the trading officer too; a stranger, a buyer without a paid deposit or staff elsewhere are refused
     assert client.get(f"/api/v1/listings/{listing.id}/session",
-                      headers=_h(db, buyers, "trading_officer")).status_code == 200
+                      headers=token_headers(db, buyers, "trading_officer")).status_code == 200
     for key in ("buyer_3", "point_b1", "station_b"):
-        resp = client.get(f"/api/v1/listings/{listing.id}/session", headers=_h(db, buyers, key))
+        resp = client.get(f"/api/v1/listings/{listing.id}/session", headers=token_headers(db, buyers, key))
         assert resp.status_code == 403, (key, resp.get_json())
     assert client.get(f"/api/v1/listings/{listing.id}/session").status_code == 401
 
 
-def test_no_session_yet_is_a_404_for_a_bidder_and_a_403_for_a_stranger(client, buyers, announced, db):  # noqa: F811
+def test_no_session_yet_is_a_404_for_a_bidder_and_a_403_for_a_stranger(client, buyers, announced, db):
     pay(buyers, announced, ["buyer"])
     db.session.commit()
-    assert client.get(f"/api/v1/listings/{announced.id}/session", headers=_h(db, buyers, "buyer")).status_code == 404
+    buyer = token_headers(db, buyers, "buyer")
+    assert client.get(f"/api/v1/listings/{announced.id}/session", headers=buyer).status_code == 404
     assert client.get(f"/api/v1/listings/{announced.id}/session",
-                      headers=_h(db, buyers, "buyer_3")).status_code == 403
-    reg = client.get("/api/v1/registrations", headers=_h(db, buyers, "buyer")).get_json()["items"][0]
+                      headers=token_headers(db, buyers, "buyer_3")).status_code == 403
+    reg = client.get("/api/v1/registrations", headers=token_headers(db, buyers, "buyer")).get_json()["items"][0]
     assert reg["session_id"] is None
 
 
-def test_staff_find_a_deals_contract_and_settlement(client, users, effective, db):  # noqa: F811
+def test_staff_find_a_deals_contract_and_settlement(client, users, effective, db):
     s = stl.ensure_settlement(effective)
     db.session.commit()
-    officer, finance = _h(db, users, "trading_officer"), _h(db, users, "finance")
+    officer, finance = token_headers(db, users, "trading_officer"), token_headers(db, users, "finance")
     deal = client.get(f"/api/v1/listings/{effective.listing_id}/deal", headers=officer).get_json()
     assert deal["contract_id"] and deal["settlement_id"] == s.id
     contract = client.get(f"/api/v1/deals/{deal['id']}/contract", headers=officer)
@@ -285,19 +287,19 @@ def test_staff_find_a_deals_contract_and_settlement(client, users, effective, db
     assert settlement.status_code == 200 and settlement.get_json()["id"] == s.id
     assert settlement.get_json()["amount_to_pay"] == "144000.00"
     # the parties too; strangers are refused, whatever exists
-    buyer = _h(db, users, "buyer_org")
+    buyer = token_headers(db, users, "buyer_org")
     assert client.get(f"/api/v1/deals/{deal['id']}/contract", headers=buyer).status_code == 200
     assert client.get(f"/api/v1/deals/{deal['id']}/settlement", headers=buyer).status_code == 200
     for key in ("buyer", "station_b"):
         for what in ("contract", "settlement"):
-            resp = client.get(f"/api/v1/deals/{deal['id']}/{what}", headers=_h(db, users, key))
+            resp = client.get(f"/api/v1/deals/{deal['id']}/{what}", headers=token_headers(db, users, key))
             assert resp.status_code == 403, (key, what, resp.get_json())
     assert client.get(f"/api/v1/deals/{deal['id'] + 100}/contract", headers=officer).status_code == 404
 
 
 def test_missing_materials_come_with_their_kind_codes_and_uploads_work_as_documented(client, spec, users, announced,
-                                                                                     db):  # noqa: F811
-    buyer = _h(db, users, "buyer")
+                                                                                     db):
+    buyer = token_headers(db, users, "buyer")
     resp = client.post(f"/api/v1/listings/{announced.id}/registrations", headers=buyer,
                        json={"accept_declaration": True})
     assert resp.status_code == 201, resp.get_json()
@@ -313,7 +315,7 @@ def test_missing_materials_come_with_their_kind_codes_and_uploads_work_as_docume
     after = client.get(f"/api/v1/registrations/{reg['id']}", headers=buyer).get_json()
     assert kind not in after["missing_material_kinds"] and BUYER_MATERIALS[kind] not in after["missing_materials"]
     # the listing's materials and the deposit receipt, posted as documented
-    clerk = _h(db, users, "point_a1")
+    clerk = token_headers(db, users, "point_a1")
     created = client.post("/api/v1/listings", headers=clerk, json={"category_id": announced.category_id,
                                                                     "title": "接口上传测试"}).get_json()
     path = "/api/v1/listings/{listing_id}/materials"
@@ -328,6 +330,6 @@ def test_missing_materials_come_with_their_kind_codes_and_uploads_work_as_docume
     rsvc.qualify(users["center_reviewer"], row, "材料齐全")
     db.session.commit()
     path = "/api/v1/registrations/{reg_id}/deposit"
-    resp = client.post(path.format(reg_id=reg["id"]), headers=_h(db, users, "finance"),
+    resp = client.post(path.format(reg_id=reg["id"]), headers=token_headers(db, users, "finance"),
                        **_multipart(spec, path, {"amount": "16000.00", "source_key": "HD-1", "receipt": PDF}))
     assert resp.status_code == 200 and resp.get_json()["state"] == "paid", resp.get_json()

@@ -30,6 +30,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from tests.builders import announce, applied, make_effective, pay, to_trading
 
 EXAMPLES = 6  # generated requests per operation (valid or not), each sent anonymously and as the administrator
 SEED = 20261123
@@ -72,20 +73,9 @@ class World:
         from exchange.opendata import services as odsvc
         from exchange.settlement import services as stl
         from exchange.trading import services as tsvc
-        from tests.test_listings import ALL_OK, attach, new_household_listing
-        from tests.test_registrations import applied
-        from tests.test_settlement import make_effective
-        from tests.test_trading import pay, to_trading
-        from exchange.listings import services as lsvc
 
         def announced():
-            listing = new_household_listing(users)
-            attach(listing, users["point_a1"])
-            lsvc.submit(users["point_a1"], listing)
-            lsvc.station_decide(users["station_a"], listing, True)
-            lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
-            db.session.commit()
-            return listing
+            return announce(users, db)
 
         self.app, self.db, self.users = app, db, users
         with acting_as("test"):

@@ -6,12 +6,13 @@ import io
 import json
 import zipfile
 
+import pytest
+
 from exchange.certificates import services as csvc
 from tests.factories import PASSWORD
 from tests.helpers import login
-from tests.test_certificates import _center_key, buyers, certifiable, center_key  # noqa: F401  (fixtures)
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import trading  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.usefixtures("signing_key", "uploads")
 
 
 def _zip(resp) -> zipfile.ZipFile:
@@ -19,7 +20,7 @@ def _zip(resp) -> zipfile.ZipFile:
     return zipfile.ZipFile(io.BytesIO(resp.data))
 
 
-def test_supervisor_downloads_the_whole_archive(client, buyers, certifiable, db):  # noqa: F811
+def test_supervisor_downloads_the_whole_archive(client, buyers, certifiable, db):
     cert = csvc.issue(buyers["center_reviewer"], certifiable)
     db.session.commit()
     listing_id = certifiable.listing_id
@@ -66,7 +67,7 @@ def test_supervisor_downloads_the_whole_archive(client, buyers, certifiable, db)
     assert any(e.action == "archive.download" for e in entries_for("listing", listing_id))
 
 
-def test_center_staff_may_download_buyers_and_clerks_may_not(app, buyers, certifiable, db):  # noqa: F811
+def test_center_staff_may_download_buyers_and_clerks_may_not(app, buyers, certifiable, db):
     listing_id = certifiable.listing_id
     url = f"/listings/{listing_id}/archive.zip"
     for username in ("t_point_a1", "t_station_a", "t_buyer"):
@@ -81,7 +82,7 @@ def test_center_staff_may_download_buyers_and_clerks_may_not(app, buyers, certif
     assert c.get("/listings/999999/archive.zip").status_code == 404
 
 
-def test_archive_of_a_listing_without_a_deal(client, users, announced, db):  # noqa: F811
+def test_archive_of_a_listing_without_a_deal(client, users, announced, db):
     login(client, "t_reviewer", PASSWORD)
     z = _zip(client.get(f"/listings/{announced.id}/archive.zip"))
     manifest = json.loads(z.read("manifest.json"))

@@ -14,6 +14,7 @@ import zipfile
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from exchange import clock
@@ -26,12 +27,11 @@ from exchange.listings.workflow import fire
 from exchange.trading import services as tsvc
 from exchange.trading.models import Deal
 from exchange.uploads import accept_upload
+from tests.builders import PDF
 from tests.factories import PASSWORD
 from tests.helpers import login
-from tests.test_listings import PDF
-from tests.test_publicity import online_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, trading  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -91,7 +91,7 @@ def _suspension(users, listing, *, state: str, document: bool = True, **kw) -> S
     return s
 
 
-def test_objections_disputes_suspension_default_and_both_deals(app, buyers, online_deal, db):  # noqa: F811
+def test_objections_disputes_suspension_default_and_both_deals(app, buyers, online_deal, db):
     users = buyers
     deal, regs = online_deal
     listing_id, first_no = deal.listing_id, deal.deal_no
@@ -199,7 +199,7 @@ def test_objections_disputes_suspension_default_and_both_deals(app, buyers, onli
     assert open_dispute.state == "open"
 
 
-def test_termination_and_an_earlier_suspension(app, users, announced, db):  # noqa: F811
+def test_termination_and_an_earlier_suspension(app, users, announced, db):
     from exchange.extensions import db as _db
     s = _suspension(users, announced, state="restarted", ground="authority", from_state="announced")
     missing = _suspension(users, announced, state="restarted", document=False, ground="center",
@@ -228,7 +228,7 @@ def test_termination_and_an_earlier_suspension(app, users, announced, db):  # no
     assert data["termination"]["ground"] == "authority" and data["termination"]["refunds_opened"] == 0
 
 
-def test_a_listing_without_exceptions_has_no_folder_07(app, users, announced, db):  # noqa: F811
+def test_a_listing_without_exceptions_has_no_folder_07(app, users, announced, db):
     z = _archive(app, announced.id, "t_trader")
     manifest = _check_manifest(z)
     assert not any(n.startswith("07-") for n in z.namelist())

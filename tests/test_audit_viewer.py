@@ -7,13 +7,16 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, text as sql
 
 from exchange import clock
 from exchange.audit.models import AuditEntry
+from tests.builders import applied
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, text
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 def _rows(resp) -> list[list[str]]:
@@ -23,7 +26,7 @@ def _rows(resp) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data[1:])))
 
 
-def test_search_by_listing_person_action_and_period(client, users, announced, db):  # noqa: F811
+def test_search_by_listing_person_action_and_period(client, users, announced, db):
     from exchange.audit.services import acting_as, actor_for_user
     with acting_as(actor_for_user(users["point_a1"], "10.1.2.3")):
         reg = applied(users, announced)

@@ -2,7 +2,7 @@
 from trying it — neither the state of the object nor the rules of the input.
 
 Every mutating route of the application (the FULL ``app.url_map``, walked at run time with the helpers of
-``tests/test_supervisor_readonly.py``, so routes added later are covered) is called by callers who may not use it:
+``tests/helpers.py``, so routes added later are covered) is called by callers who may not use it:
 
 * nobody signed in — a page must send them to the sign-in page, the API answer 401;
 * the read-only supervisor (监管), who may read everything;
@@ -41,21 +41,17 @@ from exchange.listings import services as lsvc
 from exchange.payments import statements as statement_svc
 from exchange.settlement import services as stl
 from exchange.trading import services as tsvc
+from tests.builders import ALL_OK, PDF, applied, attach, category, csv_bytes, household_fields, new_household_listing
 from tests.factories import PASSWORD
-from tests.helpers import api_csrf, csrf_from, login, text
-from tests.test_defaults import overdue_contract  # noqa: F401  (fixture)
-from tests.test_listings import ALL_OK, PDF, attach, new_household_listing
-from tests.test_publicity import online_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _h, _uploads, announced, applied  # noqa: F401  (fixtures)
-from tests.test_settlement import effective  # noqa: F401  (fixture)
-from tests.test_statements import csv_bytes
-from tests.test_supervisor_readonly import OPEN_TO_EVERYONE, _fingerprint, _url, _write_rules, world  # noqa: F401
-from tests.test_trading import buyers, trading  # noqa: F401  (fixtures)
+from tests.helpers import (OPEN_TO_EVERYONE, api_csrf, csrf_from, fingerprint, login, rule_url, text, token_headers,
+                           write_rules)
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 CALLERS = {"supervisor": "t_supervisor", "buyer_3": "t_buyer3", "point_b1": "t_point_b1", "station_b": "t_station_b",
            "anonymous": None}
 
-# Beyond OPEN_TO_EVERYONE (tests/test_supervisor_readonly.py: sign-in, registration, the payment callback, public
+# Beyond OPEN_TO_EVERYONE (tests/helpers.py: sign-in, registration, the payment callback, public
 # objections …), the routes some of these callers may legitimately use — their answer to an empty or garbage body
 # is about the body, because they do have the right.  Per caller, each with the reason.
 LEGITIMATE = {
@@ -97,8 +93,8 @@ def _published(users, db, **kw):
 
 
 @pytest.fixture
-def dismissed_objection(buyers, online_deal, db):  # noqa: F811
-    """During 交易公示 of the deal (before ``world`` ends it): an objection, filed and dismissed."""
+def dismissed_objection(buyers, online_deal, db):
+    """During 交易公示 of the deal (before ``overdue_world`` ends it): an objection, filed and dismissed."""
     deal, _regs = online_deal
     obj = tsvc.file_objection(None, deal, name="某村民", contact="13900001111",
                               content="该地块东侧约三亩属于我家承包范围，请交易中心核实权属后再签约。")
@@ -108,9 +104,9 @@ def dismissed_objection(buyers, online_deal, db):  # noqa: F811
 
 
 @pytest.fixture
-def trading_world(buyers, dismissed_objection, world, db):  # noqa: F811
+def trading_world(buyers, dismissed_objection, overdue_world, db):
     users = buyers
-    contract_listing = db.session.get(lsvc.Listing, world["listing_id"])
+    contract_listing = db.session.get(lsvc.Listing, overdue_world["listing_id"])
     dispute = dispute_svc.open_dispute(users["center_reviewer"], contract_listing, applicant="某村民",
                                        respondent="农户演示", claims="申请人主张地块东侧三亩属其承包范围，请求调解。")
     t = clock.to_local(clock.now() - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
@@ -128,7 +124,7 @@ def trading_world(buyers, dismissed_objection, world, db):  # noqa: F811
                  basis="临湘市农业农村局 临农函〔2026〕101号：该地块权属待核实，中止交易", document=PDF,
                  document_filename="中止通知.pdf")
     db.session.commit()
-    contract = {**world, "objection_id": dismissed_objection.id, "dispute_id": dispute.id, "stmt_id": stmt.id,
+    contract = {**overdue_world, "objection_id": dismissed_objection.id, "dispute_id": dispute.id, "stmt_id": stmt.id,
                 "line_id": stmt.lines[0].id}
     return {
         "contract": contract,
@@ -140,7 +136,7 @@ def trading_world(buyers, dismissed_objection, world, db):  # noqa: F811
 
 
 @pytest.fixture
-def settlement_world(buyers, effective, db):  # noqa: F811
+def settlement_world(buyers, effective, db):
     """An agreement deal with buyer_org, its contract effective: the price received, the fees charged, the payout
     waiting to be transferred."""
     deal = effective
@@ -156,7 +152,7 @@ def settlement_world(buyers, effective, db):  # noqa: F811
 
 
 @pytest.fixture
-def default_world(buyers, overdue_contract, db):  # noqa: F811
+def default_world(buyers, overdue_contract, db):
     """The winner did not sign: the center declared the default and offered the deal to the runner-up."""
     deal, regs = overdue_contract
     case = dsvc.declare_default(buyers["center_reviewer"], db.session.get(lsvc.Listing, deal.listing_id),
@@ -202,22 +198,22 @@ def _problem(resp, api: bool, who: str) -> str | None:
     return f"{code} naming the state ({'/'.join(named)})" if named else None
 
 
-def _walk(app, client, db, buyers, situations: dict, who: str, every_route: bool) -> tuple[dict, Counter, bool]:  # noqa: F811,E501
+def _walk(app, client, db, buyers, situations: dict, who: str, every_route: bool) -> tuple[dict, Counter, bool]:  # noqa: E501
     """Every write route called as ``who``: (the routes that did not refuse cleanly, with what they said; the
     statuses; whether the database stayed as it was)."""
     username = CALLERS[who]
     if username is not None:
-        bearer = _h(db, buyers, who)
+        bearer = token_headers(db, buyers, who)
         login(client, username, PASSWORD)
         page_token = csrf_from(text(client.get("/work")))
     else:
         bearer = {}
         page_token = csrf_from(text(client.get("/login")))
     api_token = api_csrf(client)
-    before = _fingerprint(db)
+    before = fingerprint(db)
     base = next(iter(situations.values()))
     failures, statuses = {}, Counter()
-    for rule, method in _write_rules(app):
+    for rule, method in write_rules(app):
         if rule.endpoint in OPEN_TO_EVERYONE or rule.endpoint in LEGITIMATE[who]:
             continue
         if not every_route and not set(rule.arguments) & set(base):
@@ -226,7 +222,7 @@ def _walk(app, client, db, buyers, situations: dict, who: str, every_route: bool
         for name, ids in situations.items():
             if ids is not base and not any(ids.get(a) != base.get(a) for a in rule.arguments):
                 continue  # the same URL as in the first situation
-            url = _url(rule, ids)
+            url = rule_url(rule, ids)
             channels = [("session", {"X-CSRFToken": api_token} if api else {})]
             if api and bearer:
                 channels.insert(0, ("bearer", bearer))
@@ -241,12 +237,12 @@ def _walk(app, client, db, buyers, situations: dict, who: str, every_route: bool
                     if problem:
                         failures.setdefault(f"{method} {rule.rule} [{rule.endpoint}]", []).append(
                             f"{name}, {channel}, {body} → {problem}: {text(resp)[:200] if api else ''}")
-    return failures, statuses, _fingerprint(db) == before
+    return failures, statuses, fingerprint(db) == before
 
 
 @pytest.mark.parametrize("who", list(CALLERS))
 @pytest.mark.parametrize("world_name", ["trading_world", "settlement_world", "default_world"])
-def test_a_caller_without_the_right_learns_nothing(app, client, buyers, db, request, world_name, who):  # noqa: F811
+def test_a_caller_without_the_right_learns_nothing(app, client, buyers, db, request, world_name, who):
     situations = request.getfixturevalue(world_name)
     failures, statuses, unchanged = _walk(app, client, db, buyers, situations, who,
                                           every_route=world_name == "trading_world")
@@ -334,7 +330,7 @@ SERVICE_LEGITIMATE = {
 }
 
 
-def test_the_services_ask_who_before_what(buyers, trading_world, db):  # noqa: F811
+def test_the_services_ask_who_before_what(buyers, trading_world, db):
     from exchange.contracts.models import Contract
     from exchange.ledger.models import Refund
     from exchange.orgs import services as orgs
@@ -367,7 +363,7 @@ def test_the_services_ask_who_before_what(buyers, trading_world, db):  # noqa: F
         "line": get(StatementLine, ids["contract"]["line_id"]),
         "alert": get(SupervisionAlert, ids["contract"]["alert_id"]),
     }
-    before = _fingerprint(db)
+    before = fingerprint(db)
     answered = []
     for who in ("supervisor", "buyer_3", "point_b1", "station_b"):
         for label, call in _service_calls(buyers, objects).items():
@@ -386,15 +382,14 @@ def test_the_services_ask_who_before_what(buyers, trading_world, db):  # noqa: F
             for key, obj in objects.items():  # the rollback expired them
                 objects[key] = db.session.merge(obj) if obj in db.session else obj
     assert not answered, "\n".join(answered)
-    assert _fingerprint(db) == before
+    assert fingerprint(db) == before
 
 
 # --- pages that a caller could read but not act on ---------------------------------------------------------------
 
-def test_a_village_clerk_learns_no_state_of_a_direct_application_it_may_not_edit(client, users, db):  # noqa: F811
+def test_a_village_clerk_learns_no_state_of_a_direct_application_it_may_not_edit(client, users, db):
     """A transferor's own application (直接申请) is edited by the transferor or the center, never the village clerk,
     who may read it: the clerk is refused (403), not told the listing's state."""
-    from tests.test_listings import category, household_fields
     seller = users["buyer"]
     listing = lsvc.create_draft(seller, category=category("C01"), point=users["point_a1"].org_unit,
                                 **household_fields(transferor_name=seller.party.name,
@@ -408,7 +403,7 @@ def test_a_village_clerk_learns_no_state_of_a_direct_application_it_may_not_edit
     assert resp.status_code == 403 and "状态" not in text(resp)
 
 
-def test_staff_are_refused_an_application_whatever_the_listing(client, users, db):  # noqa: F811
+def test_staff_are_refused_an_application_whatever_the_listing(client, users, db):
     """报名 is for trading parties: staff get the same 403 for a draft as for a published listing."""
     draft = new_household_listing(users)
     published = _published(users, db)

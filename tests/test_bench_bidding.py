@@ -4,14 +4,17 @@ from copy import copy
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from bench.bidding import check_invariants, load_session
 from exchange import clock
 from exchange.trading import services as tsvc
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, key, live, trading  # noqa: F401  (fixtures)
+from tests.builders import key, live
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
-def test_checker_passes_a_real_session_and_catches_each_broken_rule(buyers, trading, db):  # noqa: F811
+def test_checker_passes_a_real_session_and_catches_each_broken_rule(buyers, trading, db):
     listing, _ = trading
     s = live(buyers, listing)
     sid, free_end = s.id, s.free_end_at

@@ -19,23 +19,20 @@ from exchange.contracts.models import Contract
 from exchange.deadlines import recount
 from exchange.deadlines.sweeper import sweep
 from exchange.exceptions import suspension as ssvc
-from exchange.listings import services as lsvc
 from exchange.listings.models import Listing
 from exchange.notifications.models import Notification
-from exchange.trading import services as tsvc
 from exchange.trading.models import Deal
 from exchange.workdays import law
 from exchange.workdays import notice as notices
 from exchange.workdays import services as wd
 from exchange.workdays.models import CalendarDay, CalendarYear
+from tests.builders import NOTICE_2027, PDF, applied, deal_concluded_on, published
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, text
-from tests.test_listings import ALL_OK, PDF, attach, new_household_listing
-from tests.test_registrations import _uploads  # noqa: F401  (autouse fixture)
-from tests.test_trading import pay, to_trading
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 NOTICES = Path(__file__).parent / "data" / "notices"
-NOTICE_2027 = (NOTICES / "2027-test.txt").read_text(encoding="utf-8")
 
 
 def bj(y, m, d, h=10, mi=0) -> datetime:
@@ -146,32 +143,6 @@ def test_confirming_the_notice_makes_it_the_years_calendar(users, db):
 
 # --- running deadlines recounted ------------------------------------------------------------------------
 
-def published(users) -> Listing:
-    """A household listing taken through intake and review to its announcement, now."""
-    listing = new_household_listing(users)
-    attach(listing, users["point_a1"])
-    lsvc.submit(users["point_a1"], listing)
-    lsvc.station_decide(users["station_a"], listing, True)
-    lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
-    return listing
-
-
-def deal_concluded_on(users, when: datetime):
-    """A household listing published 2026-12-14, two paid buyers, a deal concluded at ``when``."""
-    clock.freeze(bj(2026, 12, 14, 9))
-    listing = published(users)
-    regs = pay(users, listing, ["buyer", "buyer_org"])
-    from exchange.extensions import db
-    db.session.commit()
-    listing = to_trading(listing)
-    clock.freeze(when)
-    deal = tsvc.record_offline(users["trading_officer"], listing, method="auction", registration_id=regs["buyer"].id,
-                               price="170000", held_on=clock.today_local().isoformat(), document=PDF,
-                               document_filename="拍卖记录.pdf")
-    db.session.commit()
-    return listing, deal
-
-
 def test_a_contract_clock_started_2026_12_30_is_recounted_when_2027_is_confirmed(users, db):
     listing, deal = deal_concluded_on(users, bj(2026, 12, 30))
     # provisional 2027: 12-31, (元旦 1-1), 1-4, 1-5, 1-6, 1-7
@@ -281,7 +252,6 @@ def test_a_suspended_announcement_keeps_its_buyers_clocks(users, db):
     """Suspended during the 公告期: the listing's and the qualified buyer's deposit deadline stay frozen."""
     from exchange.registrations import services as rsvc
     from exchange.registrations.models import Registration
-    from tests.test_registrations import applied
     clock.freeze(bj(2026, 12, 28, 9))
     listing = published(users)
     reg = applied(users, listing)

@@ -5,8 +5,6 @@ import hashlib
 import io
 import subprocess
 import threading
-import uuid
-from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -18,112 +16,17 @@ from exchange.access import AccessDenied
 from exchange.certificates import services as csvc
 from exchange.certificates import signing
 from exchange.certificates.models import Certificate
-from exchange.contracts.models import Contract
-from exchange.deadlines.sweeper import sweep
 from exchange.extensions import db as _db
 from exchange.ledger import services as led
 from exchange.listings.models import Listing, ProjectCounter
 from exchange.listings.workflow import fire
 from exchange.settlement.models import Settlement
-from exchange.storage import get_storage
-from exchange.trading import services as tsvc
 from exchange.trading.models import Deal
+from tests.builders import DEPOSIT, PDF, TENDER_FEE, TENDER_PRICE, concluded, make_contract_effective
 from tests.factories import PASSWORD
 from tests.helpers import login, text
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, trading  # noqa: F401  (fixtures)
 
-PRICE = Decimal("170000.00")
-DEPOSIT = Decimal("16000.00")
-FEE = Decimal("1700.00")
-
-
-@pytest.fixture(scope="session")
-def center_key(tmp_path_factory):
-    """A throwaway center key and self-signed certificate (never the demo's or production's)."""
-    d = tmp_path_factory.mktemp("center-key")
-    signing.generate_key(d / "key.pem", d / "cert.pem", "临湘市农村产权交易中心")
-    return d / "key.pem", d / "cert.pem"
-
-
-@pytest.fixture(autouse=True)
-def _center_key(app, center_key, monkeypatch):
-    monkeypatch.setitem(app.config, "CERT_KEY_PATH", str(center_key[0]))
-    monkeypatch.setitem(app.config, "CERT_PATH", str(center_key[1]))
-    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://jy.linxiang.example")
-
-
-def concluded(users, listing, regs, db):
-    """A tender result recorded offline, its publicity over without objection: the listing is in 签约."""
-    deal = tsvc.record_offline(users["trading_officer"], listing, method="tender", registration_id=regs["buyer"].id,
-                               price=str(PRICE), held_on=clock.today_local().isoformat(), document=PDF,
-                               document_filename="中标通知书.pdf")
-    db.session.commit()
-    clock.freeze(deal.publicity_end_at + timedelta(minutes=1))
-    sweep()
-    db.session.expire_all()
-    deal = db.session.get(Deal, deal.id)
-    assert deal.listing.state == "contract"
-    return deal
-
-
-def make_contract_effective(users, deal, db):
-    """The Contract row written directly (state 'effective'): the contracts service is built in parallel."""
-    stored = get_storage().save(PDF)
-    contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
-    if contract is None:  # (the contracts service may already have drafted it when the publicity ended)
-        contract = Contract(deal_id=deal.id, listing_id=deal.listing_id, template="land",
-                            due_at=deal.contract_due_at or clock.now())
-        db.session.add(contract)
-    contract.contract_no, contract.state = "LXHT-2026-000001", "effective"
-    contract.signed_on, contract.effective_at = clock.today_local(), clock.now()
-    contract.scan_key, contract.scan_filename, contract.scan_content_type = stored, "合同签章件.pdf", "application/pdf"
-    contract.scan_sha256 = hashlib.sha256(PDF).hexdigest()
-    fire(deal.listing, "contract_effective", users["center_reviewer"])
-    db.session.commit()
-    return contract
-
-
-def settle(users, deal, db):
-    """The money moved through exchange.ledger.services so the books balance (deposit converted, the balance
-    and the buyer's fee paid in, the fee charged, the proceeds paid out), then the Settlement row written
-    directly in state 'settled': the settlement service is built in parallel."""
-    listing = deal.listing
-    buyer = deal.registration.buyer
-    led.convert_deposit(listing, buyer)
-    led.record_price_payment(listing, PRICE - DEPOSIT + FEE, key=f"JS-{uuid.uuid4().hex[:8]}")
-    led.charge_fee(listing, FEE)
-    led.pay_out(listing, PRICE, key=f"PO-{uuid.uuid4().hex[:8]}")
-    now = clock.now()
-    s = db.session.scalar(select(Settlement).where(Settlement.deal_id == deal.id))
-    if s is None:  # (the settlement service may already have opened it when the contract took effect)
-        s = Settlement(deal_id=deal.id, listing_id=listing.id, payment_ref=f"JS{uuid.uuid4().hex[:10].upper()}",
-                       due_at=now + timedelta(days=10))
-        db.session.add(s)
-    s.state, s.price, s.deposit_converted, s.balance_due = "settled", PRICE, DEPOSIT, PRICE - DEPOSIT
-    s.buyer_fee, s.seller_fee, s.paid_at, s.settled_at = FEE, Decimal("0.00"), now, now
-    s.certificate_due_at, s.source, s.source_ref = now + timedelta(days=3), "receipt", "BANK-0001"
-    fire(listing, "settled", users["finance"])
-    db.session.commit()
-    return s
-
-
-@pytest.fixture
-def certifiable(buyers, trading, db):  # noqa: F811
-    """A deal whose contract is effective and whose money is settled: the listing is in 鉴证.
-
-    Contract and Settlement rows are created directly (states 'effective' / 'settled'), with the ledger
-    moves done through exchange.ledger.services so the books balance, because the contracts and
-    settlement services are being written at the same time as this module."""
-    listing, regs = trading
-    deal = concluded(buyers, listing, regs, db)
-    make_contract_effective(buyers, deal, db)
-    settle(buyers, deal, db)
-    db.session.expire_all()
-    deal = db.session.get(Deal, deal.id)
-    assert deal.listing.state == "certification"
-    return deal
+pytestmark = pytest.mark.usefixtures("uploads", "signing_key")
 
 
 def pdftotext(data: bytes) -> str:
@@ -133,7 +36,7 @@ def pdftotext(data: bytes) -> str:
 
 # --- preconditions ------------------------------------------------------------------------------------
 
-def test_refused_before_settlement_with_the_list_of_what_is_missing(buyers, trading, db):  # noqa: F811
+def test_refused_before_settlement_with_the_list_of_what_is_missing(buyers, trading, db):
     listing, regs = trading
     deal = concluded(buyers, listing, regs, db)
     with pytest.raises(csvc.CertificateError) as exc:
@@ -152,20 +55,20 @@ def test_refused_before_settlement_with_the_list_of_what_is_missing(buyers, trad
     assert db.session.scalar(select(ProjectCounter).where(ProjectCounter.kind == "certificate")) is None
 
 
-def test_fees_not_charged_are_missing(buyers, trading, db):  # noqa: F811
+def test_fees_not_charged_are_missing(buyers, trading, db):
     listing, regs = trading
     deal = concluded(buyers, listing, regs, db)
     make_contract_effective(buyers, deal, db)
     led.convert_deposit(listing, deal.registration.buyer)
-    led.record_price_payment(listing, PRICE - DEPOSIT, key="JS-nofee")
-    led.pay_out(listing, PRICE, key="PO-nofee")
+    led.record_price_payment(listing, TENDER_PRICE - DEPOSIT, key="JS-nofee")
+    led.pay_out(listing, TENDER_PRICE, key="PO-nofee")
     now = clock.now()
     s = db.session.scalar(select(Settlement).where(Settlement.deal_id == deal.id))
     if s is None:
         s = Settlement(deal_id=deal.id, listing_id=listing.id, payment_ref="JSNOFEE0001", due_at=now)
         db.session.add(s)
-    s.state, s.price, s.deposit_converted, s.balance_due = "settled", PRICE, DEPOSIT, PRICE - DEPOSIT
-    s.buyer_fee, s.seller_fee, s.settled_at = FEE, Decimal("0.00"), now
+    s.state, s.price, s.deposit_converted, s.balance_due = "settled", TENDER_PRICE, DEPOSIT, TENDER_PRICE - DEPOSIT
+    s.buyer_fee, s.seller_fee, s.settled_at = TENDER_FEE, Decimal("0.00"), now
     fire(listing, "settled", buyers["finance"])
     db.session.commit()
     with pytest.raises(csvc.CertificateError) as exc:

@@ -5,7 +5,6 @@ checked by the center, which numbers the contract and moves the listing to 结�
 back with pdftotext (the Chinese fields and the 大写 amounts)."""
 import io
 import re
-import subprocess
 from datetime import timedelta
 from decimal import Decimal
 
@@ -26,40 +25,14 @@ from exchange.listings.models import Listing
 from exchange.money import to_chinese_upper
 from exchange.trading import services as tsvc
 from exchange.trading.models import Deal
+from tests.builders import (ALL_OK, EXE, PDF, attach, category, collective_fields, end_publicity, household_fields,
+                            pay, to_trading)
 from tests.factories import PASSWORD
-from tests.test_listings import ALL_OK, PDF, attach, category, household_fields
-from tests.test_publicity import agreement_deal, online_deal  # noqa: F401  (fixtures)
-from tests.test_registrations import _uploads  # noqa: F401  (autouse fixture)
-from tests.test_trading import announced, buyers, pay, to_trading, trading  # noqa: F401  (fixtures)
+from tests.helpers import flat, pdf_text
 
-EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
+pytestmark = pytest.mark.usefixtures("uploads")
+
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-def end_publicity(deal) -> Contract:
-    clock.freeze(deal.publicity_end_at + timedelta(minutes=1))
-    sweep()
-    from exchange.extensions import db
-    db.session.expire_all()
-    return db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
-
-
-@pytest.fixture
-def contract(online_deal, db):  # noqa: F811
-    deal, regs = online_deal
-    c = end_publicity(deal)
-    assert c is not None
-    return c
-
-
-def pdf_text(data: bytes) -> str:
-    out = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True,
-                         check=True, timeout=60)
-    return out.stdout.decode("utf-8")
-
-
-def flat(s: str) -> str:
-    return "".join(s.split())
 
 
 def test_family_from_the_category_code():
@@ -273,7 +246,6 @@ def test_pdf_text_has_the_fields_and_the_amounts_in_words(buyers, contract, db):
     ("C11", "转让", "农村产权流转交易合同", ("权属变更", "甲方（转让方）")),
 ])
 def test_each_family_has_its_own_text(buyers, contract, db, code, method, title, words):
-    from tests.test_listings import collective_fields
     listing = contract.listing
     listing.category = category(code)
     listing.method = next(m for m in listing.category.methods if m.name == method)

@@ -11,17 +11,16 @@ import pytest
 from exchange import clock
 from exchange.contracts.models import Contract
 from exchange.listings.models import Listing
+from tests.builders import EXE, PDF, end_publicity
 from tests.factories import PASSWORD
-from tests.helpers import csrf_from, login, text
-from tests.test_contracts import EXE, end_publicity
-from tests.test_listings import PDF
-from tests.test_publicity import online_deal  # noqa: F401  (fixtures)
-from tests.test_registrations import _h, _uploads  # noqa: F401  (autouse fixture)
-from tests.test_trading import announced, buyers, trading  # noqa: F401  (fixtures)
+from tests.helpers import csrf_from, login, text, token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 @pytest.fixture
-def contract(online_deal, db):  # noqa: F811
+def drafted(online_deal, db):
+    """(contract, regs): the contract draft of ``online_deal``, committed."""
     deal, regs = online_deal
     c = end_publicity(deal)
     db.session.commit()
@@ -39,8 +38,8 @@ def post(client, url, data, page):
     return client.post(url, data={**data, "csrf_token": token})
 
 
-def test_buyer_reaches_the_contract_and_confirms(app, contract, db):
-    c, regs = contract
+def test_buyer_reaches_the_contract_and_confirms(app, drafted, db):
+    c, regs = drafted
     url = f"/contracts/{c.id}"
     buyer = as_user(app, "t_buyer")
     page = text(buyer.get(f"/registrations/{regs['buyer'].id}"))
@@ -71,8 +70,8 @@ def test_buyer_reaches_the_contract_and_confirms(app, contract, db):
     assert buyer.post(f"{url}/confirm", data={"password": PASSWORD}).status_code == 400
 
 
-def test_outsiders_are_refused(app, client, contract, orgs, db):
-    c, regs = contract
+def test_outsiders_are_refused(app, client, drafted, orgs, db):
+    c, regs = drafted
     url = f"/contracts/{c.id}"
     assert client.get(url).status_code == 302  # anonymous → login
     assert client.get(f"{url}.pdf").status_code == 302
@@ -96,8 +95,8 @@ def test_outsiders_are_refused(app, client, contract, orgs, db):
     assert as_user(app, "t_reviewer").get("/contracts/999999").status_code == 404
 
 
-def test_clerk_confirms_for_the_household_and_the_center_makes_it_effective(app, contract, db):
-    c, regs = contract
+def test_clerk_confirms_for_the_household_and_the_center_makes_it_effective(app, drafted, db):
+    c, regs = drafted
     url = f"/contracts/{c.id}"
     reviewer = as_user(app, "t_reviewer")
     page = text(reviewer.get(url))
@@ -146,8 +145,8 @@ def test_clerk_confirms_for_the_household_and_the_center_makes_it_effective(app,
     assert contract_row.contract_no in page and "已生效" in page
 
 
-def test_deadline_is_shown_and_enforced(app, contract, db):
-    c, regs = contract
+def test_deadline_is_shown_and_enforced(app, drafted, db):
+    c, regs = drafted
     url = f"/contracts/{c.id}"
     clock.freeze(c.due_at + timedelta(hours=1))
     buyer = as_user(app, "t_buyer")
@@ -160,11 +159,11 @@ def test_deadline_is_shown_and_enforced(app, contract, db):
     assert c.listing.title in listing_page and "已超期" in listing_page
 
 
-def test_api(app, client, buyers, contract, db):
-    c, regs = contract
+def test_api(app, client, buyers, drafted, db):
+    c, regs = drafted
     base = f"/api/v1/contracts/{c.id}"
-    buyer, clerk = _h(db, buyers, "buyer"), _h(db, buyers, "point_a1")
-    reviewer, loser = _h(db, buyers, "center_reviewer"), _h(db, buyers, "buyer_org")
+    buyer, clerk = token_headers(db, buyers, "buyer"), token_headers(db, buyers, "point_a1")
+    reviewer, loser = token_headers(db, buyers, "center_reviewer"), token_headers(db, buyers, "buyer_org")
     body = client.get(base, headers=buyer).get_json()
     assert body["state"] == "draft" and body["template"] == "land" and body["price"] == "160500.00"
     assert body["price_upper"] == "壹拾陆万零伍佰元整" and body["pdf_url"] == f"/contracts/{c.id}.pdf"
@@ -230,7 +229,6 @@ def test_work_pages_show_the_contract_queues(client, users, db):
                             ("t_finance", "待付价款的结算"), ("t_buyer", "待确认的合同")):
         login(client, username, PASSWORD)
         assert words in text(client.get("/work")), username
-        client.post("/logout", data={"csrf_token": __import__("tests.helpers", fromlist=["x"]).csrf_from(
-            text(client.get("/work")))})
+        client.post("/logout", data={"csrf_token": csrf_from(text(client.get("/work")))})
     login(client, "t_point_a1", PASSWORD)
     assert client.get("/contracts").status_code == 200

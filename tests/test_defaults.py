@@ -22,27 +22,13 @@ from exchange.ledger.models import Refund
 from exchange.listings.models import Listing
 from exchange.settlement import services as stl
 from exchange.trading.models import Deal
+from tests.builders import DEPOSIT, end_publicity, make_effective
 from tests.factories import PASSWORD
-from tests.helpers import csrf_from, login, text
-from tests.test_contracts import end_publicity
-from tests.test_publicity import online_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _h, _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_settlement import effective, make_effective  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, trading  # noqa: F401  (fixtures)
+from tests.helpers import csrf_from, login, text, token_headers
 
-DEPOSIT = Decimal("16000.00")
+pytestmark = pytest.mark.usefixtures("uploads")
+
 REASON = "买受人逾期未签订合同，经电话和书面催告仍未签订"
-
-
-@pytest.fixture
-def overdue_contract(online_deal, db):  # noqa: F811
-    """网络竞价 won by 测试受让人 at 160 500 元; runners-up: the cooperative (priority, matched 160 000 元) and
-    buyer_org (160 000 元, earlier); the contract draft is past its 5-工作日 deadline."""
-    deal, regs = online_deal
-    contract = end_publicity(deal)
-    assert contract is not None and contract.state == "draft"
-    clock.freeze(contract.due_at + timedelta(minutes=1))
-    return db.session.get(Deal, deal.id), regs
 
 
 def _listing(db, deal) -> Listing:
@@ -62,7 +48,7 @@ def _books_ok():
 
 # --- declaring ---------------------------------------------------------------------------------------------------
 
-def test_not_before_the_deadline_and_only_the_center(buyers, online_deal, db):  # noqa: F811
+def test_not_before_the_deadline_and_only_the_center(buyers, online_deal, db):
     deal, regs = online_deal
     contract = end_publicity(deal)
     listing = _listing(db, deal)
@@ -283,7 +269,7 @@ def test_a_runner_up_whose_refund_transfer_is_recorded_keeps_it_going_back(buyer
     _books_ok()
 
 
-def test_default_at_settlement_stage_forfeits_the_converted_deposit(users, effective, db):  # noqa: F811
+def test_default_at_settlement_stage_forfeits_the_converted_deposit(users, effective, db):
     deal = effective
     s = stl.ensure_settlement(deal)
     db.session.commit()
@@ -313,7 +299,7 @@ def test_default_at_settlement_stage_forfeits_the_converted_deposit(users, effec
     _books_ok()
 
 
-def test_settlement_stage_without_a_settlement_opened_forfeits_from_the_deposit(users, effective, db):  # noqa: F811
+def test_settlement_stage_without_a_settlement_opened_forfeits_from_the_deposit(users, effective, db):
     deal = effective
     contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
     clock.freeze(contract.effective_at + timedelta(days=11))
@@ -325,7 +311,7 @@ def test_settlement_stage_without_a_settlement_opened_forfeits_from_the_deposit(
     _books_ok()
 
 
-def test_a_paid_balance_is_no_default(users, effective, db):  # noqa: F811
+def test_a_paid_balance_is_no_default(users, effective, db):
     deal = effective
     s = stl.ensure_settlement(deal)
     stl.book_balance(s, s.amount_to_pay, source="receipt", source_ref="HX-1", key="price:HX-1",
@@ -408,7 +394,7 @@ def test_the_pages(client, buyers, overdue_contract, db):
     assert "次高报价人已接受" in page and f"{deal.deal_no}-2" in page
 
 
-def test_relisting_page(client, users, effective, db):  # noqa: F811
+def test_relisting_page(client, users, effective, db):
     deal = effective
     contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
     clock.freeze(contract.effective_at + timedelta(days=11))
@@ -431,8 +417,8 @@ def test_relisting_page(client, users, effective, db):  # noqa: F811
 
 def test_the_api(client, buyers, overdue_contract, db):
     deal, regs = overdue_contract
-    reviewer, trader = _h(db, buyers, "center_reviewer"), _h(db, buyers, "trading_officer")
-    coop, org = _h(db, buyers, "buyer_coop"), _h(db, buyers, "buyer_org")
+    reviewer, trader = token_headers(db, buyers, "center_reviewer"), token_headers(db, buyers, "trading_officer")
+    coop, org = token_headers(db, buyers, "buyer_coop"), token_headers(db, buyers, "buyer_org")
     lid = deal.listing_id
     assert client.post(f"/api/v1/listings/{lid}/default", headers=trader, json={"reason": REASON}).status_code == 403
     bad = client.post(f"/api/v1/listings/{lid}/default", headers=reviewer, json={"reason": "短"})
@@ -477,11 +463,11 @@ def test_the_api(client, buyers, overdue_contract, db):
     assert late.status_code == 400
 
 
-def test_relist_over_the_api(client, users, effective, db):  # noqa: F811
+def test_relist_over_the_api(client, users, effective, db):
     deal = effective
     contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
     clock.freeze(contract.effective_at + timedelta(days=11))
-    reviewer = _h(db, users, "center_reviewer")
+    reviewer = token_headers(db, users, "center_reviewer")
     case = client.post(f"/api/v1/listings/{deal.listing_id}/default", headers=reviewer,
                        json={"reason": "逾期未交清价款，催告无果"}).get_json()
     assert case["stage"] == "settlement" and case["candidates"] == []

@@ -14,11 +14,11 @@ from exchange.audit.models import AuditEntry
 from exchange.exceptions import disputes as dsvc
 from exchange.exceptions.models import Dispute
 from exchange.listings import services as lsvc
+from tests.builders import PDF, attach, new_household_listing
 from tests.factories import PASSWORD
-from tests.helpers import csrf_from, login, text
-from tests.test_listings import PDF, attach, new_household_listing
-from tests.test_publicity import agreement_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _h, _uploads, announced  # noqa: F401  (fixtures)
+from tests.helpers import csrf_from, login, text, token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 64
 CLAIMS = "受让方称地块实际面积比公告少约两亩，请求按实际面积核减租金并由转让方补正四至。"
@@ -31,7 +31,7 @@ def audits(db, action):
 
 # --- the service ----------------------------------------------------------------------------------------
 
-def test_register_mediate_and_settle_with_the_agreement(users, agreement_deal, db):  # noqa: F811
+def test_register_mediate_and_settle_with_the_agreement(users, agreement_deal, db):
     reviewer = users["center_reviewer"]
     listing = agreement_deal.listing
     d = dsvc.open_dispute(reviewer, listing, **OPEN)
@@ -63,7 +63,7 @@ def test_register_mediate_and_settle_with_the_agreement(users, agreement_deal, d
     assert listing.state == "publicity"
 
 
-def test_a_closed_record_is_read_only(users, announced, db):  # noqa: F811
+def test_a_closed_record_is_read_only(users, announced, db):
     reviewer = users["center_reviewer"]
     d = dsvc.open_dispute(reviewer, announced, **OPEN)
     dsvc.close(reviewer, d, outcome="withdrawn", text="申请人 11 月 25 日书面撤回调解申请。")
@@ -81,7 +81,7 @@ def test_a_closed_record_is_read_only(users, announced, db):  # noqa: F811
     assert not [n for n in dir(dsvc) if n.startswith(("edit", "delete", "remove", "update"))]
 
 
-def test_failed_mediation_states_the_advice_given(users, announced, db):  # noqa: F811
+def test_failed_mediation_states_the_advice_given(users, announced, db):
     reviewer = users["center_reviewer"]
     d = dsvc.open_dispute(reviewer, announced, **OPEN)
     with pytest.raises(dsvc.DisputeError) as exc:
@@ -103,7 +103,7 @@ def test_failed_mediation_states_the_advice_given(users, announced, db):  # noqa
     assert "仲裁" in d2.outcome and "法院" not in d2.outcome
 
 
-def test_only_the_center_reviewer_manages(users, announced, db):  # noqa: F811
+def test_only_the_center_reviewer_manages(users, announced, db):
     d = dsvc.open_dispute(users["center_reviewer"], announced, **OPEN)
     db.session.commit()
     for who in ("trading_officer", "finance", "supervisor", "admin", "station_a", "point_a1", "buyer"):
@@ -128,7 +128,7 @@ def test_only_the_center_reviewer_manages(users, announced, db):  # noqa: F811
     ({"parties": "人" * 1001}, "parties"), ({"claims": "太短的请求"}, "claims"), ({"claims": "理" * 4001}, "claims"),
     ({"claims": None}, "claims"), ({"applicant": 123}, "applicant"),
 ])
-def test_bad_registration_is_refused_with_the_field(users, announced, db, change, field):  # noqa: F811
+def test_bad_registration_is_refused_with_the_field(users, announced, db, change, field):
     with pytest.raises(dsvc.DisputeError) as exc:
         dsvc.open_dispute(users["center_reviewer"], announced, **{**OPEN, **change})
     assert exc.value.field == field and exc.value.message
@@ -136,7 +136,7 @@ def test_bad_registration_is_refused_with_the_field(users, announced, db, change
     assert db.session.scalar(select(func.count(Dispute.id))) == 0
 
 
-def test_bad_notes_and_closings_change_nothing(users, announced, db):  # noqa: F811
+def test_bad_notes_and_closings_change_nothing(users, announced, db):
     reviewer = users["center_reviewer"]
     d = dsvc.open_dispute(reviewer, announced, **OPEN)
     db.session.commit()
@@ -176,7 +176,7 @@ def _post(client, url, data, page_url, **kw):
     return client.post(url, data={**data, "csrf_token": token}, **kw)
 
 
-def test_the_reviewer_works_a_dispute_through_the_pages(client, users, agreement_deal, db):  # noqa: F811
+def test_the_reviewer_works_a_dispute_through_the_pages(client, users, agreement_deal, db):
     listing = agreement_deal.listing
     login(client, "t_reviewer", PASSWORD)
     detail = text(client.get(f"/listings/{listing.id}"))
@@ -222,7 +222,7 @@ def test_the_reviewer_works_a_dispute_through_the_pages(client, users, agreement
     assert listing.title in text(client.get("/disputes?state=bogus"))  # an unknown filter shows all
 
 
-def test_who_may_see_and_who_may_act_over_http(app, users, announced, db):  # noqa: F811
+def test_who_may_see_and_who_may_act_over_http(app, users, announced, db):
     d = dsvc.open_dispute(users["center_reviewer"], announced, **OPEN)
     dsvc.close(users["center_reviewer"], d, outcome="settled", text="双方同意按实测面积计租，其余照旧。", document=PDF,
                document_filename="调解协议书.pdf")
@@ -277,8 +277,8 @@ def test_the_new_page_for_a_listing_not_yet_published(client, users, db, frozen)
 
 # --- API ------------------------------------------------------------------------------------------------
 
-def test_the_api(client, users, announced, db):  # noqa: F811
-    reviewer, trader, supervisor, finance, buyer = (_h(db, users, k) for k in (
+def test_the_api(client, users, announced, db):
+    reviewer, trader, supervisor, finance, buyer = (token_headers(db, users, k) for k in (
         "center_reviewer", "trading_officer", "supervisor", "finance", "buyer"))
     base = f"/api/v1/listings/{announced.id}/disputes"
     assert client.post(base, headers=trader, json=OPEN).status_code == 403
@@ -340,8 +340,8 @@ def test_the_api(client, users, announced, db):  # noqa: F811
         assert path in spec["paths"], path
 
 
-def test_odd_api_input_is_a_clear_4xx_never_a_500(client, users, announced, db):  # noqa: F811
-    reviewer = _h(db, users, "center_reviewer")
+def test_odd_api_input_is_a_clear_4xx_never_a_500(client, users, announced, db):
+    reviewer = token_headers(db, users, "center_reviewer")
     d = dsvc.open_dispute(users["center_reviewer"], announced, **OPEN)
     db.session.commit()
     base = f"/api/v1/listings/{announced.id}/disputes"

@@ -15,10 +15,11 @@ from sqlalchemy import func, select
 
 from exchange.ledger.models import JournalEntry
 from exchange.listings.models import Listing
+from tests.builders import PDF, category, household_fields, new_household_listing
 from tests.factories import PASSWORD
 from tests.helpers import api_csrf, api_login, get_csrf, login, post_form, text
-from tests.test_listings import category, household_fields, new_household_listing
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 BIG = "3000000000"                    # > 2³¹−1: beyond every id column
@@ -177,7 +178,6 @@ def test_control_characters_in_forms_are_refused_and_change_nothing(client, user
     assert "\t附注" in db.session.get(Listing, listing.id).description
     # an uploaded file's name
     import io
-    from tests.test_listings import PDF
     resp = client.post(f"/listings/{listing.id}/materials",
                        data={"csrf_token": get_csrf(client, f"/listings/{listing.id}/edit/materials"),
                              "kind": "application", "file": (io.BytesIO(PDF), "申请\x00书.pdf")},
@@ -258,15 +258,6 @@ def test_unsigned_callback_with_control_bytes_is_counted_and_refused(client, use
     assert db.session.scalars(select(PaymentNotification)).all() == []
     [row] = db.session.scalars(select(RefusedCallbacks).where(RefusedCallbacks.provider == "sandbox")).all()
     assert row.reason == "unsigned" and row.count == 1
-
-
-@pytest.fixture
-def qualified(users, announced, db):  # noqa: F811
-    from exchange.registrations import services as rsvc
-    reg = applied(users, announced)
-    rsvc.qualify(users["center_reviewer"], reg)
-    db.session.commit()
-    return reg
 
 
 def test_quantities_and_prices_beyond_their_columns_are_refused_on_intake(client, users, db):

@@ -14,8 +14,8 @@ from exchange.payments import providers
 from exchange.payments.models import PaymentOrder
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, text
-from tests.test_payments import qualified  # noqa: F401  (fixture)
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,7 +59,7 @@ def test_production_starts_without_online_payments_by_default_and_other_deployme
     assert done.returncode != 0 and "EXCHANGE_ENV='prod' 无效" in done.stderr
 
 
-def test_in_production_a_buyer_cannot_reach_the_sandbox_bank(app, client, users, qualified, db):  # noqa: F811
+def test_in_production_a_buyer_cannot_reach_the_sandbox_bank(app, client, users, qualified, db):
     login(client, "t_buyer", PASSWORD)
     page = text(client.get(f"/registrations/{qualified.id}"))
     assert "模拟网银" in page  # a test deployment offers it
@@ -111,7 +111,7 @@ def fresh_limits(app):
 
 
 def test_a_flood_of_forged_callbacks_is_counted_and_logged_not_stored(app, client, users, qualified, db, caplog,
-                                                                      fresh_limits):  # noqa: F811
+                                                                      fresh_limits):
     from sqlalchemy import func, select
 
     from exchange.audit.models import AuditEntry

@@ -9,10 +9,9 @@ from sqlalchemy import func, select
 from exchange.registrations import services as rsvc
 from exchange.registrations.models import Registration
 from tests.factories import PASSWORD
-from tests.helpers import get_csrf, login, text
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
+from tests.helpers import get_csrf, login, run_at_once, text
 
-pytestmark = pytest.mark.concurrency
+pytestmark = [pytest.mark.concurrency, pytest.mark.usefixtures("uploads")]
 
 
 def _bearer(db, users, key):
@@ -31,30 +30,11 @@ def _registrations(db) -> int:
     return db.session.scalar(select(func.count(Registration.id)))
 
 
-def _run(n, work):
-    barrier = threading.Barrier(n)
-    results, errors = [None] * n, []
-
-    def one(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 — the test client raises what the app did not handle
-            errors.append(repr(exc))
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors
-    return results
-
-
-def test_twenty_concurrent_api_registrations_by_one_buyer(app, users, announced, db):  # noqa: F811
+def test_twenty_concurrent_api_registrations_by_one_buyer(app, users, announced, db):
     headers = _bearer(db, users, "buyer")
     url = f"/api/v1/listings/{announced.id}/registrations"
-    responses = _run(20, lambda i: app.test_client().post(url, headers=headers, json={"accept_declaration": True}))
+    responses = run_at_once(20, lambda i: app.test_client().post(url, headers=headers,
+                                                                json={"accept_declaration": True}))
     codes = sorted(r.status_code for r in responses)
     assert codes.count(201) == 1, codes
     assert all(c in (201, 400, 409) for c in codes), codes
@@ -80,24 +60,26 @@ def both_past_the_check(monkeypatch):
     monkeypatch.setattr(rsvc, "due_after_working_days", wait_then)
 
 
-def test_the_unique_key_race_over_the_api_is_a_409(app, users, announced, db, both_past_the_check):  # noqa: F811
+def test_the_unique_key_race_over_the_api_is_a_409(app, users, announced, db, both_past_the_check):
     headers = _bearer(db, users, "buyer")
     url = f"/api/v1/listings/{announced.id}/registrations"
-    responses = _run(2, lambda i: app.test_client().post(url, headers=headers, json={"accept_declaration": True}))
+    responses = run_at_once(2, lambda i: app.test_client().post(url, headers=headers,
+                                                               json={"accept_declaration": True}))
     assert sorted(r.status_code for r in responses) == [201, 409], [r.get_json() for r in responses]
     lost = next(r for r in responses if r.status_code == 409).get_json()
     assert lost == {"error": "conflict", "message": "您已报名该项目，请在“我的报名”中查看进度。"}
     assert _registrations(db) == 1
 
 
-def test_the_unique_key_race_on_the_pages_is_a_409(app, users, announced, db, both_past_the_check):  # noqa: F811
+def test_the_unique_key_race_on_the_pages_is_a_409(app, users, announced, db, both_past_the_check):
     url = f"/registrations/apply/{announced.id}"
     clients = [app.test_client(), app.test_client()]
     tokens = []
     for c in clients:
         login(c, "t_buyer", PASSWORD)
         tokens.append(get_csrf(c, url))
-    responses = _run(2, lambda i: clients[i].post(url, data={"csrf_token": tokens[i], "accept_declaration": "y"}))
+    responses = run_at_once(2, lambda i: clients[i].post(url, data={"csrf_token": tokens[i],
+                                                                    "accept_declaration": "y"}))
     assert sorted(r.status_code for r in responses) == [302, 409], [r.status_code for r in responses]
     page = text(next(r for r in responses if r.status_code == 409))
     assert "您已报名该项目" in page and "数据冲突" in page

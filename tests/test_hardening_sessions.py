@@ -7,7 +7,8 @@ import pytest
 from exchange.accounts import services as acc
 from tests.factories import PASSWORD
 from tests.helpers import api_csrf, api_login, csrf_from, login, text
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 COOKIE = "lxnc_session"
 
@@ -62,7 +63,7 @@ def test_a_new_role_or_unit_ends_the_sessions(app, users, db):
     assert kept.get("/api/v1/me").status_code == 200  # a new name changes no rights: the session stays
 
 
-def test_restart_application_authorises_before_it_looks_at_the_state(app, users, announced, db):  # noqa: F811
+def test_restart_application_authorises_before_it_looks_at_the_state(app, users, announced, db):
     """Issue 14, item 13: a signed-in stranger gets the same 403 for a suspended and a running listing."""
     listing = announced
     stranger = app.test_client()

@@ -9,7 +9,7 @@ from exchange import clock
 from exchange.accounts import throttle
 from exchange.accounts.models import LoginThrottle
 from tests.factories import PASSWORD
-from tests.helpers import api_csrf, login, text
+from tests.helpers import api_csrf, login, run_at_once, text
 
 
 def _from(app, ip: str):
@@ -196,8 +196,7 @@ def test_every_answer_costs_one_password_hash(app, users, frozen, monkeypatch):
 
 @pytest.mark.concurrency
 def test_parallel_guesses_do_not_get_past_the_count(app, users, frozen, db):
-    from tests.test_hardening_races import _run
-    results = _run(20, lambda i: _api_login(_from(app, "203.0.113.99"), "t_point_a1", f"guess-{i}"))
+    results = run_at_once(20, lambda i: _api_login(_from(app, "203.0.113.99"), "t_point_a1", f"guess-{i}"))
     assert [status for status, _ in results] == [401] * 20
     messages = sorted(m for _, m in results)
     # on the frozen clock all twenty arrive at once: the first two are checked, the second starts a 2 s wait,

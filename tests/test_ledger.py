@@ -8,7 +8,7 @@ from sqlalchemy import text
 from exchange.extensions import db as _db
 from exchange.ledger import services as led
 from exchange.ledger.models import JournalEntry
-from tests.test_listings import new_household_listing
+from tests.builders import new_household_listing
 
 D = Decimal
 

@@ -6,10 +6,11 @@ from sqlalchemy import func, select
 
 from exchange import clock
 from exchange.ledger.models import JournalEntry, Refund
+from tests.builders import FORBIDDEN, deposit_held
 from tests.factories import PASSWORD
 from tests.helpers import api_csrf, api_login
-from tests.test_ledger_pages import FORBIDDEN, deposit_held, money  # noqa: F401  (fixture)
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 """The finance workbench over HTTP: refunds (maker-checker) and the ledger pages, as finance staff, the
 supervisor (read-only) and everyone else (refused)."""
-import inspect
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -11,37 +9,11 @@ from exchange import clock
 from exchange.ledger import refunds
 from exchange.ledger import services as led
 from exchange.ledger.models import JournalEntry, Refund
-from exchange.registrations import services as rsvc
-from exchange.payments import deposits
+from tests.builders import FORBIDDEN, deposit_held
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, get_csrf, login, post_form, text
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
 
-def confirm_deposit(finance, reg, source_key):
-    """Finance confirms the deposit through the registrations service (with a bank receipt where the
-    service takes one)."""
-    kw = {}
-    if "receipt" in inspect.signature(deposits.confirm_deposit).parameters:
-        kw = {"receipt": PDF, "receipt_filename": "回单.pdf"}
-    return deposits.confirm_deposit(finance, reg, "16000", source_key=source_key, **kw)
-
-
-FORBIDDEN = ["point_a1", "station_a", "center_reviewer", "trading_officer", "admin", "buyer"]
-
-
-@pytest.fixture
-def money(users, announced, db):  # noqa: F811
-    """A paid deposit of 16,000 on a lost registration (refund pending) and 300 held in suspense."""
-    reg = applied(users, announced)
-    rsvc.qualify(users["center_reviewer"], reg)
-    confirm_deposit(users["finance"], reg, "回单-L1")
-    refund = refunds.open_refund(reg, "lost")
-    sus = led.suspense_account("STMT-1-7", "银行流水第 7 行：付款人不明 300.00 元")
-    led.hold_in_suspense(sus, Decimal("300"), key="stmt:1:7")
-    db.session.commit()
-    return SimpleNamespace(reg=reg, refund=refund, listing=announced, buyer=users["buyer"], suspense=sus,
-                           refund_id=refund.id, listing_id=announced.id, buyer_id=users["buyer"].id)
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 def pages(m) -> list[str]:
@@ -57,10 +29,6 @@ def posts(m) -> list[tuple[str, dict]]:
 def refund_state(db, refund_id):
     db.session.expire_all()
     return db.session.get(Refund, refund_id)
-
-
-def deposit_held(m):
-    return led.held(led.deposit_account(m.listing, m.buyer))
 
 
 def relogin(client, username):

@@ -6,27 +6,14 @@ import pytest
 from sqlalchemy import select
 
 from exchange.listings.models import Listing, ListingMaterial
+from tests.builders import ALL_OK, PDF, attach, category, household_fields, new_household_listing
 from tests.factories import PASSWORD
-from tests.helpers import api_csrf, csrf_from, get_csrf, login, post_form, text
-from tests.test_listings import ALL_OK, PDF, attach, category, household_fields, new_household_listing
+from tests.helpers import api_csrf, csrf_from, get_csrf, login, post_form, text, token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
-
-
-@pytest.fixture(autouse=True)
-def _uploads(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_ROOT", str(tmp_path / "uploads"))
-    app.extensions.pop("exchange_storage", None)
-    yield
-    app.extensions.pop("exchange_storage", None)
-
-
-def token_headers(db, users, key):
-    from exchange.accounts.services import create_token
-    _t, secret = create_token(users["admin"], users[key], f"t-{key}")
-    db.session.commit()
-    return {"Authorization": f"Bearer {secret}"}
 
 
 # --- pages ------------------------------------------------------------------------------------------

@@ -8,62 +8,15 @@ from sqlalchemy import select
 from exchange import clock
 from exchange.access import AccessDenied
 from exchange.audit.models import AuditEntry
-from exchange.catalog.models import Category
 from exchange.extensions import db as _db
 from exchange.idcheck import make_resident_id
 from exchange.listings import rules
 from exchange.listings import services as svc
 from exchange.listings.models import Listing
 from exchange.listings.workflow import TRANSITIONS, WorkflowError, fire
+from tests.builders import ALL_OK, attach, category, collective_fields, household_fields, new_household_listing
 
-PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-ALL_OK = {k: {"ok": True} for k in svc.CENTER_CHECKLIST}
-
-
-def category(code):
-    return _db.session.scalar(select(Category).where(Category.code == code))
-
-
-def household_fields(**kw):
-    f = dict(title="团湖村 32 亩水田经营权出租", location="江南镇团湖村三组", boundaries="东至渠道，西至村道",
-             quantity="32", unit="亩", current_use="水稻种植", right_cert_no="430682xxxx", right_end_date="2038-12-31",
-             term_start="2027-01-01", term_end="2036-12-31", price_mode="per_unit_year", floor_unit_price="500",
-             price_basis="参照周边近三年流转价格", transferor_kind="household", transferor_name="农户演示",
-             transferor_id_no=make_resident_id("43068219650315452"), transferor_mobile="13800000004",
-             account_name="农户演示", account_bank="临湘农商银行", account_no="6210000000000001",
-             trading_method="online_bidding", bid_increment="500")
-    f.update(kw)
-    return f
-
-
-def attach(listing, actor, kinds=None):
-    for kind in kinds or rules.required_materials(listing):
-        svc.add_material(actor, listing, kind, PDF, f"{kind}.pdf")
-
-
-def new_household_listing(users, **kw):
-    clerk = users["point_a1"]
-    listing = svc.create_draft(clerk, category=category("C01"), **household_fields(**kw))
-    return listing
-
-
-def collective_fields(**kw):
-    f = dict(title="新建村集体仓库租赁", location="长安街道新建村", quantity="1", unit="处", price_mode="total",
-             floor_price="50000", price_basis="评估报告", appraisal_value="60000", appraisal_agency="湖南某评估公司",
-             appraisal_report_no="评字2026-88", transferor_kind="collective", transferor_name="新建村股份经济合作社",
-             transferor_id_no="", account_name="新建村股份经济合作社", account_no="43001000000001",
-             decision_type="村民代表会议", decision_date="2026-11-01", reps_total="30", reps_for="19",
-             trading_method="online_bidding", bid_increment="1000", announce_days="10")
-    f.update(kw)
-    return f
-
-
-@pytest.fixture(autouse=True)
-def _uploads(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_ROOT", str(tmp_path / "uploads"))
-    app.extensions.pop("exchange_storage", None)
-    yield
-    app.extensions.pop("exchange_storage", None)
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 # --- drafts and rules -----------------------------------------------------------------------------

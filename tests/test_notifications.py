@@ -17,6 +17,7 @@ from exchange.listings import services as lsvc
 from exchange.listings.models import Listing
 from exchange.listings.workflow import fire
 from exchange.notifications import channels
+from exchange.notifications import reminders, rules, texts
 from exchange.notifications import services as nsvc
 from exchange.notifications.models import Delivery, Notification
 from exchange.registrations import services as rsvc
@@ -24,16 +25,12 @@ from exchange.payments import deposits
 from exchange.settlement import services as stl
 from exchange.trading import services as tsvc
 from exchange.trading.models import Deal
+from tests.builders import (ALL_OK, PDF, applied, attach, category, end_publicity, full_path, household_fields, key, live,
+                            new_household_listing, pay)
 from tests.factories import PASSWORD
 from tests.helpers import api_csrf, api_login, csrf_from, get_csrf, login, text
-from tests.test_certificates import _center_key, center_key  # noqa: F401  (fixtures: the signing key)
-from tests.test_contracts import end_publicity
-from tests.test_defaults import overdue_contract  # noqa: F401  (fixture)
-from tests.test_listings import ALL_OK, PDF, attach, new_household_listing
-from tests.test_publicity import online_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
-from tests.test_settlement import effective, full_path  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, key, live, pay, trading  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.usefixtures("signing_key", "uploads")
 
 
 @pytest.fixture(autouse=True)
@@ -96,7 +93,6 @@ def test_listing_returned_approved_published_reach_the_clerk_only(users, db, fro
 
 
 def test_a_direct_application_tells_the_transferors_own_account(users, db, frozen, orgs):
-    from tests.test_listings import category, household_fields
     seller = users["buyer"]
     listing = lsvc.create_draft(seller, category=category("C01"), point=orgs.point_b1, **household_fields(
         transferor_name=seller.party.name, transferor_id_no=seller.party.id_number))
@@ -204,14 +200,14 @@ def test_bidding_starts_reminder_30_minutes_before_once_to_each_paid_bidder(buye
 
 def test_remind_from_counts_working_days(db):
     # a deposit due Monday 16:00 is reminded on Friday 08:00
-    assert nsvc.remind_from(local(2026, 11, 30, 16)) == local(2026, 11, 27, 8)
+    assert reminders.remind_from(local(2026, 11, 30, 16)) == local(2026, 11, 27, 8)
     # due Thursday 8 October 16:00, after the National Day holiday: Wednesday 30 September 08:00
-    assert nsvc.remind_from(local(2026, 10, 8, 16)) == local(2026, 9, 30, 8)
+    assert reminders.remind_from(local(2026, 10, 8, 16)) == local(2026, 9, 30, 8)
     # a stored midnight deadline (签约 by 12 October 24:00): the day before its last day is Saturday 10 October,
     # a make-up working day (调休上班)
-    assert nsvc.remind_from(local(2026, 10, 13)) == local(2026, 10, 10, 8)
+    assert reminders.remind_from(local(2026, 10, 13)) == local(2026, 10, 10, 8)
     # an ordinary Wednesday 24:00 deadline: Tuesday 08:00
-    assert nsvc.remind_from(local(2026, 11, 26)) == local(2026, 11, 24, 8)
+    assert reminders.remind_from(local(2026, 11, 26)) == local(2026, 11, 24, 8)
 
 
 def test_deposit_reminder_once_on_the_working_day_before_across_a_weekend(users, announced, db):
@@ -315,8 +311,8 @@ def test_contract_due_notice_reminder_and_done(buyers, trading, db):
     parties = {buyers["buyer"].id, buyers["point_a1"].id}  # the buyer; the clerk confirms for the household
     assert who_got("contract.due") == parties
     n = notes(buyers["buyer"], "contract.due")[0]
-    assert n.link == f"/contracts/{contract.id}" and nsvc.when(contract.due_at) in n.body
-    remind = nsvc.remind_from(contract.due_at)
+    assert n.link == f"/contracts/{contract.id}" and texts.when(contract.due_at) in n.body
+    remind = reminders.remind_from(contract.due_at)
     clock.freeze(remind - timedelta(minutes=1))
     assert sweep().counts["notify.contract_due"] == 0
     clock.freeze(remind)
@@ -344,7 +340,7 @@ def test_settlement_due_and_done_certificate_reminder_and_issue(users, effective
     [due] = notes(users["buyer_org"], "settlement.due")
     assert s.payment_ref in due.body and "144,000.00" in due.body and due.link == f"/settlements/{s.id}"
     assert who_got("settlement.due") == {users["buyer_org"].id}
-    remind = nsvc.remind_from(s.due_at)
+    remind = reminders.remind_from(s.due_at)
     clock.freeze(remind - timedelta(seconds=1))
     assert sweep().counts["notify.settlement_due"] == 0
     clock.freeze(remind)
@@ -355,9 +351,9 @@ def test_settlement_due_and_done_certificate_reminder_and_issue(users, effective
     full_path(users, s, db)
     assert who_got("settlement.done") == {users["buyer_org"].id, users["point_a1"].id}
     done = notes(users["buyer_org"], "settlement.done")[0]
-    assert nsvc.when(s.certificate_due_at) in done.body
+    assert texts.when(s.certificate_due_at) in done.body
     # 鉴证 is the center's: its reviewers are reminded, once
-    remind = nsvc.remind_from(s.certificate_due_at)
+    remind = reminders.remind_from(s.certificate_due_at)
     clock.freeze(max(remind, clock.now()))
     assert sweep().counts["notify.certificate_due"] == 1
     assert sweep().counts["notify.certificate_due"] == 0
@@ -380,7 +376,7 @@ def test_default_tells_the_defaulter_and_the_offer_reaches_the_runner_up(buyers,
     offer = dsvc.offer_to_runner_up(buyers["center_reviewer"], case, regs["buyer_coop"].id)
     db.session.commit()
     [n] = notes(buyers["buyer_coop"], "default.offer")
-    assert "160,000.00" in n.body and nsvc.when(offer.due_at) in n.body and n.link == f"/offers/{offer.id}"
+    assert "160,000.00" in n.body and texts.when(offer.due_at) in n.body and n.link == f"/offers/{offer.id}"
     assert who_got("default.offer") == {buyers["buyer_coop"].id}
 
 
@@ -526,7 +522,7 @@ def test_a_broken_rule_never_breaks_the_operation_but_fails_loudly_in_tests(app,
     def broken(entry):
         raise KeyError("programming error")
 
-    monkeypatch.setitem(nsvc.RULES, "registration.qualify", nsvc.Rule("x", broken, ()))
+    monkeypatch.setitem(rules.RULES, "registration.qualify", rules.Rule("x", broken, ()))
     reg = applied(users, announced)
     db.session.commit()
     base = total()
@@ -638,12 +634,12 @@ def test_links_and_deadline_texts(db):
     assert nsvc.safe_link("/registrations/1") == "/registrations/1"
     for bad in ("//evil.example/x", "https://evil.example", "", None, "/\\evil"):
         assert nsvc.safe_link(bad) is None
-    assert nsvc.when(None) == "—"
-    assert nsvc.when(local(2026, 12, 9)) == "2026年12月08日 24:00"
-    assert nsvc.when(local(2026, 11, 30, 16)) == "2026年11月30日 16:00"
+    assert texts.when(None) == "—"
+    assert texts.when(local(2026, 12, 9)) == "2026年12月08日 24:00"
+    assert texts.when(local(2026, 11, 30, 16)) == "2026年11月30日 16:00"
 
 
-def test_an_unpaid_buyer_is_told_of_the_abandonment(users, announced, db):  # noqa: F811
+def test_an_unpaid_buyer_is_told_of_the_abandonment(users, announced, db):
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
     db.session.commit()

@@ -23,14 +23,14 @@ from exchange.opendata import services as svc
 from exchange.opendata.models import DataToken, OpenDataChange
 from exchange.registrations import services as rsvc
 from exchange.trading import services as tsvc
+from tests.builders import ALL_OK, PDF, applied, attach, new_household_listing, pay, to_trading
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, post_form, text
-from tests.test_listings import ALL_OK, PDF, attach, new_household_listing
-from tests.test_registrations import _uploads, applied  # noqa: F401  (fixtures)
-from tests.test_trading import pay, to_trading
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 OPEN = "/api/v1/open"
-HOUSEHOLD_NAME = "农户演示"  # the transferor of tests.test_listings.household_fields
+HOUSEHOLD_NAME = "农户演示"  # the transferor of tests.builders.household_fields
 HOUSEHOLD_ID = make_resident_id("43068219650315452")
 HOUSEHOLD_MOBILE = "13800000004"
 HOUSEHOLD_ACCOUNT = "6210000000000001"

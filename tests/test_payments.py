@@ -16,22 +16,15 @@ from exchange.ledger.models import JournalEntry, Refund
 from exchange.payments import services as psvc
 from exchange.payments.models import DepositArrival, PaymentNotification, PaymentOrder
 from exchange.payments.providers import SandboxProvider
-from exchange.registrations import services as rsvc
 from exchange.payments import deposits
 from exchange.registrations.models import Registration
+from tests.builders import PDF
 from tests.factories import PASSWORD
-from tests.helpers import csrf_from, login, text
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
+from tests.helpers import csrf_from, login, text, token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 CALLBACK = "/api/v1/payments/callback/sandbox"
-
-
-@pytest.fixture
-def qualified(users, announced, db):  # noqa: F811
-    reg = applied(users, announced)
-    rsvc.qualify(users["center_reviewer"], reg)
-    db.session.commit()
-    return reg
 
 
 def _entries() -> int:
@@ -222,7 +215,6 @@ def test_wrong_amount_online_is_held_not_guessed(client, users, qualified, db):
 
 def test_receipt_then_online_payment_of_the_same_deposit(client, users, qualified, db):
     """The buyer paid at the counter and online: the second arrival is held and returned."""
-    from tests.test_listings import PDF
     order = psvc.start_online_payment(users["buyer"], qualified)
     deposits.confirm_deposit(users["finance"], qualified, "16000", source_key="HX-1", receipt=PDF,
                          receipt_filename="回单.pdf")
@@ -235,8 +227,7 @@ def test_receipt_then_online_payment_of_the_same_deposit(client, users, qualifie
 
 
 def test_api_start_payment_and_read_order(client, users, qualified, db):
-    from tests.test_registrations import _h
-    buyer, other = _h(db, users, "buyer"), _h(db, users, "buyer_org")
+    buyer, other = token_headers(db, users, "buyer"), token_headers(db, users, "buyer_org")
     resp = client.post(f"/api/v1/registrations/{qualified.id}/payments", headers=buyer, json={})
     assert resp.status_code == 201, resp.get_json()
     order = resp.get_json()

@@ -13,8 +13,9 @@ from exchange.exceptions import suspension as ssvc
 from exchange.listings.models import Listing
 from exchange.orgs.services import update_org
 from exchange.workdays.display import fmt_due
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
+from tests.builders import PDF
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def _flat(s) -> str:
     return "".join(str(s).split())
 
 
-def test_second_fetch_comes_from_the_cache(client, announced, renders, tmp_path):  # noqa: F811
+def test_second_fetch_comes_from_the_cache(client, announced, renders, tmp_path):
     first = client.get(_url(announced))
     assert first.status_code == 200 and first.mimetype == "application/pdf"
     assert len(renders) == 1
@@ -64,7 +65,7 @@ def test_second_fetch_comes_from_the_cache(client, announced, renders, tmp_path)
     assert announced.project_no in _text(second.data, tmp_path)
 
 
-def test_revalidation_gets_304_without_the_pdf(client, announced, renders):  # noqa: F811
+def test_revalidation_gets_304_without_the_pdf(client, announced, renders):
     first = client.get(_url(announced))
     etag = first.headers["ETag"]
     again = client.get(_url(announced), headers={"If-None-Match": etag})
@@ -76,7 +77,7 @@ def test_revalidation_gets_304_without_the_pdf(client, announced, renders):  # n
     assert len(renders) == 1
 
 
-def test_restart_moves_the_deadlines_and_the_pdf_follows(client, users, announced, renders, db,  # noqa: F811
+def test_restart_moves_the_deadlines_and_the_pdf_follows(client, users, announced, renders, db,
                                                          tmp_path):
     before = client.get(_url(announced))
     old_due = _flat(fmt_due(announced.deposit_deadline_at))
@@ -103,7 +104,7 @@ def test_restart_moves_the_deadlines_and_the_pdf_follows(client, users, announce
     assert client.get(_url(listing)).data == after.data and len(renders) == 2
 
 
-def test_a_town_renamed_is_a_new_pdf_though_the_listing_did_not_change(client, users, announced, renders, db,  # noqa: F811
+def test_a_town_renamed_is_a_new_pdf_though_the_listing_did_not_change(client, users, announced, renders, db,
                                                                        tmp_path):
     before = client.get(_url(announced))
     version = announced.version
@@ -116,7 +117,7 @@ def test_a_town_renamed_is_a_new_pdf_though_the_listing_did_not_change(client, u
     assert "临湘市桃林镇" in _text(after.data, tmp_path)
 
 
-def test_a_listing_not_public_is_refused_though_its_pdf_is_cached(client, announced, renders, db):  # noqa: F811
+def test_a_listing_not_public_is_refused_though_its_pdf_is_cached(client, announced, renders, db):
     assert client.get(_url(announced)).status_code == 200
     listing = db.session.get(Listing, announced.id)
     listing.state = "center_review"  # not public (whatever put it there): the cached file must not leak
@@ -127,7 +128,7 @@ def test_a_listing_not_public_is_refused_though_its_pdf_is_cached(client, announ
     assert len(renders) == 1
 
 
-def test_an_unwritable_cache_still_serves_the_pdf(client, app, announced, monkeypatch, tmp_path):  # noqa: F811
+def test_an_unwritable_cache_still_serves_the_pdf(client, app, announced, monkeypatch, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     monkeypatch.setitem(app.config, "PDF_CACHE_DIR", str(blocker))

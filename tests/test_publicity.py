@@ -1,7 +1,6 @@
 """交易公示 over HTTP, as citizens, bidders, clerks and the center use it (and as an attacker tries it):
 public pages with masked names, objections during publicity only, the center's handling, the API."""
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -13,40 +12,10 @@ from exchange.trading import services as tsvc
 from exchange.trading.models import Deal, Objection
 from tests.factories import PASSWORD
 from tests.helpers import api_csrf, api_login, csrf_from, get_csrf, login, text
-from tests.test_registrations import _uploads  # noqa: F401  (autouse fixture)
-from tests.test_trading import announced, buyers, key, live, pay, to_trading, trading  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 CONTENT = "该地块东侧约三亩属于我家承包范围，请交易中心核实权属后再签约。"
-
-
-@pytest.fixture
-def online_deal(buyers, trading, db):  # noqa: F811
-    """网络竞价: buyer_org opens at the start price, the cooperative (priority right) matches, the natural
-    person 测试受让人 raises and wins at 160 500 元."""
-    listing, regs = trading
-    s = live(buyers, listing)
-    tsvc.place_bid(buyers["buyer_org"], s.id, "160000", key=key())
-    clock.advance(seconds=7)
-    tsvc.place_bid(buyers["buyer_coop"], s.id, "160000", key=key())
-    clock.advance(seconds=13)
-    tsvc.place_bid(buyers["buyer"], s.id, "160500", key=key())
-    db.session.commit()
-    clock.freeze(s.ends_at)
-    sweep()
-    db.session.expire_all()
-    deal = db.session.scalar(select(Deal))
-    assert deal.price == Decimal("160500.00") and deal.registration_id == regs["buyer"].id
-    return deal, regs
-
-
-@pytest.fixture
-def agreement_deal(users, announced, db):  # noqa: F811
-    pay(users, announced, ["buyer_org"])
-    db.session.commit()
-    listing = to_trading(announced)
-    deal = tsvc.confirm_agreement(users["trading_officer"], listing)
-    db.session.commit()
-    return deal
 
 
 def _file(client, deal, **data):

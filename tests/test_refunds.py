@@ -10,12 +10,13 @@ from exchange.ledger import refunds
 from exchange.ledger import services as led
 from exchange.registrations import services as rsvc
 from exchange.payments import deposits
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
+from tests.builders import PDF, applied
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 @pytest.fixture
-def paid(users, announced, db):  # noqa: F811
+def paid(users, announced, db):
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
     deposits.confirm_deposit(users["finance"], reg, "16000", source_key="r-paid", receipt=PDF, receipt_filename="回单.pdf")
@@ -61,7 +62,7 @@ def test_overdue_refunds_are_listed(users, paid):
     assert refunds.overdue() == [refund]
 
 
-def test_nothing_to_refund(users, announced, db):  # noqa: F811
+def test_nothing_to_refund(users, announced, db):
     reg = applied(users, announced)
     with pytest.raises(refunds.RefundError):
         refunds.open_refund(reg, "rejected")
@@ -79,7 +80,7 @@ def test_database_refuses_one_person_as_maker_and_checker(users, paid, db):
     db.session.rollback()
 
 
-def test_open_for_listing_refunds_everyone_but_the_kept(users, announced, db):  # noqa: F811
+def test_open_for_listing_refunds_everyone_but_the_kept(users, announced, db):
     from tests.factories import make_org_buyer
     users["buyer_coop"] = make_org_buyer("t_coop2", "9343068200000011", org_type="cooperative")
     regs = [applied(users, announced, key=k) for k in ("buyer", "buyer_org", "buyer_coop")]

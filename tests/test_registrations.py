@@ -14,33 +14,10 @@ from exchange.listings import services as lsvc
 from exchange.registrations import services as rsvc
 from exchange.payments import deposits
 from exchange.registrations.models import Registration
-from tests.test_listings import ALL_OK, PDF, attach, new_household_listing
+from tests.builders import ALL_OK, PDF, applied, attach, household_fields
+from tests.helpers import token_headers
 
-
-@pytest.fixture(autouse=True)
-def _uploads(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_ROOT", str(tmp_path / "uploads"))
-    app.extensions.pop("exchange_storage", None)
-    yield
-    app.extensions.pop("exchange_storage", None)
-
-
-@pytest.fixture
-def announced(users, db, frozen):
-    listing = new_household_listing(users)
-    attach(listing, users["point_a1"])
-    lsvc.submit(users["point_a1"], listing)
-    lsvc.station_decide(users["station_a"], listing, True)
-    lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
-    db.session.commit()
-    return listing
-
-
-def applied(users, listing, key="buyer", **kw):
-    reg = rsvc.apply(users[key], listing, accept_declaration=True, **kw)
-    for kind in rsvc.required_materials(reg):
-        rsvc.add_material(users[key], reg, kind, PDF, f"{kind}.pdf")
-    return reg
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 def test_apply_qualify_pay(users, announced, db):
@@ -62,7 +39,7 @@ def test_transferor_cannot_apply(users, db, frozen, orgs):
     seller = users["buyer"]
     listing = lsvc.create_draft(seller, category=lsvc.db.session.scalar(
         select(lsvc.Category).where(lsvc.Category.code == "C01")), point=orgs.point_b1,
-        **__import__("tests.test_listings", fromlist=["x"]).household_fields(
+        **household_fields(
             transferor_name=seller.party.name, transferor_id_no=seller.party.id_number))
     attach(listing, seller)
     lsvc.submit(seller, listing)
@@ -198,16 +175,10 @@ def test_two_finance_users_confirm_at_once(app, users, announced, db):
 
 # --- over the API ---------------------------------------------------------------------------------
 
-def _h(db, users, key):
-    from exchange.accounts.services import create_token
-    _t, secret = create_token(users["admin"], users[key], f"t-{key}")
-    db.session.commit()
-    return {"Authorization": f"Bearer {secret}"}
-
-
 def test_api_apply_qualify_and_confirm(client, users, announced, db):
     import io
-    buyer, reviewer, finance = _h(db, users, "buyer"), _h(db, users, "center_reviewer"), _h(db, users, "finance")
+    buyer, reviewer = token_headers(db, users, "buyer"), token_headers(db, users, "center_reviewer")
+    finance = token_headers(db, users, "finance")
     resp = client.post(f"/api/v1/listings/{announced.id}/registrations", headers=buyer,
                        json={"accept_declaration": True})
     assert resp.status_code == 201, resp.get_json()
@@ -224,7 +195,7 @@ def test_api_apply_qualify_and_confirm(client, users, announced, db):
     body = client.post(f"/api/v1/registrations/{reg['id']}/qualify", headers=reviewer, json={}).get_json()
     assert body["state"] == "qualified" and body["payment_ref"].startswith("LX")
     # another buyer cannot see it; the buyer cannot confirm its own deposit
-    other = _h(db, users, "buyer_org")
+    other = token_headers(db, users, "buyer_org")
     assert client.get(f"/api/v1/registrations/{reg['id']}", headers=other).status_code == 403
     def receipt_form(amount, key, receipt=PDF):
         data = {"amount": amount, "source_key": key}

@@ -9,13 +9,9 @@ from sqlalchemy import func, select
 
 from exchange import clock
 from exchange.access import AccessDenied
-from exchange.contracts.models import Contract
-from exchange.deadlines.sweeper import sweep
-from exchange.extensions import db as _db
 from exchange.ledger import services as led
 from exchange.ledger.models import Refund
 from exchange.listings.models import Listing
-from exchange.listings.workflow import fire
 from exchange.payments import services as psvc
 from exchange.payments import statements as ssvc
 from exchange.payments.models import PaymentOrder
@@ -23,54 +19,9 @@ from exchange.payments.providers import SandboxProvider
 from exchange.settlement import services as stl
 from exchange.settlement.models import FeeRule, Payout, Settlement
 from exchange.trading import services as tsvc
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_statements import csv_bytes, local
-from tests.test_trading import pay, to_trading
+from tests.builders import DEPOSIT, PDF, PRICE, csv_bytes, full_path, local, pay, set_fee, to_trading
 
-PRICE = Decimal("160000.00")
-DEPOSIT = Decimal("16000.00")
-
-
-def make_effective(users, deal):
-    """Contract row set directly to state "effective" (the contracts engineer's services were being
-    written at the same time as these tests), then the listing's "contract_effective" transition."""
-    clock.freeze(deal.publicity_end_at + timedelta(minutes=1))
-    sweep()
-    _db.session.expire_all()
-    listing = _db.session.get(Listing, deal.listing_id)
-    assert listing.state == "contract"
-    now = clock.now()
-    contract = _db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
-    if contract is None:  # (the contracts module may open the draft itself when publicity ends)
-        contract = Contract(deal_id=deal.id, listing_id=listing.id, template="land", due_at=deal.contract_due_at)
-        _db.session.add(contract)
-    contract.state, contract.contract_no = "effective", f"HT-{deal.id}"
-    contract.signed_on, contract.effective_at = clock.to_local(now).date(), now
-    fire(listing, "contract_effective", users["trading_officer"])
-    _db.session.commit()
-    return deal
-
-
-@pytest.fixture
-def effective(users, announced, db):  # noqa: F811
-    """An agreement deal at 160 000 元 with buyer_org (deposit 16 000 元), its contract effective:
-    the listing is 结算中."""
-    pay(users, announced, ["buyer_org"])
-    db.session.commit()
-    listing = to_trading(announced)
-    deal = tsvc.confirm_agreement(users["trading_officer"], listing)
-    db.session.commit()
-    return make_effective(users, deal)
-
-
-def set_fee(users, **kw):
-    args = dict(basis="rate", rate=None, fixed_amount=None, min_fee=None, max_fee=None, payer="buyer")
-    args.update(kw)
-    category = args.pop("category_id", None)
-    rule = stl.save_fee_rule(users["admin"], category, **args)
-    _db.session.commit()
-    return rule
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 # --- fee arithmetic --------------------------------------------------------------------------------
@@ -124,7 +75,7 @@ def test_fee_table_validation_and_category_precedence(users, db):
 
 # --- the settlement ---------------------------------------------------------------------------------
 
-def test_settlement_needs_an_effective_contract(users, announced, db):  # noqa: F811
+def test_settlement_needs_an_effective_contract(users, announced, db):
     pay(users, announced, ["buyer_org"])
     db.session.commit()
     deal = tsvc.confirm_agreement(users["trading_officer"], to_trading(announced))
@@ -159,22 +110,6 @@ def test_a_deposit_above_the_price_converts_up_to_the_price_and_the_rest_is_retu
     refund = db.session.scalar(select(Refund).where(Refund.reason == "other"))
     assert refund.amount == Decimal("6000.00")
     assert led.held(led.price_account(deal.listing)) == Decimal("10000.00")
-
-
-def full_path(users, s, db):
-    payout = stl.charge_fees(users["finance"], s)
-    db.session.commit()
-    stl.record_transfer(users["finance"], payout, "HK-0001")
-    db.session.commit()
-    with pytest.raises(stl.SettlementError) as exc:
-        stl.approve(users["finance"], payout)
-    assert "不能是同一人" in exc.value.message
-    db.session.rollback()
-    stl.approve(users["finance2"], payout)
-    db.session.commit()
-    stl.approve(users["finance2"], payout)  # a second approval changes nothing
-    db.session.commit()
-    return payout
 
 
 def test_receipt_fees_payout_four_eyes_and_certification(users, effective, db):

@@ -5,6 +5,7 @@ stop the contract: it is audited and finance's list opens the settlement once th
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
 from exchange import clock
@@ -15,13 +16,11 @@ from exchange.listings.models import Listing
 from exchange.settlement import services as stl
 from exchange.settlement.models import Settlement
 from exchange.workdays.services import due_after_days
+from tests.builders import PDF
 from tests.factories import PASSWORD
-from tests.helpers import login, text
-from tests.test_contracts import contract  # noqa: F401  (fixture)
-from tests.test_listings import PDF
-from tests.test_publicity import online_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _h, _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, trading  # noqa: F401  (fixtures)
+from tests.helpers import login, text, token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 PRICE, DEPOSIT = Decimal("160500.00"), Decimal("16000.00")
 
@@ -36,7 +35,7 @@ def _count(db):
     return db.session.scalar(select(func.count(Settlement.id)))
 
 
-def test_the_settlement_opens_with_the_contracts_effect(buyers, contract, db):  # noqa: F811
+def test_the_settlement_opens_with_the_contracts_effect(buyers, contract, db):
     users, c = buyers, contract
     _signed(users, c)
     db.session.commit()
@@ -66,7 +65,7 @@ def test_the_settlement_opens_with_the_contracts_effect(buyers, contract, db):  
     assert stl.open_missing() == 0 and stl.ensure_settlement(c.deal).id == s.id and _count(db) == 1
 
 
-def test_a_fee_table_that_cannot_price_it_does_not_stop_the_contract(buyers, contract, db):  # noqa: F811
+def test_a_fee_table_that_cannot_price_it_does_not_stop_the_contract(buyers, contract, db):
     users, c = buyers, contract
     stl.save_fee_rule(users["admin"], None, basis="fixed", fixed_amount="200000", payer="seller")
     _signed(users, c)
@@ -86,11 +85,11 @@ def test_a_fee_table_that_cannot_price_it_does_not_stop_the_contract(buyers, con
     assert s.buyer_fee == Decimal("1605.00") and s.deposit_converted == DEPOSIT
 
 
-def test_over_the_api_and_the_page(app, client, buyers, contract, db):  # noqa: F811
+def test_over_the_api_and_the_page(app, client, buyers, contract, db):
     users, c = buyers, contract
     _signed(users, c)
     db.session.commit()
-    reviewer = _h(db, users, "center_reviewer")
+    reviewer = token_headers(db, users, "center_reviewer")
     body = client.post(f"/api/v1/contracts/{c.id}/check", headers=reviewer,
                        json={"approve": True, "signed_on": clock.today_local().isoformat()}).get_json()
     assert body["state"] == "effective"
@@ -105,7 +104,7 @@ def test_over_the_api_and_the_page(app, client, buyers, contract, db):  # noqa: 
     assert _count(db) == 1
 
 
-def test_the_sweeper_is_not_needed_and_changes_nothing(buyers, contract, db):  # noqa: F811
+def test_the_sweeper_is_not_needed_and_changes_nothing(buyers, contract, db):
     from exchange.deadlines.sweeper import sweep
     users, c = buyers, contract
     _signed(users, c)

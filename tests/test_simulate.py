@@ -3,21 +3,16 @@ simulated time, ending with ``鉴证书 <number> <sha256>`` — and that certifi
 of an app pointed at that database.  The database is a new SQLite file, or (PostgreSQL pass) a new
 PostgreSQL database created and dropped here."""
 import os
-import re
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
-import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from exchange import clock
-from tests.conftest import ENGINE, PG_ADMIN_URL
+from tests.helpers import SIMULATED_CERTIFICATE, SIMULATED_STAGE
 
 ROOT = Path(__file__).resolve().parent.parent
-LAST = re.compile(r"^鉴证书 (临农交鉴〔\d{4}〕第\d{6}号) ([0-9a-f]{64})$")
-STAGE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} \S")
 # what the stages say, in this order
 STAGES = ["演练数据库", "收费标准", "交易点录入并提交", "交易站初审通过", "发布公告", "在线报名", "在线报名", "在线报名",
           "合格", "合格", "不予登记", "网上支付保证金", "银行回单", "进入组织交易", "安排网络竞价", "网络竞价开始",
@@ -25,27 +20,12 @@ STAGES = ["演练数据库", "收费标准", "交易点录入并提交", "交易
           "扫描件", "生效", "结算单", "网上支付余款", "登记划付", "复核通过划付", "出具鉴证书", "账务校验通过"]
 
 
-@pytest.fixture
-def fresh_url(tmp_path):
-    """A new, empty database of this run's engine."""
-    if ENGINE == "sqlite":
-        yield f"sqlite:///{tmp_path / 'simulate.db'}"
-        return
-    import psycopg
-    name = f"exchange_sim_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _check_output(output: str) -> tuple[str, str]:
     lines = [line for line in output.strip().splitlines() if line.strip()]
-    m = LAST.match(lines[-1])
+    m = SIMULATED_CERTIFICATE.match(lines[-1])
     assert m, lines[-1]
     body = lines[:-1]
-    assert all(STAGE.match(line) for line in body), body
+    assert all(SIMULATED_STAGE.match(line) for line in body), body
     stamps = [line[:16] for line in body]
     assert stamps == sorted(stamps)  # simulated time only moves forward
     at = 0
@@ -116,7 +96,7 @@ def test_simulate_refuses_a_database_that_holds_data(app, fresh_url, tmp_path):
         assert not (tmp_path / "work").exists()
         with engine.connect() as conn:  # untouched
             assert conn.execute(text("SELECT count(*) FROM keep_me")).scalar() == 1
-            assert "alembic_version" not in set(__import__("sqlalchemy").inspect(conn).get_table_names())
+            assert "alembic_version" not in set(inspect(conn).get_table_names())
     finally:
         engine.dispose()
 

@@ -1,13 +1,13 @@
 """`flask --app wsgi simulate --listings N`: N complete listings in one run (other villages, categories, prices and
 bids; one sold by 协议转让, one 流拍), a summary line before the last certificate's line, and a database whose
 statistics (this year's, the dashboard's default) count those deals, certificates and 流拍 — on SQLite, and on a new
-PostgreSQL database in the PostgreSQL pass (the ``fresh_url`` fixture of test_simulate)."""
+PostgreSQL database in the PostgreSQL pass (the ``fresh_url`` fixture of tests/lifecycle.py)."""
 import re
 
 from sqlalchemy import func, select
 
 from exchange import clock
-from tests.test_simulate import LAST, STAGE, fresh_url  # noqa: F401  (fixture: a new empty database of this run's engine)
+from tests.helpers import SIMULATED_CERTIFICATE, SIMULATED_STAGE
 
 SUMMARY = re.compile(r"^共 (\d+) 个项目：成交 (\d+)，流拍 (\d+)，鉴证书 (\d+) 份$")
 
@@ -16,19 +16,19 @@ def _lines(output: str) -> list[str]:
     return [line for line in output.strip().splitlines() if line.strip()]
 
 
-def test_simulate_three_listings(app, fresh_url, tmp_path):  # noqa: F811
+def test_simulate_three_listings(app, fresh_url, tmp_path):
     with app.app_context():  # as `flask` pushes it for every command
         result = app.test_cli_runner().invoke(args=["simulate", "--listings", "3", "--database", fresh_url,
                                                     "--workdir", str(tmp_path / "work")])
     assert result.exit_code == 0, result.output + repr(result.exception)
     lines = _lines(result.stdout)
-    last = LAST.match(lines[-1])
+    last = SIMULATED_CERTIFICATE.match(lines[-1])
     assert last, lines[-1]
     summary = SUMMARY.match(lines[-2])
     assert summary, lines[-2]
     assert summary.groups() == ("3", "2", "1", "2")  # 网络竞价 + 协议转让 成交, one 流拍
     body = lines[:-2]
-    assert all(STAGE.match(line) for line in body), body
+    assert all(SIMULATED_STAGE.match(line) for line in body), body
     assert [line[:16] for line in body] == sorted(line[:16] for line in body)  # time only moves forward
     text = "\n".join(body)
     # three listings in three villages, three categories; each stage says its line

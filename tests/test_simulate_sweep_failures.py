@@ -5,7 +5,6 @@ import pytest
 from exchange.deadlines import sweeper
 from exchange.deadlines.handlers import ItemHandler
 from exchange.training.simulate import SimulationError, run
-from tests.test_simulate import fresh_url  # noqa: F401  (fixture: a new empty database of this run's engine)
 
 
 def _run(app, url, tmp_path):
@@ -16,7 +15,7 @@ def _run(app, url, tmp_path):
     return exc.value, lines
 
 
-def test_a_failing_item_stops_the_simulation_at_its_stage(app, fresh_url, tmp_path, monkeypatch):  # noqa: F811
+def test_a_failing_item_stops_the_simulation_at_its_stage(app, fresh_url, tmp_path, monkeypatch):
     real = sweeper.HANDLERS["trading.end_publicity"]
 
     def broken(deal_id, now):
@@ -32,7 +31,7 @@ def test_a_failing_item_stops_the_simulation_at_its_stage(app, fresh_url, tmp_pa
     assert not any("交易公示期满无异议" in line for line in lines)
 
 
-def test_a_handler_that_cannot_even_look_is_reported(app, fresh_url, tmp_path, monkeypatch):  # noqa: F811
+def test_a_handler_that_cannot_even_look_is_reported(app, fresh_url, tmp_path, monkeypatch):
     """A failure the simulation would not otherwise notice: the first pass (the announcement's end) goes on
     with the other handlers and the listing still moves to trading."""
     def blind(now):

@@ -16,16 +16,15 @@ from exchange.payments import statements as ssvc
 from exchange.payments.models import BankStatement, DepositArrival, StatementLine
 from exchange.registrations import services as rsvc
 from exchange.payments import deposits
+from tests.builders import PDF, applied, csv_bytes, local
 from tests.factories import PASSWORD, make_org_buyer
-from tests.helpers import csrf_from, login, text
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
+from tests.helpers import csrf_from, login, text, token_headers
 
-HEADER = "交易流水号,交易时间,借方金额,贷方金额,对方户名,对方账号,附言\n"
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 @pytest.fixture
-def three(users, announced, db):  # noqa: F811
+def three(users, announced, db):
     """Three qualified buyers of one listing (deposit 16000.00 each)."""
     users["buyer_coop"] = make_org_buyer("t_buyer_coop", "9343068200000011", org_type="cooperative")
     regs = [applied(users, announced, key=k) for k in ("buyer", "buyer_org", "buyer_coop")]
@@ -33,14 +32,6 @@ def three(users, announced, db):  # noqa: F811
         rsvc.qualify(users["center_reviewer"], r)
     db.session.commit()
     return regs
-
-
-def local(dt) -> str:
-    return clock.to_local(dt).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def csv_bytes(rows, encoding="utf-8", header=HEADER, preamble="") -> bytes:
-    return (preamble + header + "".join(",".join(map(str, r)) + "\n" for r in rows)).encode(encoding)
 
 
 def by_txn(stmt):
@@ -116,7 +107,7 @@ def test_decisions_book_hold_and_ignore(users, three, db):
     assert "已处理" in exc.value.message
 
 
-def test_late_line_is_held_and_the_unpaid_buyer_abandoned(users, three, db, announced):  # noqa: F811
+def test_late_line_is_held_and_the_unpaid_buyer_abandoned(users, three, db, announced):
     a, b, _c = three
     deadline = announced.deposit_deadline_at
     clock.freeze(deadline + timedelta(hours=2))
@@ -295,8 +286,7 @@ def test_supervisor_reads_others_are_refused(client, users, three, db):
 
 
 def test_statement_api(client, users, three, db):
-    from tests.test_registrations import _h
-    finance, buyer = _h(db, users, "finance"), _h(db, users, "buyer")
+    finance, buyer = token_headers(db, users, "finance"), token_headers(db, users, "buyer")
     t = local(clock.now() - timedelta(minutes=5))
     data = csv_bytes([["A1", t, "", "16000", "x", "", three[0].payment_ref],
                       ["A2", t, "", "999", "y", "", "无"]])

@@ -3,134 +3,19 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
 
 from exchange import clock
-from exchange.catalog.models import Category, TransferMethod
-from exchange.certificates.models import Certificate
-from exchange.contracts.models import Contract
-from exchange.ledger import services as ledger
-from exchange.ledger.models import Refund
-from exchange.listings.models import Listing, ListingEvent
-from exchange.registrations.models import Registration
-from exchange.settlement.models import Settlement
 from exchange.supervision import charts, reports, stats
-from exchange.trading.models import Deal
+from tests.builders import NOV, bj, stats_deal, stats_listing
 from tests.factories import PASSWORD
-from tests.helpers import login, text
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
+from tests.helpers import login, text, token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 D = Decimal
-
-
-def bj(month: int, day: int, hour: int = 9, year: int = 2026) -> datetime:
-    """A Beijing wall-clock time as the aware UTC instant the database stores."""
-    return clock.local_datetime(datetime(year, month, day).date(), hour)
-
-
-def _listing(orgs, key, *, station, point, cat="C01", method="online_bidding", floor=None, qty="10", unit="亩",
-             submitted=None, published=None, announce_end=None, state="announced", state_since=None,
-             events=()) -> Listing:
-    from exchange.extensions import db
-    category = db.session.scalar(select(Category).where(Category.code == cat))
-    tm = db.session.scalar(select(TransferMethod).where(TransferMethod.category_id == category.id))
-    st, pt = getattr(orgs, station), (getattr(orgs, point) if point else None)
-    listing = Listing(project_no=f"LXNCJY-T-{key}", title=f"测试项目{key}", state=state, category_id=category.id,
-                      method_id=tm.id, station_id=st.id, point_id=pt.id if pt else None,
-                      org_path=(pt or st).path, quantity=D(qty), unit=unit,
-                      floor_price=D(floor) if floor else None, trading_method=method, submitted_at=submitted,
-                      published_at=published, announce_start_at=published, announce_end_at=announce_end,
-                      state_since=state_since or published or submitted or clock.now(),
-                      origin="point" if pt else "direct")
-    db.session.add(listing)
-    db.session.flush()
-    for action, at in events:
-        db.session.add(ListingEvent(listing_id=listing.id, action=action, at=at, actor_name="测试"))
-    return listing
-
-
-def _deal(users, listing, key, price, concluded, *, contract_due, effective=None, settle_due=None, settled=None,
-          cert_due=None, issued=None, method=None) -> Deal:
-    from exchange.extensions import db
-    buyer = users["buyer"]
-    reg = Registration(listing_id=listing.id, buyer_id=buyer.id)
-    db.session.add(reg)
-    db.session.flush()
-    deal = Deal(deal_no=f"CJ-T-{key}", listing_id=listing.id, registration_id=reg.id, buyer_id=buyer.id,
-                method=method or listing.trading_method, price=D(price), concluded_at=concluded, state="confirmed",
-                publicity_end_at=concluded + timedelta(days=1), contract_due_at=contract_due)
-    db.session.add(deal)
-    db.session.flush()
-    db.session.add(Contract(deal_id=deal.id, listing_id=listing.id, template="land", due_at=contract_due,
-                            effective_at=effective, state="effective" if effective else "draft"))
-    if settle_due:
-        db.session.add(Settlement(deal_id=deal.id, listing_id=listing.id, price=D(price), deposit_converted=D(0),
-                                  balance_due=D(price), buyer_fee=D(0), seller_fee=D(0), payment_ref=f"JS-T-{key}",
-                                  due_at=settle_due, settled_at=settled, certificate_due_at=cert_due,
-                                  state="settled" if settled else "awaiting"))
-    if issued:
-        db.session.add(Certificate(cert_no=f"鉴-T-{key}", year=2026, seq=int(key), deal_id=deal.id, issued_at=issued,
-                                   pdf_key="k", pdf_sha256="0" * 64, pdf_size=1))
-    db.session.flush()
-    return deal
-
-
-def _refund(users, listing, due, approved=None, who="buyer"):
-    from exchange.extensions import db
-    acc = ledger.deposit_account(listing, users[who])
-    db.session.add(Refund(account_id=acc.id, listing_id=listing.id, amount=D("100"), reason="lost", due_at=due,
-                          approved_at=approved, state="approved" if approved else "pending"))
-
-
-@pytest.fixture
-def data(users, orgs, db):
-    """Two towns: 长安街道 (A: villages 新建村 a1, 茶园村 a2) and 江南镇 (B: 团湖村 b1, 山峰村 b2).  Now is
-    2026-12-15 10:00 Beijing time; November 2026 is the month the figures below are worked out for."""
-    clock.freeze(bj(12, 15, 10))
-    L1 = _listing(orgs, 1, station="station_a", point="point_a1", floor="100000", qty="50",
-                  submitted=bj(11, 2), published=bj(11, 4), announce_end=bj(11, 11), state="completed",
-                  events=[("submit", bj(11, 2)), ("station_pass", bj(11, 2, 15)), ("center_approve", bj(11, 4))])
-    L2 = _listing(orgs, 2, station="station_a", point="point_a2", method="agreement", floor="50000", qty="2000",
-                  unit="平方米", submitted=bj(11, 3), published=bj(11, 6), announce_end=bj(11, 13), state="settlement",
-                  events=[("submit", bj(11, 1)), ("station_return", bj(11, 1, 21)), ("submit", bj(11, 3)),
-                          ("station_pass", bj(11, 4)), ("center_approve", bj(11, 6))])
-    L3 = _listing(orgs, 3, station="station_a", point="point_a1", cat="C06", floor="30000", qty="2", unit="台",
-                  submitted=bj(11, 5), published=bj(11, 9), announce_end=bj(11, 16), state="failed",
-                  state_since=bj(11, 17),
-                  events=[("submit", bj(11, 5)), ("station_pass", bj(11, 6)), ("center_return", bj(11, 7)),
-                          ("submit", bj(11, 8)), ("station_pass", bj(11, 8, 21)), ("center_approve", bj(11, 9))])
-    L4 = _listing(orgs, 4, station="station_b", point="point_b1", cat="C02", method="sealed_bid", floor="200000",
-                  qty="100", submitted=bj(10, 20), published=bj(10, 28), announce_end=bj(11, 4), state="completed",
-                  events=[("submit", bj(10, 20)), ("station_pass", bj(10, 21)), ("center_approve", bj(10, 28))])
-    L5 = _listing(orgs, 5, station="station_b", point=None, method="agreement", qty="10", submitted=bj(11, 20),
-                  published=bj(11, 25), announce_end=bj(12, 2), state="trading",
-                  events=[("submit", bj(11, 20)), ("center_approve", bj(11, 25))])
-    L6 = _listing(orgs, 6, station="station_b", point="point_b2", submitted=bj(12, 1), state="station_review",
-                  events=[("submit", bj(12, 1))])
-    L7 = _listing(orgs, 7, station="station_a", point="point_a1", method="agreement", floor="10000", qty="5",
-                  submitted=bj(11, 25), published=bj(11, 27), announce_end=bj(12, 4), state="contract",
-                  events=[("submit", bj(11, 25)), ("station_pass", bj(11, 26)), ("center_approve", bj(11, 27))])
-    _deal(users, L1, 1, "120000", bj(11, 12, 10), contract_due=bj(11, 19, 10), effective=bj(11, 16, 10),
-          settle_due=bj(11, 26, 10), settled=bj(11, 20, 10), cert_due=bj(11, 25, 10), issued=bj(11, 21, 10))
-    _deal(users, L2, 2, "50000", bj(11, 14, 10), contract_due=bj(11, 21, 10), effective=bj(11, 24, 10),  # late
-          settle_due=bj(12, 4, 10))  # never settled: missed in December
-    _deal(users, L4, 4, "260000", bj(11, 5, 10), contract_due=bj(11, 12, 10), effective=bj(11, 10, 10),
-          settle_due=bj(11, 20, 10), settled=bj(11, 18, 10), cert_due=bj(11, 23, 10), issued=bj(11, 25, 10))  # late
-    _deal(users, L7, 7, "11000", bj(12, 5, 10), contract_due=bj(12, 12, 10))  # December; contract overdue
-    _refund(users, L1, bj(11, 20), bj(11, 19))
-    _refund(users, L4, bj(11, 10), bj(11, 12))
-    _refund(users, L7, bj(12, 20))  # still running: not counted
-    ledger.record_deposit(L7, users["buyer_org"], D("2000"), key="dep-L7")
-    db.session.commit()
-    return SimpleNamespace(L=[None, L1, L2, L3, L4, L5, L6, L7])
-
-
-NOV = {"from": "2026-11-01", "to": "2026-11-30"}
 
 
 def f_(db=None, **kw):
@@ -182,8 +67,8 @@ def test_filters_change_the_figures(data, orgs):
 
 def test_month_boundaries_are_beijing_time(data, orgs, db):
     # 2026-11-30 23:30 Beijing is 15:30 UTC on the 30th; 2026-12-01 00:30 Beijing is 16:30 UTC on the 30th
-    _listing(orgs, 8, station="station_a", point="point_a2", submitted=bj(11, 30, 23), state="station_review")
-    _listing(orgs, 9, station="station_a", point="point_a2", submitted=bj(12, 1, 0), state="station_review")
+    stats_listing(orgs, 8, station="station_a", point="point_a2", submitted=bj(11, 30, 23), state="station_review")
+    stats_listing(orgs, 9, station="station_a", point="point_a2", submitted=bj(12, 1, 0), state="station_review")
     db.session.commit()
     assert stats.summary(f_())["listings"]["submitted"] == 6
     months = {r["key"]: r for r in stats.by_month(stats.parse_filters({"from": "2026-10", "to": "2026-12"}))}
@@ -251,7 +136,7 @@ def test_village_must_belong_to_the_town_and_a_station_is_no_village(users, orgs
         stats.parse_filters({"village": str(orgs.station_a.id)})
 
 
-def test_a_listing_through_the_real_workflow_is_counted(announced, users):  # noqa: F811
+def test_a_listing_through_the_real_workflow_is_counted(announced, users):
     today = clock.today_local().isoformat()
     s = stats.summary(stats.parse_filters({"from": today, "to": today}))
     assert s["listings"]["submitted"] == 1 and s["listings"]["published"] == 1
@@ -386,8 +271,7 @@ def test_monthly_workbook_opens_and_its_totals_equal_the_summary(client, data):
 
 
 def test_api_figures(client, data, users, db):
-    from tests.test_registrations import _h
-    h = _h(db, users, "supervisor")
+    h = token_headers(db, users, "supervisor")
     s = client.get("/api/v1/stats/summary", query_string=NOV, headers=h)
     assert s.status_code == 200, s.get_json()
     body = s.get_json()
@@ -407,11 +291,11 @@ def test_api_figures(client, data, users, db):
 
 def test_deals_count_by_the_method_actually_used(data, orgs, users, db):
     """Announced for 网络竞价, concluded as 协议转让 (one paid buyer): the listing is 网络竞价's, the deal 协议转让's."""
-    L8 = _listing(orgs, 8, station="station_b", point="point_b1", floor="40000", qty="8", submitted=bj(11, 2),
+    L8 = stats_listing(orgs, 8, station="station_b", point="point_b1", floor="40000", qty="8", submitted=bj(11, 2),
                   published=bj(11, 3), announce_end=bj(11, 10), state="publicity",
                   events=[("submit", bj(11, 2)), ("center_approve", bj(11, 3))])
     assert L8.trading_method == "online_bidding"
-    _deal(users, L8, 8, "40000", bj(11, 11, 10), method="agreement", contract_due=bj(11, 18, 10))
+    stats_deal(users, L8, 8, "40000", bj(11, 11, 10), method="agreement", contract_due=bj(11, 18, 10))
     db.session.commit()
     methods = {r["key"]: r for r in stats.by_method(f_())}
     assert methods["agreement"]["deals"]["amount"] == D("90000.00")  # L2's 50 000 and L8's 40 000

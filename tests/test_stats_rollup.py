@@ -17,9 +17,9 @@ from exchange.supervision import rollup, stats
 from tests.stats_reference import direct_by, direct_ranking, direct_summary
 from exchange.supervision.models import StatsDay, StatsDirty, StatsListingDay, StatsMonth
 from exchange.trading.models import Deal
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_settlement import effective, full_path, set_fee  # noqa: F401  (fixtures)
-from tests.test_stats import NOV, bj, data  # noqa: F401  (fixtures)
+from tests.builders import NOV, PDF, bj, full_path, set_fee
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 D = Decimal
 BLANK = stats._finish(stats._blank())
@@ -53,7 +53,7 @@ def assert_same(orgs, extra=()):
     return checked
 
 
-def test_rollup_equals_direct_on_the_known_data(data, orgs, db):  # noqa: F811
+def test_rollup_equals_direct_on_the_known_data(data, orgs, db):
     assert assert_same(orgs) >= 16
     s = stats.summary(stats.parse_filters(NOV))
     assert s["deals"]["amount"] == D("430000.00") and s["clocks"]["contract"]["total"] == 3  # not all zeros
@@ -65,7 +65,7 @@ def test_rollup_equals_direct_on_the_known_data(data, orgs, db):  # noqa: F811
 @pytest.mark.parametrize("at", [bj(12, 4, 9), bj(12, 4, 9) + timedelta(minutes=30), bj(12, 4, 10),
                                 bj(12, 4, 11), bj(12, 20, 8), bj(12, 20, 9), bj(12, 20, 10), bj(11, 20, 12),
                                 bj(12, 1, 0), bj(12, 31, 23)])
-def test_time_dependent_parts_are_exact_at_any_instant(data, orgs, at):  # noqa: F811
+def test_time_dependent_parts_are_exact_at_any_instant(data, orgs, at):
     """Clocks due today (L2 settles by 12-04 10:00, L7's refund by 12-20 09:00) and the announcement ending today
     (L7, 12-04 09:00) count from the instant they fall due, as the direct queries do."""
     clock.freeze(at)
@@ -73,7 +73,7 @@ def test_time_dependent_parts_are_exact_at_any_instant(data, orgs, at):  # noqa:
     assert_same(orgs, extra=[{"from": day, "to": day}, {"from": day}, {"to": day}])
 
 
-def test_clock_falling_due_today_is_counted_from_its_instant(data, orgs):  # noqa: F811
+def test_clock_falling_due_today_is_counted_from_its_instant(data, orgs):
     f = stats.parse_filters({"month": "2026-12"})
     clock.freeze(bj(12, 20, 8))
     before = stats.summary(f)["clocks"]["refund"]
@@ -82,7 +82,7 @@ def test_clock_falling_due_today_is_counted_from_its_instant(data, orgs):  # noq
     assert (before["total"], after["total"], after["missed"]) == (0, 1, 1)
 
 
-def test_changes_through_the_orm_are_seen(data, orgs, users, db):  # noqa: F811
+def test_changes_through_the_orm_are_seen(data, orgs, users, db):
     L = data.L
     l3 = db.session.get(Listing, L[3].id)
     l3.category_id = db.session.get(Listing, L[1].id).category_id  # another key
@@ -114,7 +114,7 @@ def test_changes_through_the_orm_are_seen(data, orgs, users, db):  # noqa: F811
     assert db.session.execute(select(StatsMonth.__table__).order_by(*StatsMonth.__table__.primary_key)).all() == months
 
 
-def test_an_uncommitted_change_is_seen_by_its_transaction_and_gone_after_rollback(data, orgs, db):  # noqa: F811
+def test_an_uncommitted_change_is_seen_by_its_transaction_and_gone_after_rollback(data, orgs, db):
     f = stats.parse_filters(NOV)
     before = stats.summary(f)
     db.session.get(Listing, data.L[2].id).submitted_at = bj(10, 2)
@@ -125,7 +125,7 @@ def test_an_uncommitted_change_is_seen_by_its_transaction_and_gone_after_rollbac
     assert stats.summary(f) == before == direct_summary(f)
 
 
-def test_bulk_statements_mark_everything_but_row_lock_tricks_do_not(data, orgs, db):  # noqa: F811
+def test_bulk_statements_mark_everything_but_row_lock_tricks_do_not(data, orgs, db):
     stats.summary(stats.parse_filters({}))  # clean
     db.session.execute(update(Deal).where(Deal.listing_id == data.L[1].id).values(deal_no=Deal.deal_no)
                        .execution_options(synchronize_session=False))
@@ -143,7 +143,7 @@ def test_bulk_statements_mark_everything_but_row_lock_tricks_do_not(data, orgs, 
     assert assert_same(orgs)
 
 
-def test_service_flow_deal_contract_settlement_certificate(users, effective, orgs, db):  # noqa: F811
+def test_service_flow_deal_contract_settlement_certificate(users, effective, orgs, db):
     """Through the real services: deposit, agreement deal, contract, settlement with fees and payout, then
     the sweeper; the figures equal the direct ones at each step and the ledger balances."""
     from exchange.ledger.services import check
@@ -153,7 +153,6 @@ def test_service_flow_deal_contract_settlement_certificate(users, effective, org
     s = stl.ensure_settlement(effective)
     db.session.commit()
     assert assert_same(orgs)
-    from tests.test_listings import PDF
     stl.confirm_receipt(users["finance"], s, str(s.amount_to_pay), source_key="R-1", receipt=PDF,
                         receipt_filename="r.pdf")
     db.session.commit()
@@ -169,7 +168,7 @@ def test_service_flow_deal_contract_settlement_certificate(users, effective, org
     assert check() == []
 
 
-def test_cli_rebuild(app, data, db):  # noqa: F811
+def test_cli_rebuild(app, data, db):
     db.session.execute(delete(StatsDay))
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["stats", "rebuild"])

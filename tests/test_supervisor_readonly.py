@@ -16,92 +16,14 @@ import io
 from collections import Counter
 
 import pytest
-from sqlalchemy import select, text as sql
 
-from exchange.supervision import alerts as svc
-from exchange.supervision.models import SupervisionAlert
+from tests.builders import PDF
 from tests.factories import PASSWORD
-from tests.helpers import csrf_from, login, text
-from tests.test_defaults import overdue_contract  # noqa: F401  (fixture)
-from tests.test_listings import PDF
-from tests.test_publicity import online_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _h, _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, trading  # noqa: F401  (fixtures)
+from tests.helpers import OPEN_TO_EVERYONE, csrf_from, fingerprint, login, rule_url, text, token_headers, write_rules
 
-WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-
-# Routes every signed-in account (or anyone) may use, whatever the role — each with the reason.  Kept short.
-OPEN_TO_EVERYONE = {
-    "accounts.login": "登录本身（未登录者使用）",
-    "accounts.register": "公众注册账号（未登录者使用）",
-    "accounts.logout": "退出自己的会话",
-    "accounts.change_password": "修改自己的密码",
-    "api_auth.login": "API 登录本身",
-    "api_auth.logout": "API 退出自己的会话",
-    "api_auth.register": "公众注册账号",
-    "api_auth.change_password": "修改自己的密码",
-    "notifications.read": "把自己的通知标为已读",
-    "notifications.read_all": "把自己的通知全部标为已读",
-    "api_notifications.mark_read": "把自己的通知标为已读",
-    "publicity.file_objection": "交易公示期间任何人都可提出异议（公开表单）",
-    "api_publicity.file_objection": "交易公示期间任何人都可提出异议（公开接口）",
-    "certificates_public.verify": "公开核验鉴证书（上传 PDF 比对哈希，不写入）",
-    "payments.sandbox_bank": "模拟网银页面（演示和测试用的“银行”，凭订单号）",
-    "api_payment_callbacks.provider_callback": "支付机构回调（凭签名认证，不是用户操作）",
-}
+pytestmark = pytest.mark.usefixtures("uploads")
 
 ALLOWED = {400, 403, 404, 405, 422}
-
-
-@pytest.fixture
-def world(buyers, overdue_contract, db):  # noqa: F811
-    """A listing in 签约 (contract overdue) with three paid registrations, an ended bidding session, the deal,
-    its contract, the losers' refunds and a supervision warning; ids for the URL parameters."""
-    from exchange.contracts.models import Contract
-    from exchange.ledger.models import Refund
-    from exchange.trading.models import BiddingSession
-    deal, regs = overdue_contract
-    svc.detect()
-    db.session.commit()
-    contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
-    session = db.session.scalar(select(BiddingSession).where(BiddingSession.listing_id == deal.listing_id))
-    refund = db.session.scalar(select(Refund).order_by(Refund.id))
-    alert = db.session.scalar(select(SupervisionAlert).order_by(SupervisionAlert.id))
-    assert contract and session and refund and alert
-    ids = {
-        "listing_id": deal.listing_id, "reg_id": regs["buyer_org"].id, "deal_id": deal.id, "deal_no": deal.deal_no,
-        "contract_id": contract.id, "session_id": session.id, "refund_id": refund.id, "alert_id": alert.id,
-        "user_id": buyers["point_a1"].id, "org_id": buyers["point_a1"].org_unit_id, "category_id": 1,
-        "method_id": 1, "year": 2026, "day": "2026-10-01", "key": "default", "step": "basics",
-        "provider": "sandbox", "order_no": "X", "number": "X",
-    }
-    return ids
-
-
-def _url(rule, ids: dict) -> str:
-    values = {}
-    for name in rule.arguments:
-        conv = rule._converters[name].__class__.__name__
-        default = 1 if conv in ("IntegerConverter", "NumberConverter") else "1"
-        values[name] = ids.get(name, default)
-    return rule.build(values, append_unknown=False)[1]
-
-
-def _fingerprint(db) -> tuple:
-    """The audit head and, for every table, its row count, its rows per state and the sum of its versions."""
-    parts = ["SELECT 'audit_head', last_seq, last_hash FROM audit_head"]
-    for table in db.metadata.sorted_tables:
-        cols = table.c
-        name = table.name
-        parts.append(f"SELECT '{name}:rows', COUNT(*), '' FROM \"{name}\"")
-        if "state" in cols:
-            parts.append(f"SELECT '{name}:state:' || COALESCE(CAST(state AS VARCHAR(40)), ''), COUNT(*), '' "
-                         f"FROM \"{name}\" GROUP BY state")
-        if "version" in cols:
-            parts.append(f"SELECT '{name}:version', COALESCE(SUM(version), 0), '' FROM \"{name}\"")
-    rows = db.session.execute(sql(" UNION ALL ".join(parts))).all()
-    db.session.rollback()
-    return tuple(sorted((str(a), int(b or 0), str(c)) for a, b, c in rows))
 
 
 # --- request bodies from the OpenAPI document ---------------------------------------------------------------
@@ -158,34 +80,23 @@ def _openapi_path(rule) -> str:
     return out
 
 
-# --- the walk -----------------------------------------------------------------------------------------------
-
-def _write_rules(app):
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
-            continue
-        for method in WRITE_METHODS:
-            if method in rule.methods:
-                yield rule, method
-
-
 def test_the_open_list_names_real_routes(app):
     endpoints = {r.endpoint for r in app.url_map.iter_rules()}
     assert set(OPEN_TO_EVERYONE) <= endpoints, set(OPEN_TO_EVERYONE) - endpoints
-    assert len(list(_write_rules(app))) > 100  # the whole map, not a sample
+    assert len(list(write_rules(app))) > 100  # the whole map, not a sample
 
 
-def test_every_mutating_route_refuses_the_supervisor(app, client, buyers, world, db):
+def test_every_mutating_route_refuses_the_supervisor(app, client, buyers, overdue_world, db):
     spec = client.get("/api/v1/openapi.json").get_json()
-    bearer = _h(db, buyers, "supervisor")
+    bearer = token_headers(db, buyers, "supervisor")
     login(client, "t_supervisor", PASSWORD)
     token = csrf_from(text(client.get("/work")))
-    before = _fingerprint(db)
+    before = fingerprint(db)
     failures, statuses, called = [], Counter(), 0
-    for rule, method in _write_rules(app):
+    for rule, method in write_rules(app):
         if rule.endpoint in OPEN_TO_EVERYONE:
             continue
-        url = _url(rule, world)
+        url = rule_url(rule, overdue_world)
         api = rule.rule.startswith("/api/")
         if api:
             body, ctype = _body(spec, _openapi_path(rule), method)
@@ -206,7 +117,7 @@ def test_every_mutating_route_refuses_the_supervisor(app, client, buyers, world,
             statuses[resp.status_code] += 1
             if resp.status_code not in ALLOWED:
                 failures.append(f"{method} {url} ({rule.endpoint}, {channel}) → {resp.status_code}")
-            after = _fingerprint(db)
+            after = fingerprint(db)
             if after != before:
                 changed = sorted(set(after) ^ set(before))
                 failures.append(f"{method} {url} ({rule.endpoint}, {channel}) changed the database: {changed[:6]}")
@@ -216,8 +127,9 @@ def test_every_mutating_route_refuses_the_supervisor(app, client, buyers, world,
     assert statuses[403] > statuses[400] + statuses[422]  # mostly the access check itself
 
 
-def test_the_supervisor_can_still_read(client, buyers, world, db):
+def test_the_supervisor_can_still_read(client, buyers, overdue_world, db):
     login(client, "t_supervisor", PASSWORD)
-    for url in ("/work", f"/listings/{world['listing_id']}", "/audit/", "/supervision/alerts/",
-                f"/supervision/alerts/{world['alert_id']}", f"/finance/refunds/{world['refund_id']}"):
+    ids = overdue_world
+    for url in ("/work", f"/listings/{ids['listing_id']}", "/audit/", "/supervision/alerts/",
+                f"/supervision/alerts/{ids['alert_id']}", f"/finance/refunds/{ids['refund_id']}"):
         assert client.get(url).status_code == 200, url

@@ -25,11 +25,11 @@ from exchange.registrations.models import Registration
 from exchange.trading import room
 from exchange.trading import services as tsvc
 from exchange.trading.models import BiddingSession, Deal
+from tests.builders import ALL_OK, PDF, applied, attach, key, live, new_household_listing, pay
 from tests.factories import PASSWORD
-from tests.helpers import csrf_from, login, text
-from tests.test_listings import ALL_OK, PDF, attach, new_household_listing
-from tests.test_registrations import _h, _uploads, announced, applied  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, key, live, pay, to_trading, trading  # noqa: F401  (fixtures)
+from tests.helpers import csrf_from, login, text, token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 BASIS = "临湘市农业农村局 临农函〔2026〕101号：该地块权属待核实，中止交易"
 
@@ -62,7 +62,7 @@ def _local(dt):
 
 # --- rules ------------------------------------------------------------------------------------------
 
-def test_who_may_suspend_and_what_it_needs(users, announced, db):  # noqa: F811
+def test_who_may_suspend_and_what_it_needs(users, announced, db):
     for who in ("point_a1", "station_a", "trading_officer", "finance", "admin", "supervisor", "buyer"):
         with pytest.raises(AccessDenied):
             ssvc.suspend(users[who], announced, ground="authority", basis=BASIS, document=PDF)
@@ -87,7 +87,7 @@ def test_who_may_suspend_and_what_it_needs(users, announced, db):  # noqa: F811
         ssvc.suspend(users["center_reviewer"], announced, ground="authority", basis=BASIS, document=PDF)
 
 
-def test_restart_needs_an_application_from_a_party_and_the_centers_decision(users, announced, db):  # noqa: F811
+def test_restart_needs_an_application_from_a_party_and_the_centers_decision(users, announced, db):
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
     db.session.commit()
@@ -177,7 +177,7 @@ def test_announcement_frozen_across_national_day_and_given_back(users, db):
     assert db.session.get(Listing, listing.id).state == "failed"
 
 
-def test_a_clock_suspended_on_its_last_day_gets_one_working_day(users, announced, db):  # noqa: F811
+def test_a_clock_suspended_on_its_last_day_gets_one_working_day(users, announced, db):
     clock.freeze(announced.deposit_deadline_at - timedelta(hours=2))  # 14:00 on the last day
     s = _suspend(users, announced)
     entry = {c["field"]: c for c in ssvc.frozen_clocks(s) if c["model"] == "listing"}["deposit_deadline_at"]
@@ -197,7 +197,7 @@ def test_calendar_day_and_second_clocks():
     assert ssvc.restored_due(secs, restart) == restart + timedelta(seconds=125)
 
 
-def test_a_live_bidding_session_resumes_with_its_remaining_time(buyers, trading, db):  # noqa: F811
+def test_a_live_bidding_session_resumes_with_its_remaining_time(buyers, trading, db):
     listing, regs = trading
     s = live(buyers, listing)
     tsvc.place_bid(buyers["buyer"], s.id, s.start_price, key=key())
@@ -236,7 +236,7 @@ def test_a_live_bidding_session_resumes_with_its_remaining_time(buyers, trading,
     assert deal is not None and deal.registration_id == regs["buyer_org"].id
 
 
-def test_objection_upheld_suspends_publicity_and_restart_gives_it_back(buyers, trading, db):  # noqa: F811
+def test_objection_upheld_suspends_publicity_and_restart_gives_it_back(buyers, trading, db):
     listing, regs = trading
     deal = tsvc.record_offline(buyers["trading_officer"], listing, method="auction", registration_id=regs["buyer"].id,
                                price="170000", held_on=clock.today_local().isoformat(), document=PDF,
@@ -265,7 +265,7 @@ def test_objection_upheld_suspends_publicity_and_restart_gives_it_back(buyers, t
     assert db.session.get(Listing, listing.id).state == "contract"
 
 
-def test_terminating_a_suspended_listing_closes_the_suspension(users, announced, db):  # noqa: F811
+def test_terminating_a_suspended_listing_closes_the_suspension(users, announced, db):
     pay(users, announced, ["buyer"])
     db.session.commit()
     s = _suspend(users, announced)
@@ -279,7 +279,7 @@ def test_terminating_a_suspended_listing_closes_the_suspension(users, announced,
 
 # --- pages and API ------------------------------------------------------------------------------------
 
-def test_pages(client, users, announced, db):  # noqa: F811
+def test_pages(client, users, announced, db):
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
     db.session.commit()
@@ -331,9 +331,9 @@ def test_pages(client, users, announced, db):  # noqa: F811
     assert db.session.get(Listing, announced.id).state == "announced"
 
 
-def test_api(client, users, announced, db):  # noqa: F811
-    reviewer, trader, buyer = (_h(db, users, "center_reviewer"), _h(db, users, "trading_officer"),
-                               _h(db, users, "buyer"))
+def test_api(client, users, announced, db):
+    reviewer, trader, buyer = (token_headers(db, users, "center_reviewer"), token_headers(db, users, "trading_officer"),
+                               token_headers(db, users, "buyer"))
     url = f"/api/v1/listings/{announced.id}"
     def form():
         return {"ground": "authority", "basis": BASIS, "document": (io.BytesIO(PDF), "通知.pdf")}

@@ -12,12 +12,13 @@ from exchange.extensions import db as _db
 from exchange.registrations import services as rsvc
 from exchange.payments import deposits
 from exchange.registrations.models import Registration
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
+from tests.builders import PDF, applied
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 @pytest.fixture
-def two_qualified(users, announced, db):  # noqa: F811
+def two_qualified(users, announced, db):
     regs = [applied(users, announced), applied(users, announced, key="buyer_org")]
     for r in regs:
         rsvc.qualify(users["center_reviewer"], r)
@@ -26,7 +27,7 @@ def two_qualified(users, announced, db):  # noqa: F811
     return regs
 
 
-def test_sweep_abandons_unpaid_at_the_deadline_and_only_then(users, two_qualified, announced, db):  # noqa: F811
+def test_sweep_abandons_unpaid_at_the_deadline_and_only_then(users, two_qualified, announced, db):
     paid, unpaid = two_qualified
     clock.freeze(announced.deposit_deadline_at - timedelta(seconds=1))
     assert sweeper.sweep().counts["deposits.abandon_unpaid"] == 0
@@ -41,14 +42,14 @@ def test_sweep_abandons_unpaid_at_the_deadline_and_only_then(users, two_qualifie
     assert sweeper.sweep().counts["deposits.abandon_unpaid"] == 0  # idempotent
 
 
-def test_cli_sweep(app, users, two_qualified, announced, db):  # noqa: F811
+def test_cli_sweep(app, users, two_qualified, announced, db):
     clock.freeze(announced.deposit_deadline_at + timedelta(minutes=1))
     result = app.test_cli_runner().invoke(args=["sweep"])
     assert result.exit_code == 0 and "deposits.abandon_unpaid: 1" in result.output
 
 
 @pytest.mark.concurrency
-def test_two_processes_sweeping_at_once_act_once(app, users, two_qualified, announced, db):  # noqa: F811
+def test_two_processes_sweeping_at_once_act_once(app, users, two_qualified, announced, db):
     clock.freeze(announced.deposit_deadline_at + timedelta(minutes=1))
     barrier = threading.Barrier(2)
     results = []

@@ -31,11 +31,9 @@ from exchange.settlement import services as stl
 from exchange.trading import services as tsvc
 from exchange.trading.models import BiddingSession, Deal
 from exchange.workdays.services import due_after_working_days
-from tests.test_listings import ALL_OK, PDF, attach, new_household_listing
-from tests.test_publicity import online_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
-from tests.test_settlement import effective, full_path  # noqa: F401  (fixture, helper)
-from tests.test_trading import buyers, key, pay, to_trading, trading  # noqa: F401  (fixtures)
+from tests.builders import ALL_OK, PDF, applied, attach, full_path, key, new_household_listing, pay, to_trading
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEPER = "定时任务"
@@ -188,7 +186,7 @@ def test_a_pass_that_dies_half_way_is_finished_by_the_next_nothing_twice(buyers,
     assert {e.object_id for e in audits("trading.session_end")} == {str(s.id) for s in sessions}
 
 
-def test_abandon_unpaid_per_item(buyers, announced, db, monkeypatch):  # noqa: F811
+def test_abandon_unpaid_per_item(buyers, announced, db, monkeypatch):
     regs = [applied(buyers, announced, key=k) for k in ("buyer", "buyer_org", "buyer_coop")]
     for r in regs:
         rsvc.qualify(buyers["center_reviewer"], r)
@@ -213,7 +211,7 @@ def test_abandon_unpaid_per_item(buyers, announced, db, monkeypatch):  # noqa: F
 
 # --- overdue flags -----------------------------------------------------------------------------------------
 
-def test_overdue_contract_and_refunds_flagged_once(buyers, online_deal, db):  # noqa: F811
+def test_overdue_contract_and_refunds_flagged_once(buyers, online_deal, db):
     deal, regs = online_deal
     clock.freeze(deal.publicity_end_at + timedelta(minutes=1))
     assert sweeper.sweep().counts["trading.end_publicity"] == 1
@@ -260,7 +258,7 @@ def _cli_sweep() -> str:
     return result.output
 
 
-def test_a_refund_approved_in_time_is_not_flagged(users, announced, db):  # noqa: F811
+def test_a_refund_approved_in_time_is_not_flagged(users, announced, db):
     from exchange.ledger import refunds as rf
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
@@ -274,7 +272,7 @@ def test_a_refund_approved_in_time_is_not_flagged(users, announced, db):  # noqa
     assert audits("refund.overdue") == []
 
 
-def test_overdue_settlement_and_certificate_flagged_once(users, effective, db):  # noqa: F811
+def test_overdue_settlement_and_certificate_flagged_once(users, effective, db):
     deal = effective
     s = stl.ensure_settlement(deal)
     db.session.commit()

@@ -17,16 +17,16 @@ from exchange.registrations import services as rsvc
 from exchange.payments import deposits
 from exchange.trading import services as tsvc
 from exchange.trading.models import BiddingSession
+from tests.builders import PDF, applied, pay, to_trading
 from tests.factories import PASSWORD
-from tests.helpers import csrf_from, login, text
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, pay, to_trading  # noqa: F401  (fixtures)
+from tests.helpers import csrf_from, login, text, token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 BASIS = "临湘市农业农村局 临农函〔2026〕88号：该地块涉及征收，终结交易"
 
 
-def test_terminated_during_the_announcement(users, announced, db):  # noqa: F811
+def test_terminated_during_the_announcement(users, announced, db):
     paid = pay(users, announced, ["buyer"])["buyer"]
     waiting = applied(users, announced, key="buyer_org")
     rsvc.qualify(users["center_reviewer"], waiting)
@@ -63,7 +63,7 @@ def test_terminated_during_the_announcement(users, announced, db):  # noqa: F811
     assert led.listing_money(announced.id).held == 0
 
 
-def test_terminated_during_bidding_and_after_the_deal(buyers, announced, db):  # noqa: F811
+def test_terminated_during_bidding_and_after_the_deal(buyers, announced, db):
     regs = pay(buyers, announced, ["buyer", "buyer_org"])
     db.session.commit()
     listing = to_trading(announced)
@@ -78,7 +78,7 @@ def test_terminated_during_bidding_and_after_the_deal(buyers, announced, db):  #
         tsvc.schedule_online(buyers["trading_officer"], listing, starts_at=clock.now() + timedelta(hours=1))
 
 
-def test_the_page_for_the_center(client, users, announced, db):  # noqa: F811
+def test_the_page_for_the_center(client, users, announced, db):
     login(client, "t_trader", PASSWORD)
     assert client.get(f"/listings/{announced.id}/terminate").status_code == 403
     client.post("/logout", data={"csrf_token": csrf_from(text(client.get("/work")))})
@@ -98,9 +98,8 @@ def test_the_page_for_the_center(client, users, announced, db):  # noqa: F811
     assert "已终结交易" in body and "临农函〔2026〕88号" in body
 
 
-def test_terminate_over_the_api(client, users, announced, db):  # noqa: F811
-    from tests.test_registrations import _h
-    reviewer, trader = _h(db, users, "center_reviewer"), _h(db, users, "trading_officer")
+def test_terminate_over_the_api(client, users, announced, db):
+    reviewer, trader = token_headers(db, users, "center_reviewer"), token_headers(db, users, "trading_officer")
     form = {"ground": "party", "basis": BASIS, "document": (io.BytesIO(PDF), "批复.pdf")}
     assert client.post(f"/api/v1/listings/{announced.id}/terminate", headers=trader, data=dict(form),
                        content_type="multipart/form-data").status_code == 403

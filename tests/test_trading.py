@@ -2,7 +2,6 @@
 online ascending bidding with its countdown and priority right, sealed bids, agreement, offline results,
 publicity, objections and relisting."""
 import threading
-import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,65 +16,16 @@ from exchange.ledger import services as led
 from exchange.ledger.models import Refund
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
-from exchange.payments import deposits
 from exchange.trading import services as tsvc
 from exchange.trading.models import Bid, BiddingSession, Deal
-from tests.factories import make_org_buyer
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced, applied  # noqa: F401  (fixtures)
+from tests.builders import ALL_OK, PDF, applied, attach, category, collective_fields, key, live, pay, to_trading
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 FLOOR = Decimal("160000.00")
 
 
-def key() -> str:
-    return uuid.uuid4().hex
-
-
-def pay(users, listing, keys, priority=()):
-    regs = {}
-    for i, k in enumerate(keys):
-        reg = applied(users, listing, key=k)
-        rsvc.qualify(users["center_reviewer"], reg, priority_right=k in priority,
-                     priority_basis="原承包方" if k in priority else "")
-        deposits.confirm_deposit(users["finance"], reg, "16000", source_key=f"{listing.id}-{k}", receipt=PDF,
-                             receipt_filename="回单.pdf")
-        regs[k] = reg
-    return regs
-
-
-@pytest.fixture
-def buyers(users):
-    users["buyer_coop"] = make_org_buyer("t_coop", "9343068200000011", org_type="cooperative")
-    users["buyer_3"] = make_org_buyer("t_buyer3", "9143068200000025")
-    return users
-
-
-def to_trading(listing):
-    clock.freeze(listing.announce_end_at + timedelta(minutes=1))
-    sweep()
-    _db.session.expire_all()
-    return _db.session.get(Listing, listing.id)
-
-
-@pytest.fixture
-def trading(buyers, announced, db):  # noqa: F811
-    regs = pay(buyers, announced, ["buyer", "buyer_org", "buyer_coop"], priority=("buyer_coop",))
-    db.session.commit()
-    listing = to_trading(announced)
-    assert listing.state == "trading"
-    return listing, regs
-
-
-def live(users, listing, **kw):
-    start = clock.now() + timedelta(minutes=5)
-    s = tsvc.schedule_online(users["trading_officer"], listing, starts_at=start, free_minutes=10,
-                             countdown_seconds=300, max_extension_minutes=30, **kw)
-    _db.session.commit()
-    clock.freeze(start)
-    return s
-
-
-def test_no_paid_buyer_is_failed_at_the_end_of_the_announcement(users, announced, db):  # noqa: F811
+def test_no_paid_buyer_is_failed_at_the_end_of_the_announcement(users, announced, db):
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
     db.session.commit()
@@ -86,7 +36,7 @@ def test_no_paid_buyer_is_failed_at_the_end_of_the_announcement(users, announced
     assert listing.state == "failed" and listing.events[-1].note.startswith("公告期满")
 
 
-def test_one_paid_buyer_is_an_agreement_at_its_offer(users, announced, db):  # noqa: F811
+def test_one_paid_buyer_is_an_agreement_at_its_offer(users, announced, db):
     regs = pay(users, announced, ["buyer"])
     db.session.commit()
     listing = to_trading(announced)
@@ -283,7 +233,6 @@ def test_upheld_objection_suspends(buyers, trading, db):
 
 def test_relisting_after_failure_keeps_the_two_thirds_rule(users, db, frozen):
     from exchange.listings import services as lsvc
-    from tests.test_listings import ALL_OK, attach, category, collective_fields
     from exchange.demo import _demo_uscc
     listing = lsvc.create_draft(users["point_a1"], category=category("C05"),
                                 **collective_fields(reps_for="20", transferor_id_no=_demo_uscc("N2430682MA000001")))

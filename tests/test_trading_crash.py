@@ -20,11 +20,10 @@ import pytest
 from exchange import clock
 from exchange.trading import services as tsvc
 from exchange.trading.models import BiddingSession
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, pay, to_trading  # noqa: F401  (fixtures)
+from tests.builders import pay, to_trading
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.concurrency
+pytestmark = [pytest.mark.concurrency, pytest.mark.usefixtures("uploads")]
 
 
 # a worker killed mid-request: the connection drops, or the answer is cut short
@@ -53,7 +52,7 @@ def _workers(master_pid: int) -> list[int]:
     return [int(p) for p in out]
 
 
-def test_killed_worker_loses_no_accepted_bid(app, database_url, buyers, announced, db, tmp_path):  # noqa: F811
+def test_killed_worker_loses_no_accepted_bid(app, database_url, buyers, announced, db, tmp_path):
     from exchange.accounts.services import create_token
     regs = pay(buyers, announced, ["buyer", "buyer_org"])
     db.session.commit()

@@ -1,6 +1,5 @@
 """Deal documents: 成交确认书 and 竞价记录 as PDFs (WeasyPrint), their text read back with pdftotext, and who
 may download them (the parties and the center's staff; not a losing bidder, not the public)."""
-import subprocess
 from datetime import timedelta
 
 import pytest
@@ -9,21 +8,9 @@ from exchange import clock
 from exchange.money import to_chinese_upper
 from exchange.trading import services as tsvc
 from tests.factories import PASSWORD
-from tests.helpers import login
-from tests.test_publicity import agreement_deal, online_deal  # noqa: F401  (fixtures)
-from tests.test_registrations import _uploads  # noqa: F401  (autouse fixture)
-from tests.test_trading import announced, buyers, trading  # noqa: F401  (fixtures)
+from tests.helpers import flat, login, pdf_text
 
-
-
-def pdf_text(data: bytes) -> str:
-    out = subprocess.run(["pdftotext", "-layout", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True,
-                         check=True, timeout=60)
-    return out.stdout.decode("utf-8")
-
-
-def flat(s: str) -> str:
-    return "".join(s.split())
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 def lastday(at) -> str:

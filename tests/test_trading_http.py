@@ -11,38 +11,37 @@ from sqlalchemy import select
 from exchange import clock
 from exchange.trading import services as tsvc
 from exchange.trading.models import BiddingSession, Deal
+from tests.builders import PDF, open_trading, pay, to_trading
 from tests.factories import PASSWORD
-from tests.helpers import csrf_from, login, text
-from tests.test_listings import PDF
-from tests.test_registrations import _h, _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, pay, to_trading  # noqa: F401  (fixtures)
+from tests.helpers import csrf_from, login, text, token_headers
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 @pytest.fixture
-def trading(buyers, announced, db):  # noqa: F811
-    regs = pay(buyers, announced, ["buyer", "buyer_org"])
-    db.session.commit()
-    return to_trading(announced), regs
+def two_bidders(buyers, announced, db):
+    """(listing, regs): 测试受让人 and buyer_org paid (no priority right), the announcement over — 组织交易."""
+    return open_trading(buyers, announced, db, keys=("buyer", "buyer_org"), priority=())
 
 
 def logout(client):
     client.post("/logout", data={"csrf_token": csrf_from(text(client.get("/work")))})
 
 
-def test_officer_schedules_online_bidding_on_the_page(client, buyers, trading, db):
-    listing, regs = trading
+def test_officer_schedules_online_bidding_on_the_page(client, buyers, two_bidders, db):
+    listing, regs = two_bidders
     login(client, "t_trader", PASSWORD)
     page = text(client.get("/trading/"))
     assert listing.title in page and "待安排" in page
     page = text(client.get(f"/trading/listings/{listing.id}"))
     assert "安排网络竞价" in page and regs["buyer"].bidder_no in page
     start = clock.to_local(clock.now() + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
-    bad = client.post(f"/trading/listings/{listing.id}", data={
-        "csrf_token": csrf_from(page), "what": "online", "on-starts_at": "明天上午", "on-free_minutes": "10",
+    bad = client.post(f"/trading/listings/{listing.id}/online", data={
+        "csrf_token": csrf_from(page), "on-starts_at": "明天上午", "on-free_minutes": "10",
         "on-countdown_seconds": "300", "on-max_extension_minutes": "60", "on-increment": "500", "on-max_steps": "10"})
     assert bad.status_code == 400 and "时间格式" in text(bad)
-    resp = client.post(f"/trading/listings/{listing.id}", data={
-        "csrf_token": csrf_from(page), "what": "online", "on-starts_at": start, "on-free_minutes": "10",
+    resp = client.post(f"/trading/listings/{listing.id}/online", data={
+        "csrf_token": csrf_from(page), "on-starts_at": start, "on-free_minutes": "10",
         "on-countdown_seconds": "300", "on-max_extension_minutes": "60", "on-increment": "500", "on-max_steps": "10"},
         follow_redirects=True)
     assert "已安排网络竞价" in text(resp)
@@ -53,12 +52,12 @@ def test_officer_schedules_online_bidding_on_the_page(client, buyers, trading, d
     login(client, "t_reviewer", PASSWORD)
     page = text(client.get(f"/trading/listings/{listing.id}"))
     assert "安排网络竞价" not in page
-    resp = client.post(f"/trading/listings/{listing.id}", data={"csrf_token": csrf_from(page), "what": "agreement"})
+    resp = client.post(f"/trading/listings/{listing.id}/agreement", data={"csrf_token": csrf_from(page)})
     assert resp.status_code == 403
 
 
-def test_outsiders_cannot_see_trading(client, buyers, trading, db):
-    listing, _ = trading
+def test_outsiders_cannot_see_trading(client, buyers, two_bidders, db):
+    listing, _ = two_bidders
     for username in ("t_point_a1", "t_station_a", "t_buyer"):
         login(client, username, PASSWORD)
         assert client.get("/trading/").status_code == 403
@@ -67,8 +66,8 @@ def test_outsiders_cannot_see_trading(client, buyers, trading, db):
 
 
 @pytest.fixture
-def room(buyers, trading, db):
-    listing, regs = trading
+def room(buyers, two_bidders, db):
+    listing, regs = two_bidders
     start = clock.now() + timedelta(minutes=1)
     s = tsvc.schedule_online(buyers["trading_officer"], listing, starts_at=start, free_minutes=5,
                              countdown_seconds=60, max_extension_minutes=10)
@@ -100,8 +99,9 @@ def test_bidding_in_the_room_without_javascript(client, buyers, room, db):
 
 def test_bidding_over_the_api_and_the_state(client, buyers, room, db):
     s, regs = room
-    a, b, trader = _h(db, buyers, "buyer"), _h(db, buyers, "buyer_org"), _h(db, buyers, "trading_officer")
-    outsider = _h(db, buyers, "buyer_coop")
+    a, b = token_headers(db, buyers, "buyer"), token_headers(db, buyers, "buyer_org")
+    trader = token_headers(db, buyers, "trading_officer")
+    outsider = token_headers(db, buyers, "buyer_coop")
     resp = client.post(f"/api/v1/sessions/{s.id}/bids", headers=a, json={"amount": "160000", "key": uuid.uuid4().hex})
     assert resp.status_code == 201 and resp.get_json()["state"]["leader_bidder_no"] == regs["buyer"].bidder_no
     resp = client.post(f"/api/v1/sessions/{s.id}/bids", headers=b, json={"amount": "160300", "key": uuid.uuid4().hex})
@@ -142,35 +142,35 @@ def test_staff_watch_read_only(client, buyers, room, db):
     assert db.session.get(BiddingSession, s.id).seq == 0
 
 
-def test_agreement_and_offline_result_on_the_page(client, users, announced, db):  # noqa: F811
+def test_agreement_and_offline_result_on_the_page(client, users, announced, db):
     regs = pay(users, announced, ["buyer"])
     db.session.commit()
     listing = to_trading(announced)
     login(client, "t_trader", PASSWORD)
     page = text(client.get(f"/trading/listings/{listing.id}"))
     assert "协议转让" in page and "安排网络竞价" not in page
-    resp = client.post(f"/trading/listings/{listing.id}", data={"csrf_token": csrf_from(page), "what": "agreement"},
+    resp = client.post(f"/trading/listings/{listing.id}/agreement", data={"csrf_token": csrf_from(page)},
                        follow_redirects=True)
     assert "已确认协议转让成交" in text(resp) and "交易公示至" in text(resp)
     assert db.session.scalar(select(Deal)).registration_id == regs["buyer"].id
 
 
-def test_offline_result_needs_its_document(client, buyers, trading, db):
-    listing, regs = trading
+def test_offline_result_needs_its_document(client, buyers, two_bidders, db):
+    listing, regs = two_bidders
     login(client, "t_trader", PASSWORD)
     page = text(client.get(f"/trading/listings/{listing.id}"))
-    data = {"csrf_token": csrf_from(page), "what": "offline", "off-method": "auction",
+    data = {"csrf_token": csrf_from(page), "off-method": "auction",
             "off-registration_id": str(regs["buyer_org"].id), "off-price": "171000",
             "off-held_on": clock.today_local().isoformat(), "off-note": "演示拍卖行"}
-    resp = client.post(f"/trading/listings/{listing.id}", data=data, content_type="multipart/form-data")
+    resp = client.post(f"/trading/listings/{listing.id}/offline", data=data, content_type="multipart/form-data")
     assert resp.status_code == 400 and "结果文件" in text(resp)
-    resp = client.post(f"/trading/listings/{listing.id}", data={**data, "off-document": (io.BytesIO(PDF), "确认书.pdf")},
+    resp = client.post(f"/trading/listings/{listing.id}/offline", data={**data, "off-document": (io.BytesIO(PDF), "确认书.pdf")},
                        content_type="multipart/form-data", follow_redirects=True)
     assert "已录入拍卖结果" in text(resp)
     assert db.session.scalar(select(Deal)).price == Decimal("171000.00")
 
 
-def test_failed_listing_is_relisted_from_its_trading_page(client, users, announced, db):  # noqa: F811
+def test_failed_listing_is_relisted_from_its_trading_page(client, users, announced, db):
     listing = to_trading(announced)
     assert listing.state == "failed"
     login(client, "t_trader", PASSWORD)
@@ -199,9 +199,10 @@ def test_work_page_counts_for_the_trading_officer_and_the_bidder(client, buyers,
     assert "我的竞价" in text(client.get("/work"))
 
 
-def test_trading_actions_over_the_api(client, buyers, trading, db):
-    listing, regs = trading
-    trader, reviewer, buyer = _h(db, buyers, "trading_officer"), _h(db, buyers, "center_reviewer"), _h(db, buyers, "buyer")
+def test_trading_actions_over_the_api(client, buyers, two_bidders, db):
+    listing, regs = two_bidders
+    trader, reviewer = token_headers(db, buyers, "trading_officer"), token_headers(db, buyers, "center_reviewer")
+    buyer = token_headers(db, buyers, "buyer")
     start = (clock.now() + timedelta(hours=1)).isoformat()
     body = {"starts_at": start, "free_minutes": 10, "countdown_seconds": 120}
     assert client.post(f"/api/v1/listings/{listing.id}/sessions/online", headers=buyer, json=body).status_code == 403
@@ -223,7 +224,7 @@ def test_trading_actions_over_the_api(client, buyers, trading, db):
 
 def test_a_refused_bid_says_where_the_price_stands(client, buyers, room, db):
     s, regs = room
-    a, b = _h(db, buyers, "buyer"), _h(db, buyers, "buyer_org")
+    a, b = token_headers(db, buyers, "buyer"), token_headers(db, buyers, "buyer_org")
     client.post(f"/api/v1/sessions/{s.id}/bids", headers=a, json={"amount": "160000", "key": uuid.uuid4().hex})
     resp = client.post(f"/api/v1/sessions/{s.id}/bids", headers=b, json={"amount": "160000", "key": uuid.uuid4().hex})
     body = resp.get_json()

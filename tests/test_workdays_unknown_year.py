@@ -15,10 +15,11 @@ from exchange.audit.models import AuditEntry
 from exchange.listings import services as lsvc
 from exchange.listings.models import Listing
 from exchange.workdays import services as wd
+from tests.builders import ALL_OK, attach, new_household_listing
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, text
-from tests.test_listings import ALL_OK, attach, new_household_listing
-from tests.test_registrations import _uploads  # noqa: F401  (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("uploads")
 
 WARNING = ("2027 年节假日安排尚未确认（当前按法定节假日推算）。国务院办公厅公布放假安排后，请中心管理员在"
            "“节假日设置”中粘贴通知全文并确认。")

@@ -9,7 +9,7 @@ from exchange.accounts import services as acc
 from exchange.accounts import throttle
 from exchange.accounts.forms import ChangePasswordForm, LoginForm, RegisterForm
 from exchange.extensions import db
-from exchange.pages import apply_service_error, safe_next
+from exchange.pages import apply_service_error, run_action, safe_next
 
 bp = Blueprint("accounts", __name__)
 
@@ -57,42 +57,49 @@ def register():
         flash("您已登录。如需注册新的主体，请先退出当前账号。", "info")
         return redirect(url_for("web.work"))
     form = RegisterForm()
-    if form.validate_on_submit():
-        reg = acc.SignUp(
-            username=form.username.data, password=form.password.data, kind=form.kind.data,
-            name=form.name.data, mobile=form.mobile.data, contact_name=form.contact_name.data,
-            id_number=form.id_number.data, uscc=form.uscc.data, org_type=form.org_type.data,
-            legal_rep=form.legal_rep.data, address=form.address.data)
-        try:
-            user = acc.register_public(reg)
-        except acc.AccountError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            session.clear()
-            login_user(user)
-            session["last_seen"] = clock.now().isoformat()
-            flash("注册成功，欢迎使用临湘市农村产权流转交易平台。", "success")
-            return redirect(url_for("web.work"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("accounts/register.html", form=form), status
+
+    def page(status: int = 200):
+        return render_template("accounts/register.html", form=form), status
+
+    def refused(exc):
+        apply_service_error(form, exc)
+        return page(400)
+
+    def signed_in(user) -> str:  # the new account's session starts once it is stored (before the message is kept)
+        session.clear()
+        login_user(user)
+        session["last_seen"] = clock.now().isoformat()
+        return "注册成功，欢迎使用临湘市农村产权流转交易平台。"
+
+    if not form.validate_on_submit():
+        return page(400 if request.method == "POST" else 200)
+    reg = acc.SignUp(
+        username=form.username.data, password=form.password.data, kind=form.kind.data,
+        name=form.name.data, mobile=form.mobile.data, contact_name=form.contact_name.data,
+        id_number=form.id_number.data, uscc=form.uscc.data, org_type=form.org_type.data,
+        legal_rep=form.legal_rep.data, address=form.address.data)
+    return run_action(lambda: acc.register_public(reg), refused=refused, done=signed_in,
+                      back=url_for("web.work"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            acc.change_password(current_user, form.old_password.data, form.new_password.data)
-        except acc.AccountError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            login_user(current_user._get_current_object())  # this session continues; others end
-            session["last_seen"] = clock.now().isoformat()
-            flash("密码已修改。", "success")
-            return redirect(url_for("web.work"))
-    return render_template("accounts/password.html", form=form)
+
+    def page():
+        return render_template("accounts/password.html", form=form)
+
+    def refused(exc):
+        apply_service_error(form, exc)
+        return page()
+
+    def changed(_) -> str:
+        login_user(current_user._get_current_object())  # this session continues; others end
+        session["last_seen"] = clock.now().isoformat()
+        return "密码已修改。"
+
+    if not form.validate_on_submit():
+        return page()
+    return run_action(lambda: acc.change_password(current_user, form.old_password.data, form.new_password.data),
+                      refused=refused, done=changed, back=url_for("web.work"))

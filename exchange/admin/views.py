@@ -14,7 +14,7 @@ from exchange.extensions import db
 from exchange.inputs import arg_id, arg_page
 from exchange.orgs import services as orgs_svc
 from exchange.orgs.models import OrgKind, OrgUnit
-from exchange.pages import ActionForm, apply_service_error
+from exchange.pages import ActionForm, Message, apply_service_error, run_action
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -34,6 +34,16 @@ def _org_choices(kinds: set[str] | None = None, blank: str | None = None) -> lis
         indent = "　" * (u.path.count("/") - 2)
         choices.append((u.id, f"{indent}{u.name}（{u.kind_label}）"))
     return choices
+
+
+def _shown_again(form, template: str, **context):
+    """A form page shown again (200, as on GET), a service's refusal next to its field: ``refused`` of
+    :func:`run_action`, or called without one for a form that did not validate."""
+    def shown(exc=None):
+        if exc is not None:
+            apply_service_error(form, exc)
+        return render_template(template, form=form, **context)
+    return shown
 
 
 def _get_or_404(model, ident):
@@ -63,21 +73,15 @@ def org_new():
         if parent:
             form.parent_id.data = parent.id
             form.kind.data = OrgKind.POINT.value if parent.kind == OrgKind.STATION else OrgKind.STATION.value
-    if form.validate_on_submit():
-        parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
-        try:
-            org = orgs_svc.create_org(current_user, kind=form.kind.data, parent=parent, name=form.name.data,
-                                      area_name=form.area_name.data, code=form.code.data,
-                                      division_code=form.division_code.data, address=form.address.data,
-                                      phone=form.phone.data, sort_order=form.sort_order.data or 0)
-        except orgs_svc.OrgError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"已新增{org.kind_label}“{org.name}”。", "success")
-            return redirect(url_for("admin.orgs"))
-    return render_template("admin/org_form.html", form=form, org=None)
+    if not form.validate_on_submit():
+        return render_template("admin/org_form.html", form=form, org=None)
+    parent = db.session.get(OrgUnit, form.parent_id.data) if form.parent_id.data else None
+    return run_action(lambda: orgs_svc.create_org(current_user, kind=form.kind.data, parent=parent, name=form.name.data,
+                                                  area_name=form.area_name.data, code=form.code.data,
+                                                  division_code=form.division_code.data, address=form.address.data,
+                                                  phone=form.phone.data, sort_order=form.sort_order.data or 0),
+                      refused=_shown_again(form, "admin/org_form.html", org=None),
+                      done=lambda org: f"已新增{org.kind_label}“{org.name}”。", back=url_for("admin.orgs"))
 
 
 @bp.route("/orgs/<int:org_id>/edit", methods=["GET", "POST"])
@@ -91,39 +95,23 @@ def org_edit(org_id: int):
     if request.method == "POST":
         form.kind.data = org.kind
         form.parent_id.data = org.parent_id or 0
-    if form.validate_on_submit():
-        try:
-            orgs_svc.update_org(current_user, org, name=form.name.data, area_name=form.area_name.data,
-                                code=form.code.data, division_code=form.division_code.data or "",
-                                address=form.address.data or "", phone=form.phone.data or "",
-                                sort_order=form.sort_order.data or 0)
-        except orgs_svc.OrgError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"已保存“{org.name}”。", "success")
-            return redirect(url_for("admin.orgs"))
-    return render_template("admin/org_form.html", form=form, org=org)
+    if not form.validate_on_submit():
+        return render_template("admin/org_form.html", form=form, org=org)
+    return run_action(lambda: orgs_svc.update_org(current_user, org, name=form.name.data, area_name=form.area_name.data,
+                                                  code=form.code.data, division_code=form.division_code.data or "",
+                                                  address=form.address.data or "", phone=form.phone.data or "",
+                                                  sort_order=form.sort_order.data or 0),
+                      refused=_shown_again(form, "admin/org_form.html", org=org),
+                      done=lambda _: f"已保存“{org.name}”。", back=url_for("admin.orgs"))
 
 
 @bp.route("/orgs/<int:org_id>/active", methods=["POST"])
 def org_active(org_id: int):
     require(current_user, "orgs.manage")
     org = _get_or_404(OrgUnit, org_id)
-    form = ActionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    active = request.form.get("active") == "1"
-    try:
-        orgs_svc.set_org_active(current_user, org, active)
-    except orgs_svc.OrgError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(f"已{'启用' if active else '停用'}“{org.name}”。", "success")
-    return redirect(url_for("admin.orgs"))
+    active = request.form.get("active") == "1"  # one service, the switch its argument
+    return run_action(lambda: orgs_svc.set_org_active(current_user, org, active), form=ActionForm(),
+                      done=lambda _: f"已{'启用' if active else '停用'}“{org.name}”。", back=url_for("admin.orgs"))
 
 
 # --- staff accounts --------------------------------------------------------------------------------
@@ -146,20 +134,15 @@ def user_new():
     require(current_user, "users.manage")
     form = StaffForm()
     form.org_unit_id.choices = _org_choices()
-    if form.validate_on_submit():
-        org = db.session.get(OrgUnit, form.org_unit_id.data)
-        try:
-            user = acc.create_staff(current_user, username=form.username.data, display_name=form.display_name.data,
-                                    role=form.role.data, org=org, password=form.password.data,
-                                    mobile=form.mobile.data)
-        except acc.AccountError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"已新建账号 {user.username}（{user.role_label}）。首次登录时须修改初始密码。", "success")
-            return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=None)
+    if not form.validate_on_submit():
+        return render_template("admin/user_form.html", form=form, user=None)
+    org = db.session.get(OrgUnit, form.org_unit_id.data)
+    return run_action(lambda: acc.create_staff(current_user, username=form.username.data,
+                                               display_name=form.display_name.data, role=form.role.data, org=org,
+                                               password=form.password.data, mobile=form.mobile.data),
+                      refused=_shown_again(form, "admin/user_form.html", user=None),
+                      done=lambda user: f"已新建账号 {user.username}（{user.role_label}）。首次登录时须修改初始密码。",
+                      back=url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
@@ -171,44 +154,33 @@ def user_edit(user_id: int):
         return redirect(url_for("admin.users"))
     form = StaffEditForm(obj=user)
     form.org_unit_id.choices = _org_choices()
-    if form.validate_on_submit():
-        org = db.session.get(OrgUnit, form.org_unit_id.data)
-        try:
-            acc.update_staff(current_user, user, display_name=form.display_name.data, role=form.role.data,
-                             org=org, mobile=form.mobile.data or "", active=form.active.data)
-        except acc.AccountError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"已保存账号 {user.username}。", "success")
-            return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user, action_form=ActionForm(),
-                           login_status=throttle.status(user))
+    shown_again = _shown_again(form, "admin/user_form.html", user=user, action_form=ActionForm(),
+                               login_status=throttle.status(user))
+    if not form.validate_on_submit():
+        return shown_again()
+    org = db.session.get(OrgUnit, form.org_unit_id.data)
+    return run_action(lambda: acc.update_staff(current_user, user, display_name=form.display_name.data,
+                                               role=form.role.data, org=org, mobile=form.mobile.data or "",
+                                               active=form.active.data),
+                      refused=shown_again, done=f"已保存账号 {user.username}。", back=url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
 def user_unlock(user_id: int):
     require(current_user, "users.manage")
     user = _get_or_404(User, user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    acc.unlock(current_user, user)
-    db.session.commit()
-    flash(f"已解除账号 {user.username} 的锁定。", "success")
-    return redirect(url_for("admin.users"))
+    return run_action(lambda: acc.unlock(current_user, user), form=ActionForm(),
+                      done=f"已解除账号 {user.username} 的锁定。", back=url_for("admin.users"))
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
 def user_reset_password(user_id: int):
     require(current_user, "users.manage")
     user = _get_or_404(User, user_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    temp = acc.reset_password(current_user, user)
-    db.session.commit()
-    flash(f"账号 {user.username} 的临时密码：{temp}（仅显示这一次，请当面或电话告知本人；登录后须立即修改）", "warning")
-    return redirect(url_for("admin.user_edit", user_id=user.id))
+    return run_action(lambda: acc.reset_password(current_user, user), form=ActionForm(),
+                      done=lambda temp: Message(f"账号 {user.username} 的临时密码：{temp}（仅显示这一次，请当面或电话告知本人；"
+                                                "登录后须立即修改）", "warning"),
+                      back=url_for("admin.user_edit", user_id=user.id))
 
 
 # --- API tokens ------------------------------------------------------------------------------------
@@ -242,12 +214,8 @@ def tokens():
 def token_revoke(token_id: int):
     require(current_user, "tokens.manage")
     token = _get_or_404(ApiToken, token_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    acc.revoke_token(current_user, token)
-    db.session.commit()
-    flash(f"已吊销令牌“{token.name}”。", "success")
-    return redirect(url_for("admin.tokens"))
+    return run_action(lambda: acc.revoke_token(current_user, token), form=ActionForm(),
+                      done=f"已吊销令牌“{token.name}”。", back=url_for("admin.tokens"))
 
 
 # --- catalogue ---------------------------------------------------------------------------------------
@@ -267,21 +235,17 @@ def category_edit(category_id: int):
     from exchange.catalog.models import Category
     category = _get_or_404(Category, category_id)
     form = CategoryForm(obj=category)
-    if form.validate_on_submit():
-        try:
-            cat_svc.update_category(current_user, category, name=form.name.data, announce_days=form.announce_days.data,
-                                    collective=form.collective.data, restricts_buyers=form.restricts_buyers.data,
-                                    farmland=form.farmland.data, active=form.active.data,
-                                    description=form.description.data or "")
-        except cat_svc.CatalogError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"已保存“{category.name}”。", "success")
-            return redirect(url_for("admin.catalog"))
-    return render_template("admin/category_form.html", form=form, category=category, method_form=MethodForm(),
-                           action_form=ActionForm())
+    shown_again = _shown_again(form, "admin/category_form.html", category=category, method_form=MethodForm(),
+                               action_form=ActionForm())
+    if not form.validate_on_submit():
+        return shown_again()
+    return run_action(lambda: cat_svc.update_category(current_user, category, name=form.name.data,
+                                                      announce_days=form.announce_days.data,
+                                                      collective=form.collective.data,
+                                                      restricts_buyers=form.restricts_buyers.data,
+                                                      farmland=form.farmland.data, active=form.active.data,
+                                                      description=form.description.data or ""),
+                      refused=shown_again, done=lambda _: f"已保存“{category.name}”。", back=url_for("admin.catalog"))
 
 
 @bp.route("/catalog/<int:category_id>/methods", methods=["POST"])
@@ -292,16 +256,11 @@ def method_add(category_id: int):
     from exchange.catalog.models import Category
     category = _get_or_404(Category, category_id)
     form = MethodForm()
-    if form.validate_on_submit():
-        try:
-            cat_svc.add_method(current_user, category, form.name.data)
-        except cat_svc.CatalogError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("已增加流转方式。", "success")
-    return redirect(url_for("admin.category_edit", category_id=category.id))
+    back = url_for("admin.category_edit", category_id=category.id)
+    if not form.validate_on_submit():
+        return redirect(back)
+    return run_action(lambda: cat_svc.add_method(current_user, category, form.name.data), done="已增加流转方式。",
+                      back=back)
 
 
 @bp.route("/catalog/methods/<int:method_id>/active", methods=["POST"])
@@ -310,14 +269,6 @@ def method_active(method_id: int):
     from exchange.catalog import services as cat_svc
     from exchange.catalog.models import TransferMethod
     method = _get_or_404(TransferMethod, method_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        cat_svc.set_method_active(current_user, method, request.form.get("active") == "1")
-    except cat_svc.CatalogError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash("已更新。", "success")
-    return redirect(url_for("admin.category_edit", category_id=method.category_id))
+    return run_action(lambda: cat_svc.set_method_active(current_user, method, request.form.get("active") == "1"),
+                      form=ActionForm(), done="已更新。",
+                      back=url_for("admin.category_edit", category_id=method.category_id))

@@ -46,7 +46,7 @@ class LedgerAccountRefSchema(Schema):
 class RefundSchema(Schema):
     id = fields.Integer()
     state = fields.String(metadata={"description": "pending 待登记转账 / recorded 待复核 / approved 已退还"})
-    state_label = fields.Function(lambda r: q.REFUND_STATES.get(r.state, r.state))
+    state_label = fields.String()
     amount = Exact(metadata={"description": "应退金额（元）"})
     payee = fields.String(metadata={"description": "收款人"})
     reason = fields.String()

@@ -17,7 +17,7 @@ class DeliverySchema(Schema):
     channel = fields.String(metadata={"description": "email / sms"})
     address = fields.String(metadata={"description": "发送地址（已部分隐藏）"})
     status = fields.String(metadata={"description": "pending 待发送 / sent 已发送 / failed 发送失败 / skipped 未发送"})
-    status_label = fields.Function(lambda d: nsvc.DELIVERY_STATUS_LABELS.get(d.status, d.status))
+    status_label = fields.String()
     attempts = fields.Integer()
     sent_at = fields.DateTime(allow_none=True)
 

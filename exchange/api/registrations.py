@@ -65,8 +65,8 @@ def _bidding_session_id(reg: Registration) -> int | None:
     if reg.state != "paid":  # only a bidder (deposit arrived) enters the room
         return None
     from exchange.trading.services import active_session
-    session = active_session(reg.listing)
-    return session.id if session is not None else None
+    bidding = active_session(reg.listing)
+    return bidding.id if bidding is not None else None
 
 
 class ApplySchema(Schema):

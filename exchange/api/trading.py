@@ -63,27 +63,27 @@ class RoomStateSchema(Schema):
 
 def _session(session_id: int) -> BiddingSession:
     user = require_login()
-    session = db.session.get(BiddingSession, session_id)
-    if session is None:
+    bidding = db.session.get(BiddingSession, session_id)
+    if bidding is None:
         raise not_found("竞价")
     if user.role == Role.PUBLIC:
-        if tsvc.bidder_registration(user, session) is None:
+        if tsvc.bidder_registration(user, bidding) is None:
             raise AccessDenied("您不是本场竞价的竞买人。")
     elif not can(user, "trading.view"):
         raise AccessDenied("您没有权限查看竞价。")
-    return session
+    return bidding
 
 
 @blp.route("/sessions/<int:session_id>/state")
 @blp.response(200, RoomStateSchema)
 def session_state(session_id):
     """竞价室状态（当前价、领先竞买号、倒计时、报价记录；以服务器时间为准）"""
-    session = _session(session_id)
-    if session.state == "scheduled" and room.phase(session) == "ended":
-        tsvc.close_session(session.id)  # the first look after the end concludes it (idempotent)
+    bidding = _session(session_id)
+    if bidding.state == "scheduled" and room.phase(bidding) == "ended":
+        tsvc.close_session(bidding.id)  # the first look after the end concludes it (idempotent)
         db.session.commit()
-        session = db.session.get(BiddingSession, session_id)
-    return room.state(session, require_login())
+        bidding = db.session.get(BiddingSession, session_id)
+    return room.state(bidding, require_login())
 
 
 @blp.route("/sessions/<int:session_id>/bids", methods=["POST"])
@@ -99,14 +99,14 @@ def place_bid(args, session_id):
         bid = perform(tsvc.place_bid, user, session_id, args["amount"], key=args["key"], ip=request.remote_addr or "")
     except ApiError as exc:
         if exc.status == 400:  # refused: tell the bidder where the price stands, so a retry needs no extra read
-            session = db.session.get(BiddingSession, session_id, populate_existing=True)
-            reg = tsvc.bidder_registration(user, session)
-            if session.method == "online_bidding" and reg is not None:
-                exc.extra.update({"current_price": str(session.current_price) if session.current_price else None,
-                                  "next_min": room.next_min(session, reg), "seq": session.seq})
+            bidding = db.session.get(BiddingSession, session_id, populate_existing=True)
+            reg = tsvc.bidder_registration(user, bidding)
+            if bidding.method == "online_bidding" and reg is not None:
+                exc.extra.update({"current_price": str(bidding.current_price) if bidding.current_price else None,
+                                  "next_min": room.next_min(bidding, reg), "seq": bidding.seq})
         raise
-    session = db.session.get(BiddingSession, session_id)
-    return {"accepted": True, "seq": bid.seq, "amount": str(bid.amount), "state": room.state(session, user)}
+    bidding = db.session.get(BiddingSession, session_id)
+    return {"accepted": True, "seq": bid.seq, "amount": str(bid.amount), "state": room.state(bidding, user)}
 
 
 # --- the trading officer's actions -----------------------------------------------------------------
@@ -280,10 +280,10 @@ def listing_session(listing_id):
             raise AccessDenied("您不是本项目保证金已到账的竞买人。")
     elif not can(user, "trading.view"):
         raise AccessDenied("您没有权限查看竞价。")
-    session = tsvc.active_session(listing)
-    if session is None:
+    bidding = tsvc.active_session(listing)
+    if bidding is None:
         raise not_found("竞价场次")
-    return session
+    return bidding
 
 
 def _deal_for(deal_id: int, may_see) -> tuple:

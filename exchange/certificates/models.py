@@ -9,14 +9,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange import clock
 from exchange.db import UTCDateTime
+from exchange.certificates.states import CertState
 from exchange.extensions import db
 from exchange.trading.models import Deal
 
 
-class Certificate(db.Model):
+class Certificate(CertState.mixin(), db.Model):
     __tablename__ = "certificate"
     __table_args__ = (
-        CheckConstraint("state IN ('valid', 'revoked')", name="state"),
+        CheckConstraint(CertState.check(), name="state"),
         UniqueConstraint("year", "seq", name="uq_certificate_year_seq"),
         # one valid certificate per deal, enforced by the database as well
         Index("uq_certificate_valid_deal", "deal_id", unique=True, sqlite_where=text("state = 'valid'"),
@@ -28,7 +29,7 @@ class Certificate(db.Model):
     year: Mapped[int] = mapped_column(Integer)
     seq: Mapped[int] = mapped_column(Integer)
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id"), index=True)
-    state: Mapped[str] = mapped_column(String(10), default="valid")
+    state: Mapped[str] = mapped_column(String(10), default=CertState.VALID.value)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     pdf_key: Mapped[str] = mapped_column(String(64))
@@ -40,7 +41,3 @@ class Certificate(db.Model):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
 
     deal: Mapped[Deal] = relationship()
-
-    @property
-    def state_label(self) -> str:
-        return "有效" if self.state == "valid" else "已撤销"

@@ -36,6 +36,7 @@ from exchange.trading import documents as docs
 from exchange.trading.models import Deal
 
 from exchange.certificates.models import Certificate
+from exchange.certificates.states import CERTIFICATE
 
 NUMBER_RE = re.compile(r"临农交鉴〔(\d{4})〕第(\d{6})号")
 SHORT_RE = re.compile(r"(\d{4})-(\d{6})")
@@ -319,7 +320,7 @@ def issue(reviewer, deal: Deal) -> Certificate:
     from exchange.storage import get_storage
     storage = get_storage()
     key = storage.save(pdf)
-    cert = Certificate(cert_no=cert_no, year=year, seq=seq, deal_id=deal.id, state="valid", issued_at=now,
+    cert = Certificate(cert_no=cert_no, year=year, seq=seq, deal_id=deal.id, issued_at=now,
                        issued_by_id=getattr(reviewer, "id", None), pdf_key=key,
                        pdf_sha256=hashlib.sha256(pdf).hexdigest(), pdf_size=len(pdf),
                        replaces_id=replaces.id if replaces else None)
@@ -355,7 +356,7 @@ def revoke(reviewer, cert: Certificate, reason: str) -> Certificate:
         raise CertificateError("请填写撤销理由（至少 4 个字），核验页面将公开显示。", ["撤销理由"])
     if len(reason) > 500:
         raise CertificateError("撤销理由不能超过 500 字。", ["撤销理由"])
-    cert.state = "revoked"
+    CERTIFICATE.fire(cert, "revoke", reviewer, reason=reason, authorised=True)
     cert.revoked_at = clock.now()
     cert.revoked_by_id = getattr(reviewer, "id", None)
     cert.revoked_reason = reason

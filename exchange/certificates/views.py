@@ -2,7 +2,7 @@
 (/verify/<number>) and the listing archive download (/listings/<id>/archive.zip)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -11,9 +11,9 @@ from exchange.access import AccessDenied, can, require
 from exchange.accounts.models import Role
 from exchange.certificates import services as csvc
 from exchange.certificates.models import Certificate
-from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.listings.models import Listing
+from exchange.pages import ActionForm, run_action
 from exchange.trading.models import Deal
 
 bp = Blueprint("certificates", __name__, url_prefix="/certificates")
@@ -30,12 +30,6 @@ def _is_party(user, deal: Deal) -> bool:
     if user is None or not user.is_authenticated or user.role != Role.PUBLIC:
         return False
     return deal.buyer_id == user.id or deal.listing.transferor_user_id == user.id
-
-
-def _csrf_ok() -> None:
-    from exchange.pages import ActionForm
-    if not ActionForm().validate_on_submit():
-        abort(400)
 
 
 @bp.route("/")
@@ -83,38 +77,34 @@ def _render_deal(deal: Deal, status: int = 200, problems: list[str] | None = Non
 @bp.route("/deals/<int:deal_id>/issue", methods=["POST"])
 @login_required
 def issue(deal_id: int):
-    _csrf_ok()
-    require(current_user, "certificates.issue")
+    require(current_user, "certificates.issue")  # who asks first, then what was sent
     deal = _deal(deal_id)
-    try:
-        cert = csvc.issue(current_user, deal)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+
+    def refused(exc):  # the deal's page again, with what is still missing
         flash(exc.message, "error")
         return _render_deal(db.session.get(Deal, deal_id), 409, getattr(exc, "problems", None))
-    flash(f"已出具鉴证书 {cert.cert_no}。", "success")
-    return redirect(url_for("certificates.deal_page", deal_id=deal_id))
+
+    return run_action(lambda: csvc.issue(current_user, deal), form=ActionForm(), refused=refused,
+                      done=lambda cert: f"已出具鉴证书 {cert.cert_no}。",
+                      back=url_for("certificates.deal_page", deal_id=deal_id))
 
 
 @bp.route("/<int:cert_id>/revoke", methods=["POST"])
 @login_required
 def revoke(cert_id: int):
-    _csrf_ok()
     require(current_user, "certificates.issue")
     cert = db.session.get(Certificate, cert_id)
     if cert is None:
         abort(404)
     deal_id = cert.deal_id
-    try:
-        csvc.revoke(current_user, cert, request.form.get("reason", ""))
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+
+    def refused(exc):
         flash(exc.message, "error")
         return _render_deal(db.session.get(Deal, deal_id), 400, [])
-    flash(f"已撤销鉴证书 {cert.cert_no}。可重新出具更正后的鉴证书（新编号）。", "success")
-    return redirect(url_for("certificates.deal_page", deal_id=deal_id))
+
+    return run_action(lambda: csvc.revoke(current_user, cert, request.form.get("reason", "")), form=ActionForm(),
+                      refused=refused, done=lambda _: f"已撤销鉴证书 {cert.cert_no}。可重新出具更正后的鉴证书（新编号）。",
+                      back=url_for("certificates.deal_page", deal_id=deal_id))
 
 
 @bp.route("/<int:cert_id>.pdf")
@@ -144,7 +134,6 @@ def verify(number: str):
         return _not_found()
     result, error, status = None, None, 200
     if request.method == "POST":
-        from exchange.pages import ActionForm
         if not ActionForm().validate_on_submit():
             abort(400)
         upload = request.files.get("file")

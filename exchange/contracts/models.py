@@ -10,16 +10,16 @@ from exchange import clock
 from exchange.db import UTCDateTime
 from exchange.extensions import db
 from exchange.listings.models import Listing
+from exchange.contracts.states import ContractState
 from exchange.trading.models import Deal
 
-CONTRACT_STATES = {"draft": "待双方确认", "confirmed": "双方已确认，待上传签章扫描件", "uploaded": "待交易中心审核",
-                   "effective": "已生效", "void": "已作废"}
+CONTRACT_STATES = ContractState.labels()
 
 
-class Contract(db.Model):
+class Contract(ContractState.mixin(), db.Model):
     __tablename__ = "contract"
     __table_args__ = (
-        CheckConstraint("state IN ('draft', 'confirmed', 'uploaded', 'effective', 'void')", name="state"),
+        CheckConstraint(ContractState.check(), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,7 +28,7 @@ class Contract(db.Model):
     template: Mapped[str] = mapped_column(String(30))  # the category family's standard text
     contract_no: Mapped[str | None] = mapped_column(String(40), unique=True)  # given when effective
     clauses: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the free clauses the center may edit
-    state: Mapped[str] = mapped_column(String(10), default="draft", index=True)
+    state: Mapped[str] = mapped_column(String(10), default=ContractState.DRAFT.value, index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # 第十六条: 5 工作日 after the deal
     text_sha256: Mapped[str] = mapped_column(String(64), default="")  # of the text both parties confirmed
     buyer_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -53,7 +53,3 @@ class Contract(db.Model):
     listing: Mapped[Listing] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def state_label(self) -> str:
-        return CONTRACT_STATES[self.state]

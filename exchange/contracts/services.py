@@ -34,6 +34,7 @@ from exchange.access import AccessDenied, can, in_scope, require
 from exchange.accounts.models import Role
 from exchange.audit.services import record
 from exchange.contracts.models import Contract
+from exchange.contracts.states import CONTRACT, ContractState
 from exchange.contracts.templates_data import (DEFAULTS, FAMILIES, FREE_CLAUSES, FREE_KEYS, MAX_CLAUSE, family_for,
                                                roles_for)
 from exchange.errors import ServiceError
@@ -47,7 +48,7 @@ from exchange.workdays.services import due_after_working_days
 ON_BEHALF = "交易点代为确认（转让方已书面签字）"
 ON_BEHALF_STATION = "交易站代为确认（转让方已书面签字）"
 SELF = "转让方本人在线确认"
-OPEN_STATES = ("draft", "confirmed", "uploaded")
+OPEN_STATES = tuple(m.value for m in ContractState if m in ContractState.OPEN)
 
 
 class ContractError(ServiceError):
@@ -78,12 +79,32 @@ def open_contract(deal: Deal) -> Contract:
     listing = deal.listing
     due = deal.contract_due_at or due_after_working_days(deal.concluded_at, 5).at
     contract = Contract(deal_id=deal.id, listing_id=listing.id, template=family_for(listing.category.code),
-                        clauses="{}", state="draft", due_at=due)
+                        clauses="{}", due_at=due)
     db.session.add(contract)
     db.session.flush()
     record("contract.open", f"生成合同草稿：{listing.project_no} {listing.title}", obj_type="contract",
            obj_id=contract.id, after={"template": contract.template, "due_at": due.isoformat()})
     return contract
+
+
+def unopened_deal_ids(now: datetime | None = None) -> list[int]:
+    """Deals in 签约 (交易公示 over, the listing in ``contract``) without their contract: the draft the end of the
+    publicity should have opened (:func:`_on_publicity_ended`) is missing.  A plain read; the deadline sweeper
+    opens them (:func:`open_late`) — a page only says so."""
+    return list(db.session.scalars(
+        select(Deal.id).join(Listing, Listing.id == Deal.listing_id).outerjoin(Contract, Contract.deal_id == Deal.id)
+        .where(Deal.state == "confirmed", Listing.state == "contract", Contract.id.is_(None)).order_by(Deal.id)))
+
+
+def open_late(deal_id: int, now: datetime | None = None) -> bool:
+    """Open one missing contract (the sweeper's item): the deal locked and checked again; False when it is no
+    longer in 签约 or its contract exists by now."""
+    from exchange.db import lock_row
+    deal = lock_row(db.session, Deal, deal_id)
+    if deal is None or deal.state != "confirmed" or deal.listing.state != "contract" or contract_for_deal(deal):
+        return False
+    open_contract(deal)
+    return True
 
 
 # --- who is who -----------------------------------------------------------------------------------
@@ -99,9 +120,12 @@ def _public_active(user) -> bool:
 
 def seller_capacity(user, contract: Contract) -> str | None:
     """How ``user`` may confirm for the transferor: SELF, ON_BEHALF(_STATION), or None."""
+    return _seller_capacity(user, contract.listing)
+
+
+def _seller_capacity(user, listing: Listing) -> str | None:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    listing = contract.listing
     if listing.transferor_user_id is not None:
         return SELF if user.role == Role.PUBLIC and user.id == listing.transferor_user_id else None
     if user.role == Role.POINT_CLERK and listing.point is not None and in_scope(user, listing.point):
@@ -120,16 +144,29 @@ def party_side(user, contract: Contract) -> str | None:
 
 
 def may_view(user, contract: Contract) -> bool:
+    return may_view_deal(user, contract.deal)
+
+
+def may_view_deal(user, deal: Deal) -> bool:
+    """The parties (the buyer; the transferor, or the clerk who confirms for it) and the staff who see the listing
+    see the deal's contract — asked before it is looked up, whether it exists yet or not."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    if party_side(user, contract):
+    if (_public_active(user) and user.id == deal.buyer_id) or _seller_capacity(user, deal.listing):
         return True
-    return user.role != Role.PUBLIC and can(user, "listings.view", contract.listing.org)
+    return user.role != Role.PUBLIC and can(user, "listings.view", deal.listing.org)
+
+
+VIEW_REFUSED = "合同仅限交易双方、代为确认的交易点和交易中心工作人员查看。"
 
 
 def require_view(user, contract: Contract) -> None:
-    if not may_view(user, contract):
-        raise AccessDenied("合同仅限交易双方、代为确认的交易点和交易中心工作人员查看。")
+    require_view_deal(user, contract.deal)
+
+
+def require_view_deal(user, deal: Deal) -> None:
+    if not may_view_deal(user, deal):
+        raise AccessDenied(VIEW_REFUSED)
 
 
 def may_manage(user, contract: Contract) -> bool:
@@ -308,7 +345,7 @@ def due_text(contract: Contract) -> str:
 
 
 def is_overdue(contract: Contract, now: datetime | None = None) -> bool:
-    return contract.state in ("draft", "confirmed") and (now or clock.now()) >= contract.due_at
+    return contract.is_unsigned and (now or clock.now()) >= contract.due_at
 
 
 def confirm(user, contract: Contract, password: str) -> Contract:
@@ -342,7 +379,7 @@ def confirm(user, contract: Contract, password: str) -> Contract:
         contract.seller_confirmed_as = capacity
         who = "转让方" if capacity == SELF else capacity
     if contract.buyer_confirmed_at and contract.seller_confirmed_at:
-        contract.state = "confirmed"
+        CONTRACT.fire(contract, "confirm", user, authorised=True)
     db.session.flush()
     record("contract.confirm", f"{who}确认合同：{contract.listing.project_no}", obj_type="contract",
            obj_id=contract.id, after={"side": side, "text_sha256": digest, "state": contract.state})
@@ -371,7 +408,7 @@ def upload_scan(user, contract: Contract, upload, filename: str | None = None) -
     contract.scan_key, contract.scan_filename = stored.key, stored.filename
     contract.scan_content_type, contract.scan_sha256 = stored.content_type, stored.sha256
     contract.scan_uploaded_at, contract.scan_uploaded_by_id = clock.now(), user.id
-    contract.state = "uploaded"
+    CONTRACT.fire(contract, "upload", user, authorised=True)
     db.session.flush()
     record("contract.scan", f"上传签章合同扫描件：{contract.listing.project_no}", obj_type="contract",
            obj_id=contract.id, after={"filename": stored.filename, "sha256": stored.sha256})
@@ -412,7 +449,8 @@ def check(actor, contract: Contract, *, approve: bool, note: str = "", signed_on
     if not approve:
         if not note:
             raise ContractError("请写明退回的原因，双方将看到它。", field="note")
-        contract.state, contract.check_note, contract.checked_by_id = "confirmed", note, actor.id
+        CONTRACT.fire(contract, "return", actor, reason=note, authorised=True)
+        contract.check_note, contract.checked_by_id = note, actor.id
         db.session.flush()
         record("contract.return", f"退回签章合同扫描件：{contract.listing.project_no}（{note}）", obj_type="contract",
                obj_id=contract.id)
@@ -435,7 +473,8 @@ def check(actor, contract: Contract, *, approve: bool, note: str = "", signed_on
     year = clock.to_local(now).year
     contract.contract_no = format_no(year, next_number("contract", year))
     contract.signed_on, contract.effective_at = signed, now
-    contract.state, contract.check_note, contract.checked_by_id = "effective", note, actor.id
+    CONTRACT.fire(contract, "approve", actor, authorised=True)
+    contract.check_note, contract.checked_by_id = note, actor.id
     db.session.flush()
     record("contract.effective", f"合同生效：{contract.contract_no}（{contract.listing.project_no}）",
            obj_type="contract", obj_id=contract.id,

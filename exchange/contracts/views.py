@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm.exc import StaleDataError
 
 from exchange import clock
 from exchange.contracts import services as csvc
 from exchange.contracts.forms import CheckForm, ClausesForm, ConfirmForm, ScanForm
 from exchange.contracts.models import CONTRACT_STATES, Contract
 from exchange.contracts.templates_data import FAMILIES, FREE_CLAUSES
-from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.trading.models import Deal
-from exchange.pages import apply_service_error
+from exchange.pages import apply_service_error, run_action
 
 bp = Blueprint("contracts", __name__, url_prefix="/contracts")
 
@@ -39,19 +37,18 @@ def index():
 @bp.route("/deal/<int:deal_id>")
 @login_required
 def for_deal(deal_id: int):
-    """The deal's contract (the link on 我的报名); opened here too if the deal reached 签约 before."""
+    """The deal's contract (the link on 我的报名).  Only read: a deal in 签约 whose draft is missing is said so (the
+    deadline sweeper opens it, :func:`exchange.contracts.services.open_late`)."""
     deal = db.session.get(Deal, deal_id)
     if deal is None:
         abort(404)
+    csvc.require_view_deal(current_user, deal)  # who asks first, then what there is
     contract = csvc.contract_for_deal(deal)
-    if contract is None:
-        if deal.state != "confirmed" or deal.listing.state != "contract":
-            abort(404)
-        contract = csvc.open_contract(deal)
-        csvc.require_view(current_user, contract)
-        db.session.commit()
-    csvc.require_view(current_user, contract)
-    return redirect(url_for("contracts.detail", contract_id=contract.id))
+    if contract is not None:
+        return redirect(url_for("contracts.detail", contract_id=contract.id))
+    if deal.state != "confirmed" or deal.listing.state != "contract":
+        abort(404)
+    return render_template("contracts/not_open.html", deal=deal, listing=deal.listing)
 
 
 def _page(contract: Contract, status: int = 200, **forms):
@@ -79,24 +76,22 @@ def detail(contract_id: int):
     return _page(_contract(contract_id))
 
 
-def _run(contract: Contract, form, form_name: str, action, message: str):
-    try:
-        action()
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        contract = db.session.get(Contract, contract.id)
-        if getattr(exc, "field", None) and hasattr(form, exc.field):
-            apply_service_error(form, exc)  # next to the field, in the form that is still shown
-        else:
-            flash(exc.message, "error")  # a state rule: the form may no longer be on the page
+def _act(contract: Contract, form, form_name: str, action, done: str):
+    """A contract page's action: the form checked (else the page again, 400), the service run; a refusal
+    shown next to its field in the form that is still on the page, or (a state rule: the form may be gone)
+    at the top."""
+    if not form.validate_on_submit():
         return _page(contract, 400, **{form_name: form})
-    except StaleDataError:
-        db.session.rollback()
-        flash("合同已被他人同时修改，请核对后重试。", "error")
-        return redirect(url_for("contracts.detail", contract_id=contract.id))
-    flash(message, "success")
-    return redirect(url_for("contracts.detail", contract_id=contract.id))
+
+    def refused(exc):
+        if getattr(exc, "field", None) and hasattr(form, exc.field):
+            apply_service_error(form, exc)
+        else:
+            flash(exc.message, "error")
+        return _page(db.session.get(Contract, contract.id), 400, **{form_name: form})
+
+    return run_action(action, done=done, refused=refused, back=url_for("contracts.detail", contract_id=contract.id),
+                      stale="合同已被他人同时修改，请核对后重试。")
 
 
 @bp.route("/<int:contract_id>/confirm", methods=["POST"])
@@ -105,9 +100,7 @@ def confirm(contract_id: int):
     contract = _contract(contract_id)
     csvc.authorise_confirm(current_user, contract)  # who asks first, then what was sent
     form = ConfirmForm()
-    if not form.validate_on_submit():
-        return _page(contract, 400, confirm_form=form)
-    return _run(contract, form, "confirm_form", lambda: csvc.confirm(current_user, contract, form.password.data),
+    return _act(contract, form, "confirm_form", lambda: csvc.confirm(current_user, contract, form.password.data),
                 "您已在线确认合同文本。")
 
 
@@ -117,23 +110,19 @@ def upload(contract_id: int):
     contract = _contract(contract_id)
     csvc.authorise_upload(current_user, contract)
     form = ScanForm()
-    if not form.validate_on_submit():
-        return _page(contract, 400, scan_form=form)
-    return _run(contract, form, "scan_form",
-                lambda: csvc.upload_scan(current_user, contract, request.files.get("file")),
+    return _act(contract, form, "scan_form", lambda: csvc.upload_scan(current_user, contract, request.files.get("file")),
                 "扫描件已上传，等待交易中心审核。")
 
 
 @bp.route("/<int:contract_id>/check", methods=["POST"])
 @login_required
 def check(contract_id: int):
+    """The center's check of the signed scan: one decision (approve / return) of one service."""
     contract = _contract(contract_id)
     csvc.authorise_manage(current_user, contract)
     form = CheckForm()
-    if not form.validate_on_submit():
-        return _page(contract, 400, check_form=form)
     approve = form.decision.data == "approve"
-    return _run(contract, form, "check_form",
+    return _act(contract, form, "check_form",
                 lambda: csvc.check(current_user, contract, approve=approve, note=form.note.data or "",
                                    signed_on=form.signed_on.data),
                 "合同已生效，项目进入资金结算。" if approve else "已退回，双方可重新上传扫描件。")
@@ -145,10 +134,9 @@ def clauses(contract_id: int):
     contract = _contract(contract_id)
     csvc.authorise_manage(current_user, contract)
     form = ClausesForm()
-    if not form.validate_on_submit():
-        return _page(contract, 400, clauses_form=form)
-    values = {c.key: getattr(form, c.key).data for c in FREE_CLAUSES}
-    return _run(contract, form, "clauses_form", lambda: csvc.edit_clauses(current_user, contract, values),
+    return _act(contract, form, "clauses_form",
+                lambda: csvc.edit_clauses(current_user, contract, {c.key: getattr(form, c.key).data
+                                                                   for c in FREE_CLAUSES}),
                 "约定条款已保存。")
 
 

@@ -64,3 +64,21 @@ CLOSE_SESSIONS = ItemHandler(lambda now: _trading().sessions_due_ids(now),
                              lambda sid, now: _trading().close_due_session(sid, now), "竞价结束")
 END_PUBLICITY = ItemHandler(lambda now: _trading().publicity_due_ids(now),
                             lambda did, now: _trading().end_publicity_of(did, now), "交易公示期满，转入签约")
+
+
+# what the signal of an earlier step should have opened and did not: the pages only say it is missing, the sweeper
+# opens it (idempotent; a page never writes on GET)
+def _contracts():
+    from exchange.contracts import services
+    return services
+
+
+OPEN_MISSING_CONTRACTS = ItemHandler(lambda now: _contracts().unopened_deal_ids(now),
+                                     lambda did, now: _contracts().open_late(did, now), "交易公示期满，补开合同草稿")
+
+
+def open_missing_settlements(now: datetime) -> int:
+    """Settlements of effective contracts that their effect could not open (the fee table could not price them):
+    opened once the table is corrected; a deal still refused waits for the next pass."""
+    from exchange.settlement.services import open_missing
+    return open_missing()

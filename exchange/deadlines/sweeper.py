@@ -19,7 +19,8 @@ after its deadline is refused at the moment it is booked); the sweeper makes the
 (视为放弃, overdue flags …) without anyone having to look.
 
 Handlers: deposits unpaid at their deadline → 视为放弃 (第十九条(一)); announcements over → 组织交易 or 流拍;
-bidding sessions past their end → the deal or 流拍; 交易公示 over → 签约; overdue contract (第十六条),
+bidding sessions past their end → the deal or 流拍; 交易公示 over → 签约; a contract draft or a settlement its
+step did not open → opened (:mod:`exchange.deadlines.handlers`); overdue contract (第十六条),
 settlement (第十七条), certificate (第十八条) and refund (第十九条(二)) written once to the audit trail
 (:mod:`exchange.deadlines.overdue`).  ``HANDLERS`` also accepts a plain ``handler(now) -> int``, run and
 committed as one unit.
@@ -37,7 +38,7 @@ from exchange import clock
 from exchange.accounts import throttle
 from exchange.deadlines import overdue
 from exchange.deadlines.handlers import (ABANDON_UNPAID, CLOSE_ANNOUNCEMENTS, CLOSE_SESSIONS, END_PUBLICITY,
-                                         ItemHandler)
+                                         OPEN_MISSING_CONTRACTS, ItemHandler, open_missing_settlements)
 from exchange.exceptions.defaults import EXPIRE_OFFERS
 from exchange.extensions import db
 from exchange.notifications import handlers as notify
@@ -54,6 +55,9 @@ HANDLERS: dict[str, Handler] = {
     "listings.close_announcements": CLOSE_ANNOUNCEMENTS,
     "trading.close_sessions": CLOSE_SESSIONS,
     "trading.end_publicity": END_PUBLICITY,
+    # the fallback for a contract / settlement its step's signal did not open (the pages never open one on GET)
+    "contracts.open_missing": OPEN_MISSING_CONTRACTS,
+    "settlements.open_missing": open_missing_settlements,
     "offers.expire": EXPIRE_OFFERS,
     "contracts.overdue": overdue.CONTRACTS,
     "settlements.overdue": overdue.SETTLEMENTS,

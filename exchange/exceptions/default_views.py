@@ -2,23 +2,21 @@
 the runner-up candidates, the offer, relisting) and the bidder's offer pages (/offers, /offers/<id>)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, PasswordField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from exchange import clock
 from exchange.access import AccessDenied, require
 from exchange.accounts.models import Role
-from exchange.errors import ServiceError
 from exchange.exceptions import defaults as dsvc
 from exchange.exceptions.models import DEFAULT_STAGES, RunnerUpOffer
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.money import format_yuan
-from exchange.pages import apply_service_error
+from exchange.pages import apply_service_error, run_action
 
 bp = Blueprint("defaults", __name__)
 
@@ -88,20 +86,14 @@ def _page(listing: Listing, status: int = 200, **forms):
         compensation_form=forms.get("compensation_form") or CompensationForm()), status
 
 
-def _run(listing: Listing, form, form_name: str, action, message: str, target=None):
-    try:
-        result = action()
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+def _act(listing: Listing, form, form_name: str, action, done, target=None):
+    """An action of the center's page: the form refused next to its field on the page again (400)."""
+    def refused(exc):
         apply_service_error(form, exc)
         return _page(db.session.get(Listing, listing.id), 400, **{form_name: form})
-    except StaleDataError:
-        db.session.rollback()
-        flash("数据已被他人同时修改，请核对后重试。", "error")
-        return redirect(url_for("defaults.listing", listing_id=listing.id))
-    flash(message if not callable(message) else message(result), "success")
-    return redirect(target(result) if target else url_for("defaults.listing", listing_id=listing.id))
+
+    return run_action(action, done=done, refused=refused, then=target,
+                      back=url_for("defaults.listing", listing_id=listing.id))
 
 
 @bp.route("/listings/<int:listing_id>/default")
@@ -117,7 +109,7 @@ def declare(listing_id: int):
     form = DeclareForm()
     if not form.validate_on_submit():
         return _page(listing, 400, declare_form=form)
-    return _run(listing, form, "declare_form",
+    return _act(listing, form, "declare_form",
                 lambda: dsvc.declare_default(current_user, listing, reason=form.reason.data or ""),
                 lambda case: f"已认定买受人违约，没收保证金 {format_yuan(case.forfeited)} 元。")
 
@@ -140,7 +132,7 @@ def offer(listing_id: int):
     case, error = _case_or_400(listing, form, "offer_form")
     if error:
         return error
-    return _run(listing, form, "offer_form",
+    return _act(listing, form, "offer_form",
                 lambda: dsvc.offer_to_runner_up(current_user, case, form.registration_id.data,
                                                 days=form.days.data),
                 "已向次高报价人发出要约，等待其答复。")
@@ -156,7 +148,7 @@ def relist(listing_id: int):
     case, error = _case_or_400(listing, form, "relist_form")
     if error:
         return error
-    return _run(listing, form, "relist_form",
+    return _act(listing, form, "relist_form",
                 lambda: dsvc.relist_after_default(current_user, case, form.reason.data or "",
                                                   floor_price=form.floor_price.data or None,
                                                   reps_for=_int_or_none(form.reps_for.data, "reps_for"),
@@ -175,7 +167,7 @@ def compensation(listing_id: int):
     case, error = _case_or_400(listing, form, "compensation_form")
     if error:
         return error
-    return _run(listing, form, "compensation_form", lambda: dsvc.pay_compensation(current_user, case),
+    return _act(listing, form, "compensation_form", lambda: dsvc.pay_compensation(current_user, case),
                 lambda r: f"已决定将没收的保证金 {format_yuan(r.amount)} 元划付转让方，由财务在 5 个工作日内办理（双人复核）。")
 
 
@@ -238,16 +230,13 @@ def answer(offer_id: int):
     if not form.validate_on_submit():
         return _offer_page(offer, 400, form)
     accept = form.decision.data == "accept"
-    try:
-        dsvc.answer_offer(current_user, offer, accept, form.note.data or "", password=form.password.data)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+
+    def refused(exc):
         apply_service_error(form, exc)
         return _offer_page(db.session.get(RunnerUpOffer, offer.id), 400, form)
-    except StaleDataError:
-        db.session.rollback()
-        flash("数据已被同时修改，请刷新后重试。", "error")
-        return redirect(url_for("defaults.offer_page", offer_id=offer.id))
-    flash("您已接受要约：成交进入交易公示，期满后请按时签订合同。" if accept else "您已放弃本次要约。", "success")
-    return redirect(url_for("defaults.offer_page", offer_id=offer.id))
+
+    return run_action(lambda: dsvc.answer_offer(current_user, offer, accept, form.note.data or "",
+                                                password=form.password.data),
+                      refused=refused, stale="数据已被同时修改，请刷新后重试。",
+                      done="您已接受要约：成交进入交易公示，期满后请按时签订合同。" if accept else "您已放弃本次要约。",
+                      back=url_for("defaults.offer_page", offer_id=offer.id))

@@ -58,13 +58,14 @@ from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
-from exchange import clock
+from exchange import clock, stages
 from exchange.access import AccessDenied, require
 from exchange.accounts.models import Role
 from exchange.audit.services import record
 from exchange.db import lock_row
 from exchange.errors import ServiceError
 from exchange.exceptions.models import DEFAULT_STAGES, DefaultCase, RunnerUpOffer
+from exchange.exceptions.states import DEFAULT_CASE, RUNNER_UP_OFFER
 from exchange.extensions import db
 from exchange.ledger import refunds
 from exchange.ledger import services as ledger
@@ -124,14 +125,16 @@ def deal_of(case: DefaultCase) -> Deal:
 
 
 def forfeit_held(listing) -> Decimal:
-    """What the listing's forfeit account holds (every forfeiture on it)."""
-    return ledger.held(ledger.forfeit_account(listing))
+    """What the listing's forfeit account holds (every forfeiture on it); nothing when none was ever forfeited."""
+    account = ledger.existing_forfeit_account(listing)
+    return ledger.held(account) if account is not None else Decimal("0.00")
 
 
 def compensation_of(listing):
     """The payout of the forfeited money to the transferor, once decided (a refund of reason ``forfeit``)."""
     from exchange.ledger.models import Refund
-    return db.session.scalar(select(Refund).where(Refund.account_id == ledger.forfeit_account(listing).id))
+    account = ledger.existing_forfeit_account(listing)
+    return None if account is None else db.session.scalar(select(Refund).where(Refund.account_id == account.id))
 
 
 def pay_compensation(reviewer, case: DefaultCase):
@@ -267,12 +270,9 @@ def declare_default(reviewer, listing, *, reason: str) -> DefaultCase:
     stage = o.stage
     reg = db.session.get(Registration, deal.registration_id)
     buyer = reg.buyer
-    deal.state = "defaulted"
     contract = _contract_of(deal)
-    if contract is not None and contract.state != "void":
-        contract.state = "void"
-    if settlement is not None and settlement.state == "awaiting":
-        settlement.state = "void"
+    # each stage answers for its own rows: an awaiting settlement and the contract void, the deal defaulted
+    stages.defaulted(listing, deal, reviewer, reason)
     db.session.flush()
     # the deposit, where it is
     forfeited, entry_id = Decimal("0.00"), None
@@ -293,8 +293,8 @@ def declare_default(reviewer, listing, *, reason: str) -> DefaultCase:
             entry_id = entry_id or entry.id
     fire(listing, "default", reviewer, reason=f"{DEFAULT_STAGES[stage]}：{reason}",
          data={"deal": deal.deal_no, "stage": stage, "forfeited": str(forfeited)})
-    case = DefaultCase(listing_id=listing.id, deal_id=deal.id, registration_id=reg.id, stage=stage, state="open",
-                       reason=reason, forfeited=forfeited, forfeit_entry_id=entry_id, declared_by_id=reviewer.id,
+    case = DefaultCase(listing_id=listing.id, deal_id=deal.id, registration_id=reg.id, stage=stage, reason=reason,
+                       forfeited=forfeited, forfeit_entry_id=entry_id, declared_by_id=reviewer.id,
                        declared_at=clock.now())
     db.session.add(case)
     db.session.flush()
@@ -409,10 +409,10 @@ def offer_to_runner_up(reviewer, case: DefaultCase, registration_id, *, days=OFF
         raise DefaultError(f"须按报价从高到低依次要约：请先向竞买号 {first.bidder_no}（{format_yuan(first.price)} 元）"
                            "发出要约。", field="registration_id")
     now = clock.now()
-    offer = RunnerUpOffer(case_id=case.id, registration_id=reg_id, price=chosen.price, state="pending",
+    offer = RunnerUpOffer(case_id=case.id, registration_id=reg_id, price=chosen.price,
                           due_at=due_after_working_days(now, n).at, offered_by_id=reviewer.id, offered_at=now)
     db.session.add(offer)
-    case.state = "offered"
+    DEFAULT_CASE.fire(case, "offer", reviewer, authorised=True)
     db.session.flush()
     record("default.offer", f"向次高报价人发出要约：{listing.project_no}，竞买号 {chosen.bidder_no}，"
            f"{format_yuan(chosen.price)} 元，{n} 个工作日内答复", obj_type="runner_up_offer", obj_id=offer.id,
@@ -447,7 +447,7 @@ def _new_deal(offer: RunnerUpOffer, old: Deal, reg: Registration) -> Deal:
     publicity_days = int(current_app.config.get("PUBLICITY_WORKING_DAYS", 3))
     deal = Deal(deal_no=_next_deal_no(listing), listing_id=listing.id, registration_id=reg.id, buyer_id=reg.buyer_id,
                 method=old.method, price=offer.price, session_id=old.session_id, concluded_at=now,
-                confirmed_by_id=offer.offered_by_id, state="publicity",
+                confirmed_by_id=offer.offered_by_id,
                 publicity_end_at=due_after_working_days(now, publicity_days).at,
                 contract_due_at=due_after_working_days(now, CONTRACT_WORKING_DAYS).at,
                 offline_note=f"原成交 {old.deal_no} 买受人违约，次高报价人接受要约")
@@ -501,7 +501,8 @@ def answer_offer(buyer, offer: RunnerUpOffer, accept: bool, note: str = "", *,
     offer.answered_at, offer.answer_note = now, note
     reg = registration_of(offer)
     if not accept:
-        offer.state, case.state = "declined", "open"
+        RUNNER_UP_OFFER.fire(offer, "decline", buyer, reason=note, authorised=True)
+        DEFAULT_CASE.fire(case, "reopen", buyer, authorised=True)
         db.session.flush()
         record("default.offer_declined", f"次高报价人放弃要约：{listing.project_no}，竞买号 {reg.bidder_no}",
                obj_type="runner_up_offer", obj_id=offer.id, after={"note": note})
@@ -509,7 +510,9 @@ def answer_offer(buyer, offer: RunnerUpOffer, accept: bool, note: str = "", *,
     old = deal_of(case)
     deal = _new_deal(offer, old, reg)
     deposit = _keep_deposit(reg)
-    offer.state, case.state, case.new_deal_id = "accepted", "accepted", deal.id
+    RUNNER_UP_OFFER.fire(offer, "accept", buyer, reason=note, authorised=True)
+    DEFAULT_CASE.fire(case, "accept", buyer, authorised=True)
+    case.new_deal_id = deal.id
     db.session.flush()
     fire(listing, "runner_up_accept", buyer, reason=f"次高报价人接受要约（{format_yuan(offer.price)} 元）",
          data={"deal": deal.deal_no, "price": str(offer.price), "bidder_no": reg.bidder_no, "deposit": deposit})
@@ -533,10 +536,10 @@ def expire_offer(offer_id: int, now: datetime) -> bool:
     offer = lock_row(db.session, RunnerUpOffer, offer_id)
     if offer is None or offer.state != "pending" or offer.due_at > now:
         return False
-    offer.state = "expired"
+    RUNNER_UP_OFFER.fire(offer, "expire")
     case = lock_row(db.session, DefaultCase, offer.case_id)
     if case.state == "offered":  # the center offers to the next one or relists (a listing ended meanwhile: closed)
-        case.state = "open" if case.listing.state == "defaulted" else "closed"
+        DEFAULT_CASE.fire(case, "reopen" if case.listing.state == "defaulted" else "close")
     db.session.flush()
     reg = registration_of(offer)
     record("default.offer_expired", f"次高报价人逾期未答复要约：{case.listing.project_no}，竞买号 {reg.bidder_no}，"
@@ -561,7 +564,8 @@ def relist_after_default(reviewer, case: DefaultCase, reason: str, *, floor_pric
     fire(listing, "default_relist", reviewer, reason=reason, data={"case": case.id})
     opened = refunds.open_for_listing(listing, "lost")
     copy = tsvc.relist(reviewer, listing, floor_price=floor_price, reps_for=reps_for, reps_total=reps_total)
-    case.state, case.relisting_id = "relisted", copy.id
+    DEFAULT_CASE.fire(case, "relist", reviewer, reason=reason, authorised=True)
+    case.relisting_id = copy.id
     db.session.flush()
     record("default.relisted", f"违约后重新挂牌：{listing.project_no} → 新项目 #{copy.id}", obj_type="default_case",
            obj_id=case.id, after={"relisting": copy.id, "refunds": [r.id for r in opened], "reason": reason})

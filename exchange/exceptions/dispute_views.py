@@ -3,7 +3,7 @@ mediation notes and the closing form, and the scanned document.  Reading: ``disp
 reviewer and trading officer, the supervisor); acting: ``disputes.manage`` (the center's reviewer)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -11,13 +11,12 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from exchange.access import can, require
-from exchange.errors import ServiceError
 from exchange.exceptions import disputes as dsvc
 from exchange.exceptions.models import DISPUTE_STATES, Dispute
 from exchange.extensions import db
 from exchange.inputs import arg_id, arg_page
 from exchange.listings.models import Listing
-from exchange.pages import apply_service_error
+from exchange.pages import apply_service_error, run_action
 
 bp = Blueprint("disputes", __name__)
 
@@ -81,20 +80,22 @@ def new(listing_id: int):
     form = DisputeForm()
     if not dsvc.listing_eligible(listing):
         form.form_errors.append("该项目尚未发布交易公告，还没有可以调解的交易纠纷。")
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            d = dsvc.open_dispute(current_user, listing, applicant=form.applicant.data,
-                                  respondent=form.respondent.data, parties=form.parties.data or "",
-                                  claims=form.claims.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash("已登记纠纷调解申请，请记录每次调解的情况。", "success")
-            return redirect(url_for("disputes.detail", dispute_id=d.id))
-    status = 400 if request.method == "POST" else 200
-    return render_template("exceptions/dispute_new.html", listing=listing, form=form), status
+
+    def page(status: int = 200):
+        return render_template("exceptions/dispute_new.html", listing=listing, form=form), status
+
+    def refused(exc):
+        apply_service_error(form, exc)
+        return page(400)
+
+    if not form.validate_on_submit():
+        return page(400 if request.method == "POST" else 200)
+    return run_action(lambda: dsvc.open_dispute(current_user, listing, applicant=form.applicant.data,
+                                                respondent=form.respondent.data, parties=form.parties.data or "",
+                                                claims=form.claims.data),
+                      refused=refused, done="已登记纠纷调解申请，请记录每次调解的情况。",
+                      back=url_for("disputes.new", listing_id=listing.id),
+                      then=lambda d: url_for("disputes.detail", dispute_id=d.id))
 
 
 def _render_detail(d: Dispute, note_form=None, close_form=None, status: int = 200):
@@ -137,17 +138,16 @@ def add_note(dispute_id: int):
     d = _dispute(dispute_id)
     require(current_user, "disputes.manage")
     form = NoteForm()
-    if form.validate_on_submit():
-        try:
-            dsvc.add_note(current_user, d, form.note.data)
-        except ServiceError as exc:
-            db.session.rollback()
+
+    def refused(exc=None):
+        if exc is not None:
             apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash("已记录本次调解情况。", "success")
-            return redirect(url_for("disputes.detail", dispute_id=d.id) + "#notes")
-    return _render_detail(db.session.get(Dispute, dispute_id), note_form=form, status=400)
+        return _render_detail(db.session.get(Dispute, dispute_id), note_form=form, status=400)
+
+    if not form.validate_on_submit():
+        return refused()
+    return run_action(lambda: dsvc.add_note(current_user, d, form.note.data), refused=refused,
+                      done="已记录本次调解情况。", back=url_for("disputes.detail", dispute_id=d.id) + "#notes")
 
 
 @bp.route("/disputes/<int:dispute_id>/close", methods=["POST"])
@@ -156,18 +156,18 @@ def close(dispute_id: int):
     d = _dispute(dispute_id)
     require(current_user, "disputes.manage")
     form = CloseForm()
-    if form.validate_on_submit():
-        try:
-            dsvc.close(current_user, d, outcome=form.outcome.data or "", text=form.text.data,
-                       advice=form.advice.data or None, document=form.document.data or None)
-        except ServiceError as exc:
-            db.session.rollback()
+
+    def refused(exc=None):
+        if exc is not None:
             apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"纠纷调解已结案：{d.state_label}。", "success")
-            return redirect(url_for("disputes.detail", dispute_id=d.id))
-    return _render_detail(db.session.get(Dispute, dispute_id), close_form=form, status=400)
+        return _render_detail(db.session.get(Dispute, dispute_id), close_form=form, status=400)
+
+    if not form.validate_on_submit():
+        return refused()
+    return run_action(lambda: dsvc.close(current_user, d, outcome=form.outcome.data or "", text=form.text.data,
+                                         advice=form.advice.data or None, document=form.document.data or None),
+                      refused=refused, done=lambda _: f"纠纷调解已结案：{d.state_label}。",
+                      back=url_for("disputes.detail", dispute_id=d.id))
 
 
 @bp.route("/disputes/<int:dispute_id>/document")

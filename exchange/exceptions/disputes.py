@@ -30,6 +30,7 @@ from exchange.audit.services import record
 from exchange.db import lock_row
 from exchange.errors import ServiceError
 from exchange.exceptions.models import DISPUTE_STATES, Dispute
+from exchange.exceptions.states import DISPUTE, DisputeState
 from exchange.extensions import db
 from exchange.listings.workflow import PUBLIC_STATES
 
@@ -39,7 +40,9 @@ ADVICE = {
     "court": "已告知当事人可依法向人民法院提起诉讼",
     "both": "已告知当事人可依照合同约定申请仲裁，或依法向人民法院提起诉讼",
 }
-CLOSED_STATES = ("settled", "failed", "withdrawn")
+CLOSED_STATES = tuple(m.value for m in DisputeState if m in DisputeState.CLOSED)
+# the outcome chosen → the transition that closes the record with it
+CLOSING = {"settled": "settle", "failed": "fail", "withdrawn": "withdraw"}
 NAME_MIN, NAME_MAX = 2, 100
 PARTIES_MAX = 1000
 CLAIMS_MIN, CLAIMS_MAX = 10, 4000
@@ -67,7 +70,7 @@ def notes_of(dispute: Dispute) -> list[dict]:
 
 
 def is_closed(dispute: Dispute) -> bool:
-    return dispute.state in CLOSED_STATES
+    return dispute.is_closed
 
 
 def disputes_of(listing) -> list[Dispute]:
@@ -126,7 +129,7 @@ def open_dispute(actor, listing, *, applicant: str, respondent: str, claims: str
     parties = _text(parties, "parties", 0, PARTIES_MAX, f"其他当事人或利害关系人不能超过 {PARTIES_MAX} 字。")
     claims = _text(claims, "claims", CLAIMS_MIN, CLAIMS_MAX,
                    f"请写明调解请求和事实理由（{CLAIMS_MIN} 至 {CLAIMS_MAX} 字）。")
-    d = Dispute(listing_id=listing.id, state="open", applicant=applicant, respondent=respondent, parties=parties,
+    d = Dispute(listing_id=listing.id, applicant=applicant, respondent=respondent, parties=parties,
                 claims=claims, mediation="", outcome="", opened_by_id=actor.id, opened_at=clock.now())
     db.session.add(d)
     db.session.flush()
@@ -195,7 +198,8 @@ def close(actor, dispute: Dispute, *, outcome: str, text: str, advice: str | Non
         except UploadError as exc:
             raise DisputeError(f"调解文书扫描件：{exc}", field="document") from None
     d = _lock_open(dispute)
-    d.state, d.outcome = outcome, stated
+    DISPUTE.fire(d, CLOSING[outcome], actor, reason=stated, authorised=True)
+    d.outcome = stated
     d.closed_by_id, d.closed_at = actor.id, clock.now()
     if stored is not None:
         d.document_key, d.document_filename = stored.key, stored.filename

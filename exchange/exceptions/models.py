@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange import clock
 from exchange.db import Money, UTCDateTime
+from exchange.exceptions.states import DefaultState, DisputeState, OfferState, SuspensionState
 from exchange.extensions import db
 from exchange.listings.models import Listing
 
@@ -57,11 +58,11 @@ SUSPENSION_GROUNDS = {
     "center": "交易中心认为有必要，并经相关行政主管部门或机构同意",
     "other": "其他依法应当中止交易的情形",
 }
-SUSPENSION_STATES = {"active": "中止中", "restart_requested": "已申请重启", "restarted": "已重启",
-                     "terminated": "已终结"}
+SUSPENSION_STATES = SuspensionState.labels()
+_OPEN_SQL = f"state IN ({', '.join(repr(m.value) for m in SuspensionState if m in SuspensionState.OPEN)})"
 
 
-class Suspension(db.Model):
+class Suspension(SuspensionState.mixin(), db.Model):
     """中止: every running clock of the listing frozen (``frozen``: what was left of each), until restart (重启)
     gives the remaining time back, or termination ends the listing."""
 
@@ -69,15 +70,14 @@ class Suspension(db.Model):
     __table_args__ = (
         CheckConstraint("ground IN ('authority', 'party', 'title_dispute', 'center', 'other', 'objection')",
                         name="ground"),
-        CheckConstraint("state IN ('active', 'restart_requested', 'restarted', 'terminated')", name="state"),
+        CheckConstraint(SuspensionState.check(), name="state"),
         Index("uq_suspension_open_listing", "listing_id", unique=True,
-              sqlite_where=text("state IN ('active', 'restart_requested')"),
-              postgresql_where=text("state IN ('active', 'restart_requested')")),
+              sqlite_where=text(_OPEN_SQL), postgresql_where=text(_OPEN_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
-    state: Mapped[str] = mapped_column(String(20), default="active")
+    state: Mapped[str] = mapped_column(String(20), default=SuspensionState.ACTIVE.value)
     ground: Mapped[str] = mapped_column(String(15))
     basis: Mapped[str] = mapped_column(Text)
     from_state: Mapped[str] = mapped_column(String(20))
@@ -102,27 +102,22 @@ class Suspension(db.Model):
     def ground_label(self) -> str:
         return SUSPENSION_GROUNDS.get(self.ground, "交易公示期间异议成立")
 
-    @property
-    def state_label(self) -> str:
-        return SUSPENSION_STATES[self.state]
-
 
 # ---- 违约 (第二十二条) and the offer to the runner-up ------------------------------------------------------------
 
 DEFAULT_STAGES = {"contract": "逾期未签订合同", "settlement": "逾期未交清价款"}
-DEFAULT_STATES = {"open": "待处理", "offered": "已向次高报价人发出要约", "accepted": "次高报价人已接受",
-                  "relisted": "重新挂牌", "closed": "已结案"}
-OFFER_STATES = {"pending": "待答复", "accepted": "已接受", "declined": "已放弃", "expired": "逾期未答复"}
+DEFAULT_STATES = DefaultState.labels()
+OFFER_STATES = OfferState.labels()
 
 
-class DefaultCase(db.Model):
+class DefaultCase(DefaultState.mixin(), db.Model):
     """违约: the winner did not sign (第十六条) or pay (第十七条) in time; the deposit is forfeited as announced, then
     the center offers the deal to the next-highest bidder at their last price, or relists."""
 
     __tablename__ = "default_case"
     __table_args__ = (
         CheckConstraint("stage IN ('contract', 'settlement')", name="stage"),
-        CheckConstraint("state IN ('open', 'offered', 'accepted', 'relisted', 'closed')", name="state"),
+        CheckConstraint(DefaultState.check(), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,7 +125,7 @@ class DefaultCase(db.Model):
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id"), unique=True)  # the defaulted deal
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"))  # the defaulting winner
     stage: Mapped[str] = mapped_column(String(10))
-    state: Mapped[str] = mapped_column(String(10), default="open")
+    state: Mapped[str] = mapped_column(String(10), default=DefaultState.OPEN.value)
     reason: Mapped[str] = mapped_column(Text)
     forfeited: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     forfeit_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"))
@@ -148,17 +143,13 @@ class DefaultCase(db.Model):
     def stage_label(self) -> str:
         return DEFAULT_STAGES[self.stage]
 
-    @property
-    def state_label(self) -> str:
-        return DEFAULT_STATES[self.state]
 
-
-class RunnerUpOffer(db.Model):
+class RunnerUpOffer(OfferState.mixin(), db.Model):
     """要约: the deal offered to a next-highest bidder at their own last price, to accept by a 工作日 deadline."""
 
     __tablename__ = "runner_up_offer"
     __table_args__ = (
-        CheckConstraint("state IN ('pending', 'accepted', 'declined', 'expired')", name="state"),
+        CheckConstraint(OfferState.check(), name="state"),
         CheckConstraint("price > 0", name="price_positive"),
         Index("uq_offer_pending_case", "case_id", unique=True, sqlite_where=text("state = 'pending'"),
               postgresql_where=text("state = 'pending'")),
@@ -168,7 +159,7 @@ class RunnerUpOffer(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("default_case.id"), index=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"))
     price: Mapped[Decimal] = mapped_column(Money)  # the runner-up's own last bid
-    state: Mapped[str] = mapped_column(String(10), default="pending")
+    state: Mapped[str] = mapped_column(String(10), default=OfferState.PENDING.value)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     offered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     offered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -177,28 +168,24 @@ class RunnerUpOffer(db.Model):
 
     case: Mapped[DefaultCase] = relationship()
 
-    @property
-    def state_label(self) -> str:
-        return OFFER_STATES[self.state]
-
 
 # ---- 纠纷调解 (第二十七条) -----------------------------------------------------------------------------------------
 
-DISPUTE_STATES = {"open": "调解中", "settled": "调解成功", "failed": "调解不成", "withdrawn": "已撤回"}
+DISPUTE_STATES = DisputeState.labels()
 
 
-class Dispute(db.Model):
+class Dispute(DisputeState.mixin(), db.Model):
     """纠纷调解记录: a dispute over a trade brought to the center for mediation (第二十七条): parties, claims,
     sessions held, outcome (agreement, or the parties told of arbitration / the court)."""
 
     __tablename__ = "dispute"
     __table_args__ = (
-        CheckConstraint("state IN ('open', 'settled', 'failed', 'withdrawn')", name="state"),
+        CheckConstraint(DisputeState.check(), name="state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
-    state: Mapped[str] = mapped_column(String(10), default="open")
+    state: Mapped[str] = mapped_column(String(10), default=DisputeState.OPEN.value)
     applicant: Mapped[str] = mapped_column(String(100))  # who applied (name / organisation)
     respondent: Mapped[str] = mapped_column(String(100))
     parties: Mapped[str] = mapped_column(Text, default="")  # others involved
@@ -215,7 +202,3 @@ class Dispute(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     listing: Mapped[Listing] = relationship()
-
-    @property
-    def state_label(self) -> str:
-        return DISPUTE_STATES[self.state]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from exchange import stages
 from exchange.access import require
 from exchange.audit.services import record
 from exchange.errors import ServiceError
@@ -40,18 +41,7 @@ def terminate(reviewer, listing, *, ground: str, basis: str, document=None,
                              article="第二十四条", what="终结", basis_hint="批准或通知文件的机关、文号和主要内容",
                              document_hint="批准终结的文件（或法院通知书）")
     from_state = listing.state
-    from exchange.trading.models import BiddingSession, Deal
-    for session in db.session.scalars(select(BiddingSession).where(BiddingSession.listing_id == listing.id,
-                                                                   BiddingSession.state == "scheduled")):
-        session.state, session.outcome = "cancelled", "交易终结，竞价取消"
-    from exchange.trading.services import deal_for
-    deal = deal_for(listing)
-    if deal is not None:
-        deal.state = "void"
-        from exchange.contracts.models import Contract
-        contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
-        if contract is not None:
-            contract.state = "void"
+    stages.terminated(listing, reviewer)  # each stage ends its own rows: sessions cancelled, deal and contract void
     close_on_termination(listing)
     fire(listing, "terminate", reviewer, reason=f"{TERMINATION_GROUNDS[ground]}：{basis}",
          data={"ground": ground, "document_sha256": stored.sha256})

@@ -25,24 +25,23 @@ live bidding session goes on with the time it had left.  The listing returns to 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Callable
 
 from sqlalchemy import select
 
-from exchange import clock
+from exchange import clock, stages
 from exchange.access import can, require
 from exchange.accounts.models import Role
 from exchange.audit.services import record
 from exchange.errors import ServiceError
 from exchange.exceptions.models import SUSPENSION_GROUNDS, Suspension
+from exchange.exceptions.states import SUSPENSION, SuspensionState
 from exchange.extensions import db
 from exchange.listings.workflow import TRANSITIONS, fire
 from exchange.trading.services import objection_upheld
+from exchange.stages import SECONDS, WORKDAYS
 from exchange.workdays.services import add_working_days, join_due, split_due, working_days_between
-
-WORKDAYS, DAYS, SECONDS = "workdays", "days", "seconds"
 
 
 class SuspensionError(ServiceError):
@@ -52,7 +51,7 @@ class SuspensionError(ServiceError):
 def open_suspension(listing) -> Suspension | None:
     """The listing's suspension in force (active or waiting for the restart decision), if any."""
     return db.session.scalar(select(Suspension).where(Suspension.listing_id == listing.id,
-                                                      Suspension.state.in_(("active", "restart_requested"))))
+                                                      Suspension.state.in_(SuspensionState.OPEN)))
 
 
 def suspensions_of(listing) -> list[Suspension]:
@@ -60,73 +59,10 @@ def suspensions_of(listing) -> list[Suspension]:
                                    .order_by(Suspension.id)))
 
 
-# --- the clocks ---------------------------------------------------------------------------------------
+# --- the clocks: each stage declares its own (exchange/stages.py) ---------------------------------------------
 
-@dataclass(frozen=True)
-class ClockSpec:
-    model: str
-    field: str
-    kind: str
-    label: str
-    running: Callable[[Any], bool] = lambda row: True  # whether this row's clock is still counting
-
-
-def _models() -> dict[str, Any]:
-    from exchange.contracts.models import Contract
-    from exchange.listings.models import Listing
-    from exchange.registrations.models import Registration
-    from exchange.settlement.models import Settlement
-    from exchange.trading.models import BiddingSession, Deal
-    return {"listing": Listing, "registration": Registration, "session": BiddingSession, "deal": Deal,
-            "contract": Contract, "settlement": Settlement}
-
-
-CLOCKS: dict[str, list[ClockSpec]] = {
-    "listing": [ClockSpec("listing", "announce_end_at", WORKDAYS, "公告期"),
-                ClockSpec("listing", "deposit_deadline_at", WORKDAYS, "保证金截止")],
-    "registration": [ClockSpec("registration", "review_due_at", WORKDAYS, "资格审核期限",
-                               lambda r: r.state == "applied"),
-                     ClockSpec("registration", "deposit_deadline_at", WORKDAYS, "保证金截止",
-                               lambda r: r.state == "qualified")],
-    "session": [ClockSpec("session", "starts_at", SECONDS, "竞价开始"),
-                ClockSpec("session", "free_end_at", SECONDS, "自由报价期结束"),
-                ClockSpec("session", "ends_at", SECONDS, "竞价结束"),
-                ClockSpec("session", "hard_end_at", SECONDS, "最迟结束")],
-    "deal": [ClockSpec("deal", "publicity_end_at", WORKDAYS, "交易公示期满"),
-             ClockSpec("deal", "contract_due_at", WORKDAYS, "签约期限")],
-    "contract": [ClockSpec("contract", "due_at", WORKDAYS, "签约期限（5 个工作日）")],
-    "settlement": [ClockSpec("settlement", "due_at", DAYS, "结算期限（10 天）", lambda s: s.state != "settled"),
-                   ClockSpec("settlement", "certificate_due_at", WORKDAYS, "鉴证期限（3 个工作日）")],
-}
-
-
-def _rows(listing) -> list[tuple[str, Any]]:
-    """The listing's rows whose clocks may be running."""
-    m = _models()
-    rows: list[tuple[str, Any]] = [("listing", listing)]
-    rows += [("registration", r) for r in db.session.scalars(
-        select(m["registration"]).where(m["registration"].listing_id == listing.id,
-                                        m["registration"].state.in_(("applied", "qualified")))
-        .order_by(m["registration"].id))]
-    rows += [("session", s) for s in db.session.scalars(
-        select(m["session"]).where(m["session"].listing_id == listing.id, m["session"].state == "scheduled")
-        .order_by(m["session"].id))]
-    live_deals = list(db.session.scalars(select(m["deal"]).where(m["deal"].listing_id == listing.id,
-                                                                 m["deal"].state.in_(("publicity", "suspended",
-                                                                                      "confirmed")))))
-    for deal in live_deals:
-        rows.append(("deal", deal))
-        rows += [("contract", c) for c in db.session.scalars(
-            select(m["contract"]).where(m["contract"].deal_id == deal.id,
-                                        m["contract"].state.in_(("draft", "confirmed", "uploaded"))))]
-        rows += [("settlement", s) for s in db.session.scalars(
-            select(m["settlement"]).where(m["settlement"].deal_id == deal.id,
-                                          m["settlement"].state.in_(("awaiting", "paid", "settled"))))]
-    return rows
-
-
-def _freeze_one(spec: ClockSpec, due: datetime, now: datetime) -> dict:
-    entry = {"model": spec.model, "field": spec.field, "kind": spec.kind, "label": spec.label,
+def _freeze_one(stage: str, spec: stages.Clock, due: datetime, now: datetime) -> dict:
+    entry = {"model": stage, "field": spec.field, "kind": spec.kind, "label": spec.label,
              "due": clock.ensure_aware(due).isoformat()}
     today = clock.to_local(now).date()
     if spec.kind == SECONDS:
@@ -152,14 +88,10 @@ def restored_due(entry: dict, restart_at: datetime) -> datetime:
 def freeze_clocks(listing, now: datetime) -> list[dict]:
     """What is left of every clock of the listing still running at ``now`` (those already run out stay run out)."""
     frozen = []
-    for model, row in _rows(listing):
-        for spec in CLOCKS[model]:
-            due = getattr(row, spec.field)
-            if not spec.running(row) or due is None or clock.ensure_aware(due) <= now:
-                continue
-            entry = _freeze_one(spec, clock.ensure_aware(due), now)
-            entry["id"] = row.id
-            frozen.append(entry)
+    for stage, row, spec, due in stages.running_clocks(listing, now, clock.ensure_aware):
+        entry = _freeze_one(stage.name, spec, due, now)
+        entry["id"] = row.id
+        frozen.append(entry)
     return frozen
 
 
@@ -177,10 +109,7 @@ def _begin(listing, *, ground: str, basis: str, actor, stored=None) -> Suspensio
     if stored is not None:
         s.document_key, s.document_filename = stored.key, stored.filename
         s.document_content_type, s.document_sha256 = stored.content_type, stored.sha256
-    from exchange.trading.services import deal_for
-    deal = deal_for(listing)
-    if deal is not None and deal.state == "publicity":
-        deal.state = "suspended"  # 交易公示 stops (the public page says so)
+    stages.suspended(listing, actor)  # each stage stops its rows (a deal's 交易公示: the public page says so)
     db.session.add(s)
     return s
 
@@ -262,7 +191,8 @@ def apply_restart(user, listing, *, reason: str) -> Suspension:
     reason = (reason or "").strip()
     if len(reason) < 4 or len(reason) > 2000:
         raise SuspensionError("请写明申请重启的理由（例如中止情形已消除的依据）。", field="reason")
-    s.state, s.restart_reason = "restart_requested", reason
+    SUSPENSION.fire(s, "request_restart", user, reason=reason, authorised=True)
+    s.restart_reason = reason
     s.restart_requested_by_id, s.restart_requested_at = user.id, clock.now()
     db.session.flush()
     record("listing.restart_requested", f"申请重启交易：{listing.project_no}", obj_type="listing", obj_id=listing.id,
@@ -286,27 +216,22 @@ def decide_restart(reviewer, listing, *, approve: bool, decision: str) -> Suspen
     if len(decision) < 2 or len(decision) > 2000:
         raise SuspensionError("请写明认定意见（是否符合重启条件及理由）。", field="decision")
     if not approve:
-        s.state, s.restart_decision = "active", decision
+        SUSPENSION.fire(s, "refuse_restart", reviewer, reason=decision, authorised=True)
+        s.restart_decision = decision
         db.session.flush()
         record("listing.restart_refused", f"不予重启：{listing.project_no}（{decision}）", obj_type="listing",
                obj_id=listing.id, after={"suspension": s.id})
         return s
     now = clock.now()
-    models = _models()
     restored = []
     for entry in frozen_clocks(s):
-        row = db.session.get(models[entry["model"]], entry["id"])
-        if row is None:
-            continue
         new = restored_due(entry, now)
-        setattr(row, entry["field"], new)
-        restored.append({**entry, "restored": new.isoformat()})
-    from exchange.trading.services import deal_for
-    deal = deal_for(listing)
-    if deal is not None and deal.state == "suspended":
-        deal.state = "publicity"
+        if stages.give_back(entry["model"], entry["id"], entry["field"], new):  # the row's own stage declared it
+            restored.append({**entry, "restored": new.isoformat()})
+    stages.restarted(listing, reviewer)
     s.frozen = json.dumps(restored, ensure_ascii=False)  # what was left of each clock, and its new due
-    s.state, s.restart_decision, s.restarted_by_id, s.restarted_at = "restarted", decision, reviewer.id, now
+    SUSPENSION.fire(s, "restart", reviewer, reason=decision, authorised=True)
+    s.restart_decision, s.restarted_by_id, s.restarted_at = decision, reviewer.id, now
     fire(listing, "restart", reviewer, reason=decision, data={"suspension": s.id})
     db.session.flush()
     record("listing.restarted", f"重启交易：{listing.project_no}，恢复期限 {len(restored)} 项", obj_type="listing",
@@ -317,7 +242,7 @@ def decide_restart(reviewer, listing, *, approve: bool, decision: str) -> Suspen
 def close_on_termination(listing) -> Suspension | None:
     s = open_suspension(listing)
     if s is not None:
-        s.state = "terminated"
+        SUSPENSION.fire(s, "terminate")
     return s
 
 
@@ -334,6 +259,6 @@ def frozen_rows(s: Suspension, now_fn: Callable[[], datetime] = clock.now) -> li
                                             else "")
         rows.append({**entry, "left": left, "due_dt": datetime.fromisoformat(entry["due"]),
                      "restored_dt": datetime.fromisoformat(entry["restored"]) if entry.get("restored") else None,
-                     "if_restarted": restored_due(entry, now_fn()) if s.state in ("active", "restart_requested")
+                     "if_restarted": restored_due(entry, now_fn()) if s.is_open
                      else None})
     return rows

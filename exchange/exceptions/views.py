@@ -2,7 +2,7 @@
 restart."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -10,13 +10,12 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from exchange.access import require
-from exchange.errors import ServiceError
 from exchange.exceptions import services as xsvc
 from exchange.exceptions import suspension
 from exchange.exceptions.models import SUSPENSION_GROUNDS, TERMINATION_GROUNDS, Suspension
 from exchange.extensions import db
 from exchange.listings.models import Listing
-from exchange.pages import apply_service_error
+from exchange.pages import apply_service_error, run_action
 
 bp = Blueprint("exceptions", __name__, url_prefix="/listings")
 
@@ -32,8 +31,8 @@ class TerminateForm(FlaskForm):
 def terminate(listing_id: int):
     return _decision_page(
         listing_id, "listings.terminate", TerminateForm, xsvc.terminate, TERMINATE_PAGE,
-        lambda t, listing: (f"已终结交易，{t.refunds_opened} 笔保证金转入退款（5 个工作日内退还）。",
-                            url_for("listings.detail", listing_id=listing.id)))
+        lambda t: f"已终结交易，{t.refunds_opened} 笔保证金转入退款（5 个工作日内退还）。",
+        lambda listing: url_for("listings.detail", listing_id=listing.id))
 
 
 TERMINATE_PAGE = {
@@ -47,28 +46,28 @@ SUSPEND_PAGE = {
             "已在办理的退款照常办理。"}
 
 
-def _decision_page(listing_id: int, action: str, form_cls, service, page: dict, done):
+def _decision_page(listing_id: int, action: str, form_cls, service, page: dict, done, target):
     """A center decision on one of an article's grounds with its document (终结, 中止): the form, the service,
-    the message and where to go after it."""
+    the message (``done(result)``) and where to go after it (``target(listing)``)."""
     listing = db.session.get(Listing, listing_id)
     if listing is None:
         abort(404)
     require(current_user, action, listing.org)
     form = form_cls()
-    if request.method == "POST" and form.validate_on_submit():
-        try:
-            result = service(current_user, listing, ground=form.ground.data, basis=form.basis.data or "",
-                             document=form.document.data or None)
-        except ServiceError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            message, target = done(result, listing)
-            flash(message, "success")
-            return redirect(target)
-    return render_template("exceptions/decision.html", listing=listing, form=form, page=page), \
-        (400 if request.method == "POST" else 200)
+
+    def shown(status: int = 200):
+        return render_template("exceptions/decision.html", listing=listing, form=form, page=page), status
+
+    def refused(exc):
+        apply_service_error(form, exc)
+        return shown(400)
+
+    if not form.validate_on_submit():
+        return shown(400 if request.method == "POST" else 200)
+    return run_action(lambda: service(current_user, listing, ground=form.ground.data, basis=form.basis.data or "",
+                                      document=form.document.data or None),
+                      refused=refused, done=done, back=url_for(request.endpoint, listing_id=listing.id),
+                      then=lambda _: target(listing))
 
 
 # --- 中止 / 重启 (第二十三条) --------------------------------------------------------------------------
@@ -100,8 +99,8 @@ def _listing_or_404(listing_id: int) -> Listing:
 def suspend(listing_id: int):
     return _decision_page(
         listing_id, "listings.suspend", SuspendForm, suspension.suspend, SUSPEND_PAGE,
-        lambda s, listing: (f"已中止交易，{len(suspension.frozen_clocks(s))} 项期限已冻结；重启后按剩余时间继续。",
-                            url_for("exceptions.suspension_page", listing_id=listing.id)))
+        lambda s: f"已中止交易，{len(suspension.frozen_clocks(s))} 项期限已冻结；重启后按剩余时间继续。",
+        lambda listing: url_for("exceptions.suspension_page", listing_id=listing.id))
 
 
 def _may_view_suspension(listing: Listing) -> bool:
@@ -133,6 +132,10 @@ def _render_suspension(listing: Listing, *, apply_form=None, decide_form=None, s
         past_rows={s.id: suspension.frozen_rows(s) for s in past}), status
 
 
+def _back(listing: Listing) -> str:
+    return url_for("exceptions.suspension_page", listing_id=listing.id)
+
+
 @bp.route("/<int:listing_id>/suspension/apply", methods=["POST"])
 @login_required
 def restart_apply(listing_id: int):
@@ -141,38 +144,38 @@ def restart_apply(listing_id: int):
         abort(403)
     suspension.authorise_restart_apply(current_user, listing)  # a reader who may not apply: refused before the form
     form = RestartApplyForm()
-    if form.validate_on_submit():
-        try:
-            suspension.apply_restart(current_user, listing, reason=form.reason.data or "")
-        except ServiceError as exc:
-            db.session.rollback()
+
+    def refused(exc=None):  # the page again with the form, the refusal next to its field
+        if exc is not None:
             apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash("重启申请已提交，交易中心认定后将通知各方。", "success")
-            return redirect(url_for("exceptions.suspension_page", listing_id=listing.id))
-    return _render_suspension(listing, apply_form=form, status=400)
+        return _render_suspension(listing, apply_form=form, status=400)
+
+    if not form.validate_on_submit():
+        return refused()
+    return run_action(lambda: suspension.apply_restart(current_user, listing, reason=form.reason.data or ""),
+                      refused=refused, done="重启申请已提交，交易中心认定后将通知各方。", back=_back(listing))
 
 
 @bp.route("/<int:listing_id>/suspension/decide", methods=["POST"])
 @login_required
 def restart_decide(listing_id: int):
+    """The center's 认定 of a restart application: one decision (restart / stay suspended) of one service."""
     listing = _listing_or_404(listing_id)
     require(current_user, "listings.suspend", listing.org)
     form = RestartDecideForm()
-    if form.validate_on_submit():
-        approve = form.approve.data == "yes"
-        try:
-            suspension.decide_restart(current_user, listing, approve=approve, decision=form.decision.data or "")
-        except ServiceError as exc:
-            db.session.rollback()
+    approve = form.approve.data == "yes"
+
+    def refused(exc=None):  # the page again with the form, the refusal next to its field
+        if exc is not None:
             apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash("已重启交易，各项期限按剩余时间重新计算。" if approve else "已认定不符合重启条件，交易继续中止。",
-                  "success")
-            return redirect(url_for("exceptions.suspension_page", listing_id=listing.id))
-    return _render_suspension(listing, decide_form=form, status=400)
+        return _render_suspension(listing, decide_form=form, status=400)
+
+    if not form.validate_on_submit():
+        return refused()
+    return run_action(lambda: suspension.decide_restart(current_user, listing, approve=approve,
+                                                        decision=form.decision.data or ""),
+                      refused=refused, back=_back(listing),
+                      done="已重启交易，各项期限按剩余时间重新计算。" if approve else "已认定不符合重启条件，交易继续中止。")
 
 
 @bp.route("/<int:listing_id>/suspension/<int:suspension_id>/document")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from exchange import clock
 from exchange.db import Money, UTCDateTime
 from exchange.extensions import db
+from exchange.ledger.states import RefundState
 
 # suspense: money that reached the account but could not be booked as what it claims to be (an unknown
 # payer, a wrong amount, a late deposit); it is held there until returned to the payer.
@@ -65,7 +66,26 @@ class JournalLine(db.Model):
     account: Mapped[LedgerAccount] = relationship()
 
 
-class Refund(db.Model):
+class TransferColumns:
+    """The columns of a four-eyes bank transfer (:mod:`exchange.ledger.transfers`), the same in every table that
+    holds one (the refund here, the payout in settlement): the bank's 回单号, who recorded it and when, who approved
+    it and when, and the journal entry the approval posted.  They come after the model's own columns (a model's
+    ``created_at`` and ``version`` carry ``sort_order=1`` to stay last, as the migrations created them)."""
+
+    bank_ref: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"))
+
+    @staticmethod
+    def four_eyes() -> CheckConstraint:
+        """The database's half of the four eyes: the approver is never the maker (one per table)."""
+        return CheckConstraint("approved_by_id IS NULL OR approved_by_id <> recorded_by_id", name="four_eyes")
+
+
+class Refund(RefundState.mixin(), TransferColumns, db.Model):
     """Money to be returned without interest within 5 工作日 (第十九条(二)), recorded by one finance
     user and approved by another (maker-checker) before the ledger entry is posted.
 
@@ -74,9 +94,9 @@ class Refund(db.Model):
 
     __tablename__ = "refund"
     __table_args__ = (
-        CheckConstraint("state IN ('pending', 'recorded', 'approved')", name="state"),
+        CheckConstraint(RefundState.check(), name="state"),
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("approved_by_id IS NULL OR approved_by_id <> recorded_by_id", name="four_eyes"),
+        TransferColumns.four_eyes(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,16 +107,11 @@ class Refund(db.Model):
     payee: Mapped[str] = mapped_column(String(200), default="")  # who gets the money back (name, account)
     # lost / abandoned / rejected / terminated / late / unmatched / other
     reason: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(10), default=RefundState.PENDING.value, index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    bank_ref: Mapped[str] = mapped_column(String(100), default="")
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    # (the transfer's columns, from TransferColumns, come here)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, sort_order=1)
+    version: Mapped[int] = mapped_column(Integer, default=1, sort_order=1)
 
     account: Mapped[LedgerAccount] = relationship()
 

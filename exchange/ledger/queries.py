@@ -15,9 +15,10 @@ from exchange.accounts.models import User
 from exchange.extensions import db
 from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount, Refund
 from exchange.ledger.services import ListingMoney, listing_money
+from exchange.ledger.states import RefundState
 from exchange.money import to_money
 
-REFUND_STATES = {"pending": "待登记转账", "recorded": "待复核", "approved": "已退还"}
+REFUND_STATES = RefundState.labels()
 
 ACCOUNT_KIND_LABELS = {"bank": "银行存款", "deposit": "保证金", "price": "待划付价款", "fee": "服务费",
                        "forfeit": "没收保证金", "suspense": "挂账待退"}
@@ -31,7 +32,7 @@ _KIND_ORDER = {k: i for i, k in enumerate(("deposit", "price", "fee", "forfeit",
 
 
 def is_overdue(refund: Refund, now: datetime | None = None) -> bool:
-    return refund.state != "approved" and refund.due_at < (now or clock.now())
+    return refund.is_unpaid and refund.due_at < (now or clock.now())
 
 
 def refunds_stmt(state: str | None = None, overdue: bool = False, now: datetime | None = None):
@@ -41,7 +42,7 @@ def refunds_stmt(state: str | None = None, overdue: bool = False, now: datetime 
     if state in REFUND_STATES:
         stmt = stmt.where(Refund.state == state)
     if overdue:
-        stmt = stmt.where(Refund.state != "approved", Refund.due_at < now)
+        stmt = stmt.where(Refund.state.in_(RefundState.UNPAID), Refund.due_at < now)
     return stmt
 
 
@@ -52,7 +53,7 @@ def refund_counts(now: datetime | None = None) -> dict[str, int]:
     for state, n in db.session.execute(select(Refund.state, func.count(Refund.id)).group_by(Refund.state)):
         counts[state] = n
     counts["overdue"] = db.session.scalar(select(func.count(Refund.id)).where(
-        Refund.state != "approved", Refund.due_at < now)) or 0
+        Refund.state.in_(RefundState.UNPAID), Refund.due_at < now)) or 0
     return counts
 
 

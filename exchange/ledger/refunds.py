@@ -1,18 +1,20 @@
 """Refunds of deposits (第十九条(二)): due within 5 工作日, no interest, maker-checker.
 
 One finance user records the bank transfer (回单号); a *different* finance user approves it, which
-posts the ledger entry.  The database refuses the same person in both roles as well.
+posts the ledger entry — the four-eyes transfer of :mod:`exchange.ledger.transfers`, declared here as
+:data:`TRANSFER`.  The database refuses the same person in both roles as well.
 """
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from exchange import clock
-from exchange.access import require
 from exchange.audit.services import record
 from exchange.extensions import db
 from exchange.ledger import services as ledger
+from exchange.ledger import transfers
 from exchange.ledger.models import Refund
+from exchange.ledger.states import REFUND, RefundState
 from exchange.money import format_yuan
 from exchange.workdays.services import due_after_working_days
 
@@ -24,6 +26,16 @@ REASONS = {"lost": "未成交", "abandoned": "视为放弃", "rejected": "资格
 
 class RefundError(ledger.LedgerError):
     """A refund step that cannot be taken."""
+
+
+def _post(refund: Refund, checker):
+    return ledger.return_from(refund.account, actor=checker, key=f"refund:{refund.id}",
+                              memo=f"退款 {refund.bank_ref}：{refund.payee}")
+
+
+# a refund is a four-eyes transfer: 退款, under refunds.manage; its approval pays back all its account holds
+TRANSFER = transfers.TransferKind(name="退款", machine=REFUND, action="refunds.manage", error=RefundError,
+                                  obj_type="refund", post=_post)
 
 
 def open_refund(registration, reason: str) -> Refund:
@@ -39,7 +51,7 @@ def open_refund(registration, reason: str) -> Refund:
         raise RefundError("该报名没有在账的保证金。")
     now = clock.now()
     refund = Refund(account_id=account.id, registration_id=registration.id, listing_id=registration.listing_id,
-                    amount=amount, reason=reason, payee=registration.buyer.display_name, state="pending",
+                    amount=amount, reason=reason, payee=registration.buyer.display_name,
                     due_at=due_after_working_days(now, REFUND_WORKING_DAYS).at)
     db.session.add(refund)
     db.session.flush()
@@ -62,7 +74,7 @@ def open_return(account, reason: str, payee: str) -> Refund:
     if amount <= 0:
         raise RefundError("该挂账款项没有余额。")
     refund = Refund(account_id=account.id, listing_id=account.listing_id, amount=amount, reason=reason,
-                    payee=(payee or "")[:200], state="pending",
+                    payee=(payee or "")[:200],
                     due_at=due_after_working_days(clock.now(), REFUND_WORKING_DAYS).at)
     db.session.add(refund)
     db.session.flush()
@@ -89,7 +101,8 @@ def open_for_listing(listing, reason: str, *, keep_registration_ids=()) -> list[
 
 def unpaid_refund_of(account) -> Refund | None:
     """The refund emptying this account that is not approved yet (pending, or its transfer recorded)."""
-    return db.session.scalar(select(Refund).where(Refund.account_id == account.id, Refund.state != "approved"))
+    return db.session.scalar(select(Refund).where(Refund.account_id == account.id,
+                                                  Refund.state.in_(RefundState.UNPAID)))
 
 
 def withdraw(refund: Refund, why: str) -> None:
@@ -107,41 +120,17 @@ def withdraw(refund: Refund, why: str) -> None:
 
 
 def record_transfer(maker, refund: Refund, bank_ref: str) -> Refund:
-    require(maker, "refunds.manage")
-    if refund.state != "pending":
-        raise RefundError("该退款已登记转账。")
-    bank_ref = (bank_ref or "").strip()
-    if not bank_ref or len(bank_ref) > 100:
-        raise RefundError("请填写退款的银行回单号。", field="bank_ref")
-    refund.state, refund.bank_ref = "recorded", bank_ref
-    refund.recorded_by_id, refund.recorded_at = maker.id, clock.now()
-    db.session.flush()
-    record("refund.record", f"登记退款转账 {bank_ref}，{format_yuan(refund.amount)} 元", obj_type="refund",
-           obj_id=refund.id)
-    return refund
+    """The maker records the refund's bank transfer (the four-eyes transfer of :mod:`exchange.ledger.transfers`)."""
+    return transfers.record_transfer(TRANSFER, maker, refund, bank_ref)
 
 
 def approve(checker, refund: Refund) -> Refund:
     """The second finance user approves: the deposit leaves the books."""
-    require(checker, "refunds.manage")
-    if refund.state == "approved":
-        return refund
-    if refund.state != "recorded":
-        raise RefundError("请先登记退款转账，再由另一名财务人员复核。")
-    if refund.recorded_by_id == checker.id:
-        raise RefundError("登记人和复核人不能是同一人，请由另一名财务人员复核。")
-    entry = ledger.return_from(refund.account, actor=checker, key=f"refund:{refund.id}",
-                               memo=f"退款 {refund.bank_ref}：{refund.payee}")
-    refund.state, refund.approved_by_id, refund.approved_at = "approved", checker.id, clock.now()
-    refund.journal_entry_id = entry.id
-    db.session.flush()
-    record("refund.approve", f"复核通过退款 {refund.bank_ref}，{format_yuan(refund.amount)} 元", obj_type="refund",
-           obj_id=refund.id)
-    return refund
+    return transfers.approve(TRANSFER, checker, refund)
 
 
 def overdue(now=None) -> list[Refund]:
     """Refunds not approved by their due time (to be flagged to finance)."""
     now = now or clock.now()
-    return list(db.session.scalars(select(Refund).where(Refund.state != "approved", Refund.due_at < now)
+    return list(db.session.scalars(select(Refund).where(Refund.state.in_(RefundState.UNPAID), Refund.due_at < now)
                                    .order_by(Refund.due_at)))

@@ -77,6 +77,11 @@ def forfeit_account(listing) -> LedgerAccount:
                     f"{listing.project_no or '#' + str(listing.id)} 没收的保证金", listing_id=listing.id)
 
 
+def existing_forfeit_account(listing) -> LedgerAccount | None:
+    """The listing's forfeit account if a forfeiture ever opened it — for pages, which only read."""
+    return db.session.scalar(select(LedgerAccount).where(LedgerAccount.code == f"FORFEIT-L{listing.id}"))
+
+
 def suspense_account(code: str, name: str, listing=None) -> LedgerAccount:
     """A suspense account for one unbookable arrival (``code`` names the event, e.g. a statement line)."""
     return _account(f"SUS-{code}", "suspense", name, listing_id=getattr(listing, "id", None))

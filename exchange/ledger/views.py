@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm.exc import StaleDataError
 
 from exchange import clock
 from exchange.access import can, require
 from exchange.accounts.models import User
-from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.inputs import arg_page
 from exchange.ledger import queries as q
@@ -24,6 +22,7 @@ from exchange.ledger.models import JournalEntry, Refund
 from exchange.ledger.services import check, listing_money
 from exchange.listings.models import Listing
 from exchange.money import format_yuan
+from exchange.pages import run_action
 
 bp = Blueprint("ledger", __name__, url_prefix="/finance")
 
@@ -77,17 +76,7 @@ def refund(refund_id: int):
     return _render_refund(_refund(refund_id))
 
 
-def _done(refund_id: int, exc: Exception | None, message: str):
-    if exc is None:
-        db.session.commit()
-        flash(message, "success")
-    else:
-        db.session.rollback()
-        if isinstance(exc, StaleDataError):
-            flash("该退款刚被他人处理，请查看最新状态。", "error")
-        else:
-            flash(getattr(exc, "message", str(exc)), "error")
-    return redirect(url_for("ledger.refund", refund_id=refund_id))
+REFUND_STALE = "该退款刚被他人处理，请查看最新状态。"
 
 
 @bp.route("/refunds/<int:refund_id>/transfer", methods=["POST"])
@@ -98,11 +87,9 @@ def record_transfer(refund_id: int):
     form = TransferForm()
     if not form.validate_on_submit():
         return _render_refund(refund, form, 400)
-    try:
-        rf.record_transfer(current_user, refund, form.bank_ref.data)
-    except (ServiceError, StaleDataError) as exc:
-        return _done(refund_id, exc, "")
-    return _done(refund_id, None, f"已登记退款转账（回单号 {refund.bank_ref}），请另一名财务人员复核。")
+    return run_action(lambda: rf.record_transfer(current_user, refund, form.bank_ref.data),
+                      done=lambda _: f"已登记退款转账（回单号 {refund.bank_ref}），请另一名财务人员复核。",
+                      back=url_for("ledger.refund", refund_id=refund_id), stale=REFUND_STALE)
 
 
 @bp.route("/refunds/<int:refund_id>/approve", methods=["POST"])
@@ -110,16 +97,11 @@ def record_transfer(refund_id: int):
 def approve(refund_id: int):
     require(current_user, "refunds.manage")
     refund = _refund(refund_id)
-    if not ApproveForm().validate_on_submit():
-        abort(400)
-    already = refund.state == "approved"
-    try:
-        rf.approve(current_user, refund)
-    except (ServiceError, StaleDataError) as exc:
-        return _done(refund_id, exc, "")
-    if already:
-        return _done(refund_id, None, "该退款此前已复核通过，未重复记账。")
-    return _done(refund_id, None, f"复核通过：{format_yuan(refund.amount)} 元已退还 {refund.payee}，已记账。")
+    already = refund.is_approved
+    return run_action(lambda: rf.approve(current_user, refund), form=ApproveForm(),
+                      done=lambda _: "该退款此前已复核通过，未重复记账。" if already else
+                      f"复核通过：{format_yuan(refund.amount)} 元已退还 {refund.payee}，已记账。",
+                      back=url_for("ledger.refund", refund_id=refund_id), stale=REFUND_STALE)
 
 
 # --- ledger (台账) --------------------------------------------------------------------------------------

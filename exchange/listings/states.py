@@ -34,3 +34,26 @@ class ListingState(States):
     EDITABLE = nonmember(frozenset({"draft", "returned"}))
     # waiting for a reviewer
     IN_REVIEW = nonmember(frozenset({"station_review", "center_review"}))
+    # the trade is being organised or concluded (its 组织交易 page is the way on): trading to 鉴证
+    IN_TRADE = nonmember(frozenset({"trading", "publicity", "contract", "settlement", "certification"}))
+    # the stages whose deadline a buyer can miss (签约, 结算; 第二十二条): a default may be declared
+    DEFAULTABLE = nonmember(frozenset({"contract", "settlement"}))
+
+
+# --- the listing's own clocks (exchange/stages.py: 中止 freezes them, 重启 gives them back) ---------------------------
+
+def _declare_stage() -> None:
+    from exchange import stages
+    from exchange.extensions import db
+
+    def load(listing_id):
+        from exchange.listings.models import Listing
+        return db.session.get(Listing, listing_id)
+
+    stages.declare(stages.Stage(
+        "listing", 10, rows=lambda listing: [listing], load=load,
+        clocks=(stages.Clock("announce_end_at", stages.WORKDAYS, "公告期"),
+                stages.Clock("deposit_deadline_at", stages.WORKDAYS, "保证金截止"))))
+
+
+_declare_stage()

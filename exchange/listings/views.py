@@ -76,22 +76,25 @@ def new():
         form.point_id.choices = [(p.id, f"{p.parent.area_name} · {p.area_name}") for p in points]
     else:
         del form.point_id  # a village clerk always drafts for their own village
-    if form.validate_on_submit():
-        cat = db.session.get(Category, form.category_id.data)
-        point = db.session.get(OrgUnit, form.point_id.data) if direct and form.point_id.data else None
-        if direct and point is None:
-            form.form_errors.append("请选择项目所在的村（社区）。")
-            return render_template("listings/new.html", form=form, direct=direct), 400
-        try:
-            listing = svc.create_draft(current_user, category=cat, point=point, title=form.title.data)
-        except svc.ListingError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash("草稿已建立。请按步骤填写，可随时保存，下次接着填。", "success")
-            return redirect(url_for("listings.edit", listing_id=listing.id, step="basic"))
-    return render_template("listings/new.html", form=form, direct=direct)
+
+    def page(status: int = 200):
+        return render_template("listings/new.html", form=form, direct=direct), status
+
+    def refused(exc):
+        apply_service_error(form, exc)
+        return page()
+
+    if not form.validate_on_submit():
+        return page()
+    cat = db.session.get(Category, form.category_id.data)
+    point = db.session.get(OrgUnit, form.point_id.data) if direct and form.point_id.data else None
+    if direct and point is None:
+        form.form_errors.append("请选择项目所在的村（社区）。")
+        return page(400)
+    return run_action(lambda: svc.create_draft(current_user, category=cat, point=point, title=form.title.data),
+                      refused=refused, done="草稿已建立。请按步骤填写，可随时保存，下次接着填。",
+                      back=url_for("listings.new"),
+                      then=lambda listing: url_for("listings.edit", listing_id=listing.id, step="basic"))
 
 
 # --- the step-by-step form ----------------------------------------------------------------------------
@@ -152,27 +155,28 @@ def edit(listing_id: int, step: str):
     else:
         form = form_cls()
     _fill_choices(form, listing)
-    if form.validate_on_submit():
-        kwargs = _form_values(form, listing)
-        cat = db.session.get(Category, form.category_id.data) if hasattr(form, "category_id") else None
-        method = db.session.get(TransferMethod, form.method_id.data) if hasattr(form, "method_id") else None
-        if method is not None and cat is not None and method.category_id != cat.id:
-            method = cat.active_methods()[0] if cat.active_methods() else None
-        try:
-            svc.update_draft(current_user, listing, category=cat, method=method, **kwargs)
-        except svc.ListingError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            if request.form.get("go") == "stay":
-                flash("已保存。", "success")
-                return redirect(url_for("listings.edit", listing_id=listing.id, step=key))
-            nxt = STEPS[min(index + 1, len(STEPS) - 1)][0]
-            return redirect(url_for("listings.edit", listing_id=listing.id, step=nxt))
-    return render_template("listings/edit.html", listing=listing, form=form, steps=STEPS, index=index,
-                           step=key, step_label=label, problems=rules.problems(listing)), \
-        (400 if request.method == "POST" else 200)
+
+    def page():
+        return render_template("listings/edit.html", listing=listing, form=form, steps=STEPS, index=index,
+                               step=key, step_label=label, problems=rules.problems(listing)), \
+            (400 if request.method == "POST" else 200)
+
+    def refused(exc):
+        apply_service_error(form, exc)
+        return page()
+
+    if not form.validate_on_submit():
+        return page()
+    kwargs = _form_values(form, listing)
+    cat = db.session.get(Category, form.category_id.data) if hasattr(form, "category_id") else None
+    method = db.session.get(TransferMethod, form.method_id.data) if hasattr(form, "method_id") else None
+    if method is not None and cat is not None and method.category_id != cat.id:
+        method = cat.active_methods()[0] if cat.active_methods() else None
+    stay = request.form.get("go") == "stay"  # 保存 stays on the step; 保存并下一步 goes on to the next one
+    nxt = key if stay else STEPS[min(index + 1, len(STEPS) - 1)][0]
+    return run_action(lambda: svc.update_draft(current_user, listing, category=cat, method=method, **kwargs),
+                      refused=refused, done="已保存。" if stay else None,
+                      back=url_for("listings.edit", listing_id=listing.id, step=nxt))
 
 
 def _require_editor(listing: Listing) -> None:
@@ -194,20 +198,14 @@ def upload(listing_id: int):
     listing = _listing(listing_id)
     _require_editor(listing)
     form = MaterialForm()
-    if form.validate_on_submit():
-        try:
-            svc.add_material(current_user, listing, form.kind.data, form.file.data)
-        except svc.ListingError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            db.session.commit()
-            flash("材料已上传。", "success")
-    else:
+    back = url_for("listings.edit", listing_id=listing.id, step="materials")
+    if not form.validate_on_submit():
         for errors in form.errors.values():
             for e in errors:
                 flash(e if isinstance(e, str) else "上传失败，请重试。", "error")
-    return redirect(url_for("listings.edit", listing_id=listing.id, step="materials"))
+        return redirect(back)
+    return run_action(lambda: svc.add_material(current_user, listing, form.kind.data, form.file.data),
+                      done="材料已上传。", back=back)
 
 
 @bp.route("/<int:listing_id>/materials/<int:material_id>/delete", methods=["POST"])
@@ -218,17 +216,8 @@ def delete_material(listing_id: int, material_id: int):
     material = db.session.get(ListingMaterial, material_id)
     if material is None or material.listing_id != listing.id:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        svc.remove_material(current_user, material)
-    except svc.ListingError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash("材料已删除。", "success")
-    return redirect(url_for("listings.edit", listing_id=listing.id, step="materials"))
+    return run_action(lambda: svc.remove_material(current_user, material), form=ActionForm(), done="材料已删除。",
+                      back=url_for("listings.edit", listing_id=listing.id, step="materials"))
 
 
 @bp.route("/<int:listing_id>/materials/<int:material_id>")

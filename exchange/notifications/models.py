@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from exchange import clock
 from exchange.db import UTCDateTime
 from exchange.extensions import db
+from exchange.notifications.states import DeliveryStatus
 
 
 class Notification(db.Model):
@@ -35,20 +36,20 @@ class Notification(db.Model):
     deliveries: Mapped[list["Delivery"]] = relationship(back_populates="notification", order_by="Delivery.id")
 
 
-class Delivery(db.Model):
+class Delivery(DeliveryStatus.mixin("status"), db.Model):
     """What one channel did with a notification: the masked address it went to and the outcome."""
 
     __tablename__ = "notification_delivery"
     __table_args__ = (
         CheckConstraint("channel IN ('email', 'sms')", name="channel"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name="status"),
+        CheckConstraint(DeliveryStatus.check("status"), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), index=True)
     channel: Mapped[str] = mapped_column(String(5))
     address: Mapped[str] = mapped_column(String(120), default="")  # masked: 138****5678, z***@example.com
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING.value, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(String(300), default="")
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

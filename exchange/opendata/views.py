@@ -4,7 +4,7 @@ The open endpoints' rate limiter is exchange/web/ratelimit.py (an HTTP concern, 
 """
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from exchange.extensions import db
 from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS
 from exchange.opendata import services as svc
 from exchange.orgs.models import OrgUnit
-from exchange.pages import ActionForm, apply_service_error
+from exchange.pages import ActionForm, apply_service_error, run_action
 
 bp = Blueprint("opendata", __name__)
 
@@ -68,16 +68,10 @@ def tokens():
 @login_required
 def revoke(token_id: int):
     require(current_user, "datatokens.manage")
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        token = svc.revoke_token(current_user, token_id)
-    except svc.OpenDataError:
-        db.session.rollback()
-        abort(404)
-    db.session.commit()
-    flash(f"已吊销令牌“{token.name}”（{token.prefix}…），使用它的系统将立即无法访问。", "success")
-    return redirect(url_for("opendata.tokens"))
+    return run_action(lambda: svc.revoke_token(current_user, token_id), form=ActionForm(),
+                      refused=lambda exc: abort(404),  # no such token
+                      done=lambda token: f"已吊销令牌“{token.name}”（{token.prefix}…），使用它的系统将立即无法访问。",
+                      back=url_for("opendata.tokens"))
 
 
 @bp.route("/open-data")

@@ -11,17 +11,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from exchange import clock
 from exchange.db import Money, UTCDateTime
 from exchange.extensions import db
+from exchange.payments.states import LineState, OrderState
 from exchange.registrations.models import Registration
 
-ORDER_STATES = {"created": "待支付", "paid": "已支付", "failed": "支付失败", "closed": "已关闭"}
+ORDER_STATES = OrderState.labels()
 
 
-class PaymentOrder(db.Model):
+class PaymentOrder(OrderState.mixin(), db.Model):
     """One attempt to pay a deposit online through a provider (支付订单)."""
 
     __tablename__ = "payment_order"
     __table_args__ = (
-        CheckConstraint("state IN ('created', 'paid', 'failed', 'closed')", name="state"),
+        CheckConstraint(OrderState.check(), name="state"),
         CheckConstraint("amount > 0", name="amount_positive"),
         UniqueConstraint("provider", "provider_txn_id", name="uq_payment_order_provider_txn"),
     )
@@ -32,7 +33,7 @@ class PaymentOrder(db.Model):
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), index=True)  # a price balance
     provider: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(Money)
-    state: Mapped[str] = mapped_column(String(10), default="created", index=True)
+    state: Mapped[str] = mapped_column(String(10), default=OrderState.CREATED.value, index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     provider_txn_id: Mapped[str | None] = mapped_column(String(64))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the provider says the money arrived
@@ -41,10 +42,6 @@ class PaymentOrder(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     registration: Mapped[Registration] = relationship()
-
-    @property
-    def state_label(self) -> str:
-        return ORDER_STATES[self.state]
 
 
 class PaymentNotification(db.Model):
@@ -115,13 +112,13 @@ MATCHES = {
     "unknown": "无法识别缴款码",
     "outgoing": "支出（非进账）",
 }
-LINE_STATES = {"open": "待处理", "booked": "已入账", "suspense": "挂账待退", "ignored": "已忽略"}
+LINE_STATES = LineState.labels()
 
 
-class StatementLine(db.Model):
+class StatementLine(LineState.mixin(), db.Model):
     __tablename__ = "statement_line"
     __table_args__ = (
-        CheckConstraint("state IN ('open', 'booked', 'suspense', 'ignored')", name="state"),
+        CheckConstraint(LineState.check(), name="state"),
         UniqueConstraint("statement_id", "line_no", name="uq_statement_line_no"),
     )
 
@@ -139,7 +136,7 @@ class StatementLine(db.Model):
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("settlement.id"), index=True)  # a price balance
     match: Mapped[str] = mapped_column(String(14))
     match_note: Mapped[str] = mapped_column(String(300), default="")
-    state: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    state: Mapped[str] = mapped_column(String(10), default=LineState.OPEN.value, index=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str] = mapped_column(String(300), default="")
@@ -154,10 +151,6 @@ class StatementLine(db.Model):
     @property
     def match_label(self) -> str:
         return MATCHES[self.match]
-
-    @property
-    def state_label(self) -> str:
-        return LINE_STATES[self.state]
 
 
 ARRIVAL_SOURCES = {"online": "网上支付", "receipt": "银行回单", "statement": "银行流水导入"}

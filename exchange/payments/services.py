@@ -32,6 +32,7 @@ from exchange.money import format_yuan
 from exchange.payments import payables
 from exchange.payments.models import PaymentNotification, PaymentOrder
 from exchange.payments.providers import MAX_SKEW_SECONDS, NotificationRefused, get_provider
+from exchange.payments.states import PAYMENT_ORDER
 from exchange.registrations import services as rsvc
 from exchange.payments import deposits
 
@@ -74,7 +75,7 @@ def start_online_payment(buyer, reg, provider_name: str = "sandbox") -> PaymentO
     if open_order is not None and open_order.amount == reg.deposit_amount:
         return open_order  # pressing 网上支付 twice reuses the open order
     order = PaymentOrder(order_no=_new_order_no(), registration_id=reg.id, provider=provider.name,
-                         amount=reg.deposit_amount, state="created", expires_at=reg.deposit_deadline_at,
+                         amount=reg.deposit_amount, expires_at=reg.deposit_deadline_at,
                          created_by_id=buyer.id)
     db.session.add(order)
     db.session.flush()
@@ -106,7 +107,7 @@ def start_price_payment(buyer, settlement, provider_name: str = "sandbox") -> Pa
         return open_order
     now = clock.now()
     order = PaymentOrder(order_no=_new_order_no(), settlement_id=settlement.id, provider=provider.name,
-                         amount=amount, state="created", expires_at=max(settlement.due_at, now + timedelta(days=1)),
+                         amount=amount, expires_at=max(settlement.due_at, now + timedelta(days=1)),
                          created_by_id=buyer.id)
     db.session.add(order)
     db.session.flush()
@@ -218,7 +219,8 @@ def receive_notification(provider_name: str, body: bytes, headers, remote_addr: 
         return _finish(row, "refused", f"未知的支付订单号 {note.order_no}，未入账。", 404, "unknown_order")
     if note.status == "FAILED":
         if order.state == "created":
-            order.state, order.outcome = "failed", "支付未成功"
+            PAYMENT_ORDER.fire(order, "fail", authorised=True)
+            order.outcome = "支付未成功"
         return _finish(row, "failed", "已记录：支付未成功。", 200)
     if order.provider_txn_id == note.txn_id and order.state == "paid":
         return _finish(row, "duplicate", "该笔支付已处理。", 200)
@@ -260,7 +262,8 @@ def _book_or_hold(row: PaymentNotification, order: PaymentOrder, note, provider:
         return _finish(row, "duplicate", "该笔支付已处理。", 200)
     second_payment = order.state == "paid"
     if not second_payment:
-        order.state, order.provider_txn_id, order.paid_at = "paid", note.txn_id, note.paid_at
+        PAYMENT_ORDER.fire(order, "pay", authorised=True)
+        order.provider_txn_id, order.paid_at = note.txn_id, note.paid_at
     try:
         if second_payment:
             raise not_payable("already_paid", "该订单已支付过一次，本笔为重复支付。")

@@ -37,6 +37,7 @@ from exchange.ledger import services as ledger
 from exchange.money import format_yuan, to_money
 from exchange.payments import payables
 from exchange.payments.models import BankStatement, StatementLine
+from exchange.payments.states import STATEMENT_LINE
 from exchange.registrations import services as rsvc
 from exchange.payments import deposits
 from exchange.registrations.models import Registration
@@ -332,12 +333,13 @@ def import_statement(actor, data: bytes, filename: str) -> BankStatement:
     for p in parsed:
         line = StatementLine(statement_id=stmt.id, line_no=p.line_no, bank_txn_id=p.txn, arrived_at=p.arrived_at,
                              amount=p.amount, payer_name=p.payer, payer_account=p.payer_account, memo=p.memo,
-                             state="open", match="unknown")
+                             match="unknown")
         db.session.add(line)
         db.session.flush()
         classify(line)
         if line.match == "outgoing":
-            line.state, line.decision_note = "ignored", "支出，无需处理。"
+            STATEMENT_LINE.fire(line, "ignore", actor, authorised=True)
+            line.decision_note = "支出，无需处理。"
     db.session.flush()
     counts = summary(stmt)
     record("statement.import", f"导入银行流水 {stmt.filename}：{len(parsed)} 笔，其中可入账 {counts.get('matched', 0)} 笔",
@@ -406,12 +408,12 @@ def decide(actor, line: StatementLine, decision: str, note: str = "") -> Stateme
                    memo=f"银行流水 {line.bank_txn_id}" + ("，超出部分另行退回" if decision == "book_excess" else ""))
         if decision == "book_excess":
             _hold(line, line.amount - due, f"bankline:{line.bank_txn_id}:excess", actor, "other")
-        line.state = "booked"
+        STATEMENT_LINE.fire(line, "book", actor, authorised=True)
     elif decision == "book":
         deposits.book_deposit(line.registration, line.amount, source="statement", source_ref=line.bank_txn_id,
                           key=f"deposit:{line.bank_txn_id}", arrived_at=line.arrived_at, actor=actor,
                           statement_line=line, memo=f"保证金到账（银行流水 {line.bank_txn_id}）")
-        line.state = "booked"
+        STATEMENT_LINE.fire(line, "book", actor, authorised=True)
     elif decision == "book_excess":
         reg = line.registration
         due = reg.deposit_amount
@@ -419,13 +421,13 @@ def decide(actor, line: StatementLine, decision: str, note: str = "") -> Stateme
                           arrived_at=line.arrived_at, actor=actor, statement_line=line,
                           memo=f"保证金到账（银行流水 {line.bank_txn_id}，超出部分另行退回）")
         _hold(line, line.amount - due, f"bankline:{line.bank_txn_id}:excess", actor, "other")
-        line.state = "booked"
+        STATEMENT_LINE.fire(line, "book", actor, authorised=True)
     elif decision == "suspense":
         _hold(line, line.amount, f"bankline:{line.bank_txn_id}",
               actor, "late" if line.match == "late" else "unmatched")
-        line.state = "suspense"
+        STATEMENT_LINE.fire(line, "hold", actor, authorised=True)
     else:
-        line.state = "ignored"
+        STATEMENT_LINE.fire(line, "ignore", actor, authorised=True)
     line.decided_by_id, line.decided_at, line.decision_note = actor.id, clock.now(), note or DECISIONS[decision]
     db.session.flush()
     record("statement.decide", f"流水 {line.bank_txn_id}（{format_yuan(line.amount)} 元，{line.match_label}）：{DECISIONS[decision]}",

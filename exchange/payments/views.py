@@ -17,7 +17,7 @@ from exchange.inputs import arg_page
 from exchange.payments import deposits, payables
 from exchange.payments import services as psvc
 from exchange.payments import statements as ssvc
-from exchange.pages import ActionForm
+from exchange.pages import ActionForm, Message, run_action
 from exchange.payments.forms import DecisionForm, StatementForm
 from exchange.payments.models import (LINE_STATES, MATCHES, BankStatement, DepositArrival, PaymentNotification,
                                       PaymentOrder, StatementLine)
@@ -29,12 +29,6 @@ from exchange.registrations.models import Registration
 bp = Blueprint("payments", __name__, url_prefix="/payments")
 
 
-def _fail(exc: Exception, target: str):
-    db.session.rollback()
-    flash(getattr(exc, "message", str(exc)), "error")
-    return redirect(target)
-
-
 @bp.app_template_global("deposit_of")
 def deposit_of(reg: Registration) -> SimpleNamespace:
     """What a registration's page shows of its deposit: the arrival booked, the online orders, the ways to pay."""
@@ -44,6 +38,16 @@ def deposit_of(reg: Registration) -> SimpleNamespace:
 
 # --- a deposit confirmed by finance from the bank's receipt -------------------------------------
 
+def _arrived_at(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        local = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise rsvc.RegistrationError("到账时间格式应为 2026-11-30 15:20。") from None
+    return local.replace(tzinfo=clock.LOCAL_TZ)
+
+
 @bp.route("/registrations/<int:reg_id>/deposit", methods=["POST"])
 @login_required
 def confirm_deposit(reg_id: int):
@@ -51,25 +55,14 @@ def confirm_deposit(reg_id: int):
     reg = db.session.get(Registration, reg_id)
     if reg is None:
         abort(404)
-    back = url_for("registrations.detail", reg_id=reg.id)
     form = DepositForm()
-    if not form.validate_on_submit():
-        return _fail(rsvc.RegistrationError("请填写到账金额、银行回单号，并上传银行回单。"), back)
-    arrived = None
-    if form.arrived_at.data:
-        try:
-            local = datetime.strptime(form.arrived_at.data.strip(), "%Y-%m-%d %H:%M")
-        except ValueError:
-            return _fail(rsvc.RegistrationError("到账时间格式应为 2026-11-30 15:20。"), back)
-        arrived = local.replace(tzinfo=clock.LOCAL_TZ)
-    try:
-        deposits.confirm_deposit(current_user, reg, form.amount.data, source_key=form.source_key.data.strip(),
-                                 arrived_at=arrived, receipt=form.receipt.data)
-    except rsvc.RegistrationError as exc:
-        return _fail(exc, back)
-    db.session.commit()
-    flash(f"保证金已入账，竞买号 {reg.bidder_no}。", "success")
-    return redirect(back)
+    return run_action(lambda: deposits.confirm_deposit(current_user, reg, form.amount.data,
+                                                       source_key=form.source_key.data.strip(),
+                                                       arrived_at=_arrived_at(form.arrived_at.data),
+                                                       receipt=form.receipt.data),
+                      form=form, invalid="请填写到账金额、银行回单号，并上传银行回单。",
+                      done=lambda _: f"保证金已入账，竞买号 {reg.bidder_no}。",
+                      back=url_for("registrations.detail", reg_id=reg.id))
 
 
 # --- online payment ------------------------------------------------------------------------------
@@ -80,15 +73,9 @@ def pay_online(reg_id: int):
     reg = db.session.get(Registration, reg_id)
     if reg is None:
         abort(404)
-    back = url_for("registrations.detail", reg_id=reg.id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        order = psvc.start_online_payment(current_user, reg, request.form.get("provider", "sandbox"))
-    except ServiceError as exc:
-        return _fail(exc, back)
-    db.session.commit()
-    return redirect(psvc.checkout_url(order))
+    return run_action(lambda: psvc.start_online_payment(current_user, reg, request.form.get("provider", "sandbox")),
+                      form=ActionForm(), done=None, then=psvc.checkout_url,  # on to the provider's checkout
+                      back=url_for("registrations.detail", reg_id=reg.id))
 
 
 def _sandbox_order(order_no: str) -> PaymentOrder:
@@ -111,22 +98,26 @@ def sandbox_bank(order_no: str):
     """The sandbox provider's checkout: it plays the bank and sends a signed notification."""
     order = _sandbox_order(order_no)
     form = ActionForm()
-    if request.method == "POST":
+    if request.method == "POST":  # the bank answers: paid or not (one notification, its status the argument)
+        back = url_for("payments.sandbox_bank", order_no=order.order_no)
         if not form.validate_on_submit():
             abort(400)
         if order.state != "created":
             flash("该订单已处理，不能重复支付。", "error")
-            return redirect(url_for("payments.sandbox_bank", order_no=order.order_no))
-        provider = get_provider("sandbox")
+            return redirect(back)
         status = "SUCCESS" if request.form.get("action") == "pay" else "FAILED"
-        body, headers = provider.notification_for(order, status=status)
-        result = psvc.receive_notification("sandbox", body, headers, remote_addr="sandbox")
-        db.session.commit()
-        flash(("模拟网银已付款。" if status == "SUCCESS" else "模拟网银：支付未成功。") + result.message,
-              "success" if result.outcome == "booked" else ("error" if result.outcome == "refused" else "info"))
-        if order.settlement_id:
-            return redirect(url_for("settlement.detail", settlement_id=order.settlement_id))
-        return redirect(url_for("registrations.detail", reg_id=order.registration_id))
+
+        def notified(result) -> Message:
+            return Message(("模拟网银已付款。" if status == "SUCCESS" else "模拟网银：支付未成功。") + result.message,
+                           "success" if result.outcome == "booked" else
+                           ("error" if result.outcome == "refused" else "info"))
+
+        return run_action(lambda: psvc.receive_notification(
+                              "sandbox", *get_provider("sandbox").notification_for(order, status=status),
+                              remote_addr="sandbox"),
+                          done=notified, back=back,
+                          then=lambda _: url_for("settlement.detail", settlement_id=order.settlement_id)
+                          if order.settlement_id else url_for("registrations.detail", reg_id=order.registration_id))
     settlement = None
     if order.settlement_id:
         settlement = payables.get("settlement").load(order.settlement_id)
@@ -143,27 +134,31 @@ def statements():
     form = StatementForm()
     if request.method == "POST":
         require(current_user, "statements.import")
-        if form.validate_on_submit():
-            upload = form.file.data
-            data = upload.read(ssvc.MAX_BYTES + 1)
-            try:
-                stmt = ssvc.import_statement(current_user, data, upload.filename or "流水")
-            except ServiceError as exc:
-                db.session.rollback()
-                form.file.errors = list(form.file.errors) + [exc.message]
-            else:
-                db.session.commit()
-                counts = ssvc.summary(stmt)
-                flash(f"已导入 {stmt.line_count} 笔流水，其中与缴款码一致可入账的 {counts.get('matched', 0)} 笔；"
-                      "其余请逐笔处理。", "success")
-                return redirect(url_for("payments.statement", stmt_id=stmt.id))
-    page = db.paginate(select(BankStatement).order_by(BankStatement.id.desc()),
-                       page=arg_page(), per_page=20, error_out=False)
-    open_lines = db.session.scalars(select(StatementLine).where(StatementLine.state == "open")
-                                    .order_by(StatementLine.arrived_at)).all()
-    return render_template("payments/statements.html", page=page, form=form, open_lines=open_lines,
-                           can_import=can(current_user, "statements.import"), matches=MATCHES), \
-        (400 if request.method == "POST" else 200)
+
+    def page(status: int = 200):
+        imported = db.paginate(select(BankStatement).order_by(BankStatement.id.desc()),
+                               page=arg_page(), per_page=20, error_out=False)
+        open_lines = db.session.scalars(select(StatementLine).where(StatementLine.state == "open")
+                                        .order_by(StatementLine.arrived_at)).all()
+        return render_template("payments/statements.html", page=imported, form=form, open_lines=open_lines,
+                               can_import=can(current_user, "statements.import"), matches=MATCHES), status
+
+    def refused(exc):
+        form.file.errors = list(form.file.errors) + [exc.message]
+        return page(400)
+
+    def done(stmt: BankStatement) -> str:
+        counts = ssvc.summary(stmt)
+        return (f"已导入 {stmt.line_count} 笔流水，其中与缴款码一致可入账的 {counts.get('matched', 0)} 笔；"
+                "其余请逐笔处理。")
+
+    if not form.validate_on_submit():
+        return page(400 if request.method == "POST" else 200)
+    upload = form.file.data
+    return run_action(lambda: ssvc.import_statement(current_user, upload.read(ssvc.MAX_BYTES + 1),
+                                                    upload.filename or "流水"),
+                      refused=refused, done=done, back=url_for("payments.statements"),
+                      then=lambda stmt: url_for("payments.statement", stmt_id=stmt.id))
 
 
 @bp.route("/statements/<int:stmt_id>")
@@ -184,17 +179,15 @@ def book_matched(stmt_id: int):
     stmt = db.session.get(BankStatement, stmt_id)
     if stmt is None:
         abort(404)
-    back = url_for("payments.statement", stmt_id=stmt.id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    try:
-        booked, problems = ssvc.book_all_matched(current_user, stmt)
-    except ServiceError as exc:
-        return _fail(exc, back)
-    db.session.commit()
-    flash(f"已入账 {booked} 笔。" + ("未能入账：" + "；".join(problems) if problems else ""),
-          "success" if not problems else "error")
-    return redirect(back)
+    require(current_user, "statements.import")  # who asks first, then what was sent
+
+    def booked(result: tuple[int, list[str]]) -> Message:
+        n, problems = result
+        return Message(f"已入账 {n} 笔。" + ("未能入账：" + "；".join(problems) if problems else ""),
+                       "success" if not problems else "error")
+
+    return run_action(lambda: ssvc.book_all_matched(current_user, stmt), form=ActionForm(), done=booked,
+                      back=url_for("payments.statement", stmt_id=stmt.id))
 
 
 @bp.route("/lines/<int:line_id>/decide", methods=["POST"])
@@ -204,17 +197,10 @@ def decide(line_id: int):
     if line is None:
         abort(404)
     require(current_user, "statements.import")  # who asks first, then what was sent
-    back = url_for("payments.statement", stmt_id=line.statement_id) + f"#line-{line.id}"
     form = DecisionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        ssvc.decide(current_user, line, form.decision.data or "", form.note.data or "")
-    except ServiceError as exc:
-        return _fail(exc, back)
-    db.session.commit()
-    flash(f"流水 {line.bank_txn_id}：{ssvc.DECISIONS[form.decision.data]}。", "success")
-    return redirect(back)
+    return run_action(lambda: ssvc.decide(current_user, line, form.decision.data or "", form.note.data or ""),
+                      form=form, done=lambda _: f"流水 {line.bank_txn_id}：{ssvc.DECISIONS[form.decision.data]}。",
+                      back=url_for("payments.statement", stmt_id=line.statement_id) + f"#line-{line.id}")
 
 
 # --- notifications and receipts ------------------------------------------------------------------

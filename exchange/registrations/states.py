@@ -31,3 +31,30 @@ REGISTRATION = Machine("registration", RegState, [
     # the sweeper, at the deposit deadline
     Transition("abandon", "视为放弃", frozenset({"qualified"}), "abandoned"),
 ], scope=lambda reg: reg.listing.org, what=lambda reg: "报名")
+
+
+# --- the buyers' clocks (exchange/stages.py) --------------------------------------------------------------------
+
+def _declare_stage() -> None:
+    from sqlalchemy import select
+
+    from exchange import stages
+    from exchange.extensions import db
+
+    def rows(listing):
+        from exchange.registrations.models import Registration
+        return list(db.session.scalars(select(Registration).where(
+            Registration.listing_id == listing.id, Registration.state.in_(("applied", "qualified")))
+            .order_by(Registration.id)))
+
+    def load(reg_id):
+        from exchange.registrations.models import Registration
+        return db.session.get(Registration, reg_id)
+
+    stages.declare(stages.Stage(
+        "registration", 20, rows=rows, load=load,
+        clocks=(stages.Clock("review_due_at", stages.WORKDAYS, "资格审核期限", lambda r: r.state == "applied"),
+                stages.Clock("deposit_deadline_at", stages.WORKDAYS, "保证金截止", lambda r: r.state == "qualified"))))
+
+
+_declare_stage()

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from exchange import clock
 from exchange.db import Money, UTCDateTime
 from exchange.extensions import db
+from exchange.ledger.models import TransferColumns
 from exchange.listings.models import Listing
+from exchange.settlement.states import PayoutState, SettlementState
 from exchange.trading.models import Deal
 
 FEE_PAYERS = {"buyer": "受让方", "seller": "转让方", "both": "双方各半"}
@@ -42,23 +44,23 @@ class FeeRule(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
 
-SETTLEMENT_STATES = {"awaiting": "待付价款", "paid": "价款已到账", "settled": "已结算", "void": "已作废（买受人违约）"}
+SETTLEMENT_STATES = SettlementState.labels()
 
 
-class Settlement(db.Model):
+class Settlement(SettlementState.mixin(), db.Model):
     """结算: within 10 days of signing the buyer pays price − converted deposit (+ its fee); fees are
     charged and the proceeds paid out (the payout needs a second finance approver)."""
 
     __tablename__ = "settlement"
     __table_args__ = (
-        CheckConstraint("state IN ('awaiting', 'paid', 'settled', 'void')", name="state"),
+        CheckConstraint(SettlementState.check(), name="state"),
         CheckConstraint("balance_due >= 0 AND buyer_fee >= 0 AND seller_fee >= 0", name="amounts"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id"), unique=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
-    state: Mapped[str] = mapped_column(String(10), default="awaiting", index=True)
+    state: Mapped[str] = mapped_column(String(10), default=SettlementState.AWAITING.value, index=True)
     price: Mapped[Decimal] = mapped_column(Money)
     deposit_converted: Mapped[Decimal] = mapped_column(Money)
     balance_due: Mapped[Decimal] = mapped_column(Money)  # price − deposit (the buyer's fee is added to what it pays)
@@ -85,22 +87,19 @@ class Settlement(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     @property
-    def state_label(self) -> str:
-        return SETTLEMENT_STATES[self.state]
-
-    @property
     def amount_to_pay(self) -> Decimal:
         return self.balance_due + self.buyer_fee
 
 
-class Payout(db.Model):
-    """划付: proceeds to the transferor's account (第二十一条), recorded by one finance user, approved by another."""
+class Payout(PayoutState.mixin(), TransferColumns, db.Model):
+    """划付: proceeds to the transferor's account (第二十一条), recorded by one finance user, approved by another —
+    the four-eyes transfer of :mod:`exchange.ledger.transfers`, whose columns it shares with the refund."""
 
     __tablename__ = "payout"
     __table_args__ = (
-        CheckConstraint("state IN ('pending', 'recorded', 'approved')", name="state"),
+        CheckConstraint(PayoutState.check(), name="state"),
         CheckConstraint("amount > 0", name="amount_positive"),
-        CheckConstraint("approved_by_id IS NULL OR approved_by_id <> recorded_by_id", name="four_eyes"),
+        TransferColumns.four_eyes(),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,15 +108,10 @@ class Payout(db.Model):
     payee_name: Mapped[str] = mapped_column(String(100))
     payee_bank: Mapped[str] = mapped_column(String(100), default="")
     payee_account: Mapped[str] = mapped_column(String(40))
-    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
-    bank_ref: Mapped[str] = mapped_column(String(100), default="")
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(10), default=PayoutState.PENDING.value, index=True)
+    # (the transfer's columns, from TransferColumns, come here)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, sort_order=1)
+    version: Mapped[int] = mapped_column(Integer, default=1, sort_order=1)
 
     settlement: Mapped[Settlement] = relationship()
 

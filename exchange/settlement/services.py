@@ -38,16 +38,18 @@ from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.ledger import refunds
 from exchange.ledger import services as ledger
+from exchange.ledger import transfers
 from exchange.money import format_yuan, to_money
 from exchange.payments import payables
 from exchange.settlement.models import FEE_PAYERS, FeeRule, Payout, Settlement
+from exchange.settlement.states import PAYOUT, SETTLEMENT, PayoutState
 from exchange.workdays.services import due_after_days, due_after_working_days
 
 SETTLEMENT_DAYS = 10        # 第十七条: 完成合同签订后 10 天内完成资金结算
 CERTIFICATE_WORKING_DAYS = 3  # 第十八条
 CENT = Decimal("0.01")
 SOURCES = {"online": "网上支付", "receipt": "银行回单", "statement": "银行流水导入", "none": "无需支付"}
-PAYOUT_STATES = {"pending": "待登记转账", "recorded": "待复核", "approved": "已划付"}
+PAYOUT_STATES = PayoutState.labels()
 
 
 def _who(user):
@@ -153,7 +155,7 @@ def ensure_settlement(deal, actor=None) -> Settlement:
     start = contract.effective_at or clock.now()
     try:
         with savepoint(db.session):
-            s = Settlement(deal_id=deal.id, listing_id=listing.id, state="awaiting", price=price,
+            s = Settlement(deal_id=deal.id, listing_id=listing.id, price=price,
                            deposit_converted=Decimal("0.00"), balance_due=price, buyer_fee=buyer_fee,
                            seller_fee=seller_fee, payment_ref=_new_payment_ref(),
                            due_at=due_after_days(start, SETTLEMENT_DAYS).at)
@@ -175,7 +177,8 @@ def ensure_settlement(deal, actor=None) -> Settlement:
                 s.deposit_converted = converted
                 s.balance_due = price - converted
             if s.amount_to_pay == 0:  # nothing left to pay (the deposit covered price and fee)
-                s.state, s.paid_at, s.source = "paid", clock.now(), "none"
+                SETTLEMENT.fire(s, "pay", actor, authorised=True)
+                s.paid_at, s.source = clock.now(), "none"
             db.session.flush()
     except IntegrityError:  # created concurrently: the first one stands
         db.session.expire_all()
@@ -270,7 +273,8 @@ def book_balance(s: Settlement, amount: Decimal, *, source: str, source_ref: str
     if problem is not None:
         raise problem
     ledger.record_price_payment(s.listing, amount, key=key, actor=actor)
-    s.state, s.paid_at, s.source, s.source_ref = "paid", arrived_at, source, source_ref[:100]
+    SETTLEMENT.fire(s, "pay", actor, authorised=True)
+    s.paid_at, s.source, s.source_ref = arrived_at, source, source_ref[:100]
     if receipt is not None:
         s.receipt_key, s.receipt_filename, s.receipt_content_type = receipt.key, receipt.filename, receipt.content_type
     db.session.flush()
@@ -331,7 +335,7 @@ def charge_fees(actor, s: Settlement) -> Payout:
         entry.idempotency_key = f"settlement:{s.id}:fee"
     amount = s.price - s.seller_fee
     payout = Payout(settlement_id=s.id, amount=amount, payee_name=name[:100], payee_bank=(listing.account_bank or "")[:100],
-                    payee_account=account_no[:40], state="pending")
+                    payee_account=account_no[:40])
     db.session.add(payout)
     db.session.flush()
     record("settlement.fees", f"收取服务费 {format_yuan(total)} 元（受让方 {format_yuan(s.buyer_fee)}，转让方 "
@@ -340,46 +344,36 @@ def charge_fees(actor, s: Settlement) -> Payout:
     return payout
 
 
-def record_transfer(maker, payout: Payout, bank_ref: str) -> Payout:
-    require(maker, "settlement.manage")
-    db.session.refresh(payout, with_for_update=True)
-    if payout.state != "pending":
-        raise SettlementError("该划付已登记转账。")
-    bank_ref = (bank_ref or "").strip()
-    if not bank_ref or len(bank_ref) > 100:
-        raise SettlementError("请填写划付的银行回单号。", field="bank_ref")
-    payout.state, payout.bank_ref = "recorded", bank_ref
-    payout.recorded_by_id, payout.recorded_at = maker.id, clock.now()
+def _post_payout(payout: Payout, checker):
+    return ledger.pay_out(payout.settlement.listing, payout.amount, actor=checker, key=f"payout:{payout.id}")
+
+
+def _settle(payout: Payout, checker) -> None:
+    """What follows the payout's approval: the settlement is done and the listing goes on to 鉴证 (第十八条: 3 工作日)."""
+    s = payout.settlement
+    SETTLEMENT.fire(s, "settle", checker, authorised=True)
+    s.settled_at = payout.approved_at
+    s.certificate_due_at = due_after_working_days(s.settled_at, CERTIFICATE_WORKING_DAYS).at
     db.session.flush()
-    record("payout.record", f"登记划付转账 {bank_ref}，{format_yuan(payout.amount)} 元至 {payout.payee_name}",
-           obj_type="payout", obj_id=payout.id, actor=_who(maker))
-    return payout
+    from exchange.listings.workflow import fire
+    fire(s.listing, "settled", checker, data={"settlement": s.id, "payout": str(payout.amount)})
+
+
+# a payout is a four-eyes transfer (exchange.ledger.transfers): 划付, under settlement.manage, audited as the user
+PAYOUT_TRANSFER = transfers.TransferKind(
+    name="划付", machine=PAYOUT, action="settlement.manage", error=SettlementError, obj_type="payout",
+    post=_post_payout, payee=lambda payout: f"至 {payout.payee_name}", after_approve=_settle, audit_actor=_who)
+
+
+def record_transfer(maker, payout: Payout, bank_ref: str) -> Payout:
+    """The maker records the payout's bank transfer."""
+    return transfers.record_transfer(PAYOUT_TRANSFER, maker, payout, bank_ref)
 
 
 def approve(checker, payout: Payout) -> Payout:
     """The second finance user approves: the proceeds leave the books, the settlement is done and the
     listing goes on to 鉴证 (第十八条: 3 工作日)."""
-    require(checker, "settlement.manage")
-    db.session.refresh(payout, with_for_update=True)
-    if payout.state == "approved":
-        return payout
-    if payout.state != "recorded":
-        raise SettlementError("请先登记划付转账，再由另一名财务人员复核。")
-    if payout.recorded_by_id == checker.id:
-        raise SettlementError("登记人和复核人不能是同一人，请由另一名财务人员复核。")
-    s = payout.settlement
-    entry = ledger.pay_out(s.listing, payout.amount, actor=checker, key=f"payout:{payout.id}")
-    now = clock.now()
-    payout.state, payout.approved_by_id, payout.approved_at = "approved", checker.id, now
-    payout.journal_entry_id = entry.id
-    s.state, s.settled_at = "settled", now
-    s.certificate_due_at = due_after_working_days(now, CERTIFICATE_WORKING_DAYS).at
-    db.session.flush()
-    record("payout.approve", f"复核通过划付 {payout.bank_ref}，{format_yuan(payout.amount)} 元至 {payout.payee_name}",
-           obj_type="payout", obj_id=payout.id, actor=_who(checker))
-    from exchange.listings.workflow import fire
-    fire(s.listing, "settled", checker, data={"settlement": s.id, "payout": str(payout.amount)})
-    return payout
+    return transfers.approve(PAYOUT_TRANSFER, checker, payout)
 
 
 # --- lists ----------------------------------------------------------------------------------------
@@ -389,7 +383,7 @@ def queues(now: datetime | None = None) -> dict[str, list]:
     awaiting = db.session.scalars(select(Settlement).where(Settlement.state == "awaiting")
                                   .order_by(Settlement.due_at)).all()
     paid = db.session.scalars(select(Settlement).where(Settlement.state == "paid").order_by(Settlement.paid_at)).all()
-    payouts = db.session.scalars(select(Payout).where(Payout.state.in_(("pending", "recorded")))
+    payouts = db.session.scalars(select(Payout).where(Payout.state.in_(PayoutState.UNPAID))
                                  .order_by(Payout.id)).all()
     return {
         "awaiting": [s for s in awaiting if s.due_at >= now],

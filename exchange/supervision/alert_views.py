@@ -3,7 +3,7 @@ reviewer's 知悉 / 处理结果.  The supervisor sees everything, read-only (``
 reviewer records (``alerts.handle``)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -12,12 +12,11 @@ from wtforms.validators import Length, Optional
 
 from exchange.access import AccessDenied, can, require
 from exchange.accounts.models import User
-from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.inputs import arg_page
 from exchange.supervision import alerts as svc
 from exchange.supervision.models import ALERT_KINDS, ALERT_STATES, SupervisionAlert
-from exchange.pages import apply_service_error
+from exchange.pages import apply_service_error, run_action
 
 bp = Blueprint("alerts", __name__, url_prefix="/supervision/alerts")
 
@@ -170,23 +169,26 @@ def detail(alert_id: int):
     return _render(_alert_or_404(alert_id))
 
 
+def _handle(alert_id: int, form, form_name: str, action, done: str):
+    """知悉 / 处理结果 of one warning: a refusal shown next to its field on the warning's page again (400)."""
+    def refused(exc=None):
+        if exc is not None:
+            apply_service_error(form, exc)
+        return _render(_alert_or_404(alert_id), **{form_name: form}, status=400)
+
+    if not form.validate_on_submit():
+        return refused()
+    return run_action(action, refused=refused, done=done, back=url_for("alerts.detail", alert_id=alert_id))
+
+
 @bp.route("/<int:alert_id>/acknowledge", methods=["POST"])
 @login_required
 def acknowledge(alert_id: int):
     require(current_user, "alerts.handle")
     alert = _alert_or_404(alert_id)
     form = AcknowledgeForm()
-    if form.validate_on_submit():
-        try:
-            svc.acknowledge(current_user, alert, form.note.data or "")
-        except ServiceError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash("已标记为已知悉。处理完毕后请记录处理结果。", "success")
-            return redirect(url_for("alerts.detail", alert_id=alert_id))
-    return _render(_alert_or_404(alert_id), ack_form=form, status=400)
+    return _handle(alert_id, form, "ack_form", lambda: svc.acknowledge(current_user, alert, form.note.data or ""),
+                   "已标记为已知悉。处理完毕后请记录处理结果。")
 
 
 @bp.route("/<int:alert_id>/resolve", methods=["POST"])
@@ -195,14 +197,5 @@ def resolve(alert_id: int):
     require(current_user, "alerts.handle")
     alert = _alert_or_404(alert_id)
     form = ResolveForm()
-    if form.validate_on_submit():
-        try:
-            svc.resolve(current_user, alert, form.resolution.data or "")
-        except ServiceError as exc:
-            db.session.rollback()
-            apply_service_error(form, exc)
-        else:
-            db.session.commit()
-            flash("处理结果已记录。", "success")
-            return redirect(url_for("alerts.detail", alert_id=alert_id))
-    return _render(_alert_or_404(alert_id), resolve_form=form, status=400)
+    return _handle(alert_id, form, "resolve_form", lambda: svc.resolve(current_user, alert, form.resolution.data or ""),
+                   "处理结果已记录。")

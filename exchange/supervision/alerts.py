@@ -45,7 +45,10 @@ from exchange.access import require
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.idcheck import mask_bank_account, mask_mobile, mask_name
+from exchange.ledger.states import RefundState
+from exchange.registrations.states import RegState
 from exchange.supervision.models import ALERT_KINDS, ALERT_STATES, SupervisionAlert
+from exchange.supervision.states import ALERT, AlertState
 
 DEFAULTS = {
     "ALERT_LOW_PRICE_SHARE": "0.70",
@@ -219,7 +222,7 @@ def _overdue(now: datetime) -> list[Finding]:
                                 "due_at": _iso(due)}))
     # 退还保证金 (第十九条(二))
     ids = set(od.REFUNDS.due(now)) | set(_flagged_ids(od.REFUND_OVERDUE, "refund", Refund.id,
-                                                      Refund.state != "approved"))
+                                                      Refund.state.in_(RefundState.UNPAID)))
     if ids:
         for r_id, due, state, amount, lid, no, title in db.session.execute(
                 select(Refund.id, Refund.due_at, Refund.state, Refund.amount, Listing.id, Listing.project_no,
@@ -263,7 +266,8 @@ def _low_price(now: datetime) -> list[Finding]:
 
 # shared phone / IP / bank account ------------------------------------------------------------------------
 
-SHARED_REG_EXCLUDED = ("rejected", "withdrawn")
+# a buyer the reviewer refused does not count as a bidder sharing contacts (one who let the deposit lapse does)
+SHARED_REG_EXCLUDED = (RegState.REJECTED.value,)
 
 
 def _contacts(since: datetime):
@@ -451,7 +455,7 @@ def upsert(findings: list[Finding], now: datetime) -> list[SupervisionAlert]:
     open_groups: dict[tuple[str, str], SupervisionAlert] = {}
     for kind in {f.kind for f in findings if f.group}:
         for a in db.session.scalars(select(SupervisionAlert).where(SupervisionAlert.kind == kind,
-                                                                   SupervisionAlert.state != "resolved")
+                                                                   SupervisionAlert.state.in_(AlertState.UNRESOLVED))
                                     .order_by(SupervisionAlert.id)):
             open_groups.setdefault((kind, a.subject.split("#", 1)[0]), a)
     seen_ids: list[int] = []
@@ -465,14 +469,14 @@ def upsert(findings: list[Finding], now: datetime) -> list[SupervisionAlert]:
                 existing[(f.kind, f.subject)] = alert
         if alert is not None:
             seen_ids.append(alert.id)
-            if alert.state != "resolved":
+            if alert.is_unresolved:
                 text = _dumps(f.details)
                 if alert.details != text or alert.summary != f.summary[:300] or alert.severity != f.severity:
                     alert.details, alert.summary, alert.severity = text, f.summary[:300], f.severity
                     alert.listing_id = f.listing_id
             continue
         alert = SupervisionAlert(kind=f.kind, subject=f.subject[:120], listing_id=f.listing_id, severity=f.severity,
-                                 summary=f.summary[:300], details=_dumps(f.details), state="open",
+                                 summary=f.summary[:300], details=_dumps(f.details),
                                  detected_at=now, last_seen_at=now)
         try:
             with savepoint(db.session):
@@ -532,7 +536,8 @@ def acknowledge(user, alert: SupervisionAlert, note: str = "") -> SupervisionAle
     alert = _locked(alert)
     if alert.state != "open":
         raise AlertError(f"该预警当前为“{ALERT_STATES[alert.state]}”，不能再标记为已知悉。")
-    alert.state, alert.acknowledged_by_id, alert.acknowledged_at = "acknowledged", user.id, clock.now()
+    ALERT.fire(alert, "acknowledge", user, authorised=True)
+    alert.acknowledged_by_id, alert.acknowledged_at = user.id, clock.now()
     alert.acknowledge_note = note
     record("alert.acknowledge", f"知悉监督预警 #{alert.id}（{alert.kind_label}）" + (f"：{note}" if note else ""),
            obj_type="supervision_alert", obj_id=alert.id, before={"state": "open"},
@@ -553,7 +558,8 @@ def resolve(user, alert: SupervisionAlert, resolution: str) -> SupervisionAlert:
     if alert.state == "resolved":
         raise AlertError("该预警已处理完毕，不能重复处理。")
     before = alert.state
-    alert.state, alert.resolved_by_id, alert.resolved_at, alert.resolution = "resolved", user.id, clock.now(), resolution
+    ALERT.fire(alert, "resolve", user, reason=resolution, authorised=True)
+    alert.resolved_by_id, alert.resolved_at, alert.resolution = user.id, clock.now(), resolution
     record("alert.resolve", f"处理监督预警 #{alert.id}（{alert.kind_label}）：{resolution}"[:500],
            obj_type="supervision_alert", obj_id=alert.id, before={"state": before},
            after={"state": "resolved", "resolution": resolution})
@@ -586,20 +592,14 @@ class AlertFilter:
     def parse(cls, kind=None, state=None, severity=None, date_from=None, date_to=None) -> AlertFilter:
         """Filters from a query string; nonsense → FilterError (a 400 for pages and API)."""
         from datetime import date
-        f = cls()
         kind, state, severity = (kind or "").strip(), (state or "").strip(), (severity or "").strip()
-        if kind:
-            if kind not in ALERT_KINDS:
-                raise FilterError(f"预警类型“{kind[:20]}”不存在。", field="kind")
-            f.kind = kind
-        if state:
-            if state not in ALERT_STATES:
-                raise FilterError(f"处理状态“{state[:20]}”不存在。", field="state")
-            f.state = state
-        if severity:
-            if severity not in SEVERITIES:
-                raise FilterError(f"风险等级“{severity[:20]}”不存在。", field="severity")
-            f.severity = severity
+        if kind and kind not in ALERT_KINDS:
+            raise FilterError(f"预警类型“{kind[:20]}”不存在。", field="kind")
+        if state and state not in ALERT_STATES:
+            raise FilterError(f"处理状态“{state[:20]}”不存在。", field="state")
+        if severity and severity not in SEVERITIES:
+            raise FilterError(f"风险等级“{severity[:20]}”不存在。", field="severity")
+        f = cls(kind=kind or None, state=state or None, severity=severity or None)
         for name, raw in (("date_from", date_from), ("date_to", date_to)):
             raw = (raw or "").strip()
             if not raw:

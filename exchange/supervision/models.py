@@ -10,6 +10,7 @@ from exchange import clock
 from exchange.db import UTCDateTime
 from exchange.extensions import db
 from exchange.listings.models import Listing
+from exchange.supervision.states import AlertState
 
 ALERT_KINDS = {
     "overdue": "法定期限逾期",
@@ -18,17 +19,17 @@ ALERT_KINDS = {
     "repeat_winner": "同一受让方多次无竞争成交",
     "repeated_failure": "同一标的多次流拍",
 }
-ALERT_STATES = {"open": "待处理", "acknowledged": "已知悉", "resolved": "已处理"}
+ALERT_STATES = AlertState.labels()
 
 
-class SupervisionAlert(db.Model):
+class SupervisionAlert(AlertState.mixin(), db.Model):
     """One warning: ``kind`` + ``subject`` identify it (the detector finds the same thing again without a second
     row); the supervisor or the center acknowledges it, then records how it was resolved."""
 
     __tablename__ = "supervision_alert"
     __table_args__ = (
         UniqueConstraint("kind", "subject", name="uq_alert_kind_subject"),
-        CheckConstraint("state IN ('open', 'acknowledged', 'resolved')", name="state"),
+        CheckConstraint(AlertState.check(), name="state"),
         CheckConstraint("severity IN ('high', 'medium', 'low')", name="severity"),
     )
 
@@ -39,7 +40,7 @@ class SupervisionAlert(db.Model):
     severity: Mapped[str] = mapped_column(String(6), default="medium")
     summary: Mapped[str] = mapped_column(String(300))
     details: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the facts behind it (masked)
-    state: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    state: Mapped[str] = mapped_column(String(12), default=AlertState.OPEN.value, index=True)
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -54,10 +55,6 @@ class SupervisionAlert(db.Model):
     @property
     def kind_label(self) -> str:
         return ALERT_KINDS.get(self.kind, self.kind)
-
-    @property
-    def state_label(self) -> str:
-        return ALERT_STATES[self.state]
 
 
 # --- 统计分析 rollup (see exchange/supervision/rollup.py) --------------------------------------------------

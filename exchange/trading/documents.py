@@ -122,7 +122,7 @@ def bidding_record_pdf(deal: Deal, *, with_names: bool) -> bytes:
     bids, digest = bids_and_digest(deal)
     rows = bid_rows(deal, bids)
     winning = [b.seq for b in bids if b.registration_id == deal.registration_id and b.amount == deal.price]
-    return render_pdf("trading/pdf_bidding_record.html", deal=deal, listing=deal.listing, session=deal.session,
+    return render_pdf("trading/pdf_bidding_record.html", deal=deal, listing=deal.listing, bidding=deal.session,
                       rows=rows, digest=digest, count=len(bids), winning_seq=min(winning) if winning else None,
                       names=bidders(rows) if with_names else None,
                       center=center_name(deal), printed_at=clock.now())

@@ -18,17 +18,18 @@ from exchange.db import Money, UTCDateTime
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.registrations.models import Registration
+from exchange.trading.states import DealState, ObjectionState, SessionState
 
 METHOD_LABELS = {"agreement": "协议转让", "online_bidding": "网络竞价", "sealed_bid": "一次性报价",
                  "auction": "拍卖", "tender": "招投标"}
-SESSION_STATES = {"scheduled": "已安排", "ended": "已结束", "cancelled": "已取消"}
+SESSION_STATES = SessionState.labels()
 
 
-class BiddingSession(db.Model):
+class BiddingSession(SessionState.mixin(), db.Model):
     __tablename__ = "bidding_session"
     __table_args__ = (
         CheckConstraint("method IN ('online_bidding', 'sealed_bid')", name="method"),
-        CheckConstraint("state IN ('scheduled', 'ended', 'cancelled')", name="state"),
+        CheckConstraint(SessionState.check(), name="state"),
         CheckConstraint("start_price > 0", name="start_price_positive"),
         CheckConstraint("increment IS NULL OR increment > 0", name="increment_positive"),
         CheckConstraint("max_steps >= 1", name="max_steps"),
@@ -39,7 +40,7 @@ class BiddingSession(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
     method: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(10), default="scheduled", index=True)
+    state: Mapped[str] = mapped_column(String(10), default=SessionState.SCHEDULED.value, index=True)
     start_price: Mapped[Decimal] = mapped_column(Money)
     increment: Mapped[Decimal | None] = mapped_column(Money)  # 加价幅度 (online bidding)
     max_steps: Mapped[int] = mapped_column(Integer, default=10)  # a bid may raise by at most this many increments
@@ -84,23 +85,23 @@ class Bid(db.Model):
     registration: Mapped[Registration] = relationship()
 
 
-DEAL_STATES = {"publicity": "交易公示中", "suspended": "已中止", "confirmed": "公示期满", "void": "已撤销",
-               "defaulted": "买受人违约"}
-LIVE_DEAL_STATES = ("publicity", "suspended", "confirmed")
+DEAL_STATES = DealState.labels()
+# the deal stands (DealState.LIVE), in the enum's order: the public pages, the open data and the statistics
+LIVE_DEAL_STATES = tuple(m.value for m in DealState if m in DealState.LIVE)
+_LIVE_SQL = f"state IN ({', '.join(repr(s) for s in LIVE_DEAL_STATES)})"
 
 
-class Deal(db.Model):
+class Deal(DealState.mixin(), db.Model):
     """成交: the concluded trade (winner, price, method), with its 交易公示 and the clocks that follow."""
 
     __tablename__ = "deal"
     __table_args__ = (
         CheckConstraint("price > 0", name="price_positive"),
         CheckConstraint("method IN ('agreement', 'online_bidding', 'sealed_bid', 'auction', 'tender')", name="method"),
-        CheckConstraint("state IN ('publicity', 'suspended', 'confirmed', 'void', 'defaulted')", name="state"),
+        CheckConstraint(DealState.check(), name="state"),
         # one live deal per listing; a defaulted or voided one stays beside the runner-up's
         Index("uq_deal_live_listing", "listing_id", unique=True,
-              sqlite_where=text("state IN ('publicity', 'suspended', 'confirmed')"),
-              postgresql_where=text("state IN ('publicity', 'suspended', 'confirmed')")),
+              sqlite_where=text(_LIVE_SQL), postgresql_where=text(_LIVE_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,7 +114,7 @@ class Deal(db.Model):
     session_id: Mapped[int | None] = mapped_column(ForeignKey("bidding_session.id"))
     concluded_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    state: Mapped[str] = mapped_column(String(10), default="publicity", index=True)
+    state: Mapped[str] = mapped_column(String(10), default=DealState.PUBLICITY.value, index=True)
     publicity_end_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     contract_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 第十六条: 5 工作日
     offline_date: Mapped[str] = mapped_column(String(10), default="")  # auction / tender held on
@@ -134,19 +135,15 @@ class Deal(db.Model):
     def method_label(self) -> str:
         return METHOD_LABELS[self.method]
 
-    @property
-    def state_label(self) -> str:
-        return DEAL_STATES[self.state]
+
+OBJECTION_STATES = ObjectionState.labels()
 
 
-OBJECTION_STATES = {"pending": "待处理", "upheld": "异议成立", "dismissed": "异议不成立"}
-
-
-class Objection(db.Model):
+class Objection(ObjectionState.mixin(), db.Model):
     """异议 filed by anyone during 交易公示, decided by the center."""
 
     __tablename__ = "objection"
-    __table_args__ = (CheckConstraint("state IN ('pending', 'upheld', 'dismissed')", name="state"),)
+    __table_args__ = (CheckConstraint(ObjectionState.check(), name="state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id"), index=True)
@@ -156,13 +153,9 @@ class Objection(db.Model):
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     ip: Mapped[str] = mapped_column(String(45), default="")
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    state: Mapped[str] = mapped_column(String(10), default=ObjectionState.PENDING.value, index=True)
     decision: Mapped[str] = mapped_column(Text, default="")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     deal: Mapped[Deal] = relationship()
-
-    @property
-    def state_label(self) -> str:
-        return OBJECTION_STATES[self.state]

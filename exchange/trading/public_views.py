@@ -14,7 +14,6 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
@@ -26,7 +25,7 @@ from exchange.inputs import arg_page
 from exchange.trading import documents as docs
 from exchange.trading import services as tsvc
 from exchange.trading.models import OBJECTION_STATES, Deal, Objection
-from exchange.pages import apply_service_error
+from exchange.pages import apply_service_error, run_action
 
 bp = Blueprint("publicity", __name__)
 
@@ -105,19 +104,18 @@ def deal(deal_no: str):
 def file_objection(deal_no: str):
     deal = _public_deal(deal_no)
     form = ObjectionForm()
-    if not form.validate_on_submit():
-        return _render_deal(deal, form, 400)
-    try:
-        tsvc.file_objection(current_user, deal, name=form.name.data, contact=form.contact.data,
-                            content=form.content.data, ip=request.remote_addr or "")
-    except tsvc.TradingError as exc:
-        db.session.rollback()
+
+    def refused(exc):
         apply_service_error(form, exc)
         return _render_deal(_public_deal(deal_no), form, 400)
-    db.session.commit()
-    flash("您的异议已提交。交易中心将依规核实处理，并通过您留下的联系方式告知处理结果；"
-          "处理完毕前，本项目不进入签约。", "success")
-    return redirect(url_for("publicity.deal", deal_no=deal.deal_no, _anchor="main"))
+
+    if not form.validate_on_submit():
+        return _render_deal(deal, form, 400)
+    return run_action(lambda: tsvc.file_objection(current_user, deal, name=form.name.data, contact=form.contact.data,
+                                                  content=form.content.data, ip=request.remote_addr or ""),
+                      refused=refused, back=url_for("publicity.deal", deal_no=deal.deal_no, _anchor="main"),
+                      done="您的异议已提交。交易中心将依规核实处理，并通过您留下的联系方式告知处理结果；"
+                           "处理完毕前，本项目不进入签约。")
 
 
 # --- the center's handling of objections -------------------------------------------------------------
@@ -164,25 +162,16 @@ def decide(deal_no: str, objection_id: int):
     if not can(current_user, "objections.decide", deal.listing.org):
         raise AccessDenied("您没有权限处理异议。")
     form = DecisionForm()
-    back = redirect(url_for("publicity.objections", deal_no=deal.deal_no))
+    back = url_for("publicity.objections", deal_no=deal.deal_no)
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for e in errors:
                 flash(e if isinstance(e, str) else "提交未成功，请重试。", "error")
-        return back
-    try:
-        tsvc.decide_objection(current_user, obj, upheld=form.upheld.data == "1", decision=form.decision.data)
-        db.session.commit()
-    except tsvc.TradingError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return back
-    except StaleDataError:
-        db.session.rollback()
-        flash("数据已被他人修改，请刷新后重试。", "error")
-        return back
-    flash("已处理：异议成立，交易已中止。" if obj.state == "upheld" else "已处理：异议不成立。", "success")
-    return back
+        return redirect(back)
+    return run_action(lambda: tsvc.decide_objection(current_user, obj, upheld=form.upheld.data == "1",
+                                                    decision=form.decision.data),
+                      stale="数据已被他人修改，请刷新后重试。", back=back,
+                      done=lambda _: "已处理：异议成立，交易已中止。" if obj.state == "upheld" else "已处理：异议不成立。")
 
 
 # --- documents -------------------------------------------------------------------------------------

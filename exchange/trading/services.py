@@ -37,6 +37,7 @@ from exchange.listings.workflow import fire
 from exchange.money import format_yuan, to_money
 from exchange.registrations.models import Registration
 from exchange.trading.models import METHOD_LABELS, Bid, BiddingSession, Deal, Objection
+from exchange.trading.states import BIDDING_SESSION, DEAL, OBJECTION
 from exchange.workdays.services import due_after_working_days
 
 COMPETITIVE = ("online_bidding", "sealed_bid", "auction", "tender")
@@ -113,15 +114,15 @@ def way_of_trading(listing) -> str:
 
 
 def _conclude(listing: Listing, reg: Registration, price: Decimal, method: str, actor, *,
-              session: BiddingSession | None = None, **extra) -> Deal:
+              bidding: BiddingSession | None = None, **extra) -> Deal:
     if price < listing.floor_price:
         raise TradingError(f"成交价 {format_yuan(price)} 元低于底价 {format_yuan(listing.floor_price)} 元。")
     now = clock.now()
     publicity_days = int(current_app.config.get("PUBLICITY_WORKING_DAYS", 3))
     deal = Deal(deal_no="CJ-" + (listing.project_no or str(listing.id)).replace("LXNCJY-", ""), listing_id=listing.id,
                 registration_id=reg.id, buyer_id=reg.buyer_id, method=method, price=price,
-                session_id=getattr(session, "id", None), concluded_at=now, confirmed_by_id=getattr(actor, "id", None),
-                state="publicity", publicity_end_at=due_after_working_days(now, publicity_days).at,
+                session_id=getattr(bidding, "id", None), concluded_at=now, confirmed_by_id=getattr(actor, "id", None),
+                publicity_end_at=due_after_working_days(now, publicity_days).at,
                 contract_due_at=due_after_working_days(now, 5).at, **extra)
     db.session.add(deal)
     db.session.flush()
@@ -218,17 +219,17 @@ def schedule_online(officer, listing: Listing, *, starts_at: datetime, free_minu
         raise TradingError("单次最多加价档数应为 1 至 1000。", field="max_steps")
     free_end = starts_at + timedelta(minutes=int(free_minutes))
     ends_at = free_end + timedelta(seconds=int(countdown_seconds))
-    session = BiddingSession(listing_id=listing.id, method="online_bidding", state="scheduled",
+    bidding = BiddingSession(listing_id=listing.id, method="online_bidding",
                              start_price=listing.floor_price, increment=inc, max_steps=int(max_steps),
                              starts_at=starts_at, free_end_at=free_end, countdown_seconds=int(countdown_seconds),
                              ends_at=ends_at, hard_end_at=ends_at + timedelta(minutes=int(max_extension_minutes)),
                              scheduled_by_id=officer.id)
-    db.session.add(session)
+    db.session.add(bidding)
     db.session.flush()
     record("trading.schedule", f"安排网络竞价：{listing.project_no}，{clock.to_local(starts_at):%Y-%m-%d %H:%M} 开始",
-           obj_type="bidding_session", obj_id=session.id,
+           obj_type="bidding_session", obj_id=bidding.id,
            after={"starts_at": starts_at, "free_end_at": free_end, "countdown": countdown_seconds, "increment": inc})
-    return session
+    return bidding
 
 
 def schedule_sealed(officer, listing: Listing, *, starts_at: datetime, closes_at: datetime,
@@ -241,15 +242,15 @@ def schedule_sealed(officer, listing: Listing, *, starts_at: datetime, closes_at
     starts_at, closes_at, opens_at = _aware(starts_at), _aware(closes_at), _aware(opens_at)
     if not (clock.now() <= starts_at < closes_at <= opens_at):
         raise TradingError("时间须依次为：现在 ≤ 开始接受报价 < 截止报价 ≤ 开标。", field="starts_at")
-    session = BiddingSession(listing_id=listing.id, method="sealed_bid", state="scheduled",
+    bidding = BiddingSession(listing_id=listing.id, method="sealed_bid",
                              start_price=listing.floor_price, increment=None, max_steps=1, starts_at=starts_at,
                              free_end_at=closes_at, countdown_seconds=300, ends_at=opens_at, hard_end_at=opens_at,
                              scheduled_by_id=officer.id)
-    db.session.add(session)
+    db.session.add(bidding)
     db.session.flush()
     record("trading.schedule", f"安排一次性报价：{listing.project_no}，开标 {clock.to_local(opens_at):%Y-%m-%d %H:%M}",
-           obj_type="bidding_session", obj_id=session.id)
-    return session
+           obj_type="bidding_session", obj_id=bidding.id)
+    return bidding
 
 
 # --- bidding -------------------------------------------------------------------------------------
@@ -258,14 +259,14 @@ def _lock(session_id: int) -> BiddingSession:
     """Take the session row (row lock on PostgreSQL, the write lock on SQLite) and read it afresh."""
     db.session.execute(update(BiddingSession).where(BiddingSession.id == session_id)
                        .values(seq=BiddingSession.seq).execution_options(synchronize_session=False))
-    session = db.session.get(BiddingSession, session_id, populate_existing=True)
-    if session is None:
+    bidding = db.session.get(BiddingSession, session_id, populate_existing=True)
+    if bidding is None:
         raise TradingError("竞价不存在。")
-    return session
+    return bidding
 
 
-def bidder_registration(user, session: BiddingSession) -> Registration | None:
-    return listing_bidder_registration(user, session.listing_id)
+def bidder_registration(user, bidding: BiddingSession) -> Registration | None:
+    return listing_bidder_registration(user, bidding.listing_id)
 
 
 def listing_bidder_registration(user, listing_id: int) -> Registration | None:
@@ -282,11 +283,11 @@ def _steps(diff: Decimal, inc: Decimal) -> int | None:
     return int(q) if q == q.to_integral_value() else None
 
 
-def authorise_bid(user, session: BiddingSession) -> None:
+def authorise_bid(user, bidding: BiddingSession) -> None:
     """Only a bidder of the session's listing (a buyer whose deposit arrived) bids."""
     if getattr(user, "role", None) != Role.PUBLIC:
         raise AccessDenied("只有竞买人可以报价。")
-    if bidder_registration(user, session) is None:
+    if bidder_registration(user, bidding) is None:
         raise AccessDenied("您不是本项目已交纳保证金的竞买人，不能报价。")
 
 
@@ -305,73 +306,73 @@ def place_bid(user, session_id: int, amount, *, key: str, ip: str = "") -> Bid:
         raise BidRefused(f"报价金额：{exc}") from None
     if price <= 0:
         raise BidRefused("报价必须大于零。")
-    session = _lock(session_id)
-    reg = bidder_registration(user, session)
+    bidding = _lock(session_id)
+    reg = bidder_registration(user, bidding)
     if reg is None:
         raise AccessDenied("您不是本项目已交纳保证金的竞买人，不能报价。")
-    earlier = db.session.scalar(select(Bid).where(Bid.session_id == session.id, Bid.registration_id == reg.id,
+    earlier = db.session.scalar(select(Bid).where(Bid.session_id == bidding.id, Bid.registration_id == reg.id,
                                                   Bid.idempotency_key == key))
     if earlier is not None:
         return earlier  # a resubmitted request: accepted once
     now = clock.now()
-    if session.state != "scheduled":
+    if bidding.state != "scheduled":
         raise BidRefused("竞价已结束。")
-    if session.listing.state == "suspended":
+    if bidding.listing.state == "suspended":
         raise BidRefused("交易已中止，暂停报价；重启后按剩余时间继续。")
-    if now < session.starts_at:
-        raise BidRefused(f"竞价尚未开始，开始时间 {clock.to_local(session.starts_at):%Y-%m-%d %H:%M}。")
-    if session.method == "sealed_bid":
-        return _sealed_offer(session, reg, price, key, ip, now)
-    if now >= session.ends_at:
+    if now < bidding.starts_at:
+        raise BidRefused(f"竞价尚未开始，开始时间 {clock.to_local(bidding.starts_at):%Y-%m-%d %H:%M}。")
+    if bidding.method == "sealed_bid":
+        return _sealed_offer(bidding, reg, price, key, ip, now)
+    if now >= bidding.ends_at:
         raise BidRefused("竞价已结束，报价无效。")
-    inc, current, priority_match = session.increment, session.current_price, False
+    inc, current, priority_match = bidding.increment, bidding.current_price, False
     if current is None:
-        k = _steps(price - session.start_price, inc) if price >= session.start_price else None
-        if k is None or k > session.max_steps:
-            raise BidRefused(f"首次报价应为起始价 {format_yuan(session.start_price)} 元加 0 至 {session.max_steps} 个"
+        k = _steps(price - bidding.start_price, inc) if price >= bidding.start_price else None
+        if k is None or k > bidding.max_steps:
+            raise BidRefused(f"首次报价应为起始价 {format_yuan(bidding.start_price)} 元加 0 至 {bidding.max_steps} 个"
                              f"加价幅度（{format_yuan(inc)} 元）。")
     else:
-        if session.leader_registration_id == reg.id:
+        if bidding.leader_registration_id == reg.id:
             raise BidRefused("您当前已是最高报价人，无需再报价。")
-        if price == current and reg.priority_right and not session.leader_priority:
+        if price == current and reg.priority_right and not bidding.leader_priority:
             priority_match = True  # 同等条件优先: the priority holder takes the lead at the same price
         else:
             k = _steps(price - current, inc) if price > current else None
             if k is None or k < 1:
                 raise BidRefused(f"报价须为当前最高价 {format_yuan(current)} 元加加价幅度 {format_yuan(inc)} 元的整数倍。")
-            if k > session.max_steps:
-                raise BidRefused(f"单次加价不能超过 {session.max_steps} 个加价幅度（{format_yuan(inc * session.max_steps)} 元），"
+            if k > bidding.max_steps:
+                raise BidRefused(f"单次加价不能超过 {bidding.max_steps} 个加价幅度（{format_yuan(inc * bidding.max_steps)} 元），"
                                  "请核对金额。")
-    session.seq += 1
-    bid = Bid(session_id=session.id, registration_id=reg.id, seq=session.seq, amount=price,
+    bidding.seq += 1
+    bid = Bid(session_id=bidding.id, registration_id=reg.id, seq=bidding.seq, amount=price,
               priority_match=priority_match, idempotency_key=key, at=now, ip=(ip or "")[:45])
     db.session.add(bid)
-    session.current_price, session.leader_registration_id = price, reg.id
-    session.leader_priority = bool(reg.priority_right)
-    if now >= session.free_end_at:  # 限时报价期: an accepted bid restarts the countdown, up to the cap
-        session.ends_at = max(session.ends_at, min(now + timedelta(seconds=session.countdown_seconds),
-                                                   session.hard_end_at))
+    bidding.current_price, bidding.leader_registration_id = price, reg.id
+    bidding.leader_priority = bool(reg.priority_right)
+    if now >= bidding.free_end_at:  # 限时报价期: an accepted bid restarts the countdown, up to the cap
+        bidding.ends_at = max(bidding.ends_at, min(now + timedelta(seconds=bidding.countdown_seconds),
+                                                   bidding.hard_end_at))
     db.session.flush()
     return bid
 
 
-def _sealed_offer(session: BiddingSession, reg: Registration, price: Decimal, key: str, ip: str, now) -> Bid:
-    if now >= session.free_end_at:
+def _sealed_offer(bidding: BiddingSession, reg: Registration, price: Decimal, key: str, ip: str, now) -> Bid:
+    if now >= bidding.free_end_at:
         raise BidRefused("报价已截止。")
-    if db.session.scalar(select(Bid.id).where(Bid.session_id == session.id, Bid.registration_id == reg.id)):
+    if db.session.scalar(select(Bid.id).where(Bid.session_id == bidding.id, Bid.registration_id == reg.id)):
         raise BidRefused("一次性报价每人只能报一次，您已提交。")
-    if price < session.start_price:
-        raise BidRefused(f"报价不能低于底价 {format_yuan(session.start_price)} 元。")
-    session.seq += 1
-    bid = Bid(session_id=session.id, registration_id=reg.id, seq=session.seq, amount=price, idempotency_key=key,
+    if price < bidding.start_price:
+        raise BidRefused(f"报价不能低于底价 {format_yuan(bidding.start_price)} 元。")
+    bidding.seq += 1
+    bid = Bid(session_id=bidding.id, registration_id=reg.id, seq=bidding.seq, amount=price, idempotency_key=key,
               at=now, ip=(ip or "")[:45])
     db.session.add(bid)
     db.session.flush()
     return bid
 
 
-def bids_of(session: BiddingSession) -> list[Bid]:
-    return list(db.session.scalars(select(Bid).where(Bid.session_id == session.id).order_by(Bid.seq)))
+def bids_of(bidding: BiddingSession) -> list[Bid]:
+    return list(db.session.scalars(select(Bid).where(Bid.session_id == bidding.id).order_by(Bid.seq)))
 
 
 def bids_digest(bids: list[Bid]) -> str:
@@ -381,28 +382,29 @@ def bids_digest(bids: list[Bid]) -> str:
 
 def close_session(session_id: int, now: datetime | None = None) -> BiddingSession:
     """End a session whose time is up (idempotent): the deal, or 流拍."""
-    session = _lock(session_id)
+    bidding = _lock(session_id)
     now = now or clock.now()
-    if session.state != "scheduled" or now < session.ends_at:
-        return session
-    listing = session.listing
-    bids = bids_of(session)
-    session.state, session.ended_at = "ended", session.ends_at
-    if session.method == "sealed_bid":
+    if bidding.state != "scheduled" or now < bidding.ends_at:
+        return bidding
+    listing = bidding.listing
+    bids = bids_of(bidding)
+    BIDDING_SESSION.fire(bidding, "end")
+    bidding.ended_at = bidding.ends_at
+    if bidding.method == "sealed_bid":
         winner = max(bids, key=lambda b: (b.amount, -b.seq)) if bids else None
     else:
         winner = bids[-1] if bids else None
     if winner is not None and winner.amount >= listing.floor_price:
-        session.outcome = f"竞买号 {winner.registration.bidder_no} 以 {format_yuan(winner.amount)} 元竞得"
-        _conclude(listing, winner.registration, winner.amount, session.method, None, session=session)
+        bidding.outcome = f"竞买号 {winner.registration.bidder_no} 以 {format_yuan(winner.amount)} 元竞得"
+        _conclude(listing, winner.registration, winner.amount, bidding.method, None, bidding=bidding)
     else:
-        session.outcome = "无有效报价，流拍"
+        bidding.outcome = "无有效报价，流拍"
         _fail(listing, "竞价无有效报价")
     db.session.flush()
-    record("trading.session_end", f"竞价结束：{listing.project_no}，{session.outcome}，共 {len(bids)} 次报价",
-           obj_type="bidding_session", obj_id=session.id,
-           after={"bids": len(bids), "sha256": bids_digest(bids), "outcome": session.outcome})
-    return session
+    record("trading.session_end", f"竞价结束：{listing.project_no}，{bidding.outcome}，共 {len(bids)} 次报价",
+           obj_type="bidding_session", obj_id=bidding.id,
+           after={"bids": len(bids), "sha256": bids_digest(bids), "outcome": bidding.outcome})
+    return bidding
 
 
 def sessions_due_ids(now: datetime) -> list[int]:
@@ -415,8 +417,8 @@ def sessions_due_ids(now: datetime) -> list[int]:
 
 def close_due_session(session_id: int, now: datetime) -> bool:
     """End one session whose time is up; False when it is not (any more)."""
-    session = _lock(session_id)
-    if session.state != "scheduled" or session.ends_at > now or session.listing.state == "suspended":
+    bidding = _lock(session_id)
+    if bidding.state != "scheduled" or bidding.ends_at > now or bidding.listing.state == "suspended":
         return False
     close_session(session_id, now)
     return True
@@ -448,7 +450,7 @@ def end_publicity_of(deal_id: int, now: datetime) -> bool:
                                                                        Objection.state == "pending"))
     if pending:
         return False  # the center decides first
-    deal.state = "confirmed"
+    DEAL.fire(deal, "confirm")
     fire(deal.listing, "publicity_end", None, data={"deal": deal.deal_no})
     publicity_ended.send(deal)  # contracts drafts the contract from its standard template, due in 5 工作日
     return True
@@ -491,7 +493,7 @@ def decide_objection(reviewer, obj: Objection, *, upheld: bool, decision: str) -
     decision = (decision or "").strip()
     if not decision:
         raise TradingError("请写明处理意见，异议人将看到它。", field="decision")
-    obj.state = "upheld" if upheld else "dismissed"
+    OBJECTION.fire(obj, "uphold" if upheld else "dismiss", reviewer, reason=decision, authorised=True)
     obj.decision, obj.decided_by_id, obj.decided_at = decision[:2000], reviewer.id, clock.now()
     if upheld and obj.deal.state == "publicity":
         objection_upheld.send(obj, reviewer=reviewer, decision=decision)  # 中止 (exchange.exceptions.suspension)
@@ -533,7 +535,7 @@ def relist(reviewer, listing: Listing, *, floor_price=None, reps_for=None, reps_
                                                   Listing.state.not_in(("rejected",)))):
         raise TradingError("该项目已重新挂牌。")
     from exchange.listings.models import ListingMaterial
-    copy = Listing(state="draft", created_by_id=reviewer.id, relisted_from_id=listing.id,
+    copy = Listing(created_by_id=reviewer.id, relisted_from_id=listing.id,
                    **{c.key: getattr(listing, c.key) for c in Listing.__table__.columns if c.key not in NOT_COPIED})
     if floor_price not in (None, ""):
         try:

@@ -112,6 +112,7 @@ def _deal_queues(panel: Panel, user, role) -> None:
     from exchange import clock
     from exchange.access import scope_clause
     from exchange.contracts.models import Contract
+    from exchange.contracts.states import ContractState
     from exchange.extensions import db
     from exchange.listings.models import Listing
     from exchange.settlement.models import Settlement
@@ -145,7 +146,7 @@ def _deal_queues(panel: Panel, user, role) -> None:
                                                              .where(Contract.state == "uploaded")),
                                   url_for("contracts.index")))
         overdue = count(select(func.count(Contract.id)).join(Listing, Listing.id == Contract.listing_id)
-                        .where(Contract.state.in_(("draft", "confirmed", "uploaded")), Contract.due_at < now,
+                        .where(Contract.state.in_(ContractState.OPEN), Contract.due_at < now,
                                Listing.state != "suspended"))
         panel.queues.append(Queue("逾期未签约", overdue, url_for("contracts.index"), overdue=overdue))
     if role in (Role.FINANCE, Role.SUPERVISOR):

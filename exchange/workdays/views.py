@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from exchange import clock, inputs
 from exchange.access import can, require
-from exchange.extensions import db
+from exchange.pages import Message, run_action
 from exchange.workdays import services as wd
 from exchange.workdays import notice as notices
 from exchange.workdays.forms import (ConfirmNoticeForm, ConfirmYearForm, DeleteOverrideForm, NoticeForm,
@@ -75,19 +75,19 @@ def calendar():
 def add_override():
     require(current_user, "calendar.manage")
     form = OverrideForm()
-    if form.validate_on_submit():
-        try:
-            wd.set_override(form.day.data, form.is_workday, form.name.data or "", current_user)
-        except wd.CalendarError as exc:
-            db.session.rollback()
+
+    def refused(exc=None):
+        if exc is not None:
             getattr(form, exc.field or "day", form.day).errors = [exc.message]
-        else:
-            db.session.commit()
-            d = form.day.data
-            flash(f"已设置 {d.isoformat()} 为{'上班（调休）' if form.is_workday else '放假'}。", "success")
-            return redirect(url_for("workdays.calendar", year=d.year, month=d.month))
-    year, month = _month_from_args()
-    return _render(year, month, form=form, status=400)
+        year, month = _month_from_args()
+        return _render(year, month, form=form, status=400)
+
+    if not form.validate_on_submit():
+        return refused()
+    d = form.day.data
+    return run_action(lambda: wd.set_override(d, form.is_workday, form.name.data or "", current_user),
+                      refused=refused, back=url_for("workdays.calendar", year=d.year, month=d.month),
+                      done=f"已设置 {d.isoformat()} 为{'上班（调休）' if form.is_workday else '放假'}。")
 
 
 @bp.route("/overrides/<day>/delete", methods=["POST"])
@@ -100,16 +100,10 @@ def delete_override(day: str):
         d = date.fromisoformat(day)
     except ValueError:
         abort(404)
-    try:
-        removed = wd.remove_override(d, current_user)
-    except wd.CalendarError:
-        abort(404)
-    if removed:
-        db.session.commit()
-        flash(f"已删除 {d.isoformat()} 的设置，该日恢复系统默认安排。", "success")
-    else:
-        flash(f"{d.isoformat()} 没有管理员设置，无需删除。", "info")
-    return redirect(url_for("workdays.calendar", year=d.year, month=d.month))
+    return run_action(lambda: wd.remove_override(d, current_user), refused=lambda exc: abort(404),
+                      done=lambda removed: f"已删除 {d.isoformat()} 的设置，该日恢复系统默认安排。" if removed else
+                      Message(f"{d.isoformat()} 没有管理员设置，无需删除。", "info"),
+                      back=url_for("workdays.calendar", year=d.year, month=d.month))
 
 
 @bp.route("/years/<int:year>/confirm", methods=["POST"])
@@ -121,15 +115,9 @@ def confirm_year(year: int):
     form = ConfirmYearForm()
     if not form.validate_on_submit():
         return _render(year, 1, confirm_form=form, status=400)
-    try:
-        wd.confirm_year(year, current_user, form.note.data or "")
-    except wd.CalendarError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
-        flash(f"已确认 {year} 年节假日安排，该年期限不再按法定节假日推算。", "success")
-    return redirect(url_for("workdays.calendar", year=year, month=1))
+    return run_action(lambda: wd.confirm_year(year, current_user, form.note.data or ""),
+                      done=f"已确认 {year} 年节假日安排，该年期限不再按法定节假日推算。",
+                      back=url_for("workdays.calendar", year=year, month=1))
 
 
 # --- the State Council's notice ---------------------------------------------------------------------------
@@ -197,12 +185,10 @@ def confirm_notice():
     text = form.text.data
     try:
         parsed = notices.parse_notice(text)
-        moved = wd.apply_notice(parsed, text, current_user, form.note.data or "")
-    except (notices.NoticeError, wd.CalendarError) as exc:
-        db.session.rollback()
-        flash(getattr(exc, "message", str(exc)), "error")
+    except notices.NoticeError as exc:
+        flash(exc.message, "error")
         return redirect(url_for("workdays.notice"))
-    db.session.commit()
-    flash(f"已按国务院办公厅通知确认 {parsed.year} 年节假日安排"
-          + (f"，调整了 {len(moved)} 个期限并已通知当事人。" if moved else "，没有需要调整的期限。"), "success")
-    return redirect(url_for("workdays.calendar", year=parsed.year, month=1))
+    return run_action(lambda: wd.apply_notice(parsed, text, current_user, form.note.data or ""),
+                      done=lambda moved: f"已按国务院办公厅通知确认 {parsed.year} 年节假日安排"
+                      + (f"，调整了 {len(moved)} 个期限并已通知当事人。" if moved else "，没有需要调整的期限。"),
+                      back=url_for("workdays.notice"), then=lambda _: url_for("workdays.calendar", year=parsed.year, month=1))

@@ -35,6 +35,17 @@ def browser():
 
 
 @pytest.fixture
+def demo(app, appctx, tmp_path, monkeypatch):
+    """The demo data (``flask seed-demo``), its stored files under ``tmp_path``."""
+    monkeypatch.setitem(app.config, "UPLOAD_ROOT", str(tmp_path / "uploads"))
+    app.extensions.pop("exchange_storage", None)
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    yield
+    app.extensions.pop("exchange_storage", None)
+
+
+@pytest.fixture
 def page(browser, appctx):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     pg = context.new_page()

@@ -11,11 +11,10 @@ from exchange.listings.models import Listing
 from exchange.trading import services as tsvc
 from exchange.trading.models import BiddingSession, Deal
 from tests.browser.conftest import shot, sign_in
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, pay, to_trading  # noqa: F401  (fixtures)
+from tests.builders import pay, to_trading
 from tests.factories import PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("uploads")]
 
 
 def _sign_in(pg, base, username):
@@ -27,7 +26,7 @@ def _wait_text(pg, selector, words, timeout=8000):
                          arg=[selector, words], timeout=timeout)
 
 
-def test_two_bidders_in_the_room(browser, page, phone, live_server, buyers, announced, db):  # noqa: F811
+def test_two_bidders_in_the_room(browser, page, phone, live_server, buyers, announced, db):
     base = live_server
     regs = pay(buyers, announced, ["buyer", "buyer_org"])
     db.session.commit()
@@ -93,7 +92,7 @@ def test_two_bidders_in_the_room(browser, page, phone, live_server, buyers, anno
     shot(page, "bidding-won")
 
 
-def test_agreement_and_sealed_bid(browser, page, live_server, buyers, announced, db):  # noqa: F811
+def test_agreement_and_sealed_bid(browser, page, live_server, buyers, announced, db):
     base = live_server
     regs = pay(buyers, announced, ["buyer", "buyer_org", "buyer_coop"])
     db.session.commit()
@@ -133,7 +132,7 @@ def test_agreement_and_sealed_bid(browser, page, live_server, buyers, announced,
     assert db.session.scalar(select(Deal)).registration_id == regs["buyer_org"].id
 
 
-def test_single_bidder_completes_as_agreement(browser, page, live_server, users, announced, db):  # noqa: F811
+def test_single_bidder_completes_as_agreement(browser, page, live_server, users, announced, db):
     base = live_server
     regs = pay(users, announced, ["buyer"])
     db.session.commit()

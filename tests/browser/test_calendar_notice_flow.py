@@ -5,11 +5,10 @@ import pytest
 
 from exchange import clock
 from tests.browser.conftest import shot, sign_in
+from tests.builders import NOTICE_2027, beijing as bj, deal_concluded_on
 from tests.factories import PASSWORD
-from tests.test_calendar_years import NOTICE_2027, bj, deal_concluded_on
-from tests.test_registrations import _uploads  # noqa: F401  (autouse fixture)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("uploads")]
 
 
 def test_admin_imports_the_notice_and_the_clerk_sees_the_new_deadline(page, phone, live_server, users, db):

@@ -13,12 +13,10 @@ from exchange.listings.models import Listing
 from exchange.settlement.models import Settlement
 from exchange.trading import services as tsvc
 from tests.browser.conftest import shot, sign_in, sign_out
+from tests.builders import PDF, pay, to_trading
 from tests.factories import PASSWORD
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import pay, to_trading
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("uploads")]
 
 
 def _in(pg, base, username):
@@ -33,7 +31,7 @@ def center_key(app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "CERT_PATH", str(tmp_path / "cert.pem"))
 
 
-def test_deal_signing_settlement_certificate(browser, page, phone, live_server, users, announced, db, tmp_path,  # noqa: F811
+def test_deal_signing_settlement_certificate(browser, page, phone, live_server, users, announced, db, tmp_path,
                                              center_key):
     base = live_server
     regs = pay(users, announced, ["buyer"])

@@ -8,15 +8,11 @@ from exchange.extensions import db as _db
 from exchange.trading.models import Deal
 from tests.browser.conftest import shot, sign_in
 from tests.factories import PASSWORD
-from tests.test_defaults import overdue_contract  # noqa: F401  (fixture)
-from tests.test_publicity import online_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, trading  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("uploads")]
 
 
-def test_default_then_the_runner_up_accepts(browser, page, phone, live_server, buyers, overdue_contract, db):  # noqa: F811
+def test_default_then_the_runner_up_accepts(browser, page, phone, live_server, buyers, overdue_contract, db):
     deal, regs = overdue_contract
     base = live_server
     sign_in(page, base, "t_reviewer", PASSWORD)

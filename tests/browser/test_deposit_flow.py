@@ -10,8 +10,7 @@ from exchange import clock
 from exchange.listings.models import Listing
 from exchange.registrations.models import Registration
 from tests.browser.conftest import shot, sign_in, sign_out, upload_materials
-from tests.browser.test_listing_flow import demo  # noqa: F401  (fixture)
-from tests.test_listings import PDF
+from tests.builders import PDF
 
 pytestmark = pytest.mark.browser
 TITLE = "团湖村三组 32 亩水田经营权出租"
@@ -30,7 +29,7 @@ def _apply(page, base, username, pdf):
     sign_out(page)
 
 
-def test_three_buyers_sandbox_statement_and_abandoned(app, browser, page, phone, live_server, demo, db,  # noqa: F811
+def test_three_buyers_sandbox_statement_and_abandoned(app, browser, page, phone, live_server, demo, db,
                                                       tmp_path):
     base = live_server
     pdf = tmp_path / "材料.pdf"

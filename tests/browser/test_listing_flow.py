@@ -3,22 +3,12 @@ the town station passes it, the center approves it, and the public sees it with 
 import pytest
 
 from tests.browser.conftest import save_step, shot, sign_in, sign_out, upload_materials
-from tests.test_listings import PDF
+from tests.builders import PDF
 
 pytestmark = pytest.mark.browser
 
 SELLER_MATERIALS = ["农村产权转出申请书", "转让方资格证明（身份证、营业执照或登记证书）", "产权权属证明（承包经营权证、林权证等）",
                     "交易标的基本情况材料", "底价及作价依据"]
-
-
-@pytest.fixture
-def demo(app, appctx, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_ROOT", str(tmp_path / "uploads"))
-    app.extensions.pop("exchange_storage", None)
-    result = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert result.exit_code == 0, result.output
-    yield
-    app.extensions.pop("exchange_storage", None)
 
 
 def test_point_station_center_public(browser, phone, page, live_server, demo, tmp_path):

@@ -3,13 +3,12 @@ confirms the deposit's arrival, and the buyer sees the 竞买号."""
 import pytest
 
 from tests.browser.conftest import shot, sign_in, sign_out, upload_materials
-from tests.browser.test_listing_flow import demo  # noqa: F401  (fixture)
-from tests.test_listings import PDF
+from tests.builders import PDF
 
 pytestmark = pytest.mark.browser
 
 
-def test_apply_qualify_confirm(browser, page, live_server, demo, tmp_path):  # noqa: F811
+def test_apply_qualify_confirm(browser, page, live_server, demo, tmp_path):
     base = live_server
     sign_in(page, base, "buyer_company")
     page.goto(base + "/projects/")

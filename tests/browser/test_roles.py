@@ -19,7 +19,8 @@ ROLES = [
 
 
 @pytest.fixture
-def demo(app, appctx):
+def seeded(app, appctx):
+    """The demo data (``flask seed-demo``)."""
     result = app.test_cli_runner().invoke(args=["seed-demo"])
     assert result.exit_code == 0, result.output
 
@@ -32,7 +33,7 @@ def sign_in(pg, base, username, password=DEMO_PASSWORD):
 
 
 @pytest.mark.parametrize("username,role_label,expected", ROLES)
-def test_role_signs_in_and_sees_its_work_page(page, live_server, demo, username, role_label, expected):
+def test_role_signs_in_and_sees_its_work_page(page, live_server, seeded, username, role_label, expected):
     sign_in(page, live_server, username)
     page.wait_for_url("**/work")
     body = page.inner_text("body")
@@ -46,7 +47,7 @@ def test_role_signs_in_and_sees_its_work_page(page, live_server, demo, username,
     assert "您已安全退出" in page.inner_text("body")
 
 
-def test_clerk_on_a_phone(phone, live_server, demo):
+def test_clerk_on_a_phone(phone, live_server, seeded):
     phone.goto(live_server + "/")
     shot(phone, "home-phone")
     sign_in(phone, live_server, "cun_jiangnan_2")
@@ -58,12 +59,12 @@ def test_clerk_on_a_phone(phone, live_server, demo):
     shot(phone, "work-clerk-phone")
 
 
-def test_wrong_password_message_in_browser(page, live_server, demo):
+def test_wrong_password_message_in_browser(page, live_server, seeded):
     sign_in(page, live_server, "admin", "not-the-password")
     assert "账号或密码不正确" in page.inner_text("body")
 
 
-def test_public_registration_in_browser(page, live_server, demo):
+def test_public_registration_in_browser(page, live_server, seeded):
     from exchange.idcheck import make_resident_id
     page.goto(live_server + "/register")
     page.check("input[name=kind][value=person]")

@@ -11,14 +11,11 @@ from exchange.extensions import db as _db
 from exchange.supervision import alerts, stats
 from tests.browser.conftest import shot, sign_in
 from tests.factories import PASSWORD
-from tests.test_publicity import online_deal  # noqa: F401  (fixture)
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, trading  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("uploads")]
 
 
-def test_supervisor_dashboard_warning_and_report(browser, page, live_server, buyers, online_deal, db, tmp_path):  # noqa: F811
+def test_supervisor_dashboard_warning_and_report(browser, page, live_server, buyers, online_deal, db, tmp_path):
     deal, regs = online_deal  # 网络竞价 won at 160 500 元 by 测试受让人; two buyers share a phone number
     alerts.detect()  # the sweeper has run it already (nothing new); the shared phone is on record
     _db.session.commit()

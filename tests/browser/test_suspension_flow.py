@@ -11,12 +11,10 @@ from exchange.extensions import db as _db
 from exchange.trading import services as tsvc
 from exchange.trading.models import BiddingSession
 from tests.browser.conftest import shot, sign_in
+from tests.builders import PDF, key, pay, to_trading
 from tests.factories import PASSWORD
-from tests.test_listings import PDF
-from tests.test_registrations import _uploads, announced  # noqa: F401  (fixtures)
-from tests.test_trading import buyers, key, pay, to_trading  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("uploads")]
 
 
 def _wait_text(pg, selector, words, timeout=8000):
@@ -24,7 +22,7 @@ def _wait_text(pg, selector, words, timeout=8000):
                          arg=[selector, words], timeout=timeout)
 
 
-def test_suspend_mid_bidding_and_restart(browser, page, phone, live_server, buyers, announced, db, tmp_path):  # noqa: F811
+def test_suspend_mid_bidding_and_restart(browser, page, phone, live_server, buyers, announced, db, tmp_path):
     base = live_server
     regs = pay(buyers, announced, ["buyer", "buyer_org"])
     db.session.commit()

@@ -1,0 +1,237 @@
+"""Who is told, and the context a rule's texts are filled from: the people of a listing (the clerk who submitted it,
+the transferor, the buyers still in play, the winner, the losers …) and each audited object loaded into a context."""
+from __future__ import annotations
+
+
+from sqlalchemy import select
+
+from exchange.accounts.models import Role, User
+from exchange.extensions import db
+from exchange.money import format_yuan
+
+from exchange.notifications.texts import path_for, when
+
+
+# --- who ------------------------------------------------------------------------------------------
+
+def _submitter_id(listing) -> int | None:
+    from exchange.listings.models import ListingEvent
+    actor = db.session.scalar(select(ListingEvent.actor_id).where(
+        ListingEvent.listing_id == listing.id, ListingEvent.action.in_(("submit", "relist_submit")),
+        ListingEvent.actor_id.is_not(None)).order_by(ListingEvent.id.desc()).limit(1))
+    return actor or listing.created_by_id
+
+
+def listing_people(ctx: dict) -> list[int]:
+    """Those who brought the listing: the clerk (or staff) who submitted it and the transferor's own account."""
+    listing = ctx["listing"]
+    return [uid for uid in (_submitter_id(listing), listing.transferor_user_id) if uid]
+
+
+def live_buyers(ctx: dict) -> list[int]:
+    """Buyers whose registration is still in play (applied, qualified or paid)."""
+    from exchange.registrations.models import Registration
+    from exchange.registrations.states import RegState
+    return list(db.session.scalars(select(Registration.buyer_id).where(
+        Registration.listing_id == ctx["listing"].id, Registration.state.in_(RegState.LIVE))
+        .order_by(Registration.id)))
+
+
+def parties_and_buyers(ctx: dict) -> list[int]:
+    return listing_people(ctx) + live_buyers(ctx)
+
+
+def the_buyer(ctx: dict) -> list[int]:
+    return [ctx["buyer_id"]]
+
+
+def losers(ctx: dict) -> list[int]:
+    """Paid bidders of the listing other than the winner."""
+    from exchange.registrations.models import Registration
+    deal = ctx["deal"]
+    return list(db.session.scalars(select(Registration.buyer_id).where(
+        Registration.listing_id == deal.listing_id, Registration.state == "paid",
+        Registration.id != deal.registration_id).order_by(Registration.id)))
+
+
+def transferor(ctx: dict) -> list[int]:
+    uid = ctx["listing"].transferor_user_id
+    return [uid] if uid else []
+
+
+def buyer_and_parties(ctx: dict) -> list[int]:
+    return [ctx["buyer_id"]] + listing_people(ctx)
+
+
+def center_reviewers() -> list[int]:
+    return list(db.session.scalars(select(User.id).where(User.role == Role.CENTER_REVIEWER.value,
+                                                         User.active.is_(True)).order_by(User.id)))
+
+
+# --- what: loading the audited object into a context ---------------------------------------------
+
+def _listing_fields(listing) -> dict:
+    return {"listing": listing, "listing_id": listing.id, "no": listing.project_no or f"#{listing.id}",
+            "title": listing.title}
+
+
+def load_listing(entry) -> dict | None:
+    from exchange.listings.models import Listing, ListingEvent
+    listing = db.session.get(Listing, int(entry.object_id))
+    if listing is None:
+        return None
+    ctx = _listing_fields(listing)
+    name = entry.action.partition(".")[2]
+    event = db.session.scalar(select(ListingEvent).where(ListingEvent.listing_id == listing.id,
+                                                         ListingEvent.action == name)
+                              .order_by(ListingEvent.id.desc()).limit(1))
+    ctx["reason"] = (event.note if event is not None else "") or "未填写"
+    ctx["by"] = "交易站" if name.startswith("station_") else "交易中心"
+    ctx["station"] = listing.station.name if listing.station else "交易站"
+    ctx["announce_end"] = when(listing.announce_end_at)
+    ctx["deposit_deadline"] = when(listing.deposit_deadline_at)
+    return ctx
+
+
+def load_registration(entry) -> dict | None:
+    from exchange.registrations.models import Registration
+    reg = db.session.get(Registration, int(entry.object_id))
+    if reg is None:
+        return None
+    ctx = _listing_fields(reg.listing)
+    ctx.update(reg=reg, buyer_id=reg.buyer_id, payment_ref=reg.payment_ref or "",
+               deposit=format_yuan(reg.deposit_amount) if reg.deposit_amount is not None else "",
+               deadline=when(reg.deposit_deadline_at), paid_at=when(reg.paid_at), bidder_no=reg.bidder_no or "",
+               note=reg.review_note or "未填写")
+    return ctx
+
+
+def load_deal(entry) -> dict | None:
+    from exchange.trading.models import Deal
+    deal = db.session.get(Deal, int(entry.object_id))
+    if deal is None:
+        return None
+    ctx = _listing_fields(deal.listing)
+    ctx.update(deal=deal, buyer_id=deal.buyer_id, price=format_yuan(deal.price), method=deal.method_label,
+               publicity_end=when(deal.publicity_end_at), contract_due=when(deal.contract_due_at))
+    return ctx
+
+
+def load_contract(entry) -> dict | None:
+    from exchange.contracts.models import Contract
+    contract = db.session.get(Contract, int(entry.object_id))
+    if contract is None:
+        return None
+    ctx = _listing_fields(contract.listing)
+    ctx.update(contract=contract, buyer_id=contract.deal.buyer_id, due=when(contract.due_at),
+               contract_no=contract.contract_no or "")
+    return ctx
+
+
+def load_settlement(entry) -> dict | None:
+    from exchange.settlement.models import Settlement
+    s = db.session.get(Settlement, int(entry.object_id))
+    if s is None:
+        return None
+    return _settlement_fields(s)
+
+
+def _settlement_fields(s) -> dict:
+    ctx = _listing_fields(s.listing)
+    to_pay = s.amount_to_pay
+    ctx.update(settlement=s, buyer_id=s.deal.buyer_id, due=when(s.due_at), cert_due=when(s.certificate_due_at),
+               pay_text=(f"请于 {when(s.due_at)} 前交付 {format_yuan(to_pay)} 元（缴款码 {s.payment_ref}），"
+                         "以到账时间为准（第十七条）。" if to_pay > 0 else "您交纳的保证金已足额抵作价款，无需另行付款。"))
+    return ctx
+
+
+def load_settled_listing(entry) -> dict | None:
+    """``listing.settled``: the listing's settlement (for the 鉴证 deadline)."""
+    ctx = load_listing(entry)
+    if ctx is None:
+        return None
+    from exchange.settlement.models import Settlement
+    s = db.session.scalar(select(Settlement).where(Settlement.listing_id == ctx["listing_id"],
+                                                   Settlement.state == "settled").order_by(Settlement.id.desc()))
+    if s is None:
+        return None
+    fields = _settlement_fields(s)
+    fields["reason"] = ctx["reason"]
+    return fields
+
+
+def load_certificate(entry) -> dict | None:
+    from exchange.certificates.models import Certificate
+    cert = db.session.get(Certificate, int(entry.object_id))
+    if cert is None:
+        return None
+    from exchange.trading.models import Deal
+    deal = db.session.get(Deal, cert.deal_id)
+    ctx = _listing_fields(deal.listing)
+    ctx.update(cert=cert, cert_no=cert.cert_no, buyer_id=deal.buyer_id)
+    return ctx
+
+
+def load_refund(entry) -> dict | None:
+    """A deposit refund to a buyer (returns of unmatched money have no account to tell)."""
+    from exchange.ledger.models import Refund
+    from exchange.registrations.models import Registration
+    refund = db.session.get(Refund, int(entry.object_id))
+    if refund is None or refund.registration_id is None:
+        return None
+    reg = db.session.get(Registration, refund.registration_id)
+    ctx = _listing_fields(reg.listing)
+    ctx.update(reg=reg, buyer_id=reg.buyer_id, amount=format_yuan(refund.amount), bank_ref=refund.bank_ref or "")
+    return ctx
+
+
+def load_default(entry) -> dict | None:
+    """``listing.default``: the defaulting buyer is the listing's latest deal's."""
+    ctx = load_listing(entry)
+    if ctx is None:
+        return None
+    from exchange.trading.services import deal_for
+    deal = deal_for(ctx["listing"])
+    if deal is None:
+        return None
+    ctx["buyer_id"] = deal.buyer_id
+    return ctx
+
+
+def load_offer(entry) -> dict | None:
+    """``default.offer``: the deal offered to a runner-up at their own last price (第二十二条)."""
+    from exchange.exceptions.models import RunnerUpOffer
+    from exchange.registrations.models import Registration
+    offer = db.session.get(RunnerUpOffer, int(entry.object_id))
+    if offer is None:
+        return None
+    reg = db.session.get(Registration, offer.registration_id)
+    ctx = _listing_fields(reg.listing)
+    ctx.update(offer=offer, buyer_id=reg.buyer_id, price=format_yuan(offer.price), due=when(offer.due_at))
+    return ctx
+
+
+def load_recount(entry) -> dict | None:
+    """A deadline moved by a change of the holiday calendar (``deadline.recomputed``): the listing, what moved."""
+    import json
+    ctx = load_listing(entry)
+    if ctx is None:
+        return None
+    after = json.loads(entry.after or "{}")
+    ctx.update(label=after.get("label", "期限"), old=after.get("old", ""), new=after.get("new", ""),
+               buyer_id=after.get("buyer_id"), model=after.get("model", ""))
+    return ctx
+
+
+def recount_people(ctx: dict) -> list[int]:
+    """A buyer's own clock (review, deposit, refund, offer) to that buyer; a listing's or deal's clock to the
+    transferor's side and the buyer concerned (every buyer in play for the announcement's clocks)."""
+    if ctx["model"] in ("registration", "refund", "offer"):
+        return [ctx["buyer_id"]] if ctx["buyer_id"] else []
+    if ctx["model"] == "listing":
+        return parties_and_buyers(ctx)
+    return ([ctx["buyer_id"]] if ctx["buyer_id"] else []) + listing_people(ctx)
+
+
+def offer_link(ctx: dict, user_id: int) -> str:
+    return path_for("defaults.offer_page", offer_id=ctx["offer"].id)

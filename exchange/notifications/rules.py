@@ -1,0 +1,183 @@
+"""The event rules: the audit actions worth telling someone about (``RULES``), each with its recipients, title/body
+templates and link.  :func:`on_audit` receives every audit entry (the audit trail's ``recorded`` signal) and
+writes the notifications in the audited operation's own transaction.  See :mod:`exchange.notifications.services`."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from flask import current_app
+
+from exchange.db import savepoint
+from exchange.audit.services import recorded as audit_recorded
+from exchange.extensions import db
+from exchange.notifications.models import Notification
+
+from exchange.notifications.recipients import (buyer_and_parties, listing_people, load_certificate, load_contract,
+                                               load_deal, load_default, load_listing, load_offer, load_recount,
+                                               load_refund, load_registration, load_settled_listing, load_settlement,
+                                               losers, offer_link, parties_and_buyers, recount_people, the_buyer,
+                                               transferor)
+from exchange.notifications.services import notify
+from exchange.notifications.texts import (certificate_link, contract_link, fill, listing_link, registration_link,
+                                          settlement_link)
+
+log = logging.getLogger(__name__)
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Send:
+    """One group of recipients of an event, with their title, body and link."""
+
+    to: Callable[[dict], Iterable[int]]  # user ids
+    title: str  # str.format templates over the context's text fields
+    body: str
+    link: Callable[[dict, int], str] = listing_link
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    load: Callable[[object], dict | None]
+    sends: tuple[Send, ...]
+
+
+_SUSPENDED = Rule("listing.suspended", load_listing, (Send(
+    parties_and_buyers, "交易中止：{title}",
+    "项目 {no}「{title}」已中止交易（第二十三条）。中止事由：{reason}。中止期间各项期限暂停计算，"
+    "重启后按剩余时间继续；请留意后续通知。"),))
+_RETURNED = "{by}退回了挂牌项目 {no}「{title}」，理由：{reason}。请按要求补正材料后重新提交。"
+
+RULES: dict[str, Rule] = {
+    # 挂牌: returned / approved / published (to the clerk who submitted it and the transferor's account)
+    "listing.station_return": Rule("listing.returned", load_listing, (Send(
+        listing_people, "项目被退回修改：{title}", _RETURNED),)),
+    "listing.center_return": Rule("listing.returned", load_listing, (Send(
+        listing_people, "项目被退回修改：{title}", _RETURNED),)),
+    "listing.center_reject": Rule("listing.rejected", load_listing, (Send(
+        listing_people, "项目不予受理：{title}", "交易中心对挂牌项目 {no}「{title}」作出不予受理的决定，理由：{reason}。"),)),
+    "listing.station_pass": Rule("listing.approved", load_listing, (Send(
+        listing_people, "项目已通过初审：{title}", "挂牌项目「{title}」已通过{station}初审，已报送交易中心审核。"),)),
+    "listing.center_approve": Rule("listing.published", load_listing, (Send(
+        listing_people, "项目已发布公告：{title}",
+        "挂牌项目「{title}」已审核通过并发布公告，项目编号 {no}。公告期至 {announce_end}，"
+        "意向受让方须在 {deposit_deadline} 前交纳保证金。"),)),
+    "listing.fail": Rule("listing.failed", load_listing, (Send(
+        parties_and_buyers, "项目流拍：{title}",
+        "项目 {no}「{title}」流拍（{reason}）。已交纳的保证金将在 5 个工作日内无息退还；转让方可申请重新挂牌。"),)),
+    # 意向受让登记: qualification result, deposit received (to that buyer only)
+    "registration.qualify": Rule("registration.qualified", load_registration, (Send(
+        the_buyer, "受让资格已确认：{title}",
+        "您报名的项目 {no}「{title}」资格审核通过。请于 {deadline} 前交纳保证金 {deposit} 元（缴款码 {payment_ref}），"
+        "以到账时间为准，逾期视为放弃受让意向（第十九条）。", registration_link),)),
+    "registration.reject": Rule("registration.rejected", load_registration, (Send(
+        the_buyer, "受让资格未通过：{title}", "您报名的项目 {no}「{title}」资格审核未通过，理由：{note}。",
+        registration_link),)),
+    "registration.deposit_paid": Rule("deposit.received", load_registration, (Send(
+        the_buyer, "保证金已到账：{title}",
+        "您为项目 {no}「{title}」交纳的保证金 {deposit} 元已于 {paid_at} 到账。您的竞买号为 {bidder_no}，请妥善保管，"
+        "不要告诉他人。", registration_link),)),
+    "registration.abandoned": Rule("deposit.abandoned", load_registration, (Send(
+        the_buyer, "逾期未交保证金，视为放弃：{title}",
+        "您报名的项目 {no}「{title}」的保证金未在 {deadline} 前到账，按公告约定视为放弃受让意向（第十九条）。"
+        "如款项已汇出，到账后将原路退还。", registration_link),)),
+    # 成交: the winner, the other paid bidders, the transferor's account
+    "deal.concluded": Rule("deal.concluded", load_deal, (
+        Send(the_buyer, "恭喜您成交：{title}",
+             "项目 {no}「{title}」以 {price} 元成交（{method}），现进入交易公示，公示期至 {publicity_end}。"
+             "公示期满后请按通知于 {contract_due} 前签订合同（第十六条）。"),
+        Send(losers, "项目已成交，您未成交：{title}",
+             "项目 {no}「{title}」已成交，您未成交。您交纳的保证金将在 5 个工作日内无息退还（第十九条）。"),
+        Send(transferor, "您的项目已成交：{title}",
+             "项目 {no}「{title}」以 {price} 元成交（{method}），现进入交易公示，公示期至 {publicity_end}。"),
+    )),
+    # 签约 / 结算 / 鉴证: due and done
+    "contract.open": Rule("contract.due", load_contract, (Send(
+        buyer_and_parties, "请签订合同：{title}",
+        "项目 {no}「{title}」交易公示期满，合同草稿已生成。请于 {due} 前在线确认合同并签字盖章（第十六条），"
+        "逾期按违约处理。", contract_link),)),
+    "contract.effective": Rule("contract.done", load_contract, (Send(
+        buyer_and_parties, "合同已生效：{title}", "项目 {no}「{title}」的合同 {contract_no} 已生效，进入交易资金结算。",
+        contract_link),)),
+    "settlement.open": Rule("settlement.due", load_settlement, (Send(
+        the_buyer, "请交付价款：{title}", "项目 {no}「{title}」开始结算。{pay_text}", settlement_link),)),
+    "listing.settled": Rule("settlement.done", load_settled_listing, (Send(
+        buyer_and_parties, "资金结算完成：{title}",
+        "项目 {no}「{title}」的交易资金已结算完毕，交易中心将于 {cert_due} 前出具鉴证书（第十八条）。", settlement_link),)),
+    "certificate.issue": Rule("certificate.issued", load_certificate, (Send(
+        buyer_and_parties, "鉴证书已出具：{title}",
+        "项目 {no}「{title}」的农村产权流转交易鉴证书已出具，编号 {cert_no}，可凭编号在平台查验真伪。",
+        certificate_link),)),
+    # 退款 made (to the buyer whose deposit it was)
+    "refund.approve": Rule("refund.made", load_refund, (Send(
+        the_buyer, "保证金已退还：{title}",
+        "您为项目 {no}「{title}」交纳的保证金 {amount} 元已退还（银行回单号 {bank_ref}），不计利息，请注意查收。",
+        registration_link),)),
+    # 违约 (第二十二条): the defaulting buyer and the transferor's side; the runner-up who is offered the deal
+    "listing.default": Rule("deal.defaulted", load_default, (Send(
+        buyer_and_parties, "买受人违约：{title}",
+        "项目 {no}「{title}」的买受人违约（{reason}），其交纳的保证金按公告约定不予退还（第二十二条）。"
+        "交易中心将向次高报价人发出要约或重新挂牌。"),)),
+    "default.offer": Rule("default.offer", load_offer, (Send(
+        the_buyer, "您收到成交要约：{title}",
+        "项目 {no}「{title}」的原买受人违约，交易中心按您的最后报价 {price} 元向您发出成交要约。"
+        "请于 {due} 前登录平台答复（接受或放弃），逾期未答复视为放弃。", offer_link),)),
+    # a deadline moved by a change of the holiday calendar (the State Council's notice confirmed)
+    "deadline.recomputed": Rule("deadline.moved", load_recount, (Send(
+        recount_people, "期限调整：{title}",
+        "因节假日安排调整，项目 {no}「{title}」的{label}由 {old} 调整为 {new}。请按新的期限办理。"),)),
+    # 中止 / 重启 / 终结 (the transferor's side and every buyer still in play)
+    "listing.suspend": _SUSPENDED,
+    "listing.objection_upheld": _SUSPENDED,
+    "listing.restart": Rule("listing.restarted", load_listing, (Send(
+        parties_and_buyers, "交易重启：{title}",
+        "项目 {no}「{title}」已重启交易（{reason}）。中止时暂停的各项期限按剩余时间继续计算，请按页面显示的新期限办理。"),)),
+    "listing.terminate": Rule("listing.terminated", load_listing, (Send(
+        parties_and_buyers, "交易终结：{title}",
+        "项目 {no}「{title}」已终结交易（第二十四条）：{reason}。已交纳的保证金将在 5 个工作日内无息退还。"),)),
+}
+
+
+@audit_recorded.connect
+def on_audit(entry) -> None:
+    """The receiver of ``exchange.audit.services.recorded``: every entry, inside its transaction.
+
+    Unmapped actions cost one dict lookup.  Mapped ones write their notifications inside a savepoint: if
+    that fails, the audited operation goes on without them (logged) — except under ``TESTING``, where the
+    error is raised so a mistake in a rule cannot hide.
+    """
+    rule = RULES.get(entry.action)
+    if rule is None:
+        return
+    try:
+        with savepoint(db.session):
+            _apply(rule, entry)
+    except Exception:
+        log.exception("notifications for audit entry %s (%s) failed", entry.seq, entry.action)
+        if current_app.testing:
+            raise
+
+
+def _apply(rule: Rule, entry) -> list[Notification]:
+    if entry.object_id is None:
+        return []
+    ctx = rule.load(entry)
+    if ctx is None:
+        return []
+    done: set[int] = set()
+    if entry.actor_id is not None:
+        done.add(entry.actor_id)  # nobody is told about their own action
+    out = []
+    for send in rule.sends:
+        for uid in send.to(ctx):
+            if uid is None or uid in done:
+                continue
+            done.add(uid)
+            n = notify(uid, rule.kind, fill(send.title, ctx), fill(send.body, ctx), link=send.link(ctx, uid),
+                       listing_id=ctx.get("listing_id"))
+            if n is not None:
+                out.append(n)
+    return out
