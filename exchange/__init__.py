@@ -48,7 +48,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.admin import views as admin_views
     from exchange.api import init_api
     from exchange.supervision import audit_views
-    from exchange.exceptions import views as exceptions_views
+    from exchange.incidents import views as incidents_views
     from exchange.ledger import views as ledger_views
     from exchange.listings import views as listings_views
     from exchange.payments import views as payments_views
@@ -68,8 +68,8 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     app.register_blueprint(listings_views.public_bp)
     app.register_blueprint(registrations_views.bp)
     app.register_blueprint(ledger_views.bp)
-    app.register_blueprint(exceptions_views.bp)
-    from exchange.exceptions import default_views; app.register_blueprint(default_views.bp)  # noqa: E702
+    app.register_blueprint(incidents_views.bp)
+    from exchange.incidents import breach_views; app.register_blueprint(breach_views.bp)  # noqa: E702
     app.register_blueprint(payments_views.bp)
     app.register_blueprint(trading_views.bp)
     app.register_blueprint(publicity_views.bp)
@@ -77,7 +77,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.settlement import views as settlement_views; app.register_blueprint(settlement_views.bp)  # noqa: E702
     from exchange.certificates import views as certificate_views; app.register_blueprint(certificate_views.bp); app.register_blueprint(certificate_views.public_bp)  # noqa: E702,E501
     from exchange.archive import views as archive_views; app.register_blueprint(archive_views.bp)  # noqa: E702
-    from exchange.exceptions import dispute_views; app.register_blueprint(dispute_views.bp)  # noqa: E702
+    from exchange.incidents import dispute_views; app.register_blueprint(dispute_views.bp)  # noqa: E702
     from exchange.notifications import views as notification_views; app.register_blueprint(notification_views.bp)  # noqa: E702,E501
     from exchange.supervision import views as supervision_views; app.register_blueprint(supervision_views.bp)  # noqa: E702,E501
     from exchange.supervision import alert_views; app.register_blueprint(alert_views.bp)  # noqa: E702

@@ -13,7 +13,7 @@ from exchange.trading.models import BiddingSession, Bid, Deal, Objection  # noqa
 from exchange.contracts.models import Contract  # noqa: F401
 from exchange.settlement.models import FeeRule, Payout, Settlement  # noqa: F401
 from exchange.certificates.models import Certificate  # noqa: F401
-from exchange.exceptions.models import DefaultCase, Dispute, RunnerUpOffer, Suspension, Termination  # noqa: F401
+from exchange.incidents.models import DefaultCase, Dispute, RunnerUpOffer, Suspension, Termination  # noqa: F401
 from exchange.notifications.models import Delivery, Notification  # noqa: F401
 from exchange.supervision.models import SupervisionAlert  # noqa: F401
 from exchange.opendata.models import DataToken, OpenDataChange  # noqa: F401

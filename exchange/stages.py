@@ -10,7 +10,7 @@ declares, when its package is imported:
 * what it does to its own rows when the listing is **suspended**, **restarted**, **terminated** or when the buyer
   **defaults** — each through its own state machine.
 
-``exchange.exceptions`` freezes and restores the clocks it is given here and calls the hooks; it imports no other
+``exchange.incidents`` freezes and restores the clocks it is given here and calls the hooks; it imports no other
 stage's models.  A foundation module: it knows no stage, the stages know it.
 """
 from __future__ import annotations

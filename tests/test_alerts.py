@@ -14,7 +14,7 @@ from exchange import clock
 from exchange.access import AccessDenied
 from exchange.audit.models import AuditEntry
 from exchange.deadlines.sweeper import HANDLERS, sweep
-from exchange.exceptions import services as xsvc
+from exchange.incidents import termination as xsvc
 from exchange.ledger import refunds
 from exchange.ledger.models import Refund
 from exchange.listings import services as lsvc

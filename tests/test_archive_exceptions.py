@@ -4,7 +4,7 @@ its document, default cases with the runner-up offers — and every deal of the 
 beside the runner-up's), as readable texts plus the stored documents, each in the manifest and SHA256SUMS.
 
 Suspension, DefaultCase and RunnerUpOffer rows are written here directly through the models (their services
-are another module's); disputes go through :mod:`exchange.exceptions.disputes`; objections and the
+are another module's); disputes go through :mod:`exchange.incidents.disputes`; objections and the
 termination through their services."""
 import hashlib
 import io
@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from exchange import clock
 from exchange.deadlines.sweeper import sweep
-from exchange.exceptions import disputes as dsvc
-from exchange.exceptions import services as xsvc
-from exchange.exceptions.models import DefaultCase, RunnerUpOffer, Suspension
+from exchange.incidents import disputes as dsvc
+from exchange.incidents import termination as xsvc
+from exchange.incidents.models import DefaultCase, RunnerUpOffer, Suspension
 from exchange.listings.models import Listing
 from exchange.listings.workflow import fire
 from exchange.trading import services as tsvc

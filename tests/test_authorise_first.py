@@ -34,9 +34,9 @@ import pytest
 from sqlalchemy import select
 
 from exchange import clock
-from exchange.exceptions import defaults as dsvc
-from exchange.exceptions import disputes as dispute_svc
-from exchange.exceptions import suspension as ssvc
+from exchange.incidents import breach as dsvc
+from exchange.incidents import disputes as dispute_svc
+from exchange.incidents import suspension as ssvc
 from exchange.listings import services as lsvc
 from exchange.payments import statements as statement_svc
 from exchange.settlement import services as stl
@@ -266,7 +266,7 @@ def _service_calls(users, objects) -> dict:
     from exchange.certificates import services as certs
     from exchange.certificates.models import Certificate
     from exchange.contracts import services as csvc
-    from exchange.exceptions import services as xsvc
+    from exchange.incidents import termination as xsvc
     from exchange.ledger import refunds as rf
     from exchange.listings.workflow import fire
     from exchange.payments import services as psvc
@@ -340,7 +340,7 @@ def test_the_services_ask_who_before_what(buyers, trading_world, db):
     from exchange.supervision.models import SupervisionAlert
     from exchange.trading.models import BiddingSession, Deal, Objection
     from exchange.access import AccessDenied
-    from exchange.exceptions.models import Dispute
+    from exchange.incidents.models import Dispute
     ids = trading_world
     closed = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "LX-01-02"))  # 长安街道茶园村
     orgs.set_org_active(buyers["admin"], closed, False)

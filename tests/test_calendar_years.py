@@ -18,7 +18,7 @@ from exchange.audit.models import AuditEntry
 from exchange.contracts.models import Contract
 from exchange.deadlines import recount
 from exchange.deadlines.sweeper import sweep
-from exchange.exceptions import suspension as ssvc
+from exchange.incidents import suspension as ssvc
 from exchange.listings.models import Listing
 from exchange.notifications.models import Notification
 from exchange.trading.models import Deal

@@ -14,8 +14,8 @@ from exchange import clock
 from exchange.access import AccessDenied
 from exchange.contracts.models import Contract
 from exchange.deadlines.sweeper import HANDLERS, sweep
-from exchange.exceptions import defaults as dsvc
-from exchange.exceptions.models import DefaultCase, RunnerUpOffer
+from exchange.incidents import breach as dsvc
+from exchange.incidents.models import DefaultCase, RunnerUpOffer
 from exchange.ledger import refunds
 from exchange.ledger import services as led
 from exchange.ledger.models import Refund

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from exchange import clock
 from exchange.access import AccessDenied
 from exchange.audit.models import AuditEntry
-from exchange.exceptions import disputes as dsvc
-from exchange.exceptions.models import Dispute
+from exchange.incidents import disputes as dsvc
+from exchange.incidents.models import Dispute
 from exchange.listings import services as lsvc
 from tests.builders import PDF, attach, new_household_listing
 from tests.factories import PASSWORD

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from exchange import clock
 from exchange.accounts.models import User
 from exchange.deadlines.sweeper import HANDLERS, sweep
-from exchange.exceptions.models import Suspension
+from exchange.incidents.models import Suspension
 from exchange.extensions import db as _db
 from exchange.ledger import refunds as rfd
 from exchange.listings import services as lsvc
@@ -276,7 +276,7 @@ def test_suspension_stops_reminders_and_tells_the_parties_restart_resumes(users,
 
 
 def test_termination_tells_parties_and_live_buyers_and_the_refund_made_its_buyer(users, announced, db):
-    from exchange.exceptions import services as xsvc
+    from exchange.incidents import termination as xsvc
     regs = pay(users, announced, ["buyer"])
     rejected = applied(users, announced, key="buyer_org")
     rsvc.reject(users["center_reviewer"], rejected, "不符合受让条件")
@@ -366,7 +366,7 @@ def test_settlement_due_and_done_certificate_reminder_and_issue(users, effective
 
 
 def test_default_tells_the_defaulter_and_the_offer_reaches_the_runner_up(buyers, overdue_contract, db):
-    from exchange.exceptions import defaults as dsvc
+    from exchange.incidents import breach as dsvc
     deal, regs = overdue_contract
     case = dsvc.declare_default(buyers["center_reviewer"], _db.session.get(Listing, deal.listing_id),
                                 reason="逾期未签订合同，经催告仍未签订")

@@ -9,7 +9,7 @@ import pytest
 
 from exchange import clock
 from exchange import pdf as pdfmod
-from exchange.exceptions import suspension as ssvc
+from exchange.incidents import suspension as ssvc
 from exchange.listings.models import Listing
 from exchange.orgs.services import update_org
 from exchange.workdays.display import fmt_due

@@ -1,5 +1,5 @@
 """exchange/stages.py: each stage declares its own clocks and what 中止 / 重启 / 终结 / 违约 do to its rows; the
-exceptions package asks the registry instead of writing other packages' tables.  These tests keep the declarations
+incidents package asks the registry instead of writing other packages' tables.  These tests keep the declarations
 whole: a new deadline column on a stage's rows that nobody declared would run on while the listing is suspended."""
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ from exchange import clock
 from exchange.access import AccessDenied
 from exchange.audit.models import AuditEntry
 from exchange.deadlines.sweeper import sweep
-from exchange.exceptions import services as xsvc
-from exchange.exceptions import suspension as ssvc
-from exchange.exceptions.models import Suspension
+from exchange.incidents import termination as xsvc
+from exchange.incidents import suspension as ssvc
+from exchange.incidents.models import Suspension
 from exchange.extensions import db as _db
 from exchange.listings import services as lsvc
 from exchange.listings.models import Listing

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from exchange import clock
 from exchange.access import AccessDenied
-from exchange.exceptions import services as xsvc
+from exchange.incidents import termination as xsvc
 from exchange.ledger import refunds
 from exchange.ledger import services as led
 from exchange.ledger.models import Refund

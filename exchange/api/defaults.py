@@ -8,8 +8,8 @@ from exchange.access import AccessDenied, can
 from exchange.accounts.models import Role
 from exchange.api.common import Exact, Id, Int, make_blueprint, not_found, perform, require_login
 from exchange.api.common import authorise, found
-from exchange.exceptions import defaults as dsvc
-from exchange.exceptions.models import DefaultCase, RunnerUpOffer
+from exchange.incidents import breach as dsvc
+from exchange.incidents.models import DefaultCase, RunnerUpOffer
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.money import to_chinese_upper

@@ -1,7 +1,7 @@
 """纠纷调解 (第二十七条) over the API: list, read, register, add a mediation note, close.
 
 Reading: ``disputes.view`` (the center's reviewer and trading officer, 监管); acting: ``disputes.manage``
-(the center's reviewer).  The same services as the pages (:mod:`exchange.exceptions.disputes`).
+(the center's reviewer).  The same services as the pages (:mod:`exchange.incidents.disputes`).
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from marshmallow import Schema, fields, validate
 from exchange.access import require
 from exchange.api.common import File, Id, PageArgs, make_blueprint, not_found, perform, require_login
 from exchange.api.common import authorise
-from exchange.exceptions import disputes as dsvc
-from exchange.exceptions.models import DISPUTE_STATES, Dispute
+from exchange.incidents import disputes as dsvc
+from exchange.incidents.models import DISPUTE_STATES, Dispute
 from exchange.extensions import db
 
 blp = make_blueprint("api_disputes", "", "纠纷调解（第二十七条）")

@@ -9,8 +9,8 @@ from exchange.accounts.models import Role
 from exchange.api.common import (ApiError, AwareMoment, Exact, File, Id, Int, make_blueprint, not_found, perform,
                                  require_login)
 from exchange.api.common import authorise, found
-from exchange.exceptions import services as xsvc
-from exchange.exceptions import suspension
+from exchange.incidents import termination as xsvc
+from exchange.incidents import suspension
 from exchange.listings.models import Listing
 from exchange.api.contracts import ContractSchema
 from exchange.api.settlement import SettlementSchema
@@ -354,7 +354,7 @@ class TerminationSchema(Schema):
 @blp.response(201, TerminationSchema)
 def terminate(args, listing_id):
     """终结交易（中心审核员；第二十四条情形及批准文件；结算开始前）：竞价取消、成交作废、保证金全部转入退款"""
-    from exchange.exceptions import services as xsvc
+    from exchange.incidents import termination as xsvc
     user, listing = _trading_listing(listing_id)
     return perform(xsvc.terminate, user, listing, document=args.pop("document", None), **args)
 
@@ -397,7 +397,7 @@ class SuspensionSchema(Schema):
     clocks = fields.Method("_clocks")
 
     def _clocks(self, s):
-        from exchange.exceptions.suspension import frozen_clocks
+        from exchange.incidents.suspension import frozen_clocks
         return FrozenClockSchema(many=True).dump(frozen_clocks(s))
 
 
@@ -416,7 +416,7 @@ class RestartDecideSchema(Schema):
 @blp.response(201, SuspensionSchema)
 def suspend(args, listing_id):
     """中止交易（中心审核员；第二十三条情形及批准文件）：所有正在计算的期限冻结"""
-    from exchange.exceptions import suspension
+    from exchange.incidents import suspension
     user, listing = _trading_listing(listing_id)
     return perform(suspension.suspend, user, listing, document=args.pop("document", None), **args)
 
@@ -425,7 +425,7 @@ def suspend(args, listing_id):
 @blp.response(200, SuspensionSchema(many=True))
 def suspensions(listing_id):
     """项目的中止记录（含冻结的期限及重启后的截止时间）：工作人员在管辖范围内，或交易相关方"""
-    from exchange.exceptions import suspension
+    from exchange.incidents import suspension
     user, listing = _trading_listing(listing_id)
     if not (can(user, "listings.view", listing.org) or suspension.may_apply_restart(user, listing)):
         raise AccessDenied("您无权查看该项目的中止记录。")
@@ -438,7 +438,7 @@ def suspensions(listing_id):
 @blp.response(200, SuspensionSchema)
 def restart_apply(args, listing_id):
     """申请重启交易（交易相关方，或代其办理的交易点、交易站、交易中心工作人员）"""
-    from exchange.exceptions import suspension
+    from exchange.incidents import suspension
     user, listing = _trading_listing(listing_id)
     return perform(suspension.apply_restart, user, listing, **args)
 
@@ -449,6 +449,6 @@ def restart_apply(args, listing_id):
 @blp.response(200, SuspensionSchema)
 def restart_decide(args, listing_id):
     """认定重启申请（中心审核员）：重启时各期限按剩余时间从现在起重新计算"""
-    from exchange.exceptions import suspension
+    from exchange.incidents import suspension
     user, listing = _trading_listing(listing_id)
     return perform(suspension.decide_restart, user, listing, **args)

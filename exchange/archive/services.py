@@ -172,8 +172,8 @@ def _exception_records(z: _Zip, listing: Listing, deals: list) -> dict:
     """Folder 07: one readable text per objection, dispute (with its notes), suspension (frozen clocks, restart),
     the termination and each default case (with the runner-up offers), plus their stored documents; and the
     same records as JSON for ``records/exceptions.json``."""
-    from exchange.exceptions.disputes import notes_of
-    from exchange.exceptions.models import (DISPUTE_STATES, DefaultCase, Dispute, RunnerUpOffer, Suspension,
+    from exchange.incidents.disputes import notes_of
+    from exchange.incidents.models import (DISPUTE_STATES, DefaultCase, Dispute, RunnerUpOffer, Suspension,
                                             Termination)
     from exchange.registrations.models import Registration
     from exchange.trading.models import Objection

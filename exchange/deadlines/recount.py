@@ -50,7 +50,7 @@ class Clock:
 
 def _clocks() -> list[Clock]:
     from exchange.contracts.models import Contract
-    from exchange.exceptions.models import DefaultCase, RunnerUpOffer
+    from exchange.incidents.models import DefaultCase, RunnerUpOffer
     from exchange.ledger.models import Refund
     from exchange.listings.models import Listing
     from exchange.registrations.models import Registration
@@ -130,7 +130,7 @@ class Moved:
 
 def _restarts() -> dict[int, datetime]:
     """The latest restart of each listing that was suspended and restarted."""
-    from exchange.exceptions.models import Suspension
+    from exchange.incidents.models import Suspension
     out: dict[int, datetime] = {}
     for listing_id, at in db.session.execute(select(Suspension.listing_id, Suspension.restarted_at)
                                              .where(Suspension.restarted_at.is_not(None))):

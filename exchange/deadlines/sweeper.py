@@ -39,7 +39,7 @@ from exchange.accounts import throttle
 from exchange.deadlines import overdue
 from exchange.deadlines.handlers import (ABANDON_UNPAID, CLOSE_ANNOUNCEMENTS, CLOSE_SESSIONS, END_PUBLICITY,
                                          OPEN_MISSING_CONTRACTS, ItemHandler, open_missing_settlements)
-from exchange.exceptions.defaults import EXPIRE_OFFERS
+from exchange.incidents.breach import EXPIRE_OFFERS
 from exchange.extensions import db
 from exchange.notifications import handlers as notify
 from exchange.supervision import alerts as supervision_alerts

@@ -200,7 +200,7 @@ def load_default(entry) -> dict | None:
 
 def load_offer(entry) -> dict | None:
     """``default.offer``: the deal offered to a runner-up at their own last price (第二十二条)."""
-    from exchange.exceptions.models import RunnerUpOffer
+    from exchange.incidents.models import RunnerUpOffer
     from exchange.registrations.models import Registration
     offer = db.session.get(RunnerUpOffer, int(entry.object_id))
     if offer is None:

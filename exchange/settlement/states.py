@@ -27,7 +27,7 @@ SETTLEMENT = Machine("settlement", SettlementState, [
     Transition("pay", "确认价款到账", frozenset({"awaiting"}), "paid"),
     # the payout approved by the second finance user (settlement.manage, checked by the service)
     Transition("settle", "完成结算", frozenset({"paid"}), "settled"),
-    # the buyer declared in default before the balance arrived (exceptions.defaults, defaults.decide)
+    # the buyer declared in default before the balance arrived (incidents.breach, defaults.decide)
     Transition("void", "作废结算", frozenset({"awaiting"}), "void"),
 ], what=lambda s: "该结算")
 

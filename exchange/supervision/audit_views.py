@@ -34,7 +34,7 @@ def listing_objects_clause(listing_id: int):
     journal entries, disputes and warnings — as far as the audit rows name their objects."""
     from exchange.certificates.models import Certificate
     from exchange.contracts.models import Contract
-    from exchange.exceptions.models import DefaultCase, Dispute, RunnerUpOffer
+    from exchange.incidents.models import DefaultCase, Dispute, RunnerUpOffer
     from exchange.ledger.models import JournalEntry, Refund
     from exchange.registrations.models import Registration
     from exchange.settlement.models import Payout, Settlement

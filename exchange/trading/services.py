@@ -46,7 +46,7 @@ COMPETITIVE = ("online_bidding", "sealed_bid", "auction", "tender")
 # The deal's 交易公示 ended with no objection pending (sent inside the transaction).  The next stage connects to it
 # (exchange.contracts drafts the contract); trading does not know the stages after it (DESIGN §4.1).
 publicity_ended = Namespace().signal("publicity-ended")
-# An objection to a deal in 交易公示 was upheld: the listing is suspended (exchange.exceptions.suspension connects).
+# An objection to a deal in 交易公示 was upheld: the listing is suspended (exchange.incidents.suspension connects).
 objection_upheld = Namespace().signal("objection-upheld")
 
 
@@ -496,7 +496,7 @@ def decide_objection(reviewer, obj: Objection, *, upheld: bool, decision: str) -
     OBJECTION.fire(obj, "uphold" if upheld else "dismiss", reviewer, reason=decision, authorised=True)
     obj.decision, obj.decided_by_id, obj.decided_at = decision[:2000], reviewer.id, clock.now()
     if upheld and obj.deal.state == "publicity":
-        objection_upheld.send(obj, reviewer=reviewer, decision=decision)  # 中止 (exchange.exceptions.suspension)
+        objection_upheld.send(obj, reviewer=reviewer, decision=decision)  # 中止 (exchange.incidents.suspension)
     db.session.flush()
     record("objection.decide", f"异议{'成立' if upheld else '不成立'}：{obj.deal.listing.project_no}", obj_type="objection",
            obj_id=obj.id)

@@ -127,7 +127,7 @@ def _deal_queues(panel: Panel, user, role) -> None:
                 .where(Contract.state == "draft",
                        or_(Deal.buyer_id == user.id, Listing.transferor_user_id == user.id)))
         panel.queues.append(Queue("待确认的合同", count(mine), url_for("registrations.index", state="paid")))
-        from exchange.exceptions.models import RunnerUpOffer
+        from exchange.incidents.models import RunnerUpOffer
         from exchange.registrations.models import Registration
         offers = count(select(func.count(RunnerUpOffer.id)).join(Registration,
                                                                  Registration.id == RunnerUpOffer.registration_id)

@@ -10,9 +10,9 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from exchange.access import require
-from exchange.exceptions import services as xsvc
-from exchange.exceptions import suspension
-from exchange.exceptions.models import SUSPENSION_GROUNDS, TERMINATION_GROUNDS, Suspension
+from exchange.incidents import termination as xsvc
+from exchange.incidents import suspension
+from exchange.incidents.models import SUSPENSION_GROUNDS, TERMINATION_GROUNDS, Suspension
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.pages import apply_service_error, run_action
@@ -56,7 +56,7 @@ def _decision_page(listing_id: int, action: str, form_cls, service, page: dict, 
     form = form_cls()
 
     def shown(status: int = 200):
-        return render_template("exceptions/decision.html", listing=listing, form=form, page=page), status
+        return render_template("incidents/decision.html", listing=listing, form=form, page=page), status
 
     def refused(exc):
         apply_service_error(form, exc)
@@ -122,7 +122,7 @@ def _render_suspension(listing: Listing, *, apply_form=None, decide_form=None, s
     current = suspension.open_suspension(listing)
     past = [s for s in suspension.suspensions_of(listing) if current is None or s.id != current.id]
     return render_template(
-        "exceptions/suspension.html", listing=listing, current=current, past=past,
+        "incidents/suspension.html", listing=listing, current=current, past=past,
         rows=suspension.frozen_rows(current) if current else [],
         can_apply=current is not None and current.state == "active"
         and suspension.may_apply_restart(current_user, listing),

@@ -29,8 +29,8 @@ from exchange.access import require
 from exchange.audit.services import record
 from exchange.db import lock_row
 from exchange.errors import ServiceError
-from exchange.exceptions.models import DISPUTE_STATES, Dispute
-from exchange.exceptions.states import DISPUTE, DisputeState
+from exchange.incidents.models import DISPUTE_STATES, Dispute
+from exchange.incidents.states import DISPUTE, DisputeState
 from exchange.extensions import db
 from exchange.listings.workflow import PUBLIC_STATES
 

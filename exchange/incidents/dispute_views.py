@@ -11,8 +11,8 @@ from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from exchange.access import can, require
-from exchange.exceptions import disputes as dsvc
-from exchange.exceptions.models import DISPUTE_STATES, Dispute
+from exchange.incidents import disputes as dsvc
+from exchange.incidents.models import DISPUTE_STATES, Dispute
 from exchange.extensions import db
 from exchange.inputs import arg_id, arg_page
 from exchange.listings.models import Listing
@@ -66,7 +66,7 @@ def index():
     stmt = dsvc.search(current_user, state=state, listing_id=listing.id if listing else None)
     page = db.paginate(stmt, page=arg_page(), per_page=30, error_out=False)
     may_open = listing is not None and can(current_user, "disputes.manage") and dsvc.listing_eligible(listing)
-    return render_template("exceptions/disputes.html", page=page, state=state, filters=FILTERS, listing=listing,
+    return render_template("incidents/disputes.html", page=page, state=state, filters=FILTERS, listing=listing,
                            may_open=may_open, may_manage=can(current_user, "disputes.manage"))
 
 
@@ -82,7 +82,7 @@ def new(listing_id: int):
         form.form_errors.append("该项目尚未发布交易公告，还没有可以调解的交易纠纷。")
 
     def page(status: int = 200):
-        return render_template("exceptions/dispute_new.html", listing=listing, form=form), status
+        return render_template("incidents/dispute_new.html", listing=listing, form=form), status
 
     def refused(exc):
         apply_service_error(form, exc)
@@ -100,7 +100,7 @@ def new(listing_id: int):
 
 def _render_detail(d: Dispute, note_form=None, close_form=None, status: int = 200):
     from exchange.trading.services import deal_for
-    return render_template("exceptions/dispute_detail.html", d=d, listing=d.listing, deal=deal_for(d.listing),
+    return render_template("incidents/dispute_detail.html", d=d, listing=d.listing, deal=deal_for(d.listing),
                            notes=_shown_notes(d), closed=dsvc.is_closed(d),
                            may_manage=can(current_user, "disputes.manage"),
                            note_form=note_form or NoteForm(), close_form=close_form or CloseForm(),

@@ -1,4 +1,4 @@
-"""The state machines of the exceptions (第二十二–二十四条, 第二十七条): a suspension (中止 until a party's restart
+"""The state machines of the incidents (第二十二–二十四条, 第二十七条): a suspension (中止 until a party's restart
 application is approved, or the listing is terminated), a default case and the offer to the runner-up, and a
 dispute brought to mediation."""
 from __future__ import annotations

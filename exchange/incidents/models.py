@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange import clock
 from exchange.db import Money, UTCDateTime
-from exchange.exceptions.states import DefaultState, DisputeState, OfferState, SuspensionState
+from exchange.incidents.states import DefaultState, DisputeState, OfferState, SuspensionState
 from exchange.extensions import db
 from exchange.listings.models import Listing
 

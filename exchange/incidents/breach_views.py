@@ -11,8 +11,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from exchange import clock
 from exchange.access import AccessDenied, require
 from exchange.accounts.models import Role
-from exchange.exceptions import defaults as dsvc
-from exchange.exceptions.models import DEFAULT_STAGES, RunnerUpOffer
+from exchange.incidents import breach as dsvc
+from exchange.incidents.models import DEFAULT_STAGES, RunnerUpOffer
 from exchange.extensions import db
 from exchange.listings.models import Listing
 from exchange.money import format_yuan
@@ -72,7 +72,7 @@ def _page(listing: Listing, status: int = 200, **forms):
     case = dsvc.current_case(listing)
     deal = deal_for(listing)
     return render_template(
-        "exceptions/default.html", listing=listing, case=case, deal=deal,
+        "incidents/default.html", listing=listing, case=case, deal=deal,
         defaulted_deal=dsvc.deal_of(case) if case else None,
         overdue=dsvc.overdue_state(listing), stages=DEFAULT_STAGES,
         candidates=dsvc.runner_up_candidates(listing, include_offered=True) if case else [],
@@ -187,7 +187,7 @@ def _int_or_none(value, field: str):
 def my_offers():
     if current_user.role != Role.PUBLIC:
         abort(404)
-    return render_template("exceptions/offer_list.html", offers=dsvc.offers_for_buyer(current_user), now=clock.now())
+    return render_template("incidents/offer_list.html", offers=dsvc.offers_for_buyer(current_user), now=clock.now())
 
 
 def _offer(offer_id: int) -> RunnerUpOffer:
@@ -208,7 +208,7 @@ def _offer_page(offer: RunnerUpOffer, status: int = 200, form=None):
     refund = unpaid_refund_of(dep)
     deposit_held = ledger.held(dep)
     return render_template(
-        "exceptions/offer.html", offer=offer, case=case, listing=case.listing, reg=reg,
+        "incidents/offer.html", offer=offer, case=case, listing=case.listing, reg=reg,
         old_deal=dsvc.deal_of(case), mine=dsvc.is_offer_buyer(current_user, offer), now=clock.now(),
         deposit_kept=deposit_held > 0 and (refund is None or refund.state == "pending"),
         deposit_held=deposit_held, form=form or AnswerForm()), status

@@ -20,7 +20,7 @@ days are counted again from the day of restart (the restart day itself, like any
 clock suspended on its own last day gets one working day), days likewise, seconds from the restart instant — a
 live bidding session goes on with the time it had left.  The listing returns to the state it was suspended in.
 
-**终结** of a suspended listing (``exceptions.services.terminate``) closes the suspension.
+**终结** of a suspended listing (``incidents.termination.terminate``) closes the suspension.
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ from exchange.access import can, require
 from exchange.accounts.models import Role
 from exchange.audit.services import record
 from exchange.errors import ServiceError
-from exchange.exceptions.models import SUSPENSION_GROUNDS, Suspension
-from exchange.exceptions.states import SUSPENSION, SuspensionState
+from exchange.incidents.models import SUSPENSION_GROUNDS, Suspension
+from exchange.incidents.states import SUSPENSION, SuspensionState
 from exchange.extensions import db
 from exchange.listings.workflow import TRANSITIONS, fire
 from exchange.trading.services import objection_upheld
@@ -128,7 +128,7 @@ def suspend(reviewer, listing, *, ground: str, basis: str, document=None,
     listing = lock_row(db.session, Listing, listing.id)
     if listing.state not in TRANSITIONS["suspend"].sources:
         raise SuspensionError("只有公告、组织交易、交易公示、签约、结算或鉴证阶段的项目可以中止。")
-    from exchange.exceptions.decisions import grounded
+    from exchange.incidents.decisions import grounded
     basis, stored = grounded(SuspensionError, SUSPENSION_GROUNDS, ground, basis, document, document_filename,
                              article="第二十三条", what="中止", basis_hint="提出或批准的机关、文号和主要理由",
                              document_hint="提出或批准中止的文件")

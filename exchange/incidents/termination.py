@@ -13,7 +13,7 @@ from exchange import stages
 from exchange.access import require
 from exchange.audit.services import record
 from exchange.errors import ServiceError
-from exchange.exceptions.models import TERMINATION_GROUNDS, Termination
+from exchange.incidents.models import TERMINATION_GROUNDS, Termination
 from exchange.extensions import db
 from exchange.ledger import refunds
 from exchange.listings.workflow import TRANSITIONS, fire
@@ -31,12 +31,12 @@ def authorise_terminate(reviewer, listing) -> None:
 def terminate(reviewer, listing, *, ground: str, basis: str, document=None,
               document_filename: str | None = None) -> Termination:
     authorise_terminate(reviewer, listing)
-    from exchange.exceptions.suspension import close_on_termination, open_suspension
+    from exchange.incidents.suspension import close_on_termination, open_suspension
     suspended = open_suspension(listing) if listing.state == "suspended" else None
     if listing.state not in TRANSITIONS["terminate"].sources or (
             suspended is not None and suspended.from_state in ("settlement", "certification")):
         raise TerminationError("资金结算开始后不能终结交易；未进入挂牌公告的项目请退回或不予受理。")
-    from exchange.exceptions.decisions import grounded
+    from exchange.incidents.decisions import grounded
     basis, stored = grounded(TerminationError, TERMINATION_GROUNDS, ground, basis, document, document_filename,
                              article="第二十四条", what="终结", basis_hint="批准或通知文件的机关、文号和主要内容",
                              document_hint="批准终结的文件（或法院通知书）")

@@ -64,8 +64,8 @@ from exchange.accounts.models import Role
 from exchange.audit.services import record
 from exchange.db import lock_row
 from exchange.errors import ServiceError
-from exchange.exceptions.models import DEFAULT_STAGES, DefaultCase, RunnerUpOffer
-from exchange.exceptions.states import DEFAULT_CASE, RUNNER_UP_OFFER
+from exchange.incidents.models import DEFAULT_STAGES, DefaultCase, RunnerUpOffer
+from exchange.incidents.states import DEFAULT_CASE, RUNNER_UP_OFFER
 from exchange.extensions import db
 from exchange.ledger import refunds
 from exchange.ledger import services as ledger

@@ -1,0 +1,3 @@
+"""Incidents in the course of a listing (第二十二–二十七条): 中止 and 重启 (``suspension``), 终结 (``termination``),
+买受人违约 (``breach``: forfeiture, the runner-up, relisting) and 纠纷 (``disputes``).  Named so as not to shadow
+Python's exceptions or anyone's ``defaults``."""
