@@ -45,3 +45,19 @@ def test_giving_back_refuses_a_field_the_stage_did_not_declare(app):
     import pytest
     with pytest.raises(ValueError):
         stages.give_back("listing", 1, "title", None)
+
+
+def test_termination_during_signing_ends_each_stages_own_rows(users, db, frozen, uploads):
+    """终结 during 签约: the contract stage voids the drafted contract, the deal stage voids the deal — each through
+    its own machine, asked by the registry — and the deposits go up for refund."""
+    from exchange.incidents import termination as xsvc
+    from tests.builders import PDF, Lifecycle
+    life = Lifecycle(users, db).to("contract")
+    assert life.contract is not None and life.contract.state in ("draft", "confirmed")
+    t = xsvc.terminate(users["center_reviewer"], life.listing, ground="authority", basis="临农函〔2026〕88号：终结",
+                       document=PDF, document_filename="批复.pdf")
+    db.session.commit()
+    assert life.listing.state == "terminated" and t.from_state == "contract"
+    assert db.session.get(type(life.contract), life.contract.id).state == "void"
+    assert db.session.get(type(life.deal), life.deal.id).state == "void"
+    assert t.refunds_opened >= 1
