@@ -120,10 +120,20 @@ def test_bidding_over_the_api_and_the_state(client, buyers, room, db):
     assert "name" not in st["history"][0]  # bidders are 竞买号 only until the end
     staff = client.get(f"/api/v1/sessions/{s.id}/state", headers=trader).get_json()
     assert staff["me"] is None and staff["leader_bidder_no"] == regs["buyer"].bidder_no
-    # the first look after the end concludes the session
+    # asking to conclude before the end changes nothing
+    early = client.post(f"/api/v1/sessions/{s.id}/close", headers=b)
+    assert early.status_code == 200 and early.get_json()["phase"] == "free"
+    assert db.session.scalar(select(Deal)) is None
+    # after the end, reading the state writes nothing: the result waits for the close (the room asks) or the sweeper
     clock.freeze(db.session.get(BiddingSession, s.id).ends_at)
     st = client.get(f"/api/v1/sessions/{s.id}/state", headers=b).get_json()
+    assert st["phase"] == "ended" and not st["outcome"] and not st["deal_no"]
+    assert db.session.scalar(select(Deal)) is None
+    assert client.post(f"/api/v1/sessions/{s.id}/close", headers=outsider).status_code == 403
+    st = client.post(f"/api/v1/sessions/{s.id}/close", headers=b).get_json()
     assert st["phase"] == "ended" and st["deal_no"] and "竞得" in st["outcome"]
+    again = client.post(f"/api/v1/sessions/{s.id}/close", headers=trader).get_json()  # idempotent
+    assert again["deal_no"] == st["deal_no"]
     assert st["history"][0]["name"] == "测试受让人"
     deal = db.session.scalar(select(Deal))
     assert deal.price == Decimal("160000.00") and deal.registration_id == regs["buyer"].id

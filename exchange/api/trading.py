@@ -77,13 +77,23 @@ def _session(session_id: int) -> BiddingSession:
 @blp.route("/sessions/<int:session_id>/state")
 @blp.response(200, RoomStateSchema)
 def session_state(session_id):
-    """竞价室状态（当前价、领先竞买号、倒计时、报价记录；以服务器时间为准）"""
+    """竞价室状态（当前价、领先竞买号、倒计时、报价记录；以服务器时间为准）。只读：时间到后的结果由“结束竞价”或定时任务生成"""
     bidding = _session(session_id)
-    if bidding.state == "scheduled" and room.phase(bidding) == "ended":
-        tsvc.close_session(bidding.id)  # the first look after the end concludes it (idempotent)
-        db.session.commit()
-        bidding = db.session.get(BiddingSession, session_id)
     return room.state(bidding, require_login())
+
+
+@blp.route("/sessions/<int:session_id>/close", methods=["POST"])
+@blp.response(200, RoomStateSchema)
+def close_session(session_id):
+    """结束时间已到的竞价并生成结果（竞买人或交易组织人员在倒计时归零时发起；幂等，结果只由报价和时间决定；未到时间不改变任何数据）"""
+    user = require_login()
+    bidding = _session(session_id)  # who asks first: a stranger learns nothing of the session
+    if user.role != Role.PUBLIC and not can(user, "trading.manage"):
+        raise AccessDenied("只有竞买人或交易组织人员可以结束竞价。")
+    if bidding.state == "scheduled" and room.phase(bidding) == "ended":
+        perform(tsvc.close_session, bidding.id)  # the deal, or 流拍 — as the sweeper would a minute later
+        bidding = db.session.get(BiddingSession, session_id)
+    return room.state(bidding, user)
 
 
 @blp.route("/sessions/<int:session_id>/bids", methods=["POST"])

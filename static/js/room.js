@@ -1,12 +1,17 @@
 /* 竞价室: polls the room's state from the server every second (any worker process can answer: the state
  * is in the database), keeps the countdown on the server's clock, shows the amount in 大写, asks for
- * confirmation and bids through the API with an idempotency key (a retried request is accepted once). */
+ * confirmation and bids through the API with an idempotency key (a retried request is accepted once).
+ * Reading the state never changes it: when the countdown has run out and no result is there yet, the room asks
+ * the server to conclude the session (POST …/close, idempotent; the sweeper would do it within a minute). */
 (function () {
   "use strict";
   var root = document.getElementById("room");
   if (!root) { return; }
   var stateUrl = root.getAttribute("data-state-url");
   var bidUrl = root.getAttribute("data-bid-url");
+  var closeUrl = root.getAttribute("data-close-url");
+  var closing = false;
+  var outcome = "";
   var form = root.querySelector("[data-bid-form]");
   var deadline = null;          // performance.now() at which the countdown reaches zero
   var phase = null;
@@ -82,6 +87,7 @@
 
   function render(st) {
     phase = st.phase;
+    outcome = st.outcome || "";
     deadline = performance.now() + st.seconds_left * 1000;
     frozenMs = st.seconds_left * 1000;
     setText("phase_label", st.phase_label);
@@ -126,12 +132,28 @@
     tick();
   }
 
+  function conclude() {
+    closing = true;
+    return fetch(closeUrl, {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Accept": "application/json", "X-CSRFToken": root.getAttribute("data-csrf") || "" }
+    }).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (st) { if (st) { render(st); } })
+      .catch(function () { /* the sweeper concludes it anyway */ });
+  }
+
   function poll() {
     fetch(stateUrl, { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (st) { if (st) { render(st); } })
       .catch(function () { /* the next poll retries */ })
-      .then(function () { if (phase !== "ended") { setTimeout(poll, 1000); } });
+      .then(function () {
+        if (phase === "ended" && !outcome && closeUrl && !closing) { return conclude(); }
+      })
+      .then(function () {
+        if (phase !== "ended") { setTimeout(poll, 1000); }
+        else if (!outcome) { setTimeout(poll, 3000); }  // ended, its result not written yet: look again
+      });
   }
 
   function newKey() {
