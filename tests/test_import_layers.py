@@ -22,7 +22,7 @@ def _lint(cwd: Path) -> subprocess.CompletedProcess:
 def test_every_module_imports_only_from_the_layers_before_it():
     done = _lint(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 kept, 0 broken" in done.stdout
+    assert "2 kept, 0 broken" in done.stdout
 
 
 def test_a_wrong_import_inside_a_function_fails_the_check(tmp_path):
@@ -34,3 +34,14 @@ def test_a_wrong_import_inside_a_function_fails_the_check(tmp_path):
     done = _lint(tmp_path)
     assert done.returncode != 0
     assert "exchange.listings.services -> exchange.contracts.services" in done.stdout
+
+
+def test_an_observer_using_another_fails_the_independence_check(tmp_path):
+    shutil.copytree(ROOT / "exchange", tmp_path / "exchange", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".importlinter", tmp_path / ".importlinter")
+    with open(tmp_path / "exchange" / "archive" / "services.py", "a", encoding="utf-8") as fh:
+        fh.write("\n\ndef _asks_the_statistics():\n    from exchange.supervision import stats  # a sibling observer\n"
+                 "    return stats\n")
+    done = _lint(tmp_path)
+    assert done.returncode != 0
+    assert "exchange.archive.services -> exchange.supervision.stats" in done.stdout
