@@ -115,18 +115,31 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+_SEQUENCES: list[str] = []
+
+
+def _sequences(conn) -> list[str]:
+    """The schema's sequences (the ids of every table), read once per worker."""
+    if not _SEQUENCES:
+        _SEQUENCES.extend(conn.exec_driver_sql(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
+            "WHERE schemaname = current_schema()").scalars())
+    return _SEQUENCES
+
+
 def _empty_tables(app) -> None:
     from exchange.extensions import db
     with app.app_context():
         db.session.remove()
         tables = [t for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
+            # DELETE, children first, then the ids from 1 again: on PostgreSQL a TRUNCATE of the ~50 tables costs
+            # ~0.25 s a test, these few rows ~0.02 s
+            for t in tables:
+                conn.execute(t.delete())
             if conn.dialect.name == "postgresql":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-            else:
-                for t in tables:
-                    conn.execute(t.delete())
+                for seq in _sequences(conn):
+                    conn.exec_driver_sql(f"ALTER SEQUENCE {seq} RESTART")
             # reference rows the migrations create
             conn.exec_driver_sql("INSERT INTO audit_head (id, last_seq, last_hash) VALUES (1, 0, '" + "0" * 64 + "')")
             _reseed_catalogue(conn)

@@ -286,13 +286,10 @@ def _restore(db, snap: Snapshot, root: Path) -> None:
     db.session.flush()
     conn = db.session.connection()
     tables = _tables(db)
-    if conn.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    else:
+    if conn.dialect.name != "postgresql":
         conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-        for t in reversed(tables):
-            conn.execute(t.delete())
+    for t in reversed(tables):  # children first (a TRUNCATE of every table is ten times slower on PostgreSQL)
+        conn.execute(t.delete())
     for t in tables:
         rows = snap.rows[t.name]
         if rows:
