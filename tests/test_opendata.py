@@ -314,7 +314,8 @@ def test_token_services(users, db, frozen):
         svc.authenticate(secret)
     assert exc.value.reason == "revoked"
     from exchange.audit.models import AuditEntry
-    actions = list(db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "data_token")))
+    actions = list(db.session.scalars(select(AuditEntry.action).where(AuditEntry.object_type == "data_token")
+                                      .order_by(AuditEntry.seq)))
     assert actions == ["datatoken.create", "datatoken.revoke"]
 
 
