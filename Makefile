@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 APT_RUN := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-arphic-uming
 APT_TEST := chromium poppler-utils
 
-.PHONY: run test setup setup-test apt-run apt-test db seed clean-db
+.PHONY: run test setup setup-test apt-run apt-test db seed clean-db articles
 
 run: setup db
 	@echo "临湘市农村产权流转交易平台：http://$(HOST):$(PORT)/  （Ctrl+C 停止）"
@@ -63,3 +63,7 @@ db: .venv/.installed
 
 clean-db:
 	rm -f instance/exchange.db
+
+# README's 法规对照 (article → code → tests), generated from the tests' @pytest.mark.article markers
+articles: .venv/.installed
+	$(PY) -m tests.articles --write
