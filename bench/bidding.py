@@ -192,7 +192,8 @@ def build(app, n_bidders: int) -> dict:
                     born = date(1960, 1, 1) + timedelta(days=37 * i)
                     buyers.append(register_public(AccountForm(
                         username=f"bidder{i:04d}", password=PASSWORD, kind="person", name=f"竞买人{i:04d}",
-                        mobile=f"139{i:08d}", id_number=make_resident_id(f"430682{born:%Y%m%d}{i % 997 + 1:03d}"))))
+                        mobile=f"139{i:08d}", id_number=make_resident_id(f"430682{born:%Y%m%d}{i % 997 + 1:03d}"),
+                        foreign_kind="domestic")))
             db.session.commit()
             for i, buyer in enumerate(buyers):
                 reg = rsvc.apply(buyer, listing, accept_declaration=True)

@@ -60,7 +60,7 @@ def build_deal(app):
     db.session.add(deal)
     db.session.flush()
     db.session.add(Contract(deal_id=deal.id, listing_id=listing.id, template="land", contract_no="临农交合〔2026〕第000001号",
-                            state="effective", due_at=now - timedelta(days=8), signed_on=clock.today_local(),
+                            state="checked", due_at=now - timedelta(days=8), signed_on=clock.today_local(),
                             effective_at=now - timedelta(days=8)))
     db.session.add(Settlement(deal_id=deal.id, listing_id=listing.id, state="settled", price=price,
                               deposit_converted=Decimal("16000.00"), balance_due=price - Decimal("16000.00"),

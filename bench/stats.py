@@ -103,7 +103,8 @@ def build(app, deals: int, seed: float = 0.42) -> dict:
                                              area_name=v, code=f"LX-{i:02d}-{j:02d}"))
             buyer = register_public(NewAccount(username="bench_buyer", password="Bench2026pass", kind="person",
                                                name="演示受让人", mobile="13900000009",
-                                               id_number=make_resident_id("43068219900101009")))
+                                               id_number=make_resident_id("43068219900101009"),
+                                               foreign_kind="domestic"))
         db.session.commit()
         cats = db.session.execute(select(Category.id, func.min(TransferMethod.id)).join(
             TransferMethod, TransferMethod.category_id == Category.id).group_by(Category.id).order_by(Category.id)).all()
@@ -215,7 +216,7 @@ def build(app, deals: int, seed: float = 0.42) -> dict:
         effective = _plus_hours(dialect, concluded, case((late, 24 * 9), else_=24 * 3 + D.c.id % 48))
         _insert_select(conn, Contract, {
             "id": D.c.id, "deal_id": D.c.id, "listing_id": D.c.id, "template": literal("land"),
-            "contract_no": literal("HT-B-") + cast(D.c.id, String), "state": literal("effective"),
+            "contract_no": literal("HT-B-") + cast(D.c.id, String), "state": literal("checked"),
             "due_at": _plus_hours(dialect, concluded, 24 * 7), "effective_at": effective}, D, D.c.id <= n_deal)
         settled_cond = D.c.state.in_(("certification", "completed"))
         settled = _plus_hours(dialect, effective, case((D.c.id % 30 == 0, 24 * 12), else_=24 * 5 + D.c.id % 24))

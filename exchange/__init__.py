@@ -78,6 +78,8 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.certificates import views as certificate_views; app.register_blueprint(certificate_views.bp); app.register_blueprint(certificate_views.public_bp)  # noqa: E702,E501
     from exchange.archive import views as archive_views; app.register_blueprint(archive_views.bp)  # noqa: E702
     from exchange.incidents import dispute_views; app.register_blueprint(dispute_views.bp)  # noqa: E702
+    from exchange.incidents import mediation_views; app.register_blueprint(mediation_views.bp)  # noqa: E702
+    from exchange.incidents import conduct_views; app.register_blueprint(conduct_views.bp)  # noqa: E702
     from exchange.notifications import views as notification_views; app.register_blueprint(notification_views.bp)  # noqa: E702,E501
     from exchange.supervision import views as supervision_views; app.register_blueprint(supervision_views.bp)  # noqa: E702,E501
     from exchange.supervision import alert_views; app.register_blueprint(alert_views.bp)  # noqa: E702

@@ -63,6 +63,8 @@ ACTIONS: dict[str, Rule] = {
     # holiday calendar
     "calendar.view": Rule(ALL_STAFF, "查看工作日历", read=True),
     "calendar.manage": Rule(frozenset({R.ADMIN}), "维护节假日与调休"),
+    # the center's own trading rules (统一交易规则: 16:00 cutoff, 交易公示, review); published to everyone at /rules
+    "rules.manage": Rule(frozenset({R.ADMIN}), "调整中心交易规则"),
     # audit trail
     "audit.view": Rule(frozenset({R.ADMIN}), "查看审计日志", read=True),
     # catalogue of 交易品种 and 流转方式
@@ -95,6 +97,9 @@ ACTIONS: dict[str, Rule] = {
     # 纠纷调解 (第二十七条)
     "disputes.view": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER}), "查看纠纷调解记录", read=True),
     "disputes.manage": Rule(frozenset({R.CENTER_REVIEWER}), "登记和办理纠纷调解"),
+    # 禁止行为 (第二十五条): the center's finding against a participant (取消报名资格, 禁止报名), read by the supervisor
+    "conduct.view": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER}), "查看禁止行为认定", read=True),
+    "conduct.decide": Rule(frozenset({R.CENTER_REVIEWER}), "认定禁止行为（取消报名资格、禁止报名）"),
     # contract, settlement, certificate, archive (第十六–十八条)
     "contracts.manage": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER}), "办理合同签订（编辑条款、审核签章件）"),
     "settlement.manage": Rule(frozenset({R.FINANCE}), "办理交易资金结算和划付"),

@@ -69,18 +69,18 @@ def seed(password: str = DEMO_PASSWORD) -> dict:
     buyers = [
         SignUp(username="buyer_person", password=password, kind="person", name="种粮大户演示",
                      mobile="13800000001", id_number=make_resident_id("43068219800101123"),
-                     address="临湘市江南镇团湖村"),
+                     address="临湘市江南镇团湖村", foreign_kind="domestic"),
         SignUp(username="buyer_company", password=password, kind="organisation",
                      name="临湘演示农业发展有限公司", mobile="13800000002", uscc=_demo_uscc("9143068200000001"),
                      org_type=OrgType.ENTERPRISE.value, legal_rep="企演示", contact_name="企演示",
-                     address="临湘市长安街道"),
+                     address="临湘市长安街道", foreign_kind="domestic"),
         SignUp(username="buyer_coop", password=password, kind="organisation",
                      name="临湘市演示茶叶种植专业合作社", mobile="13800000003", uscc=_demo_uscc("9343068200000002"),
                      org_type=OrgType.COOPERATIVE.value, legal_rep="社演示", contact_name="社演示",
-                     address="临湘市羊楼司镇"),
+                     address="临湘市羊楼司镇", foreign_kind="domestic"),
         SignUp(username="seller_household", password=password, kind="person", name="农户演示",
                      mobile="13800000004", id_number=make_resident_id("43068219650315452"),
-                     address="临湘市江南镇团湖村"),
+                     address="临湘市江南镇团湖村", foreign_kind="domestic"),
     ]
     for reg in buyers:
         register_public(reg)

@@ -18,6 +18,7 @@ class ServiceError(ValueError):
 # moment earlier; the rule's own check said "not there yet" because the other transaction had not committed.
 UNIQUE_MESSAGES = {
     "uq_registration_listing_buyer": "您已报名该项目，请在“我的报名”中查看进度。",
+    "uq_station_opinion_listing_submission": "交易站已就本次提交出具意见（或已记录无法取得意见的原因）。",
     "uq_user_account_username": "该登录名已被使用，请换一个。",
     "uq_party_id_number": "该身份证号已注册过交易主体账号。",
     "uq_party_uscc": "该统一社会信用代码已注册过交易主体账号。",
@@ -29,6 +30,7 @@ UNIQUE_MESSAGES = {
     "uq_bank_statement_sha256": "该银行流水文件已导入过。",
     "uq_termination_listing_id": "该项目已作出终结决定。",
     "uq_suspension_open_listing": "该项目已有未结束的中止。",
+    "uq_dispute_active_application": "您对本项目已有一件调解申请正在办理，请在原申请中查看进度，不要重复申请。",
     "uq_default_case_deal_id": "该成交已认定违约。",
     "uq_offer_pending_case": "该违约案件已有待答复的要约。",
     "uq_deal_live_listing": "该项目已有有效的成交。",

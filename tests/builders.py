@@ -10,7 +10,7 @@ A listing's life, stage by stage, with the fixture of ``tests/lifecycle.py`` tha
 * ``publicity``: 网络竞价 won by 测试受让人 at 160 500 元 (route ``online``: ``online_deal``), or 协议转让 to
   buyer_org, its only paid buyer, at 160 000 元 (route ``agreement``: ``agreement_deal``);
 * ``contract`` (``contract``): the 交易公示 over, the contract drafted: 签约;
-* ``contract_overdue`` (``overdue_contract``): … and its 5-工作日 deadline passed;
+* ``contract_overdue`` (``overdue_contract``): … the transferor signed, the buyer did not, its 5-工作日 deadline passed;
 * ``settlement`` (``effective``): the agreement's contract in force: 结算;
 * ``certification`` (``certifiable``): an offline tender at 170 000 元 (route ``tender``), its contract in force and
   the money settled: 鉴证;
@@ -37,7 +37,7 @@ from exchange.catalog.models import Category
 from exchange.contracts.models import Contract
 from exchange.deadlines.sweeper import sweep
 from exchange.extensions import db as _db
-from exchange.idcheck import make_resident_id
+from exchange.idcheck import make_org_code, make_resident_id, make_uscc
 from exchange.ledger import refunds
 from exchange.ledger import services as led
 from exchange.listings import rules
@@ -86,12 +86,18 @@ def household_fields(**kw):
     return f
 
 
+# 新建村股份经济合作社: a village-level collective economic organisation (登记管理部门 N, 类别 2), 临湘 430682
+COLLECTIVE_USCC = make_uscc("N2430682" + make_org_code("MA4L0001"))
+
+
 def collective_fields(**kw):
-    """新建村's collective warehouse for lease, 底价 50 000 元 below its appraisal of 60 000 元."""
-    f = dict(title="新建村集体仓库租赁", location="长安街道新建村", quantity="1", unit="处", price_mode="total",
+    """新建村's collective warehouse for lease, 底价 50 000 元 below its appraisal of 60 000 元; the proceeds to the
+    collective's own 法人账户 (第二十一条)."""
+    f = dict(title="新建村集体仓库租赁", location="长安街道新建村", quantity="1", unit="处", current_use="闲置（原村部仓库）",
+             price_mode="total",
              floor_price="50000", price_basis="评估报告", appraisal_value="60000", appraisal_agency="湖南某评估公司",
              appraisal_report_no="评字2026-88", transferor_kind="collective", transferor_name="新建村股份经济合作社",
-             transferor_id_no="", account_name="新建村股份经济合作社", account_no="43001000000001",
+             transferor_id_no=COLLECTIVE_USCC, account_name="新建村股份经济合作社", account_no="43001000000001",
              decision_type="村民代表会议", decision_date="2026-11-01", reps_total="30", reps_for="19",
              trading_method="online_bidding", bid_increment="1000", announce_days="10")
     f.update(kw)
@@ -109,6 +115,15 @@ def new_household_listing(users, **kw):
     clerk = users["point_a1"]
     listing = lsvc.create_draft(clerk, category=category("C01"), **household_fields(**kw))
     return listing
+
+
+def station_agrees(users, listing, verdict="agree",
+                   reasons="经实地核实，权属清晰，四至和利用现状与材料一致，无承包纠纷"):
+    """第十四条: the center asks the station of the listing's town, whose reviewer answers — what a listing that did
+    not pass a station's 初审 (a direct application) needs before the center may approve it."""
+    reviewer = next(u for k, u in users.items() if k.startswith("station") and u.org_unit_id == listing.station_id)
+    lsvc.request_station_opinion(users["center_reviewer"], listing, "请核实权属、四至、利用现状及有无纠纷")
+    return lsvc.give_station_opinion(reviewer, listing, reasons, verdict=verdict)
 
 
 def published(users, **kw) -> Listing:
@@ -281,14 +296,23 @@ def end_publicity(deal) -> Contract:
     return _db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
 
 
-def let_lapse(contract):
-    """Stage ``contract_overdue``: the clock a minute past the contract's deadline (nothing swept)."""
+def let_lapse(contract, *, seller_signs: bool = True):
+    """Stage ``contract_overdue``: the transferor signed in time (the household's village clerk recording its paper
+    signature), the buyer did not; the clock a minute past the contract's deadline (nothing swept).  With
+    ``seller_signs=False`` neither signed."""
+    if seller_signs:
+        from exchange.accounts.models import User
+        from exchange.contracts import services as csvc
+        from tests.factories import PASSWORD
+        clerk = _db.session.scalar(select(User).where(User.username == "t_point_a1"))
+        csvc.confirm(clerk, contract, PASSWORD, PDF, "转让方签字页.pdf")
+        _db.session.commit()
     clock.freeze(contract.due_at + timedelta(minutes=1))
 
 
 def make_effective(users, deal):
-    """Stage ``settlement``: the 交易公示 over, the contract row set directly to state "effective", then the listing's
-    "contract_effective" transition (which opens the settlement)."""
+    """Stage ``settlement``: the 交易公示 over, the contract row set directly to state "signed" (both signed, in force,
+    no scan yet), then the listing's "contract_effective" transition (which opens the settlement)."""
     clock.freeze(deal.publicity_end_at + timedelta(minutes=1))
     sweep()
     _db.session.expire_all()
@@ -299,7 +323,7 @@ def make_effective(users, deal):
     if contract is None:  # (the contracts module may open the draft itself when publicity ends)
         contract = Contract(deal_id=deal.id, listing_id=listing.id, template="land", due_at=deal.contract_due_at)
         _db.session.add(contract)
-    contract.state, contract.contract_no = "effective", f"HT-{deal.id}"
+    contract.state, contract.contract_no = "signed", f"HT-{deal.id}"
     contract.signed_on, contract.effective_at = clock.to_local(now).date(), now
     fire(listing, "contract_effective", users["trading_officer"])
     _db.session.commit()
@@ -354,7 +378,7 @@ def concluded(users, listing, regs, db):
 
 
 def make_contract_effective(users, deal, db):
-    """The Contract row written directly (state 'effective', with a signed scan)."""
+    """The Contract row written directly (in force, its signed scan checked: state 'checked')."""
     from exchange.storage import get_storage
     stored = get_storage().save(PDF)
     contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
@@ -362,7 +386,7 @@ def make_contract_effective(users, deal, db):
         contract = Contract(deal_id=deal.id, listing_id=deal.listing_id, template="land",
                             due_at=deal.contract_due_at or clock.now())
         db.session.add(contract)
-    contract.contract_no, contract.state = "LXHT-2026-000001", "effective"
+    contract.contract_no, contract.state = "LXHT-2026-000001", "checked"
     contract.signed_on, contract.effective_at = clock.today_local(), clock.now()
     contract.scan_key, contract.scan_filename, contract.scan_content_type = stored, "合同签章件.pdf", "application/pdf"
     contract.scan_sha256 = hashlib.sha256(PDF).hexdigest()
@@ -567,7 +591,7 @@ def stats_deal(users, listing, key, price, concluded, *, contract_due, effective
     _db.session.add(deal)
     _db.session.flush()
     _db.session.add(Contract(deal_id=deal.id, listing_id=listing.id, template="land", due_at=contract_due,
-                             effective_at=effective, state="effective" if effective else "draft"))
+                             effective_at=effective, state="checked" if effective else "draft"))
     if settle_due:
         _db.session.add(Settlement(deal_id=deal.id, listing_id=listing.id, price=D(price), deposit_converted=D(0),
                                    balance_due=D(price), buyer_fee=D(0), seller_fee=D(0), payment_ref=f"JS-T-{key}",

@@ -58,14 +58,16 @@ def make_staff_set(orgs: SimpleNamespace) -> dict:
                                       org=getattr(orgs, org_attr), password=PASSWORD, must_change_password=False)
         users["buyer"] = register_public(SignUp(
             username="t_buyer", password=PASSWORD, kind="person", name="测试受让人", mobile="13900000001",
-            id_number=make_resident_id("43068219900101001")))
+            id_number=make_resident_id("43068219900101001"), foreign_kind="domestic"))
         users["buyer_org"] = make_org_buyer("t_buyer_org", "9143068200000009")
     db.session.commit()
     return users
 
 
-def make_org_buyer(username: str, prefix16: str, org_type: str = OrgType.ENTERPRISE.value):
+def make_org_buyer(username: str, prefix16: str, org_type: str = OrgType.ENTERPRISE.value,
+                   foreign_kind: str = "domestic"):
     from exchange.demo import _demo_uscc
     return register_public(SignUp(
         username=username, password=PASSWORD, kind="organisation", name=f"{username} 测试公司",
-        mobile="13900000002", uscc=_demo_uscc(prefix16), org_type=org_type, contact_name="测试联系人"))
+        mobile="13900000002", uscc=_demo_uscc(prefix16), org_type=org_type, contact_name="测试联系人",
+        foreign_kind=foreign_kind))

@@ -15,6 +15,7 @@ EXPECTED = {
     "calendar.view": {"point_a1", "station_a", "center_reviewer", "trading_officer", "finance", "admin",
                       "supervisor"},
     "calendar.manage": {"admin"},
+    "rules.manage": {"admin"},
     "audit.view": {"admin", "supervisor"},
     "catalog.manage": {"admin"},
     "listings.view": {"point_a1", "station_a", "center_reviewer", "trading_officer", "finance", "admin",
@@ -38,6 +39,8 @@ EXPECTED = {
     "defaults.decide": {"center_reviewer"},
     "disputes.view": {"center_reviewer", "trading_officer", "supervisor"},
     "disputes.manage": {"center_reviewer"},
+    "conduct.view": {"center_reviewer", "trading_officer", "supervisor"},
+    "conduct.decide": {"center_reviewer"},
     "contracts.manage": {"center_reviewer", "trading_officer"},
     "settlement.manage": {"finance"},
     "fees.manage": {"admin"},
@@ -79,6 +82,7 @@ def test_supervisor_never_gets_a_write_action(users):
             assert not can(users["supervisor"], name), name
 
 
+@pytest.mark.article("三级服务体系")
 @pytest.mark.parametrize("actor,target,expected", [
     ("point_a1", "point_a1", True),
     ("point_a1", "point_a2", False),   # another village of the same town

@@ -55,6 +55,7 @@ def test_admin_creates_staff_bound_to_matching_org(users, orgs, db):
     assert entry.object_id == str(u.id) and "new_clerk" in entry.summary
 
 
+@pytest.mark.article("三级服务体系")
 @pytest.mark.parametrize("role,org_attr", [
     ("point_clerk", "station_a"),      # a clerk belongs to a village point
     ("station_reviewer", "point_a1"),  # a station reviewer to a station

@@ -84,6 +84,7 @@ def _token_for(db, users, key):
     return {"Authorization": f"Bearer {secret}"}
 
 
+@pytest.mark.article("三级服务体系")
 def test_station_user_cannot_read_another_towns_org(client, users, orgs, db):
     h = _token_for(db, users, "station_a")
     assert client.get(f"/api/v1/orgs/{orgs.point_a1.id}", headers=h).status_code == 200
@@ -94,6 +95,7 @@ def test_station_user_cannot_read_another_towns_org(client, users, orgs, db):
     assert listed == {"LX-01", "LX-01-01", "LX-01-02"}
 
 
+@pytest.mark.article("三级服务体系")
 def test_point_clerk_sees_only_its_village(client, users, db):
     h = _token_for(db, users, "point_a1")
     assert [o["code"] for o in client.get("/api/v1/orgs", headers=h).get_json()] == ["LX-01-01"]

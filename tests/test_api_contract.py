@@ -196,6 +196,7 @@ UPLOADS = {  # path → (file field, required)
     "/api/v1/registrations/{reg_id}/deposit": ("receipt", True),
     "/api/v1/settlements/{settlement_id}/receipt": ("receipt", True),
     "/api/v1/contracts/{contract_id}/scan": ("file", True),
+    "/api/v1/contracts/{contract_id}/paper-signature": ("file", True),
     "/api/v1/statements": ("file", True),
     "/api/v1/listings/{listing_id}/offline-result": ("document", True),
     "/api/v1/listings/{listing_id}/terminate": ("document", True),
@@ -282,7 +283,7 @@ def test_staff_find_a_deals_contract_and_settlement(client, users, effective, db
     assert deal["contract_id"] and deal["settlement_id"] == s.id
     contract = client.get(f"/api/v1/deals/{deal['id']}/contract", headers=officer)
     assert contract.status_code == 200 and contract.get_json()["id"] == deal["contract_id"]
-    assert contract.get_json()["state"] == "effective"
+    assert contract.get_json()["state"] == "signed"  # in force; no signed scan checked yet
     settlement = client.get(f"/api/v1/deals/{deal['id']}/settlement", headers=finance)
     assert settlement.status_code == 200 and settlement.get_json()["id"] == s.id
     assert settlement.get_json()["amount_to_pay"] == "144000.00"

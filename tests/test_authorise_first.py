@@ -392,7 +392,7 @@ def test_a_village_clerk_learns_no_state_of_a_direct_application_it_may_not_edit
     who may read it: the clerk is refused (403), not told the listing's state."""
     seller = users["buyer"]
     listing = lsvc.create_draft(seller, category=category("C01"), point=users["point_a1"].org_unit,
-                                **household_fields(transferor_name=seller.party.name,
+                                **household_fields(transferor_name=seller.party.name, account_name=seller.party.name,
                                                    transferor_id_no=seller.party.id_number))
     attach(listing, seller)
     lsvc.submit(seller, listing)

@@ -51,7 +51,7 @@ def test_going_further_along_the_route(users, db, frozen):
 def test_settlement_is_the_agreement_at_the_floor_price(users, db, frozen):
     life = Lifecycle(users, db).to("settlement")
     assert life.via == "agreement" and life.deal.method == "agreement" and life.deal.price == PRICE
-    assert set(life.regs) == {"buyer_org"} and life.contract.state == "effective"
+    assert set(life.regs) == {"buyer_org"} and life.contract.is_in_force
     assert "buyer_coop" not in users  # the agreement needs no more buyers
 
 

@@ -10,6 +10,7 @@ from tests.factories import PASSWORD
 from tests.helpers import get_csrf, login, post_form, text
 
 
+@pytest.mark.article("第九条")
 def test_migration_seeds_the_eleven_categories(db):
     cats = db.session.scalars(select(Category).order_by(Category.seq)).all()
     assert [c.name for c in cats] == [c[1] for c in CATEGORIES] and len(cats) == 11

@@ -1,8 +1,9 @@
-"""成交签约 at the service level (第十六条; DESIGN §3.7): the contract opens when the deal's publicity ends,
-from its category family's standard text; the center edits the free clauses until a party confirms; each
-party confirms once, with its own password, before the deadline; the signed scan (sniffed PDF/JPG/PNG) is
-checked by the center, which numbers the contract and moves the listing to 结算.  The PDF's text is read
-back with pdftotext (the Chinese fields and the 大写 amounts)."""
+"""成交签约 at the service level (第十六条; DESIGN §3.7, §3.11): the contract opens when the deal's publicity ends,
+from its category family's standard text, due 5 工作日 after that; the center edits the free clauses until a party
+signs; each party signs once, with its own password (the clerk recording a household's paper signature attaches the
+signed page); the last signature puts the contract in force (numbered, the listing to 结算), late or not, while no
+default is declared; the signed scan (sniffed PDF/JPG/PNG) is checked by the center as part of 鉴证.  The PDF's text
+is read back with pdftotext (the Chinese fields and the 大写 amounts)."""
 import io
 import re
 from datetime import timedelta
@@ -26,7 +27,7 @@ from exchange.money import to_chinese_upper
 from exchange.trading import services as tsvc
 from exchange.trading.models import Deal
 from tests.builders import (ALL_OK, EXE, PDF, attach, category, collective_fields, end_publicity, household_fields,
-                            pay, to_trading)
+                            pay, station_agrees, to_trading)
 from tests.factories import PASSWORD
 from tests.helpers import flat, pdf_text
 
@@ -53,6 +54,7 @@ def test_contract_opens_when_publicity_ends(contract, db):
     assert len(db.session.scalars(select(Contract)).all()) == 1
 
 
+@pytest.mark.article("第十六条")
 def test_whole_signing_flow(buyers, contract, db):
     users = buyers
     listing = contract.listing
@@ -93,84 +95,117 @@ def test_whole_signing_flow(buyers, contract, db):
     with pytest.raises(csvc.ContractError) as exc:
         csvc.edit_clauses(reviewer, contract, {"other": "改一下"})
     assert "不能再修改" in exc.value.message
-    # no scan before both confirmed
+    # no scan before both signed
     with pytest.raises(csvc.ContractError):
         csvc.upload_scan(users["buyer"], contract, PDF, "合同.pdf")
-    # the household has no account: its village clerk confirms on its behalf
-    csvc.confirm(clerk, contract, PASSWORD)
-    db.session.commit()
-    assert contract.state == "confirmed" and contract.seller_confirmed_as == csvc.ON_BEHALF
-    assert contract.seller_confirmed_by_id == clerk.id
-    with pytest.raises(csvc.ContractError):
+    assert db.session.get(Listing, listing.id).state == "contract"
+    # the household has no account: its village clerk records its paper signature, with the signed page
+    with pytest.raises(csvc.ContractError) as exc:
         csvc.confirm(clerk, contract, PASSWORD)
+    assert exc.value.field == "file" and "纸质合同上签字" in exc.value.message
+    db.session.rollback()
+    with pytest.raises(csvc.ContractError) as exc:
+        csvc.confirm(clerk, contract, PASSWORD, EXE, "签字页.pdf")
+    assert exc.value.field == "file"
+    db.session.rollback()
+    assert contract.seller_confirmed_at is None
+    csvc.confirm(clerk, contract, PASSWORD, PNG, "签字页.png")
+    db.session.commit()
+    # the last signature: in force from this moment, numbered, the listing on to 结算 (第十六条)
+    year = clock.local_now().year
+    assert contract.is_in_force and contract.state == "uploaded" and contract.seller_confirmed_as == csvc.ON_BEHALF
+    assert contract.seller_confirmed_by_id == clerk.id and contract.scan_content_type == "image/png"
+    assert contract.contract_no == f"临农交合〔{year}〕第000001号" and contract.effective_at == clock.now()
+    assert contract.signed_on == clock.today_local() and not csvc.signed_late(contract)
+    assert db.session.get(Listing, listing.id).state == "settlement"
+    assert listing.events[-1].action == "contract_effective"
+    with pytest.raises(csvc.ContractError):
+        csvc.confirm(clerk, contract, PASSWORD, PDF, "again.pdf")
+    effective_at = contract.effective_at
+    # the center checks the scan (鉴证): only contracts.manage; a return leaves the contract in force
+    with pytest.raises(AccessDenied):
+        csvc.check(users["buyer"], contract, approve=True)
+    with pytest.raises(AccessDenied):
+        csvc.check(users["finance"], contract, approve=True)
+    with pytest.raises(csvc.ContractError):
+        csvc.check(reviewer, contract, approve=False, note="")
+    csvc.check(reviewer, contract, approve=False, note="乙方未盖章")
+    db.session.commit()
+    assert contract.state == "signed" and contract.check_note == "乙方未盖章" and contract.is_in_force
+    assert contract.effective_at == effective_at and db.session.get(Listing, listing.id).state == "settlement"
     # uploads: only the parties or the center; only real PDF/JPG/PNG
     with pytest.raises(AccessDenied):
         csvc.upload_scan(users["buyer_org"], contract, PDF, "合同.pdf")
     with pytest.raises(csvc.ContractError) as exc:
         csvc.upload_scan(users["buyer"], contract, EXE, "合同.pdf")
     assert "只能上传" in exc.value.message
-    assert contract.state == "confirmed" and contract.scan_key is None
-    csvc.upload_scan(users["buyer"], contract, PNG, "签章合同.png")
-    db.session.commit()
-    assert contract.state == "uploaded" and contract.scan_content_type == "image/png"
-    assert contract.scan_filename == "签章合同.png"
-    # the center checks: only contracts.manage
-    with pytest.raises(AccessDenied):
-        csvc.check(users["buyer"], contract, approve=True, signed_on=clock.today_local())
-    with pytest.raises(AccessDenied):
-        csvc.check(users["finance"], contract, approve=True, signed_on=clock.today_local())
-    with pytest.raises(csvc.ContractError):
-        csvc.check(reviewer, contract, approve=False, note="")
-    csvc.check(reviewer, contract, approve=False, note="乙方未盖章")
-    db.session.commit()
-    assert contract.state == "confirmed" and contract.check_note == "乙方未盖章"
+    db.session.rollback()
     csvc.upload_scan(clerk, contract, PDF, "签章合同.pdf")
     db.session.commit()
-    with pytest.raises(csvc.ContractError) as exc:
-        csvc.check(reviewer, contract, approve=True, signed_on=None)
-    assert exc.value.field == "signed_on"
-    with pytest.raises(csvc.ContractError):
-        csvc.check(reviewer, contract, approve=True, signed_on=clock.today_local() + timedelta(days=1))
-    with pytest.raises(csvc.ContractError):
-        csvc.check(reviewer, contract, approve=True, signed_on="2026-13-01")
-    with pytest.raises(csvc.ContractError):  # before the deal
-        csvc.check(reviewer, contract, approve=True, signed_on=clock.to_local(contract.deal.concluded_at).date()
-                   - timedelta(days=1))
-    csvc.check(users["trading_officer"], contract, approve=True, signed_on=clock.today_local().isoformat())
+    assert contract.state == "uploaded" and contract.scan_filename == "签章合同.pdf"
+    csvc.check(users["trading_officer"], contract, approve=True)
     db.session.commit()
-    year = clock.local_now().year
-    assert contract.state == "effective" and contract.contract_no == f"临农交合〔{year}〕第000001号"
-    assert contract.signed_on == clock.today_local() and contract.effective_at == clock.now()
-    assert db.session.get(Listing, listing.id).state == "settlement"
-    assert listing.events[-1].action == "contract_effective"
+    assert contract.state == "checked" and contract.effective_at == effective_at
+    assert contract.contract_no == f"临农交合〔{year}〕第000001号"
     with pytest.raises(csvc.ContractError):
-        csvc.check(reviewer, contract, approve=True, signed_on=clock.today_local())
+        csvc.check(reviewer, contract, approve=True)
     with pytest.raises(csvc.ContractError):
         csvc.upload_scan(users["buyer"], contract, PDF, "again.pdf")
 
 
-def test_confirmation_refused_after_the_deadline(buyers, contract, db):
+@pytest.mark.article("第十六条")
+def test_a_late_signature_is_accepted_and_marked_late_until_a_default(buyers, contract, db):
     clock.freeze(contract.due_at - timedelta(seconds=1))
     csvc.confirm(buyers["buyer"], contract, PASSWORD)  # the last second of the last day counts
     db.session.commit()
-    clock.freeze(contract.due_at)
+    assert not csvc.is_overdue(contract)
+    clock.freeze(contract.due_at + timedelta(days=2))
+    assert csvc.is_overdue(contract) and csvc.unsigned_sides(contract) == ["seller"]
+    csvc.confirm(buyers["point_a1"], contract, PASSWORD, PDF, "签字页.pdf")
+    db.session.commit()
+    assert contract.is_in_force and csvc.signed_late(contract) and not csvc.is_overdue(contract)
+    assert contract.effective_at == clock.now() and contract.listing.state == "settlement"
+    assert "逾期签署" in contract.listing.events[-2].note
+
+
+@pytest.mark.article("第十六条")
+def test_no_signature_once_a_default_is_declared(buyers, contract, db):
+    from exchange.incidents import breach
+    clock.freeze(contract.due_at + timedelta(minutes=1))
+    csvc.confirm(buyers["buyer"], contract, PASSWORD)
+    db.session.commit()
+    case = breach.declare_default(buyers["center_reviewer"], contract.listing, reason="转让方逾期未签署合同")
+    db.session.commit()
+    assert case.party == "seller" and contract.state == "void"
     with pytest.raises(csvc.ContractError) as exc:
-        csvc.confirm(buyers["point_a1"], contract, PASSWORD)
-    assert "已超过签约期限" in exc.value.message and "请联系交易中心" in exc.value.message
-    assert csvc.is_overdue(contract)
+        csvc.confirm(buyers["point_a1"], contract, PASSWORD, PDF, "签字页.pdf")
+    assert "作废" in exc.value.message
     db.session.rollback()
-    assert contract.seller_confirmed_at is None and contract.state == "draft"
+    assert contract.seller_confirmed_at is None
+
+
+@pytest.mark.article("第十六条")
+def test_the_signing_clock_starts_when_publicity_ends_not_at_the_deal(contract, db):
+    from exchange.workdays.services import due_after_working_days
+    deal = contract.deal
+    last_publicity_day = deal.publicity_end_at - timedelta(microseconds=1)  # publicity ends at 24:00 of its last day
+    assert deal.contract_due_at == due_after_working_days(last_publicity_day, 5).at
+    assert contract.due_at == deal.contract_due_at
+    # the parties get the whole 5 工作日 after 交易公示 (3 工作日): 8 from the deal, not 5 (2 left after the publicity)
+    assert deal.publicity_end_at == due_after_working_days(deal.concluded_at, 3).at
+    assert contract.due_at == due_after_working_days(deal.concluded_at, 8).at
 
 
 def test_a_transferor_with_an_account_confirms_itself(users, db, frozen, orgs):
     with acting_as("test"):
         seller = register_public(SignUp(
             username="t_seller", password=PASSWORD, kind="person", name="测试转让人", mobile="13900000009",
-            id_number=make_resident_id("43068219700101002")))
+            id_number=make_resident_id("43068219700101002"), foreign_kind="domestic"))
     listing = lsvc.create_draft(seller, category=category("C01"), point=orgs.point_a1, **household_fields(
-        transferor_name=seller.party.name, transferor_id_no=seller.party.id_number))
+        transferor_name=seller.party.name, transferor_id_no=seller.party.id_number, account_name=seller.party.name))
     attach(listing, seller)
     lsvc.submit(seller, listing)
+    station_agrees(users, listing)  # 第十四条: a direct application, reviewed with the town's station
     lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
     db.session.commit()
     pay(users, listing, ["buyer_org"])
@@ -184,10 +219,10 @@ def test_a_transferor_with_an_account_confirms_itself(users, db, frozen, orgs):
         csvc.confirm(users["point_a1"], c, PASSWORD)
     with pytest.raises(csvc.ContractError):
         csvc.confirm(seller, c, PASSWORD + "x")
-    csvc.confirm(seller, c, PASSWORD)
+    csvc.confirm(seller, c, PASSWORD)  # online, no scan needed
     csvc.confirm(users["buyer_org"], c, PASSWORD)
     db.session.commit()
-    assert c.state == "confirmed" and c.seller_confirmed_as == csvc.SELF
+    assert c.state == "signed" and c.seller_confirmed_as == csvc.SELF and c.scan_key is None
 
 
 def test_another_clerk_of_the_same_town_cannot_act(users, contract, orgs, db):
@@ -226,11 +261,10 @@ def test_pdf_text_has_the_fields_and_the_amounts_in_words(buyers, contract, db):
         assert flat(expected) in body, expected
     assert to_chinese_upper(Decimal("144500")) == "壹拾肆万肆仟伍佰元整"
     assert listing.transferor_id_no in body  # the parties' ID numbers belong in the contract
-    # confirmed and effective: the number and the date appear, the draft mark does not
+    # signed by both and in force: the number and the date appear, the draft mark does not
     csvc.confirm(buyers["buyer"], contract, PASSWORD)
-    csvc.confirm(buyers["point_a1"], contract, PASSWORD)
-    csvc.upload_scan(buyers["point_a1"], contract, PDF, "s.pdf")
-    csvc.check(buyers["center_reviewer"], contract, approve=True, signed_on=clock.today_local())
+    csvc.confirm(buyers["point_a1"], contract, PASSWORD, PDF, "s.pdf")
+    csvc.check(buyers["center_reviewer"], contract, approve=True)
     db.session.commit()
     body = flat(pdf_text(csvc.contract_pdf(contract)))
     assert contract.contract_no in body and "【合同草稿" not in body
@@ -266,14 +300,15 @@ def test_each_family_has_its_own_text(buyers, contract, db, code, method, title,
 
 def test_scan_upload_sniffs_the_type_not_the_name(buyers, contract, db):
     csvc.confirm(buyers["buyer"], contract, PASSWORD)
-    csvc.confirm(buyers["point_a1"], contract, PASSWORD)
+    csvc.confirm(buyers["point_a1"], contract, PASSWORD, PDF, "签字页.pdf")
+    csvc.check(buyers["center_reviewer"], contract, approve=False, note="请上传双方都签字盖章的全本")
     db.session.commit()
     for data, name in ((EXE, "合同.pdf"), (b"<html><script>alert(1)</script>", "合同.jpg"), (b"", "空.pdf"),
                        (b"just text", "合同.png")):
         with pytest.raises(csvc.ContractError) as exc:
             csvc.upload_scan(buyers["center_reviewer"], contract, io.BytesIO(data), name)
         assert exc.value.field == "file"
-    assert contract.state == "confirmed"
+    assert contract.state == "signed"
     csvc.upload_scan(buyers["trading_officer"], contract, PDF, "scan.exe")
     assert contract.scan_filename == "scan.pdf" and re.fullmatch(r"[0-9a-f]{64}", contract.scan_sha256)
 

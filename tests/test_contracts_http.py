@@ -48,8 +48,9 @@ def test_buyer_reaches_the_contract_and_confirms(app, drafted, db):
     assert resp.status_code == 302 and resp.headers["Location"].endswith(url)
     page = text(buyer.get(url))
     due = clock.to_local(c.due_at - timedelta(microseconds=1)).strftime("%Y年%m月%d日")
-    assert "签约期限" in page and due in page and "确认合同文本" in page and "农村土地经营权流转合同" in page
-    assert "保存约定条款" not in page and "审核签章合同" not in page  # the center's forms are not for the buyer
+    assert "签约期限" in page and due in page and "签署合同" in page and "农村土地经营权流转合同" in page
+    assert "交易公示期满之日起 5 个工作日内" in page
+    assert "保存约定条款" not in page and "核验签章合同" not in page  # the center's forms are not for the buyer
     pdf = buyer.get(f"/contracts/{c.id}.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     # wrong password: 400, nothing stored
@@ -60,12 +61,13 @@ def test_buyer_reaches_the_contract_and_confirms(app, drafted, db):
     assert resp.status_code == 400
     resp = post(buyer, f"{url}/confirm", {"password": PASSWORD}, url)
     assert resp.status_code == 302
-    assert "您已在线确认合同文本" in text(buyer.get(url))
+    assert "您已签署合同，等待对方签署" in text(buyer.get(url))
     assert db.session.get(Contract, c.id).buyer_confirmed_at is not None
     # twice
     token = csrf_from(text(buyer.get(f"/registrations/{regs['buyer'].id}")))
     resp = buyer.post(f"{url}/confirm", data={"password": PASSWORD, "csrf_token": token})
     assert resp.status_code == 400 and "无需重复确认" in text(resp)
+    assert db.session.get(Listing, c.listing_id).state == "contract"  # one signature: not in force
     # no CSRF token: refused
     assert buyer.post(f"{url}/confirm", data={"password": PASSWORD}).status_code == 400
 
@@ -95,12 +97,13 @@ def test_outsiders_are_refused(app, client, drafted, orgs, db):
     assert as_user(app, "t_reviewer").get("/contracts/999999").status_code == 404
 
 
-def test_clerk_confirms_for_the_household_and_the_center_makes_it_effective(app, drafted, db):
+@pytest.mark.article("第十六条")
+def test_clerk_records_the_household_signature_and_the_contract_is_in_force(app, drafted, db):
     c, regs = drafted
     url = f"/contracts/{c.id}"
     reviewer = as_user(app, "t_reviewer")
     page = text(reviewer.get(url))
-    assert "保存约定条款" in page and "确认合同文本" not in page
+    assert "保存约定条款" in page and "签署合同" not in page
     resp = post(reviewer, f"{url}/clauses", {"payment": "分两期支付。", "delivery": "现场交付。",
                                              "dispute": "向人民法院起诉。", "other": ""}, url)
     assert resp.status_code == 400  # every clause is required ("无" when nothing is agreed)
@@ -114,49 +117,65 @@ def test_clerk_confirms_for_the_household_and_the_center_makes_it_effective(app,
     assert resp.status_code == 400 and "不能再修改" in text(resp)
     clerk = as_user(app, "t_point_a1")
     page = text(clerk.get(url))
-    assert "代为在线确认" in page and "交易点代为确认（转让方已书面签字）" in page
-    assert post(clerk, f"{url}/confirm", {"password": PASSWORD}, url).status_code == 302
-    assert db.session.get(Contract, c.id).state == "confirmed"
-    # the scan: a renamed .exe is refused, a PDF accepted
+    assert "代为登记" in page and "交易点代为确认（转让方已书面签字）" in page and "代转让方登记签字" in page
+    # the signed page is required, and only a real PDF/JPG/PNG
+    assert post(clerk, f"{url}/confirm", {"password": PASSWORD}, url).status_code == 400
     token = csrf_from(text(clerk.get(url)))
-    resp = clerk.post(f"{url}/scan", data={"csrf_token": token, "file": (io.BytesIO(EXE), "合同.pdf")},
+    resp = clerk.post(f"{url}/confirm", data={"csrf_token": token, "password": PASSWORD,
+                                              "file": (io.BytesIO(EXE), "签字页.pdf")},
                       content_type="multipart/form-data")
     assert resp.status_code == 400 and "只能上传" in text(resp)
-    assert db.session.get(Contract, c.id).state == "confirmed"
-    resp = clerk.post(f"{url}/scan", data={"csrf_token": token, "file": (io.BytesIO(PDF), "签章合同.pdf")},
+    assert db.session.get(Contract, c.id).state == "draft"
+    resp = clerk.post(f"{url}/confirm", data={"csrf_token": token, "password": PASSWORD,
+                                              "file": (io.BytesIO(PDF), "签字页.pdf")},
                       content_type="multipart/form-data")
-    assert resp.status_code == 302 and db.session.get(Contract, c.id).state == "uploaded"
+    assert resp.status_code == 302
+    follow = text(clerk.get(resp.headers["Location"]))
+    assert "合同已生效" in follow
+    row = db.session.get(Contract, c.id)
+    assert row.state == "uploaded" and row.contract_no.startswith("临农交合〔") and row.effective_at == clock.now()
+    assert db.session.get(Listing, c.listing_id).state == "settlement"
     scan = clerk.get(f"{url}/scan")
     assert scan.status_code == 200 and scan.data == PDF
     assert as_user(app, "t_buyer_org").get(f"{url}/scan").status_code == 403
-    # only the center checks
     buyer = as_user(app, "t_buyer")
-    token = csrf_from(text(buyer.get(url)))
-    assert buyer.post(f"{url}/check", data={"csrf_token": token, "decision": "approve",
-                                            "signed_on": clock.today_local().isoformat()}).status_code == 403
-    resp = post(reviewer, f"{url}/check", {"decision": "approve", "signed_on": "明天"}, url)
-    assert resp.status_code == 400 and "签订日期格式" in text(resp)
-    resp = post(reviewer, f"{url}/check", {"decision": "approve", "signed_on": clock.today_local().isoformat()}, url)
-    assert resp.status_code == 302
-    contract_row = db.session.get(Contract, c.id)
-    assert contract_row.state == "effective" and contract_row.contract_no.startswith("临农交合〔")
-    assert db.session.get(Listing, c.listing_id).state == "settlement"
     page = text(buyer.get(url))
-    assert contract_row.contract_no in page and "已生效" in page
+    assert row.contract_no in page and "已生效" in page and "等待交易中心核验" in page
+    # only the center checks the scan (鉴证); a return keeps the contract in force
+    token = csrf_from(page)
+    assert buyer.post(f"{url}/check", data={"csrf_token": token, "decision": "approve"}).status_code == 403
+    resp = post(reviewer, f"{url}/check", {"decision": "return", "note": ""}, url)
+    assert resp.status_code == 400
+    assert post(reviewer, f"{url}/check", {"decision": "return", "note": "缺乙方盖章"}, url).status_code == 302
+    assert "缺乙方盖章" in text(buyer.get(url)) and db.session.get(Contract, c.id).is_in_force
+    token = csrf_from(text(buyer.get(url)))
+    resp = buyer.post(f"{url}/scan", data={"csrf_token": token, "file": (io.BytesIO(PDF), "全本.pdf")},
+                      content_type="multipart/form-data")
+    assert resp.status_code == 302 and db.session.get(Contract, c.id).state == "uploaded"
+    assert post(reviewer, f"{url}/check", {"decision": "approve"}, url).status_code == 302
+    row = db.session.get(Contract, c.id)
+    assert row.state == "checked" and "签章合同已核验" in text(buyer.get(url))
 
 
-def test_deadline_is_shown_and_enforced(app, drafted, db):
+@pytest.mark.article("第十六条")
+def test_deadline_is_shown_and_a_late_signature_marked(app, drafted, db):
     c, regs = drafted
     url = f"/contracts/{c.id}"
     clock.freeze(c.due_at + timedelta(hours=1))
     buyer = as_user(app, "t_buyer")
     page = text(buyer.get(url))
-    assert "已超期" in page and "已超过签约期限" in page and "确认合同文本" not in page
-    token = csrf_from(page)
-    resp = buyer.post(f"{url}/confirm", data={"password": PASSWORD, "csrf_token": token})
-    assert resp.status_code == 400 and "已超过签约期限" in text(resp) and "请联系交易中心" in text(resp)
+    assert "已超期" in page and "已超过签约期限" in page and "认定违约之前仍可签署" in page
     listing_page = text(as_user(app, "t_trader").get("/contracts"))
     assert c.listing.title in listing_page and "已超期" in listing_page
+    assert post(buyer, f"{url}/confirm", {"password": PASSWORD}, url).status_code == 302
+    clerk = as_user(app, "t_point_a1")
+    token = csrf_from(text(clerk.get(url)))
+    resp = clerk.post(f"{url}/confirm", data={"csrf_token": token, "password": PASSWORD,
+                                              "file": (io.BytesIO(PDF), "签字页.pdf")},
+                      content_type="multipart/form-data")
+    assert resp.status_code == 302
+    page = text(buyer.get(url))
+    assert "逾期签署" in page and "已生效" in page
 
 
 def test_api(app, client, buyers, drafted, db):
@@ -186,10 +205,25 @@ def test_api(app, client, buyers, drafted, db):
     assert resp.status_code == 400 and "无需重复确认" in resp.get_json()["message"]
     resp = client.patch(f"{base}/clauses", headers=reviewer, json={"other": "改"})
     assert resp.status_code == 400 and "不能再修改" in resp.get_json()["message"]
-    body = client.post(f"{base}/confirm", headers=clerk, json={"password": PASSWORD}).get_json()
-    assert body["state"] == "confirmed" and body["seller_confirmed_as"] == "交易点代为确认（转让方已书面签字）"
-    assert len(body["text_sha256"]) == 64
-    # scan
+    # the clerk records the household's paper signature: the signed page is required (multipart)
+    resp = client.post(f"{base}/confirm", headers=clerk, json={"password": PASSWORD})
+    assert resp.status_code == 400 and resp.get_json()["fields"]["file"]
+    resp = client.post(f"{base}/paper-signature", headers=clerk, data={"password": PASSWORD,
+                       "file": (io.BytesIO(EXE), "签字页.pdf")}, content_type="multipart/form-data")
+    assert resp.status_code == 400 and "只能上传" in resp.get_json()["message"]
+    resp = client.post(f"{base}/paper-signature", headers=clerk, data={"password": PASSWORD,
+                       "file": (io.BytesIO(PDF), "签字页.pdf")}, content_type="multipart/form-data")
+    body = resp.get_json()
+    assert resp.status_code == 200, body
+    assert body["state"] == "uploaded" and body["seller_confirmed_as"] == "交易点代为确认（转让方已书面签字）"
+    assert body["contract_no"].endswith("第000001号") and body["effective_at"] and body["signed_late"] is False
+    assert len(body["text_sha256"]) == 64 and db.session.get(Listing, c.listing_id).state == "settlement"
+    # check (鉴证): the center only; a return keeps it in force, the scan again, then checked
+    assert client.post(f"{base}/check", headers=buyer, json={"approve": True}).status_code == 403
+    resp = client.post(f"{base}/check", headers=reviewer, json={"approve": False})
+    assert resp.status_code == 400 and resp.get_json()["fields"]["note"]
+    body = client.post(f"{base}/check", headers=reviewer, json={"approve": False, "note": "缺甲方签字"}).get_json()
+    assert body["state"] == "signed" and body["check_note"] == "缺甲方签字" and body["effective_at"]
     resp = client.post(f"{base}/scan", headers=buyer, data={"file": (io.BytesIO(EXE), "合同.pdf")},
                        content_type="multipart/form-data")
     assert resp.status_code == 400 and "只能上传" in resp.get_json()["message"]
@@ -198,19 +232,9 @@ def test_api(app, client, buyers, drafted, db):
     resp = client.post(f"{base}/scan", headers=buyer, data={"file": (io.BytesIO(PDF), "合同.pdf")},
                        content_type="multipart/form-data")
     assert resp.status_code == 200 and resp.get_json()["state"] == "uploaded"
-    # check
-    today = clock.today_local().isoformat()
-    assert client.post(f"{base}/check", headers=buyer, json={"approve": True, "signed_on": today}).status_code == 403
-    resp = client.post(f"{base}/check", headers=reviewer, json={"approve": False})
-    assert resp.status_code == 400 and resp.get_json()["fields"]["note"]
-    body = client.post(f"{base}/check", headers=reviewer, json={"approve": False, "note": "缺甲方签字"}).get_json()
-    assert body["state"] == "confirmed" and body["check_note"] == "缺甲方签字"
-    client.post(f"{base}/scan", headers=clerk, data={"file": (io.BytesIO(PDF), "合同2.pdf")},
-                content_type="multipart/form-data")
-    body = client.post(f"{base}/check", headers=reviewer, json={"approve": True, "signed_on": today}).get_json()
-    assert body["state"] == "effective" and body["contract_no"].endswith("第000001号") and body["signed_on"] == today
-    assert db.session.get(Listing, c.listing_id).state == "settlement"
-    resp = client.post(f"{base}/check", headers=reviewer, json={"approve": True, "signed_on": today})
+    body = client.post(f"{base}/check", headers=reviewer, json={"approve": True}).get_json()
+    assert body["state"] == "checked"
+    resp = client.post(f"{base}/check", headers=reviewer, json={"approve": True})
     assert resp.status_code == 400
 
 
@@ -218,6 +242,7 @@ def test_openapi_documents_the_contract_endpoints(client, db):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     for p in ("/api/v1/contracts/{contract_id}", "/api/v1/contracts/{contract_id}/confirm",
               "/api/v1/contracts/{contract_id}/scan", "/api/v1/contracts/{contract_id}/check",
+              "/api/v1/contracts/{contract_id}/paper-signature",
               "/api/v1/contracts/{contract_id}/clauses"):
         assert p in paths, p
 
@@ -225,8 +250,8 @@ def test_openapi_documents_the_contract_endpoints(client, db):
 def test_work_pages_show_the_contract_queues(client, users, db):
     from tests.helpers import login, text
     from tests.factories import PASSWORD
-    for username, words in (("t_point_a1", "待代转让方确认的合同"), ("t_reviewer", "待审核的合同签章件"),
-                            ("t_finance", "待付价款的结算"), ("t_buyer", "待确认的合同")):
+    for username, words in (("t_point_a1", "待代转让方登记签字的合同"), ("t_reviewer", "待核验的合同签章件"),
+                            ("t_finance", "待付价款的结算"), ("t_buyer", "待签署的合同")):
         login(client, username, PASSWORD)
         assert words in text(client.get("/work")), username
         client.post("/logout", data={"csrf_token": csrf_from(text(client.get("/work")))})

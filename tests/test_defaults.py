@@ -22,7 +22,7 @@ from exchange.ledger.models import Refund
 from exchange.listings.models import Listing
 from exchange.settlement import services as stl
 from exchange.trading.models import Deal
-from tests.builders import DEPOSIT, end_publicity, make_effective
+from tests.builders import DEPOSIT, PDF, end_publicity, let_lapse, make_effective
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, text, token_headers
 
@@ -62,13 +62,15 @@ def test_not_before_the_deadline_and_only_the_center(buyers, online_deal, db):
     with pytest.raises(dsvc.DefaultError) as exc:
         dsvc.declare_default(buyers["center_reviewer"], listing, reason="  ")
     assert exc.value.field == "reason"
-    # a signed scan waiting for the center's check is not a default: the center checks it first
+    # the buyer signing late, before any default, puts the contract in force: nobody is in default (第十六条)
+    from exchange.contracts import services as csvc
     contract = db.session.get(Contract, contract.id)
-    contract.state = "uploaded"
-    db.session.flush()
+    csvc.confirm(buyers["point_a1"], contract, PASSWORD, PDF, "转让方签字页.pdf")
+    csvc.confirm(buyers["buyer"], contract, PASSWORD)
+    assert listing.state == "settlement"
     with pytest.raises(dsvc.DefaultError) as exc:
         dsvc.declare_default(buyers["center_reviewer"], listing, reason=REASON)
-    assert "审核" in exc.value.message
+    assert "结算期限" in exc.value.message and "尚未届满" in exc.value.message
     db.session.rollback()
     assert _listing(db, deal).state == "contract"
     _books_ok()
@@ -347,7 +349,7 @@ def test_the_pages(client, buyers, overdue_contract, db):
     resp = client.post(f"/listings/{listing_id}/default/declare",
                        data={"csrf_token": csrf_from(page), "reason": REASON}, follow_redirects=True)
     body = text(resp)
-    assert resp.status_code == 200 and "已认定买受人违约" in body and "16,000.00" in body
+    assert resp.status_code == 200 and "已认定受让方（买受人）违约" in body and "16,000.00" in body
     assert "向次高报价人要约" in body and regs["buyer_coop"].bidder_no in body
     resp = client.post(f"/listings/{listing_id}/default/offer",
                        data={"csrf_token": csrf_from(body), "registration_id": regs["buyer_coop"].id, "days": "abc"})
@@ -490,8 +492,9 @@ def test_a_runner_up_who_defaults_in_turn(buyers, overdue_contract, db):
     db.session.commit()
     new = db.session.get(Deal, db.session.get(DefaultCase, case.id).new_deal_id)
     contract = end_publicity(new)
-    clock.freeze(contract.due_at + timedelta(minutes=1))
+    let_lapse(contract)  # the transferor signed again; the runner-up did not
     second = _declare(buyers, db, new)
+    assert second.party == "buyer"
     listing = _listing(db, deal)
     assert second.id != case.id and second.deal_id == new.id and second.forfeited == DEPOSIT
     assert dsvc.current_case(listing).id == second.id

@@ -46,7 +46,8 @@ def test_clerk_creates_fills_uploads_and_submits_through_pages(client, users, db
     page = text(client.get(f"{base}/materials"))
     assert "缺" in page and "转出申请书" in page
     token = csrf_from(page)
-    for kind in ["application", "qualification", "ownership", "object_info", "price_basis"]:
+    for kind in ["application", "qualification", "ownership", "object_info", "price_basis",
+                 "contractor_filing"]:  # a household's 承包地 for rent: the 备案 with the 发包方 (第十二条(四))
         resp = client.post(f"/listings/{listing.id}/materials", data={
             "csrf_token": token, "kind": kind, "file": (io.BytesIO(PDF), f"{kind}.pdf")},
             content_type="multipart/form-data")
@@ -196,7 +197,8 @@ def test_api_full_chain_and_scope(client, users, db, frozen):
     assert client.get("/api/v1/listings", headers=other).get_json()["total"] == 0
     resp = client.post(f"/api/v1/listings/{lid}/submit", headers=clerk)
     assert resp.status_code == 409 and any("缺少材料" in p for p in resp.get_json()["problems"])
-    for kind in ["application", "qualification", "ownership", "object_info", "price_basis"]:
+    for kind in ["application", "qualification", "ownership", "object_info", "price_basis",
+                 "contractor_filing"]:  # a household's 承包地 for rent: the 备案 with the 发包方 (第十二条(四))
         resp = client.post(f"/api/v1/listings/{lid}/materials", headers=clerk,
                            data={"kind": kind, "file": (io.BytesIO(PDF), f"{kind}.pdf")},
                            content_type="multipart/form-data")

@@ -30,6 +30,7 @@ def test_clerk_drafts_in_own_village_with_computed_price(users, orgs):
     assert listing.announce_days == 5
 
 
+@pytest.mark.article("三级服务体系")
 def test_clerk_cannot_draft_for_another_village(users, orgs):
     with pytest.raises(AccessDenied):
         svc.create_draft(users["point_a1"], category=category("C01"), point=orgs.point_b1, title="x")
@@ -44,6 +45,7 @@ def test_clerk_of_b_cannot_edit_village_a_listing(users, db):
     assert db.session.get(Listing, listing.id).title.startswith("团湖村")
 
 
+@pytest.mark.article("第九条")
 @pytest.mark.parametrize("cat_code,method_name,ok", [("C01", "出租", True), ("C01", "转让", False),
                                                      ("C06", "拍卖", True), ("C05", "出租", False)])
 def test_method_must_belong_to_category(users, cat_code, method_name, ok, db):
@@ -78,6 +80,7 @@ def test_entrusted_listing_needs_power_of_attorney(users):
     assert "entrustment" in rules.required_materials(listing) and "agent_id" in rules.required_materials(listing)
 
 
+@pytest.mark.article("第二十条")
 def test_collective_below_appraisal_needs_two_thirds(users):
     clerk = users["point_a1"]
     listing = svc.create_draft(clerk, category=category("C05"), **collective_fields(reps_for="19"))
@@ -85,6 +88,17 @@ def test_collective_below_appraisal_needs_two_thirds(users):
     assert any("三分之二" in p for p in rules.problems(listing))  # 19/30 < 2/3
     svc.update_draft(clerk, listing, reps_for="20")  # 20/30 = 2/3 exactly
     assert not any("三分之二" in p for p in rules.problems(listing))
+
+
+@pytest.mark.article("第二十条")
+def test_a_households_price_below_its_appraisal_needs_no_vote(users):
+    """个人产权: the price may follow an appraisal or be agreed by the parties (第二十条); only a collective asset is
+    bound to its appraisal — a household's 底价 below one asks for no representatives' vote and no appraisal."""
+    listing = new_household_listing(users, appraisal_value="200000")  # 底价 160 000 元
+    assert listing.floor_price < listing.appraisal_value and not rules.needs_two_thirds(listing)
+    problems = rules.problems(listing, for_submit=True)
+    assert not any("三分之二" in p or "评估" in p for p in problems), problems
+    assert "appraisal" not in rules.required_materials(listing)
 
 
 def test_votes_for_more_than_total_is_refused(users, db):
@@ -100,6 +114,7 @@ def test_votes_for_more_than_total_is_refused(users, db):
     db.session.rollback()
 
 
+@pytest.mark.article("第二十条")
 def test_collective_needs_appraisal_and_its_account(users):
     listing = svc.create_draft(users["point_a1"], category=category("C04"),
                                **collective_fields(appraisal_value="", account_name="某个人"))
@@ -143,6 +158,8 @@ def ready_listing(users, **kw):
     return listing
 
 
+@pytest.mark.article("三级服务体系")
+@pytest.mark.article("交易程序")
 def test_full_chain_point_station_center(users, orgs, frozen, db):
     listing = ready_listing(users)
     svc.submit(users["point_a1"], listing)
@@ -223,10 +240,11 @@ def test_transitions_table_is_consistent():
             assert t.target in STATES
 
 
+@pytest.mark.article("第十一条")
 def test_direct_application_by_transferor(users, orgs, db):
     seller = users["buyer"]  # any public account may be a transferor
     listing = svc.create_draft(seller, category=category("C01"), point=orgs.point_b1,
-                               **household_fields(transferor_name=seller.party.name,
+                               **household_fields(transferor_name=seller.party.name, account_name=seller.party.name,
                                                   transferor_id_no=seller.party.id_number))
     assert listing.origin == "direct" and listing.transferor_user_id == seller.id
     attach(listing, seller)
@@ -236,7 +254,7 @@ def test_direct_application_by_transferor(users, orgs, db):
     assert svc.pending_opinion(listing) is not None
     with pytest.raises(AccessDenied):
         svc.give_station_opinion(users["station_a"], listing, "不是我镇")
-    svc.give_station_opinion(users["station_b"], listing, "经核实无纠纷")
+    svc.give_station_opinion(users["station_b"], listing, "经核实无纠纷", verdict="agree")
     assert svc.pending_opinion(listing) is None
     svc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
     assert listing.state == "announced"
@@ -273,6 +291,7 @@ def test_project_numbers_are_sequential_without_gaps(users, frozen, db):
     assert [n[-6:] for n in numbers] == ["000001", "000002", "000003", "000004"]
 
 
+@pytest.mark.article("三级服务体系")
 def test_queues_by_scope(users, db):
     a = ready_listing(users)
     svc.submit(users["point_a1"], a)

@@ -524,7 +524,8 @@ def _build(users, w):
             for role in ("winner", "other"):
                 p = spec[role]
                 users[f"p{k}{role}"] = register_public(Signup(username=f"p{k}{role}", password=PASSWORD, kind="person",
-                                                              name=p["name"], mobile=p["mobile"], id_number=p["id"]))
+                                                              name=p["name"], mobile=p["mobile"], id_number=p["id"],
+                                                              foreign_kind="domestic"))
         _db.session.commit()
         pay(users, listing, [f"p{k}winner"])
         kw = dict(by_agent=True, agent_name=spec["transferor"]["name"], agent_id_no=spec["transferor"]["id"]) \

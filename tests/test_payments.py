@@ -179,6 +179,7 @@ def test_unknown_provider_and_malformed_body(client, users, qualified, db):
     assert resp.status_code == 400 and resp.get_json()["error"] == "malformed"
 
 
+@pytest.mark.article("第十九条")
 def test_late_online_payment_is_held_and_returned(client, users, qualified, db):
     order = psvc.start_online_payment(users["buyer"], qualified)
     db.session.commit()

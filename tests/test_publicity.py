@@ -183,6 +183,7 @@ def test_decision_needs_the_reviewer(app, objection, db):
     assert db.session.get(Objection, obj.id).state == "pending"
 
 
+@pytest.mark.article("第二十三条")
 def test_upheld_objection_suspends_the_listing(client, objection, db):
     deal, obj = objection
     login(client, "t_reviewer", PASSWORD)

@@ -24,6 +24,7 @@ def paid(users, announced, db):
     return reg
 
 
+@pytest.mark.article("第十九条")
 def test_refund_maker_checker(users, paid, db):
     refund = refunds.open_refund(paid, "lost")
     assert refund.amount == Decimal("16000.00") and refund.state == "pending"
@@ -80,6 +81,7 @@ def test_database_refuses_one_person_as_maker_and_checker(users, paid, db):
     db.session.rollback()
 
 
+@pytest.mark.article("第十九条")
 def test_open_for_listing_refunds_everyone_but_the_kept(users, announced, db):
     from tests.factories import make_org_buyer
     users["buyer_coop"] = make_org_buyer("t_coop2", "9343068200000011", org_type="cooperative")

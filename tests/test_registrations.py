@@ -14,7 +14,7 @@ from exchange.listings import services as lsvc
 from exchange.registrations import services as rsvc
 from exchange.payments import deposits
 from exchange.registrations.models import Registration
-from tests.builders import ALL_OK, PDF, applied, attach, household_fields
+from tests.builders import ALL_OK, PDF, applied, attach, household_fields, station_agrees
 from tests.helpers import token_headers
 
 pytestmark = pytest.mark.usefixtures("uploads")
@@ -35,20 +35,24 @@ def test_apply_qualify_pay(users, announced, db):
     assert led.held(led.deposit_account(announced, users["buyer"])) == Decimal("16000.00")
 
 
+@pytest.mark.article("第十三条")
 def test_transferor_cannot_apply(users, db, frozen, orgs):
     seller = users["buyer"]
     listing = lsvc.create_draft(seller, category=lsvc.db.session.scalar(
         select(lsvc.Category).where(lsvc.Category.code == "C01")), point=orgs.point_b1,
         **household_fields(
-            transferor_name=seller.party.name, transferor_id_no=seller.party.id_number))
+            transferor_name=seller.party.name, transferor_id_no=seller.party.id_number,
+            account_name=seller.party.name))
     attach(listing, seller)
     lsvc.submit(seller, listing)
+    station_agrees(users, listing)  # 第十四条: a direct application, reviewed with the town's station
     lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
     with pytest.raises(rsvc.RegistrationError) as exc:
         rsvc.apply(seller, listing, accept_declaration=True)
     assert "转让方不能报名" in exc.value.message
 
 
+@pytest.mark.article("交易程序")
 def test_apply_twice_and_after_the_period(users, announced, db):
     applied(users, announced)
     with pytest.raises(rsvc.RegistrationError) as exc:
@@ -60,6 +64,7 @@ def test_apply_twice_and_after_the_period(users, announced, db):
     assert "不在公告期" in exc.value.message
 
 
+@pytest.mark.article("第十三条")
 def test_declaration_and_staff_accounts(users, announced):
     with pytest.raises(rsvc.RegistrationError):
         rsvc.apply(users["buyer"], announced, accept_declaration=False)
@@ -67,11 +72,14 @@ def test_declaration_and_staff_accounts(users, announced):
         rsvc.apply(users["point_a1"], announced, accept_declaration=True)
 
 
+@pytest.mark.article("第九条")
+@pytest.mark.article("第十三条")
 def test_commercial_capital_on_farmland_is_flagged(users, announced):
     reg = rsvc.apply(users["buyer_org"], announced, accept_declaration=True)
     assert "工商资本租赁农地" in reg.flags
 
 
+@pytest.mark.article("第十三条")
 def test_incomplete_materials_block_qualification(users, announced):
     reg = rsvc.apply(users["buyer"], announced, accept_declaration=True, by_agent=True, agent_name="代理人",
                      agent_id_no="430682199001010011")
@@ -81,6 +89,7 @@ def test_incomplete_materials_block_qualification(users, announced):
     assert "授权委托书" in exc.value.message and reg.state == "applied"
 
 
+@pytest.mark.article("第十三条")
 def test_only_center_reviewer_qualifies_and_reject_needs_reason(users, announced):
     reg = applied(users, announced)
     for key in ["station_a", "finance", "supervisor", "buyer"]:
@@ -92,6 +101,7 @@ def test_only_center_reviewer_qualifies_and_reject_needs_reason(users, announced
     assert reg.state == "rejected"
 
 
+@pytest.mark.article("第十九条")
 def test_deposit_must_arrive_by_the_deadline(users, announced, db):
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
@@ -116,6 +126,7 @@ def test_wrong_amount_is_not_guessed(users, announced, db):
         deposits.confirm_deposit(users["center_reviewer"], reg, "16000", source_key="y", receipt=PDF, receipt_filename="回单.pdf")
 
 
+@pytest.mark.article("第十九条")
 def test_unpaid_at_the_deadline_is_abandoned(users, announced, db):
     paid, unpaid = applied(users, announced), applied(users, announced, key="buyer_org")
     for r in (paid, unpaid):
@@ -175,6 +186,7 @@ def test_two_finance_users_confirm_at_once(app, users, announced, db):
 
 # --- over the API ---------------------------------------------------------------------------------
 
+@pytest.mark.article("第十三条")
 def test_api_apply_qualify_and_confirm(client, users, announced, db):
     import io
     buyer, reviewer = token_headers(db, users, "buyer"), token_headers(db, users, "center_reviewer")

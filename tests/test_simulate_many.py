@@ -37,7 +37,7 @@ def test_simulate_three_listings(app, fresh_url, tmp_path):
         assert title in text, title
     assert "按协议转让成交" in text and "中心交易员确认协议转让" in text and "项目流拍" in text
     assert text.count("出具鉴证书") == 2 and "账务校验通过" in body[-1]
-    assert "代无账号的村集体经济组织输入密码确认合同文本" in text
+    assert "登记无账号的村集体经济组织在纸质合同上的签字" in text
     # each listing starts the working day after the previous one ended; all of it before today
     assert body[-1][:10] < clock.local_now().strftime("%Y-%m-%d")
     # the last line is the last certificate issued (the 流拍 came after it)

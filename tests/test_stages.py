@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from exchange import stages
 from exchange.extensions import db as _db
 
@@ -32,6 +34,7 @@ def test_each_declared_clock_is_a_column_of_its_stages_rows(app):
             assert c.kind in (stages.WORKDAYS, stages.DAYS, stages.SECONDS)
 
 
+@pytest.mark.article("第二十三条")
 def test_every_deadline_of_a_stages_rows_is_frozen_on_suspension(app):
     tables = _tables(app)
     declared = {(STAGE_TABLES[s.name], c.field) for s in stages.stages() for c in s.clocks}

@@ -107,6 +107,7 @@ def test_decisions_book_hold_and_ignore(users, three, db):
     assert "已处理" in exc.value.message
 
 
+@pytest.mark.article("第十九条")
 def test_late_line_is_held_and_the_unpaid_buyer_abandoned(users, three, db, announced):
     a, b, _c = three
     deadline = announced.deposit_deadline_at

@@ -62,6 +62,7 @@ def _local(dt):
 
 # --- rules ------------------------------------------------------------------------------------------
 
+@pytest.mark.article("第二十三条")
 def test_who_may_suspend_and_what_it_needs(users, announced, db):
     for who in ("point_a1", "station_a", "trading_officer", "finance", "admin", "supervisor", "buyer"):
         with pytest.raises(AccessDenied):
@@ -87,6 +88,7 @@ def test_who_may_suspend_and_what_it_needs(users, announced, db):
         ssvc.suspend(users["center_reviewer"], announced, ground="authority", basis=BASIS, document=PDF)
 
 
+@pytest.mark.article("第二十三条")
 def test_restart_needs_an_application_from_a_party_and_the_centers_decision(users, announced, db):
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
@@ -118,6 +120,7 @@ def test_restart_needs_an_application_from_a_party_and_the_centers_decision(user
 
 # --- the clocks ---------------------------------------------------------------------------------------
 
+@pytest.mark.article("第二十三条")
 def test_announcement_frozen_across_national_day_and_given_back(users, db):
     """Published Thu 2026-09-24 with a 5-工作日 公告期 (last day Thu 10-08, after the holiday); suspended Mon 09-28;
     restarted Fri 10-09: the 3 工作日 left run from 10-09 — Saturday 10-10 is a worked day."""
@@ -177,6 +180,23 @@ def test_announcement_frozen_across_national_day_and_given_back(users, db):
     assert db.session.get(Listing, listing.id).state == "failed"
 
 
+@pytest.mark.article("第二十三条")
+def test_no_deadline_of_a_suspended_listing_runs_out(users, announced, db):
+    """Suspended during the 公告期: weeks after the deposit deadline and the 公告期 would have ended, the qualified
+    buyer who has not paid is not 视为放弃 and the listing is neither 流拍 nor traded — it waits for a restart."""
+    reg = applied(users, announced)
+    rsvc.qualify(users["center_reviewer"], reg)
+    db.session.commit()
+    _suspend(users, announced)
+    clock.freeze(announced.announce_end_at + timedelta(days=30))
+    result = sweep()
+    assert not result.failed
+    db.session.expire_all()
+    assert db.session.get(Registration, reg.id).state == "qualified"
+    assert db.session.get(Listing, announced.id).state == "suspended"
+
+
+@pytest.mark.article("第二十三条")
 def test_a_clock_suspended_on_its_last_day_gets_one_working_day(users, announced, db):
     clock.freeze(announced.deposit_deadline_at - timedelta(hours=2))  # 14:00 on the last day
     s = _suspend(users, announced)
@@ -188,6 +208,7 @@ def test_a_clock_suspended_on_its_last_day_gets_one_working_day(users, announced
     assert _local(new).date() == expected and _local(new).hour == 16
 
 
+@pytest.mark.article("第二十三条")
 def test_calendar_day_and_second_clocks():
     restart = clock.ensure_aware(datetime(2026, 9, 30, 4, 0))
     days = {"kind": "days", "remaining": 4, "time": "24:00"}
@@ -197,6 +218,7 @@ def test_calendar_day_and_second_clocks():
     assert ssvc.restored_due(secs, restart) == restart + timedelta(seconds=125)
 
 
+@pytest.mark.article("第二十三条")
 def test_a_live_bidding_session_resumes_with_its_remaining_time(buyers, trading, db):
     listing, regs = trading
     s = live(buyers, listing)
@@ -236,6 +258,7 @@ def test_a_live_bidding_session_resumes_with_its_remaining_time(buyers, trading,
     assert deal is not None and deal.registration_id == regs["buyer_org"].id
 
 
+@pytest.mark.article("第二十三条")
 def test_objection_upheld_suspends_publicity_and_restart_gives_it_back(buyers, trading, db):
     listing, regs = trading
     deal = tsvc.record_offline(buyers["trading_officer"], listing, method="auction", registration_id=regs["buyer"].id,
@@ -265,6 +288,7 @@ def test_objection_upheld_suspends_publicity_and_restart_gives_it_back(buyers, t
     assert db.session.get(Listing, listing.id).state == "contract"
 
 
+@pytest.mark.article("第二十三条")
 def test_terminating_a_suspended_listing_closes_the_suspension(users, announced, db):
     pay(users, announced, ["buyer"])
     db.session.commit()
@@ -279,6 +303,7 @@ def test_terminating_a_suspended_listing_closes_the_suspension(users, announced,
 
 # --- pages and API ------------------------------------------------------------------------------------
 
+@pytest.mark.article("第二十三条")
 def test_pages(client, users, announced, db):
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
@@ -331,6 +356,7 @@ def test_pages(client, users, announced, db):
     assert db.session.get(Listing, announced.id).state == "announced"
 
 
+@pytest.mark.article("第二十三条")
 def test_api(client, users, announced, db):
     reviewer, trader, buyer = (token_headers(db, users, "center_reviewer"), token_headers(db, users, "trading_officer"),
                                token_headers(db, users, "buyer"))

@@ -218,14 +218,22 @@ def test_overdue_contract_and_refunds_flagged_once(buyers, online_deal, db):
     contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
     refunds = db.session.scalars(select(Refund).order_by(Refund.id)).all()
     assert len(refunds) == 2 and contract.due_at == deal.contract_due_at
-    assert {r.due_at for r in refunds} == {contract.due_at}  # both 5 工作日 from the deal
+    refund_due = due_after_working_days(deal.concluded_at, 5).at  # 第十九条: 5 工作日 from the deal
+    assert {r.due_at for r in refunds} == {refund_due}
+    # 第十六条: 5 工作日 from the end of 交易公示 (3 工作日): 8 from the deal
+    assert contract.due_at == due_after_working_days(deal.concluded_at, 8).at > refund_due
 
-    clock.freeze(contract.due_at - timedelta(seconds=1))
+    clock.freeze(refund_due - timedelta(seconds=1))
     r = sweeper.sweep()
     assert r.counts["contracts.overdue"] == 0 and r.counts["refunds.overdue"] == 0
+    clock.freeze(refund_due)
+    r = sweeper.sweep()
+    assert r.counts["contracts.overdue"] == 0 and r.counts["refunds.overdue"] == 2
+    clock.freeze(contract.due_at - timedelta(seconds=1))
+    assert sweeper.sweep().counts["contracts.overdue"] == 0
     clock.freeze(contract.due_at)
     r = sweeper.sweep()
-    assert r.counts["contracts.overdue"] == 1 and r.counts["refunds.overdue"] == 2
+    assert r.counts["contracts.overdue"] == 1 and r.counts["refunds.overdue"] == 0
     for days in (0, 1, 7):
         clock.freeze(contract.due_at + timedelta(days=days, hours=1))
         r = sweeper.sweep()
@@ -347,8 +355,11 @@ def test_time_travel_over_national_day(buyers, db):
     [refund] = db.session.scalars(select(Refund)).all()
     expected = cc_due(date(2026, 9, 29), 5)  # 09-30, 10-08, 10-09, 10-10 (Saturday, worked), 10-12
     assert expected == clock.local_datetime(date(2026, 10, 13))
-    assert refund.due_at == expected and deal.contract_due_at == expected
+    assert refund.due_at == expected and deal.contract_due_at is None  # the 签约 clock starts with the publicity's end
     assert deal.publicity_end_at == cc_due(date(2026, 9, 29), 3) == clock.local_datetime(date(2026, 10, 10))
+    # 第十六条: 5 工作日 after the publicity's last day (10-09): 10-10 (Saturday, worked), 10-12 … 10-15
+    signing = cc_due(date(2026, 10, 9), 5)
+    assert signing == clock.local_datetime(date(2026, 10, 16))
 
     clock.freeze(clock.local_datetime(date(2026, 10, 7), 12))  # mid-holiday: 8 calendar days, 1 working day
     r = sweeper.sweep()
@@ -356,17 +367,21 @@ def test_time_travel_over_national_day(buyers, db):
     clock.freeze(deal.publicity_end_at)
     assert sweeper.sweep().counts["trading.end_publicity"] == 1
     contract = db.session.scalar(select(Contract))
-    assert contract.due_at == expected
+    assert contract.due_at == signing
     clock.freeze(expected - timedelta(seconds=1))
     r = sweeper.sweep()
     assert r.counts["contracts.overdue"] == 0 and r.counts["refunds.overdue"] == 0
     clock.freeze(expected)
     r = sweeper.sweep()
-    assert r.counts["contracts.overdue"] == 1 and r.counts["refunds.overdue"] == 1
-    [flag] = audits("contract.overdue")
-    assert "应于 2026年10月12日 24:00 前签订" in flag.summary
+    assert r.counts["contracts.overdue"] == 0 and r.counts["refunds.overdue"] == 1
     [flag] = audits("refund.overdue")
     assert "应于 2026年10月12日 24:00 前退还" in flag.summary
+    clock.freeze(signing - timedelta(seconds=1))
+    assert sweeper.sweep().counts["contracts.overdue"] == 0
+    clock.freeze(signing)
+    assert sweeper.sweep().counts["contracts.overdue"] == 1
+    [flag] = audits("contract.overdue")
+    assert "应于 2026年10月15日 24:00 前签订" in flag.summary
     clock.advance(days=1)
     assert sweeper.sweep().total == 0
 

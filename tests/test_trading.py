@@ -25,6 +25,7 @@ pytestmark = pytest.mark.usefixtures("uploads")
 FLOOR = Decimal("160000.00")
 
 
+@pytest.mark.article("第十五条")
 def test_no_paid_buyer_is_failed_at_the_end_of_the_announcement(users, announced, db):
     reg = applied(users, announced)
     rsvc.qualify(users["center_reviewer"], reg)
@@ -36,6 +37,7 @@ def test_no_paid_buyer_is_failed_at_the_end_of_the_announcement(users, announced
     assert listing.state == "failed" and listing.events[-1].note.startswith("公告期满")
 
 
+@pytest.mark.article("第十五条")
 def test_one_paid_buyer_is_an_agreement_at_its_offer(users, announced, db):
     regs = pay(users, announced, ["buyer"])
     db.session.commit()
@@ -96,6 +98,7 @@ def test_the_same_request_twice_is_accepted_once(buyers, trading, db):
         tsvc.place_bid(buyers["buyer"], s.id, "160000", key="short")
 
 
+@pytest.mark.article("第十九条")
 def test_countdown_restarts_with_each_bid_up_to_the_cap_and_ends(buyers, trading, db):
     listing, regs = trading
     s = live(buyers, listing)
@@ -139,6 +142,7 @@ def test_countdown_restarts_with_each_bid_up_to_the_cap_and_ends(buyers, trading
     assert all(r.reason == "lost" for r in db.session.scalars(select(Refund)))
 
 
+@pytest.mark.article("第十九条")
 def test_no_bid_is_failed_and_everyone_refunded(buyers, trading, db):
     listing, _ = trading
     s = live(buyers, listing)
@@ -179,6 +183,7 @@ def test_sealed_bid_hidden_until_opening_then_highest_earliest(buyers, trading, 
     assert deal.registration_id == regs["buyer"].id and deal.price == Decimal("170000.00")
 
 
+@pytest.mark.article("第十条")
 def test_offline_auction_result(buyers, trading, db):
     listing, regs = trading
     officer = buyers["trading_officer"]
@@ -193,6 +198,27 @@ def test_offline_auction_result(buyers, trading, db):
                                price="171000", held_on=clock.today_local().isoformat(), note="拍卖行：演示",
                                document=PDF, document_filename="成交确认书.pdf")
     assert deal.method == "auction" and deal.price == Decimal("171000.00") and listing.state == "publicity"
+
+
+@pytest.mark.article("第十条")
+def test_only_an_auction_or_a_tender_held_offline_is_entered_as_its_result(buyers, trading, db):
+    """拍卖 and 招投标 are held offline under their own laws (第十条); the platform records their result with its
+    document.  No other way of trading can be entered as an offline result, nor one held on a day still to come."""
+    listing, regs = trading
+    officer, today = buyers["trading_officer"], clock.today_local()
+    result = dict(registration_id=regs["buyer"].id, price="170000", document=PDF, document_filename="中标通知书.pdf")
+    for method in ("agreement", "online_bidding", "sealed_bid"):
+        with pytest.raises(tsvc.TradingError) as exc:
+            tsvc.record_offline(officer, listing, method=method, held_on=today.isoformat(), **result)
+        assert exc.value.field == "method"
+    with pytest.raises(tsvc.TradingError) as exc:
+        tsvc.record_offline(officer, listing, method="tender", held_on=(today + timedelta(days=1)).isoformat(), **result)
+    assert exc.value.field == "held_on"
+    assert db.session.scalar(select(func.count(Deal.id))) == 0 and listing.state == "trading"
+    deal = tsvc.record_offline(officer, listing, method="tender", held_on=today.isoformat(), note="招标代理：演示",
+                               **result)
+    assert deal.method == "tender" and deal.offline_date == today.isoformat() and deal.document_key
+    assert deal.document_filename == "中标通知书.pdf" and listing.state == "publicity"
 
 
 def test_publicity_objection_and_the_way_to_the_contract(buyers, trading, db):
@@ -221,6 +247,7 @@ def test_publicity_objection_and_the_way_to_the_contract(buyers, trading, db):
         tsvc.file_objection(None, db.session.get(Deal, deal.id), name="a", contact="b", content="公示期已过的异议内容")
 
 
+@pytest.mark.article("第二十三条")
 def test_upheld_objection_suspends(buyers, trading, db):
     listing, regs = trading
     deal = tsvc.record_offline(buyers["trading_officer"], listing, method="auction", registration_id=regs["buyer"].id,
@@ -231,6 +258,7 @@ def test_upheld_objection_suspends(buyers, trading, db):
     assert listing.state == "suspended" and deal.state == "suspended"
 
 
+@pytest.mark.article("第二十条")
 def test_relisting_after_failure_keeps_the_two_thirds_rule(users, db, frozen):
     from exchange.listings import services as lsvc
     from exchange.demo import _demo_uscc

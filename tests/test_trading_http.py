@@ -152,6 +152,7 @@ def test_staff_watch_read_only(client, buyers, room, db):
     assert db.session.get(BiddingSession, s.id).seq == 0
 
 
+@pytest.mark.article("第十五条")
 def test_agreement_and_offline_result_on_the_page(client, users, announced, db):
     regs = pay(users, announced, ["buyer"])
     db.session.commit()
@@ -165,6 +166,7 @@ def test_agreement_and_offline_result_on_the_page(client, users, announced, db):
     assert db.session.scalar(select(Deal)).registration_id == regs["buyer"].id
 
 
+@pytest.mark.article("第十条")
 def test_offline_result_needs_its_document(client, buyers, two_bidders, db):
     listing, regs = two_bidders
     login(client, "t_trader", PASSWORD)
@@ -209,6 +211,7 @@ def test_work_page_counts_for_the_trading_officer_and_the_bidder(client, buyers,
     assert "我的竞价" in text(client.get("/work"))
 
 
+@pytest.mark.article("第十五条")
 def test_trading_actions_over_the_api(client, buyers, two_bidders, db):
     listing, regs = two_bidders
     trader, reviewer = token_headers(db, buyers, "trading_officer"), token_headers(db, buyers, "center_reviewer")

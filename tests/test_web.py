@@ -146,7 +146,7 @@ def test_change_password_errors_are_shown(client, users):
 def _reg_data(**kw):
     data = {"kind": "person", "name": "页面注册人", "id_number": make_resident_id("43068219880808888"),
             "mobile": "13611112222", "username": "page_person", "password": "Paddy2026ok",
-            "confirm": "Paddy2026ok", "agree": "y"}
+            "confirm": "Paddy2026ok", "agree": "y", "foreign_kind": "domestic"}
     data.update(kw)
     return data
 
@@ -215,6 +215,7 @@ def test_500_page_is_chinese(app, client, users, monkeypatch):
 
 # --- admin pages --------------------------------------------------------------------------------
 
+@pytest.mark.article("三级服务体系")
 def test_admin_creates_a_village_point_and_its_clerk(client, users, orgs, db):
     login(client, "t_admin", PASSWORD)
     resp = post_form(client, "/admin/orgs/new", {
@@ -232,6 +233,7 @@ def test_admin_creates_a_village_point_and_its_clerk(client, users, orgs, db):
     assert in_scope(users["station_b"], point) and not in_scope(users["station_a"], point)
 
 
+@pytest.mark.article("三级服务体系")
 def test_admin_org_form_rejects_wrong_parent(client, users, orgs, db):
     login(client, "t_admin", PASSWORD)
     resp = post_form(client, "/admin/orgs/new", {

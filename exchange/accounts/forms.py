@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from exchange.accounts.models import ORG_TYPE_LABELS, PARTY_KIND_LABELS
+from exchange.accounts.models import FOREIGN_KIND_LABELS, ORG_TYPE_LABELS, PARTY_KIND_LABELS
 
 
 class LoginForm(FlaskForm):
@@ -25,6 +25,9 @@ class RegisterForm(FlaskForm):
     contact_name = StringField("联系人", validators=[Optional(), Length(max=60)])
     mobile = StringField("手机号码", validators=[DataRequired("请填写手机号码"), Length(max=20)])
     address = StringField("联系地址", validators=[Optional(), Length(max=200)])
+    # 实施方案 二(四)3: 外资企业和境外投资者按照有关法律、法规执行 — asked of everyone, no default
+    foreign_kind = RadioField("是否为外资企业或境外投资者", choices=list(FOREIGN_KIND_LABELS.items()),
+                              validators=[DataRequired("请选择是否为外资企业或境外投资者")])
     username = StringField("登录名", validators=[DataRequired("请设置登录名"), Length(max=40)])
     password = PasswordField("密码", validators=[DataRequired("请设置密码"), Length(max=64)])
     confirm = PasswordField("确认密码", validators=[DataRequired("请再次输入密码"),

@@ -132,6 +132,19 @@ ORG_TYPE_LABELS = {
 
 PARTY_KIND_LABELS = {PartyKind.PERSON: "自然人", PartyKind.ORGANISATION: "法人或其他组织"}
 
+# 外资企业和境外投资者 (实施方案 二(四)3: "按照有关法律、法规执行"): what a party declares when it signs up or applies.
+# '' is an account opened before the question was asked (it declares when it next applies for a listing).
+FOREIGN_KIND_LABELS = {
+    "domestic": "否（境内主体）",
+    "foreign_enterprise": "外资企业（外商投资企业）",
+    "foreign_person": "境外自然人（外国人、港澳台居民）",
+    "foreign_org": "境外企业或其他境外组织",
+}
+FOREIGN_KINDS = frozenset({"foreign_enterprise", "foreign_person", "foreign_org"})  # flagged to the reviewer
+# which declarations fit which kind of party
+FOREIGN_KINDS_FOR = {"person": ("domestic", "foreign_person"),
+                     "organisation": ("domestic", "foreign_enterprise", "foreign_org")}
+
 
 class Party(db.Model):
     """The legal identity behind a public account (意向受让方 or 转让方)."""
@@ -142,6 +155,9 @@ class Party(db.Model):
         CheckConstraint("(kind = 'person' AND id_number IS NOT NULL AND uscc IS NULL) OR "
                         "(kind = 'organisation' AND uscc IS NOT NULL AND id_number IS NULL)",
                         name="identity"),
+        CheckConstraint("foreign_kind IN ('', 'domestic', 'foreign_enterprise', 'foreign_person', 'foreign_org') AND "
+                        "(kind = 'organisation' OR foreign_kind IN ('', 'domestic', 'foreign_person')) AND "
+                        "(kind = 'person' OR foreign_kind <> 'foreign_person')", name="foreign_kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,9 +171,19 @@ class Party(db.Model):
     contact_name: Mapped[str] = mapped_column(String(60))
     mobile: Mapped[str] = mapped_column(String(11))
     address: Mapped[str | None] = mapped_column(String(200))
+    # 外资企业 / 境外投资者 as declared (FOREIGN_KIND_LABELS); '' not declared yet
+    foreign_kind: Mapped[str] = mapped_column(String(20), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     user: Mapped[User] = relationship(back_populates="party")
+
+    @property
+    def is_foreign(self) -> bool:
+        return self.foreign_kind in FOREIGN_KINDS
+
+    @property
+    def foreign_kind_label(self) -> str:
+        return FOREIGN_KIND_LABELS.get(self.foreign_kind, "未声明")
 
     @property
     def kind_label(self) -> str:

@@ -16,8 +16,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from exchange import clock
 from exchange.access import require
-from exchange.accounts.models import (ROLE_LABELS, ROLE_ORG_KIND, ApiToken, OrgType, Party, PartyKind, Role,
-                                      User)
+from exchange.accounts.models import (FOREIGN_KIND_LABELS, FOREIGN_KINDS_FOR, ROLE_LABELS, ROLE_ORG_KIND, ApiToken,
+                                      OrgType, Party, PartyKind, Role, User)
 from exchange.audit.services import actor_for_user, record
 from exchange.extensions import db
 from exchange.idcheck import IdCheckError, check_mobile, check_resident_id, check_uscc
@@ -229,6 +229,22 @@ class SignUp:
     org_type: str | None = None
     legal_rep: str | None = None
     address: str | None = None
+    # 外资企业 / 境外投资者 (FOREIGN_KIND_LABELS); the sign-up page always asks, None leaves it to the first application
+    foreign_kind: str | None = None
+
+
+def check_foreign_kind(value: str | None, party_kind: str, *, field: str = "foreign_kind") -> str:
+    """A declaration of 外资企业 / 境外投资者 that fits the kind of party (实施方案 二(四)3); '' when none given."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    if value not in FOREIGN_KIND_LABELS:
+        raise AccountError("请选择是否为外资企业或境外投资者。", field=field)
+    if value not in FOREIGN_KINDS_FOR.get(party_kind, ()):
+        allowed = "、".join(FOREIGN_KIND_LABELS[k] for k in FOREIGN_KINDS_FOR.get(party_kind, ()))
+        raise AccountError(f"{'自然人' if party_kind == 'person' else '法人或其他组织'}只能声明为：{allowed}。",
+                           field=field)
+    return value
 
 
 def register_public(reg: SignUp) -> User:
@@ -265,17 +281,18 @@ def register_public(reg: SignUp) -> User:
         contact = (reg.contact_name or "").strip()
         if not contact:
             raise AccountError("请填写联系人姓名。", field="contact_name")
+    foreign_kind = check_foreign_kind(reg.foreign_kind, kind.value)
     check_password_strength(reg.password, username=username, mobile=mobile)
     user = User(username=username, role=Role.PUBLIC.value, org_unit=None, display_name=name[:60],
                 mobile=mobile, password_hash=hash_password(reg.password), password_changed_at=clock.now())
     user.party = Party(kind=kind.value, name=name, id_number=id_number, uscc=uscc, org_type=org_type,
                        legal_rep=(reg.legal_rep or None), contact_name=contact[:60], mobile=mobile,
-                       address=(reg.address or None))
+                       address=(reg.address or None), foreign_kind=foreign_kind)
     db.session.add(user)
     db.session.flush()
     record("user.register", f"公众注册账号 {username}（{user.party.kind_label}）", obj_type="user",
            obj_id=user.id, actor=actor_for_user(user, _client_ip()),
-           after={"username": username, "kind": kind.value})
+           after={"username": username, "kind": kind.value, "foreign_kind": foreign_kind or None})
     return user
 
 

@@ -77,7 +77,7 @@ def register():
         username=form.username.data, password=form.password.data, kind=form.kind.data,
         name=form.name.data, mobile=form.mobile.data, contact_name=form.contact_name.data,
         id_number=form.id_number.data, uscc=form.uscc.data, org_type=form.org_type.data,
-        legal_rep=form.legal_rep.data, address=form.address.data)
+        legal_rep=form.legal_rep.data, address=form.address.data, foreign_kind=form.foreign_kind.data)
     return run_action(lambda: acc.register_public(reg), refused=refused, done=signed_in,
                       back=url_for("web.work"))
 

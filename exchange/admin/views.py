@@ -220,11 +220,28 @@ def token_revoke(token_id: int):
 
 # --- catalogue ---------------------------------------------------------------------------------------
 
+@bp.app_template_test("statutory")
+def _is_statutory(method) -> bool:
+    """A 流转方式 the city's text names for its category (else the center's own addition, 中心增设)."""
+    from exchange.catalog import services as cat_svc
+    return cat_svc.is_statutory(method)
+
+
+def _catalog_context() -> dict:
+    from exchange.catalog import data
+    from exchange.catalog import services as cat_svc
+    names = {c.code: c.name for c in cat_svc.categories()}
+    return {"acquisition_rules": data.ACQUISITION_RULES, "statutory_source": data.STATUTORY_SOURCE,
+            "statutory_names": cat_svc.statutory_names,
+            "followed": {code: names.get(rule, rule) for code, rule in data.ACQUISITION_RULES.items()}}
+
+
 @bp.route("/catalog")
 def catalog():
     require(current_user, "catalog.manage")
     from exchange.catalog import services as cat_svc
-    return render_template("admin/catalog.html", categories=cat_svc.categories(), action_form=ActionForm())
+    return render_template("admin/catalog.html", categories=cat_svc.categories(), action_form=ActionForm(),
+                           **_catalog_context())
 
 
 @bp.route("/catalog/<int:category_id>", methods=["GET", "POST"])
@@ -236,7 +253,7 @@ def category_edit(category_id: int):
     category = _get_or_404(Category, category_id)
     form = CategoryForm(obj=category)
     shown_again = _shown_again(form, "admin/category_form.html", category=category, method_form=MethodForm(),
-                               action_form=ActionForm())
+                               action_form=ActionForm(), **_catalog_context())
     if not form.validate_on_submit():
         return shown_again()
     return run_action(lambda: cat_svc.update_category(current_user, category, name=form.name.data,
@@ -272,3 +289,51 @@ def method_active(method_id: int):
     return run_action(lambda: cat_svc.set_method_active(current_user, method, request.form.get("active") == "1"),
                       form=ActionForm(), done="已更新。",
                       back=url_for("admin.category_edit", category_id=method.category_id))
+
+
+# --- 交易规则 (统一交易规则, 管理办法 第五条): the center's own rules; published at /rules ------------------------------
+
+def _rules_page(form, status: int = 200):
+    from exchange.catalog import services as cat_svc
+    from exchange.tradingrules import services as trading_rules
+    return render_template("admin/trading_rules.html", form=form,
+                           adjustable=trading_rules.current(trading_rules.editable_rules()),
+                           fixed=[c for c in trading_rules.current(trading_rules.center_rules()) if not c.rule.editable],
+                           statutory=trading_rules.current(trading_rules.statutory_rules()),
+                           history=trading_rules.history(), categories=cat_svc.categories(include_inactive=False)), status
+
+
+@bp.route("/rules")
+def trading_rules():
+    require(current_user, "rules.manage")
+    from exchange.tradingrules import services as trading_rules
+    from exchange.tradingrules.forms import TradingRulesForm
+    return _rules_page(TradingRulesForm(formdata=None, data=trading_rules.form_data()))
+
+
+@bp.route("/rules", methods=["POST"])
+def trading_rules_save():
+    require(current_user, "rules.manage")
+    from exchange.tradingrules import services as trading_rules
+    from exchange.tradingrules.forms import TradingRulesForm
+    form = TradingRulesForm()
+
+    def refused(exc=None):
+        if exc is not None:
+            apply_service_error(form, exc)
+            if exc.message == trading_rules.STALE:  # the page shows the values saved meanwhile beside the inputs;
+                form.seen.data = trading_rules.digest()  # sent again after a look, the admin's values are meant
+        return _rules_page(form, 400)
+
+    if not form.validate_on_submit():
+        return refused()
+
+    def done(changed):
+        if not changed:
+            return Message("没有改动任何规则。", "info")
+        return ("已调整：" + "；".join(f"{r.name} {r.show(before)} → {r.show(after)}" for r, before, after in changed)
+                + "。新规则只适用于此后开始计算的期限，已经开始计算的期限不变。")
+
+    values = {r.key: form[r.key].data for r in trading_rules.editable_rules()}
+    return run_action(lambda: trading_rules.change(current_user, values, form.basis.data or "", seen=form.seen.data),
+                      refused=refused, done=done, back=url_for("admin.trading_rules"))

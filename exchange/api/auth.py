@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 from exchange import clock
 from exchange.accounts import services as acc
 from exchange.accounts import throttle
-from exchange.accounts.models import OrgType, PartyKind
+from exchange.accounts.models import FOREIGN_KIND_LABELS, OrgType, PartyKind
 from exchange.api.common import ApiError, make_blueprint, public, public_or_signed_in, require_login, service_error
 from exchange.extensions import db
 
@@ -31,6 +31,9 @@ class PartySchema(Schema):
     org_type = fields.String(allow_none=True)
     contact_name = fields.String()
     mobile = fields.String()
+    foreign_kind = fields.String(metadata={"description": "是否为外资企业或境外投资者（实施方案 二（四）3）："
+                                                          + "、".join(f"{k} {v}" for k, v in FOREIGN_KIND_LABELS.items())
+                                                          + "；空为尚未声明"})
 
 
 def _mask_id(value):
@@ -79,6 +82,10 @@ class RegisterSchema(Schema):
     contact_name = fields.String(load_default=None)
     legal_rep = fields.String(load_default=None)
     address = fields.String(load_default=None)
+    foreign_kind = fields.String(load_default=None, validate=validate.OneOf(list(FOREIGN_KIND_LABELS)),
+                                 metadata={"description": "是否为外资企业或境外投资者："
+                                                          + "、".join(f"{k} {v}" for k, v in FOREIGN_KIND_LABELS.items())
+                                                          + "；不填的，报名时须声明"})
 
 
 class OkSchema(Schema):

@@ -28,12 +28,16 @@ class DisputeSchema(Schema):
     listing_id = fields.Integer()
     project_no = fields.Function(lambda d: d.listing.project_no)
     title = fields.Function(lambda d: d.listing.title)
-    state = fields.String(metadata={"description": "open 调解中 / settled 调解成功 / failed 调解不成 / withdrawn 已撤回"})
+    state = fields.String(metadata={"description": "applied 待受理（当事人在线申请）/ open 调解中 / settled 调解成功 / "
+                                                   "failed 调解不成 / withdrawn 已撤回 / declined 不予受理"})
     state_label = fields.String()
     applicant = fields.String()
     respondent = fields.String()
     parties = fields.String()
     claims = fields.String()
+    applicant_side = fields.String(metadata={"description": "当事人在线申请的：transferor 转让方 / buyer 受让方；"
+                                                            "交易中心登记的为空"})
+    requests = fields.String(metadata={"description": "在线申请的调解请求（交易中心登记的为空，请求写在 claims 中）"})
     notes = fields.Function(lambda d: NoteSchema(many=True).dump(dsvc.notes_of(d)),
                             metadata={"description": "调解记录，按时间先后（只增不改）"})
     outcome = fields.String(metadata={"description": "调解协议内容，或调解不成（含告知的救济途径）、撤回的情况"})
@@ -54,7 +58,8 @@ class DisputePageSchema(Schema):
 class DisputeArgs(PageArgs):
     state = fields.String(load_default=None,
                           validate=validate.OneOf(["open", "closed", *[s for s in DISPUTE_STATES if s != "open"]]),
-                          metadata={"description": "open 调解中 / closed 已结案 / settled / failed / withdrawn；不填为全部"})
+                          metadata={"description": "applied 待受理 / open 调解中 / closed 已结案 / settled / failed / "
+                                                   "withdrawn / declined；不填为全部"})
     listing_id = Id(load_default=None, metadata={"description": "只看某个项目的"})
 
 

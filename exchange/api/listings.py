@@ -69,7 +69,9 @@ class ListingSchema(Schema):
     boundaries = fields.String()
     quantity = Exact()
     unit = fields.String()
-    current_use = fields.String()
+    current_use = fields.String(metadata={"description": "利用现状（第十四条（一）），提交前必填"})
+    obtained_by = fields.String(metadata={"description": "“四荒”使用权的取得方式：household_contract 家庭承包 / "
+                                                         "open_contract 招标、拍卖、公开协商等；其他品种为空"})
     description = fields.String()
     right_cert_no = fields.String()
     right_end_date = fields.Date(allow_none=True)
@@ -90,6 +92,7 @@ class ListingSchema(Schema):
     account_name = fields.String()
     account_bank = fields.String()
     account_no = fields.String()
+    account_holder_id_no = fields.String(metadata={"description": "收款账户开户的身份证号或统一社会信用代码（账户属转让方本人的可空）"})
     entrusted = fields.Boolean()
     agent_name = fields.String()
     agent_id_no = fields.String()
@@ -110,8 +113,20 @@ class ListingSchema(Schema):
     deposit_deadline_at = fields.DateTime(allow_none=True)
     problems = fields.Function(lambda l: rules.problems(l, for_submit=True),
                                metadata={"description": "提交前尚待补正的问题（中文）"})
+    station_opinion = fields.Function(
+        lambda l: _station_opinion(l),
+        metadata={"description": "第十四条：本次提交的交易站意见（verdict: agree 同意 / disagree 不同意 / unavailable "
+                                 "未能取得，附理由）；没有时为 null", "type": "object", "nullable": True})
     materials = fields.List(fields.Nested(MaterialSchema))
     events = fields.List(fields.Nested(EventSchema))
+
+
+def _station_opinion(listing: Listing) -> dict | None:
+    op = svc.station_opinion(listing)
+    if op is None:
+        return None
+    return {"verdict": op.verdict, "verdict_label": op.verdict_label, "reasons": op.reasons,
+            "given_by": op.given_by_name, "given_at": op.given_at.isoformat()}
 
 
 class ListingPageSchema(Schema):
@@ -173,6 +188,11 @@ class TextSchema(Schema):
     text = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
 
+class OpinionSchema(TextSchema):
+    verdict = fields.String(required=True, validate=validate.OneOf(["agree", "disagree"]),
+                            metadata={"description": "agree 同意 / disagree 不同意"})
+
+
 class UploadSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(list(rules.MATERIAL_KINDS)),
                          metadata={"description": "材料类别代码：" + "、".join(
@@ -192,6 +212,7 @@ class PublicListingSchema(Schema):
     location = fields.String()
     quantity = Exact()
     unit = fields.String()
+    current_use = fields.String(metadata={"description": "利用现状（第十四条（一））"})
     term_start = fields.Date(allow_none=True)
     term_end = fields.Date(allow_none=True)
     floor_price = Exact(value=lambda l: l.floor_price if l.show_floor_price and l.floor_price else None, allow_none=True,
@@ -382,12 +403,23 @@ def request_opinion(args, listing_id):
 
 @blp.route("/listings/<int:listing_id>/opinion", methods=["POST"])
 @authorise(svc.authorise_station_review, found(Listing, "项目"))
-@blp.arguments(TextSchema)
+@blp.arguments(OpinionSchema)
 @blp.response(200, ListingSchema)
 def give_opinion(args, listing_id):
-    """交易站回复意见"""
+    """交易站出具意见（第十四条）：同意或不同意，并写明理由"""
     listing = _load(listing_id)
-    perform(svc.give_station_opinion, require_login(), listing, args["text"])
+    perform(svc.give_station_opinion, require_login(), listing, args["text"], verdict=args["verdict"])
+    return listing
+
+
+@blp.route("/listings/<int:listing_id>/opinion-unavailable", methods=["POST"])
+@authorise(svc.authorise_center_review, found(Listing, "项目"))
+@blp.arguments(TextSchema)
+@blp.response(200, ListingSchema)
+def opinion_unavailable(args, listing_id):
+    """交易中心记录未能取得交易站意见的原因（第十四条；须先征求意见）"""
+    listing = _load(listing_id)
+    perform(svc.record_opinion_unavailable, require_login(), listing, args["text"])
     return listing
 
 

@@ -201,6 +201,7 @@ class AnnouncementSchema(Schema):
     village_code = fields.String(allow_none=True, metadata={"description": "交易点编码"})
     quantity = Exact(allow_none=True, metadata={"description": "面积或数量"})
     unit = fields.String(metadata={"description": "单位，如 亩"})
+    current_use = fields.String(metadata={"description": "利用现状（《管理办法》第十四条（一））；早于该项必填的项目可能为空"})
     term_start = fields.Date(allow_none=True, metadata={"description": "流转期限起"})
     term_end = fields.Date(allow_none=True, metadata={"description": "流转期限止"})
     price_mode = fields.String(metadata={"description": "total 总价 / per_unit_year 按单位面积每年计价"})

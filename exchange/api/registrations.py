@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from exchange.access import AccessDenied, can
-from exchange.accounts.models import Role
+from exchange.accounts.models import FOREIGN_KIND_LABELS, Role
 from exchange.api.common import (ApiError, Exact, File, Id, Moment, PageArgs, make_blueprint, not_found, perform,
                                  require_login)
 from exchange.api.common import authorise, found
@@ -47,6 +47,9 @@ class RegistrationSchema(Schema):
     bidder_no = fields.String(allow_none=True, metadata={"description": "竞买号（保证金到账后）"})
     priority_right = fields.Boolean()
     priority_basis = fields.String()
+    foreign_kind = fields.String(metadata={"description": "报名时声明的外资企业或境外投资者类别；domestic 为境内主体，空为未声明"})
+    foreign_checked_at = fields.DateTime(allow_none=True, metadata={"description": "审核人员核验外商投资审批或备案文件的时间"})
+    foreign_check_note = fields.String(metadata={"description": "核验情况"})
     missing_materials = fields.Function(lambda r: [rsvc.BUYER_MATERIALS[k] for k in rsvc.missing_materials(r)],
                                         metadata={"description": "尚缺的材料（中文名称），与 missing_material_kinds 一一对应",
                                                   "type": "array", "items": {"type": "string"}})
@@ -77,6 +80,9 @@ class ApplySchema(Schema):
     agent_id_no = fields.String(load_default="")
     joint = fields.Boolean(load_default=False)
     joint_members = fields.String(load_default="")
+    foreign_kind = fields.String(load_default=None, validate=validate.OneOf(list(FOREIGN_KIND_LABELS)),
+                                 metadata={"description": "是否为外资企业或境外投资者（账号未声明的必填）："
+                                                          + "、".join(f"{k} {v}" for k, v in FOREIGN_KIND_LABELS.items())})
 
 
 class RegListArgs(PageArgs):
@@ -98,6 +104,9 @@ class NoteSchema(Schema):
 class QualifySchema(NoteSchema):
     priority_right = fields.Boolean(load_default=False, metadata={"description": "享有优先权（同等条件优先）"})
     priority_basis = fields.String(load_default="", metadata={"description": "优先权依据"})
+    foreign_checked = fields.Boolean(load_default=False, metadata={
+        "description": "已核验外商投资审批或备案文件（报名人声明为外资企业或境外投资者时必须）"})
+    foreign_check_note = fields.String(load_default="", metadata={"description": "核验情况（文件文号、批准机关、结论）"})
 
 
 class ReasonSchema(Schema):
@@ -199,7 +208,8 @@ def qualify(args, reg_id):
     """确认受让资格：生成缴款码，告知保证金金额和截止时间；可认定优先权"""
     reg = _load(reg_id)
     perform(rsvc.qualify, require_login(), reg, args["note"], priority_right=args["priority_right"],
-            priority_basis=args["priority_basis"])
+            priority_basis=args["priority_basis"], foreign_checked=args["foreign_checked"],
+            foreign_check_note=args["foreign_check_note"])
     return reg
 
 

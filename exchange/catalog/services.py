@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from exchange.access import require
 from exchange.audit.services import record
+from exchange.catalog.data import ACQUISITION_RULES, STATUTORY_METHODS
 from exchange.catalog.models import Category, TransferMethod
 from exchange.extensions import db
 from exchange.errors import ServiceError
@@ -19,6 +20,34 @@ def categories(include_inactive: bool = True) -> list[Category]:
     if not include_inactive:
         stmt = stmt.where(Category.active.is_(True))
     return list(db.session.scalars(stmt))
+
+
+# --- what the text names, and how a right was obtained (第九条, 第十条) ----------------------------------------------
+
+def statutory_names(category: Category) -> tuple[str, ...]:
+    """The 流转方式 the city's text names for this category (catalog.data.STATUTORY_METHODS)."""
+    return STATUTORY_METHODS.get(category.code, ())
+
+
+def is_statutory(method: TransferMethod) -> bool:
+    """Named by the text for its category; otherwise one of the center's own additions (中心增设)."""
+    return method.name in statutory_names(method.category)
+
+
+def needs_acquisition(category: Category | None) -> bool:
+    """Whether a listing of this category must say how the right was obtained (四荒: 第九条 3, 第十条)."""
+    return category is not None and category.code in ACQUISITION_RULES
+
+
+def allowed_methods(category: Category, obtained_by: str = "") -> list[TransferMethod]:
+    """The active methods a listing of ``category`` may use.  A right of a category in ACQUISITION_RULES obtained by
+    家庭承包 follows the 农户承包 rules: only the methods that category (C01) allows too (第九条 3, 第十条)."""
+    methods = category.active_methods()
+    if needs_acquisition(category) and obtained_by == "household_contract":
+        follows = db.session.scalar(select(Category).where(Category.code == ACQUISITION_RULES[category.code]))
+        names = {m.name for m in follows.active_methods()} if follows is not None else set()
+        methods = [m for m in methods if m.name in names]
+    return methods
 
 
 def update_category(actor, category: Category, *, name: str, announce_days: int, collective: bool,

@@ -135,8 +135,10 @@ def missing(deal: Deal) -> list[str]:
     contract = contract_of(deal)
     if contract is None:
         problems.append("尚未签订合同。")
-    elif contract.state != "effective":
+    elif not contract.is_in_force:
         problems.append(f"合同尚未生效（当前：{contract.state_label}）。")
+    elif not contract.is_checked:  # 鉴证 checks the signed scan against the text both parties signed
+        problems.append("签字盖章的合同扫描件尚未核验：请先在合同页上传并核验。")
     elif not contract.contract_no:
         problems.append("合同没有编号。")
     settlement = settlement_of(deal)

@@ -1,7 +1,7 @@
 """Contract forms: a party's confirmation (password), the signed scan, the center's check and clause editor."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import PasswordField, RadioField, StringField, TextAreaField
+from wtforms import PasswordField, RadioField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from exchange.contracts.templates_data import FREE_CLAUSES, MAX_CLAUSE
@@ -9,6 +9,8 @@ from exchange.contracts.templates_data import FREE_CLAUSES, MAX_CLAUSE
 
 class ConfirmForm(FlaskForm):
     password = PasswordField("登录密码", validators=[DataRequired("请输入您的登录密码"), Length(max=200)])
+    # a clerk recording a household's paper signature attaches the scan of the page it signed
+    file = FileField("转让方签字（盖章）的纸质合同扫描件或照片（PDF、JPG 或 PNG）")
 
 
 class ScanForm(FlaskForm):
@@ -16,9 +18,8 @@ class ScanForm(FlaskForm):
 
 
 class CheckForm(FlaskForm):
-    decision = RadioField("审核结论", choices=[("approve", "审核通过，合同生效"), ("return", "退回，重新上传")],
-                          validators=[DataRequired("请选择审核结论")])
-    signed_on = StringField("签订日期", validators=[Optional(), Length(max=10)])
+    decision = RadioField("核验结论", choices=[("approve", "核验无误"), ("return", "退回，重新上传")],
+                          validators=[DataRequired("请选择核验结论")])
     note = TextAreaField("审核意见", validators=[Optional(), Length(max=500)])
 
 

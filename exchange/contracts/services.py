@@ -1,18 +1,21 @@
-"""成交签约 (第十六条; DESIGN §3.7): the standard contract of the listing's category family, filled from the
-listing and the deal, confirmed online by both parties within 5 工作日 of the trade's conclusion, its signed
-and sealed scan uploaded and checked by the center, which numbers it and makes it effective.
+"""成交签约 (第十六条; DESIGN §3.7, §3.11): the standard contract of the listing's category family, filled from the
+listing and the deal, signed by both parties within 5 工作日 of the moment 组织交易 is complete (交易公示 ended with
+no objection pending or upheld), and **in force from the last party's signature** (经转让方和受让方签字、盖章后生效).
 
-* :func:`open_contract` runs when the deal's 交易公示 ends (the listing goes to ``contract``); idempotent.
+* :func:`open_contract` runs when the deal's 交易公示 ends (the listing goes to ``contract``); idempotent; its
+  ``due_at`` is the deal's ``contract_due_at``, stored when the publicity ended (trading.services).
 * The center (``contracts.manage``) may edit the free clauses while the contract is a draft that neither
-  party has confirmed; afterwards the text is frozen (its SHA-256 is kept in ``text_sha256``).
-* Each party confirms once, re-entering its own password, before ``due_at``.  The buyer is the deal's
-  winner.  The transferor confirms with its own account when it applied directly; a household or
-  collective without an account here signs on paper and its village point's clerk confirms on its
-  behalf (``seller_confirmed_as``).
-* The signed scan (sniffed PDF/JPG/PNG) is uploaded by a party or the center; the center approves it
-  (contract number 临农交合〔年〕第NNNNNN号, gap-free; signing date; the listing goes to ``settlement``) or
-  returns it with a note so a new scan can be uploaded.
-* Missing the deadline is left to the default flow (第二十二条); the due date is stored from the start.
+  party has signed; afterwards the text is frozen (its SHA-256 is kept in ``text_sha256``).
+* Each party signs once: the buyer (the deal's winner) online, re-entering its password; the transferor online
+  the same way when it applied with its own account, or — a household or collective without an account here,
+  which signs on paper — its village point's clerk (or the town station for a direct application) records the
+  paper signature with the scan of the page it signed (``seller_confirmed_as``).  The second signature makes the
+  contract effective: numbered 临农交合〔年〕第NNNNNN号 (gap-free), ``effective_at`` = that moment, the listing
+  goes to ``settlement`` and the 10 days of 第十七条 start.
+* A signature after ``due_at`` is accepted while no default has been declared (the listing still in 签约) and is
+  marked late (:func:`signed_late`); once the center declared a default the contract is void.
+* The signed and sealed scan is uploaded by a party or the center and checked by the center as part of 鉴证
+  (第十八条): returned with a note for a new scan, or checked; the effective time stays the signatures'.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ import html as _html
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from blinker import Namespace
@@ -48,7 +51,10 @@ from exchange.workdays.services import due_after_working_days
 ON_BEHALF = "交易点代为确认（转让方已书面签字）"
 ON_BEHALF_STATION = "交易站代为确认（转让方已书面签字）"
 SELF = "转让方本人在线确认"
-OPEN_STATES = tuple(m.value for m in ContractState if m in ContractState.OPEN)
+UNSIGNED_STATES = tuple(sorted(ContractState.UNSIGNED))
+
+
+SIGNING_WORKING_DAYS = 5  # 第十六条
 
 
 class ContractError(ServiceError):
@@ -77,7 +83,10 @@ def open_contract(deal: Deal) -> Contract:
     if existing is not None:
         return existing
     listing = deal.listing
-    due = deal.contract_due_at or due_after_working_days(deal.concluded_at, 5).at
+    if deal.contract_due_at is None:  # (the end of the publicity stores it; a deal from before that reading)
+        from exchange.trading.services import trade_complete_at
+        deal.contract_due_at = due_after_working_days(trade_complete_at(deal), SIGNING_WORKING_DAYS).at
+    due = deal.contract_due_at
     contract = Contract(deal_id=deal.id, listing_id=listing.id, template=family_for(listing.category.code),
                         clauses="{}", due_at=due)
     db.session.add(contract)
@@ -345,22 +354,41 @@ def due_text(contract: Contract) -> str:
 
 
 def is_overdue(contract: Contract, now: datetime | None = None) -> bool:
+    """Past the signing deadline and not signed by both: the center may declare the default (第二十二条)."""
     return contract.is_unsigned and (now or clock.now()) >= contract.due_at
 
 
-def confirm(user, contract: Contract, password: str) -> Contract:
-    """A party confirms the contract text online, re-entering its own password."""
+def signed_late(contract: Contract) -> bool:
+    """Both signed, the last signature after the deadline (accepted before any default; shown as 逾期签署)."""
+    return contract.effective_at is not None and contract.effective_at >= contract.due_at
+
+
+def unsigned_sides(contract: Contract) -> list[str]:
+    """Who has not signed yet: "seller" (the transferor), "buyer", both, or none."""
+    return [side for side, at in (("seller", contract.seller_confirmed_at), ("buyer", contract.buyer_confirmed_at))
+            if at is None]
+
+
+def needs_signature_scan(user, contract: Contract) -> bool:
+    """A clerk recording a household's paper signature attaches the scan of the page it signed."""
+    return party_side(user, contract) == "seller" and seller_capacity(user, contract) != SELF
+
+
+def confirm(user, contract: Contract, password: str, upload=None, filename: str | None = None) -> Contract:
+    """A party signs the contract: online, re-entering its own password; a clerk recording a transferor's paper
+    signature re-enters the clerk's password and uploads the scan of the signed page.  The second signature puts
+    the contract in force (:func:`_take_effect`).  Late signatures are accepted until a default is declared."""
     authorise_confirm(user, contract)
     side = party_side(user, contract)
-    if contract.listing.state != "contract" or contract.state != "draft":
-        if contract.state in ("confirmed", "uploaded", "effective"):
-            raise ContractError("双方均已确认合同，无需再次确认。")
-        raise ContractError(f"合同当前状态为“{contract.state_label}”，不能确认。")
+    if contract.state != "draft":
+        if contract.is_in_force:
+            raise ContractError("双方均已签署，合同已生效，无需再次确认。")
+        raise ContractError(f"合同当前状态为“{contract.state_label}”，不能签署。")
+    if contract.listing.state != "contract" or contract.deal.state != "confirmed":
+        raise ContractError("项目已不在签约阶段（可能已认定违约、中止或终结），不能签署，请联系交易中心。")
     done_at = contract.buyer_confirmed_at if side == "buyer" else contract.seller_confirmed_at
     if done_at is not None:
-        raise ContractError(f"您已于 {clock.to_local(done_at):%Y-%m-%d %H:%M} 确认过本合同，无需重复确认。")
-    if clock.now() >= contract.due_at:
-        raise ContractError(f"已超过签约期限（{due_text(contract)}），不能在线确认，请联系交易中心。")
+        raise ContractError(f"您已于 {clock.to_local(done_at):%Y-%m-%d %H:%M} 签署本合同，无需重复确认。")
     if not password or not check_password_hash(user.password_hash, password):
         record("contract.confirm_failed", f"确认合同时密码错误：{contract.listing.project_no}", obj_type="contract",
                obj_id=contract.id)
@@ -368,7 +396,19 @@ def confirm(user, contract: Contract, password: str) -> Contract:
     digest = text_digest(contract)
     if contract.text_sha256 and contract.text_sha256 != digest:
         raise ContractError("合同文本已发生变化，请刷新页面核对后再确认。")
+    stored = None
+    if needs_signature_scan(user, contract):
+        missing = "请上传转让方在纸质合同上签字（盖章）的扫描件或照片，作为代为确认的依据。"
+        if upload is None:
+            raise ContractError(missing, field="file")
+        from exchange.uploads import UploadError, accept_upload
+        try:
+            stored = accept_upload(upload, filename)
+        except UploadError as exc:
+            raise ContractError(missing if exc.message == "请选择要上传的文件。" else exc.message,
+                                field="file") from None
     now = clock.now()
+    late = now >= contract.due_at
     contract.text_sha256 = digest
     if side == "buyer":
         contract.buyer_confirmed_at, contract.buyer_confirmed_by_id = now, user.id
@@ -378,14 +418,39 @@ def confirm(user, contract: Contract, password: str) -> Contract:
         contract.seller_confirmed_at, contract.seller_confirmed_by_id = now, user.id
         contract.seller_confirmed_as = capacity
         who = "转让方" if capacity == SELF else capacity
-    if contract.buyer_confirmed_at and contract.seller_confirmed_at:
-        CONTRACT.fire(contract, "confirm", user, authorised=True)
+    if stored is not None:
+        _keep_scan(contract, stored, user)
     db.session.flush()
-    record("contract.confirm", f"{who}确认合同：{contract.listing.project_no}", obj_type="contract",
-           obj_id=contract.id, after={"side": side, "text_sha256": digest, "state": contract.state})
-    log_event(contract.listing, "contract_confirm", user, note=f"{who}在线确认合同文本",
-              data={"text_sha256": digest})
+    record("contract.confirm", f"{who}签署合同{'（逾期签署）' if late else ''}：{contract.listing.project_no}",
+           obj_type="contract", obj_id=contract.id,
+           after={"side": side, "text_sha256": digest, "late": late,
+                  "scan_sha256": stored.sha256 if stored else None})
+    log_event(contract.listing, "contract_confirm", user,
+              note=f"{who}签署合同{'（已超过签约期限，逾期签署）' if late else ''}",
+              data={"text_sha256": digest, "late": late})
+    if contract.buyer_confirmed_at and contract.seller_confirmed_at:
+        _take_effect(contract, user)
     return contract
+
+
+def _take_effect(contract: Contract, actor) -> None:
+    """The last signature: the contract is numbered and in force from now; the listing goes on to 结算."""
+    from exchange.listings.services import next_number
+    now = clock.now()
+    local = clock.to_local(now)
+    contract.contract_no = format_no(local.year, next_number("contract", local.year))
+    contract.signed_on, contract.effective_at = local.date(), now
+    CONTRACT.fire(contract, "sign", actor, authorised=True)
+    if contract.scan_key:  # the clerk's record came with the signed scan: it waits for the center's check
+        CONTRACT.fire(contract, "upload", actor, authorised=True)
+    db.session.flush()
+    late = signed_late(contract)
+    record("contract.effective", f"合同生效：{contract.contract_no}（{contract.listing.project_no}）"
+           f"{'，逾期签署' if late else ''}", obj_type="contract", obj_id=contract.id,
+           after={"contract_no": contract.contract_no, "effective_at": now, "late": late,
+                  "text_sha256": contract.text_sha256})
+    fire(contract.listing, "contract_effective", actor, data={"contract_no": contract.contract_no, "late": late})
+    contract_effective.send(contract, actor=actor)  # 第十七条: settlement opens with the contract's effect
 
 
 # --- the signed scan ---------------------------------------------------------------------------------
@@ -394,20 +459,24 @@ def may_upload(user, contract: Contract) -> bool:
     return party_side(user, contract) is not None or may_manage(user, contract)
 
 
+def _keep_scan(contract: Contract, stored, user) -> None:
+    contract.scan_key, contract.scan_filename = stored.key, stored.filename
+    contract.scan_content_type, contract.scan_sha256 = stored.content_type, stored.sha256
+    contract.scan_uploaded_at, contract.scan_uploaded_by_id = clock.now(), user.id
+
+
 def upload_scan(user, contract: Contract, upload, filename: str | None = None) -> Contract:
     from exchange.uploads import UploadError, accept_upload
     authorise_upload(user, contract)
     if contract.state == "draft":
-        raise ContractError("双方在线确认合同后，才能上传签字盖章的合同扫描件。")
-    if contract.state not in ("confirmed",):
+        raise ContractError("双方签署合同后，才能上传签字盖章的合同扫描件。")
+    if contract.state != "signed":
         raise ContractError(f"合同{contract.state_label}，不能再上传扫描件。")
     try:
         stored = accept_upload(upload, filename)
     except UploadError as exc:
         raise ContractError(exc.message, field="file") from None
-    contract.scan_key, contract.scan_filename = stored.key, stored.filename
-    contract.scan_content_type, contract.scan_sha256 = stored.content_type, stored.sha256
-    contract.scan_uploaded_at, contract.scan_uploaded_by_id = clock.now(), user.id
+    _keep_scan(contract, stored, user)
     CONTRACT.fire(contract, "upload", user, authorised=True)
     db.session.flush()
     record("contract.scan", f"上传签章合同扫描件：{contract.listing.project_no}", obj_type="contract",
@@ -417,32 +486,20 @@ def upload_scan(user, contract: Contract, upload, filename: str | None = None) -
     return contract
 
 
-# --- the center checks -------------------------------------------------------------------------------
-
-def parse_date(value) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return datetime.strptime(str(value).strip(), "%Y-%m-%d").date()
-    except ValueError:
-        raise ContractError("签订日期格式应为 年-月-日，如 2026-12-01。", field="signed_on") from None
-
+# --- the center checks the scan (part of 鉴证) ---------------------------------------------------------
 
 def format_no(year: int, n: int) -> str:
     return f"临农交合〔{year}〕第{n:06d}号"
 
 
-def check(actor, contract: Contract, *, approve: bool, note: str = "", signed_on=None) -> Contract:
-    """The center approves the signed scan (the contract becomes effective) or returns it."""
+def check(actor, contract: Contract, *, approve: bool, note: str = "") -> Contract:
+    """The center checks the signed scan against the text both parties signed: checked (the 鉴证书 may follow the
+    settlement) or returned for a new scan.  The contract's effect is the signatures', whatever the check says."""
     authorise_manage(actor, contract)
     if contract.state != "uploaded":
-        if contract.state == "effective":
-            raise ContractError("合同已生效，不能重复审核。")
-        raise ContractError("还没有待审核的签章合同扫描件。")
+        if contract.state == "checked":
+            raise ContractError("签章合同已核验，不能重复审核。")
+        raise ContractError("还没有待核验的签章合同扫描件。")
     note = (note or "").strip()
     if len(note) > 500:
         raise ContractError("审核意见不能超过 500 字。", field="note")
@@ -456,32 +513,13 @@ def check(actor, contract: Contract, *, approve: bool, note: str = "", signed_on
                obj_id=contract.id)
         log_event(contract.listing, "contract_return", actor, note=f"退回签章合同扫描件：{note}")
         return contract
-    signed = parse_date(signed_on)
-    if signed is None:
-        raise ContractError("请填写合同签订日期（双方签字盖章的日期）。", field="signed_on")
-    concluded = clock.to_local(contract.deal.concluded_at).date()
-    last = clock.to_local(contract.due_at - timedelta(microseconds=1)).date()
-    if signed > clock.today_local():
-        raise ContractError("签订日期不能晚于今天。", field="signed_on")
-    if signed < concluded:
-        raise ContractError(f"签订日期不能早于成交日期 {concluded:%Y-%m-%d}。", field="signed_on")
-    if signed > last:
-        raise ContractError(f"签订日期晚于签约期限（{due_text(contract)}），不能按期生效，请按逾期签约处理。",
-                            field="signed_on")
-    from exchange.listings.services import next_number
-    now = clock.now()
-    year = clock.to_local(now).year
-    contract.contract_no = format_no(year, next_number("contract", year))
-    contract.signed_on, contract.effective_at = signed, now
-    CONTRACT.fire(contract, "approve", actor, authorised=True)
+    CONTRACT.fire(contract, "check", actor, authorised=True)
     contract.check_note, contract.checked_by_id = note, actor.id
     db.session.flush()
-    record("contract.effective", f"合同生效：{contract.contract_no}（{contract.listing.project_no}）",
+    record("contract.checked", f"核验签章合同：{contract.contract_no}（{contract.listing.project_no}）",
            obj_type="contract", obj_id=contract.id,
-           after={"contract_no": contract.contract_no, "signed_on": signed.isoformat(),
-                  "scan_sha256": contract.scan_sha256, "text_sha256": contract.text_sha256})
-    fire(contract.listing, "contract_effective", actor, data={"contract_no": contract.contract_no})
-    contract_effective.send(contract, actor=actor)  # 第十七条: settlement opens with the contract's effect
+           after={"scan_sha256": contract.scan_sha256, "text_sha256": contract.text_sha256})
+    log_event(contract.listing, "contract_checked", actor, note="签章合同扫描件核验无误")
     return contract
 
 
@@ -500,5 +538,5 @@ def staff_list(user, state: str | None = None) -> list[Contract]:
         raise AccessDenied("您没有权限查看合同签订情况。")
     if state:
         stmt = stmt.where(Contract.state == state)
-    return list(db.session.scalars(stmt.order_by((Contract.state.in_(OPEN_STATES)).desc(), Contract.due_at,
+    return list(db.session.scalars(stmt.order_by((Contract.state.in_(UNSIGNED_STATES)).desc(), Contract.due_at,
                                                  Contract.id).limit(500)))

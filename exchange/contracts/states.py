@@ -1,6 +1,7 @@
-"""The contract's state machine (第十六条, DESIGN §3.7): a draft both parties confirm online, its signed and sealed
-scan uploaded, checked by the center (returned for a new scan, or effective), or voided with its deal (违约,
-终结)."""
+"""The contract's state machine (第十六条, DESIGN §3.7 and §3.11): a draft both parties sign — online with their
+password, or, for a household without an account, the village clerk's record of its paper signature — and in force
+from the last signature; its signed and sealed scan then uploaded and checked by the center as part of 鉴证
+(returned for a new scan, or checked); void with its deal (违约, 终结)."""
 from __future__ import annotations
 
 from enum import nonmember
@@ -9,29 +10,31 @@ from exchange.machine import Machine, States, Transition
 
 
 class ContractState(States):
-    DRAFT = "draft", "待双方确认"
-    CONFIRMED = "confirmed", "双方已确认，待上传签章扫描件"
-    UPLOADED = "uploaded", "待交易中心审核"
-    EFFECTIVE = "effective", "已生效"
+    DRAFT = "draft", "待双方签署"
+    SIGNED = "signed", "已生效，待上传签章合同"
+    UPLOADED = "uploaded", "已生效，签章合同待核验"
+    CHECKED = "checked", "已生效，签章合同已核验"
     VOID = "void", "已作废"
 
-    # still to be signed, uploaded or checked: the signing deadline (5 工作日) counts
-    OPEN = nonmember(frozenset({"draft", "confirmed", "uploaded"}))
-    # no signed scan in yet: the parties still have to act before the deadline
-    UNSIGNED = nonmember(frozenset({"draft", "confirmed"}))
+    # not signed by both parties yet: the signing deadline (5 工作日, 第十六条) counts
+    UNSIGNED = nonmember(frozenset({"draft"}))
+    # in force (第十六条: 经转让方和受让方签字、盖章后生效): the settlement's 10 days count from its effect
+    IN_FORCE = nonmember(frozenset({"signed", "uploaded", "checked"}))
+    # in force, the signed scan still to be uploaded or checked before the 鉴证书
+    SCAN_DUE = nonmember(frozenset({"signed", "uploaded"}))
 
 
 CONTRACT = Machine("contract", ContractState, [
-    # the second party's online confirmation (the service authorised the party or the clerk confirming for it)
-    Transition("confirm", "确认合同", frozenset({"draft"}), "confirmed"),
-    # the signed scan uploaded (a party, or the center)
-    Transition("upload", "上传签章合同扫描件", frozenset({"confirmed"}), "uploaded"),
-    # the center checks the scan: returned for a new one, or the contract takes effect
-    Transition("return", "退回签章合同扫描件", frozenset({"uploaded"}), "confirmed", "contracts.manage",
+    # the second party's signature (the service authorised the party or the clerk recording a paper signature)
+    Transition("sign", "双方签署，合同生效", frozenset({"draft"}), "signed"),
+    # the signed scan uploaded (a party, or the center); with the clerk's record it may come with the signature
+    Transition("upload", "上传签章合同扫描件", frozenset({"signed"}), "uploaded"),
+    # the center checks the scan (鉴证): returned for a new one, or checked
+    Transition("return", "退回签章合同扫描件", frozenset({"uploaded"}), "signed", "contracts.manage",
                reason_required=True),
-    Transition("approve", "审核生效", frozenset({"uploaded"}), "effective", "contracts.manage"),
-    # the deal is defaulted (第二十二条) or the listing terminated (第二十四条)
-    Transition("void", "作废合同", frozenset({"draft", "confirmed", "uploaded", "effective"}), "void"),
+    Transition("check", "核验签章合同", frozenset({"uploaded"}), "checked", "contracts.manage"),
+    # the deal is defaulted (第二十二条) or the listing terminated (第二十四条, until the 鉴证书)
+    Transition("void", "作废合同", frozenset({"draft", "signed", "uploaded", "checked"}), "void"),
 ], scope=lambda c: c.listing.org, what=lambda c: "合同")
 
 
@@ -48,7 +51,7 @@ def _declare_stage() -> None:
         from exchange.trading.models import Deal
         from exchange.trading.states import DealState
         return list(db.session.scalars(select(Contract).join(Deal, Deal.id == Contract.deal_id).where(
-            Deal.listing_id == listing.id, Deal.state.in_(DealState.LIVE), Contract.state.in_(ContractState.OPEN))))
+            Deal.listing_id == listing.id, Deal.state.in_(DealState.LIVE), Contract.state.in_(ContractState.UNSIGNED))))
 
     def load(contract_id):
         from exchange.contracts.models import Contract

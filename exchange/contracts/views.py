@@ -67,7 +67,8 @@ def _page(contract: Contract, status: int = 200, **forms):
         may_manage=csvc.may_manage(current_user, contract), may_upload=csvc.may_upload(current_user, contract),
         confirm_form=forms.get("confirm_form") or ConfirmForm(), scan_form=forms.get("scan_form") or ScanForm(),
         check_form=forms.get("check_form") or CheckForm(), clauses_form=clauses_form,
-        due_text=csvc.due_text(contract), on_behalf=csvc.ON_BEHALF), status
+        due_text=csvc.due_text(contract), on_behalf=csvc.ON_BEHALF, late=csvc.signed_late(contract),
+        needs_scan=csvc.needs_signature_scan(current_user, contract)), status
 
 
 @bp.route("/<int:contract_id>")
@@ -100,8 +101,16 @@ def confirm(contract_id: int):
     contract = _contract(contract_id)
     csvc.authorise_confirm(current_user, contract)  # who asks first, then what was sent
     form = ConfirmForm()
-    return _act(contract, form, "confirm_form", lambda: csvc.confirm(current_user, contract, form.password.data),
-                "您已在线确认合同文本。")
+    upload = request.files.get("file") if csvc.needs_signature_scan(current_user, contract) else None
+
+    done = "双方均已签署，合同已生效，项目进入资金结算。" if _last_signature(contract) else "您已签署合同，等待对方签署。"
+    return _act(contract, form, "confirm_form",
+                lambda: csvc.confirm(current_user, contract, form.password.data, upload), done)
+
+
+def _last_signature(contract: Contract) -> bool:
+    """Whether the signature being given is the second one (the message after it says the contract is in force)."""
+    return bool(contract.buyer_confirmed_at) != bool(contract.seller_confirmed_at)
 
 
 @bp.route("/<int:contract_id>/scan", methods=["POST"])
@@ -111,21 +120,20 @@ def upload(contract_id: int):
     csvc.authorise_upload(current_user, contract)
     form = ScanForm()
     return _act(contract, form, "scan_form", lambda: csvc.upload_scan(current_user, contract, request.files.get("file")),
-                "扫描件已上传，等待交易中心审核。")
+                "扫描件已上传，等待交易中心核验。")
 
 
 @bp.route("/<int:contract_id>/check", methods=["POST"])
 @login_required
 def check(contract_id: int):
-    """The center's check of the signed scan: one decision (approve / return) of one service."""
+    """The center's check of the signed scan (part of 鉴证): one decision (checked / returned) of one service."""
     contract = _contract(contract_id)
     csvc.authorise_manage(current_user, contract)
     form = CheckForm()
     approve = form.decision.data == "approve"
     return _act(contract, form, "check_form",
-                lambda: csvc.check(current_user, contract, approve=approve, note=form.note.data or "",
-                                   signed_on=form.signed_on.data),
-                "合同已生效，项目进入资金结算。" if approve else "已退回，双方可重新上传扫描件。")
+                lambda: csvc.check(current_user, contract, approve=approve, note=form.note.data or ""),
+                "签章合同核验无误。" if approve else "已退回，双方可重新上传扫描件。")
 
 
 @bp.route("/<int:contract_id>/clauses", methods=["POST"])

@@ -28,6 +28,7 @@ from sqlalchemy import String, cast, select
 from exchange import clock
 from exchange.deadlines.handlers import ItemHandler, lock_row
 from exchange.extensions import db
+from exchange.contracts.states import ContractState
 
 
 def deadline_text(due_at: datetime) -> str:
@@ -57,7 +58,7 @@ def _flag(action: str, summary: str, obj_type: str, obj_id: int, *, to: str, due
 # --- 签约: 5 工作日 (第十六条) ----------------------------------------------------------------------------
 
 CONTRACT_OVERDUE = "contract.overdue"
-CONTRACT_OPEN = ("draft", "confirmed")
+CONTRACT_OPEN = tuple(sorted(ContractState.UNSIGNED))  # not signed by both: the 5 工作日 count
 
 
 def _contracts_due(now: datetime) -> list[int]:

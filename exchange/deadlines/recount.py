@@ -34,6 +34,7 @@ from sqlalchemy import Select, select
 from exchange import clock
 from exchange.audit.services import record
 from exchange.extensions import db
+from exchange.contracts.states import ContractState
 from exchange.workdays import services as wd
 
 
@@ -77,12 +78,11 @@ def _clocks() -> list[Clock]:
               lambda r: r.listing.announce_start_at, lambda r: r.buyer_id),
         Clock("deal", "publicity_end_at", "交易公示期", deal_q("publicity"), lambda d: d.concluded_at,
               lambda d: d.buyer_id),
-        Clock("deal", "contract_due_at", "签约期限", deal_q("publicity", "confirmed",
-                                                          listing_states=("publicity", "contract")),
+        Clock("deal", "contract_due_at", "签约期限", deal_q("confirmed", listing_states=("contract",)),
               lambda d: d.concluded_at, lambda d: d.buyer_id),
         Clock("contract", "due_at", "签约期限",
               lambda: select(Contract, Listing).join(Listing, Contract.listing_id == Listing.id)
-              .where(Contract.state.in_(("draft", "confirmed", "uploaded"))),
+              .where(Contract.state.in_(ContractState.UNSIGNED)),
               lambda c: c.deal.concluded_at, lambda c: c.deal.buyer_id),
         Clock("settlement", "certificate_due_at", "鉴证书出具期限",
               lambda: select(Settlement, Listing).join(Listing, Settlement.listing_id == Listing.id)

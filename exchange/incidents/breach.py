@@ -1,13 +1,26 @@
-"""违约 (第二十二条) and the offer to the runner-up (DESIGN §3.5).
+"""违约 (第二十二条) and the offer to the runner-up (DESIGN §3.5, §3.11).
 
-**认定违约.**  The center's reviewer (``defaults.decide``) declares that the winner defaulted, with a reason the
-parties see, only when a clock has really run out:
+**认定违约 — and who defaulted.**  The center's reviewer (``defaults.decide``) declares a default, with a reason the
+parties see, only when a clock has really run out, and the defaulting party is the one the facts name (never
+chosen, never assumed to be the buyer):
 
-* stage ``contract`` — the contract's ``due_at`` (第十六条, 5 工作日) passed and the contract is not effective
-  (still a draft or confirmed by one or both parties; a signed scan *waiting for the center's check* is not a
-  default: the center checks it first — a signing date within the deadline makes it effective);
-* stage ``settlement`` — the settlement's ``due_at`` (第十七条, 10 天) passed and the balance has not arrived
-  (settlement ``awaiting``; a settlement not opened yet counts from the contract's effective time).
+* stage ``contract`` — the contract's ``due_at`` (第十六条, 5 工作日 from the end of 交易公示) passed and the contract
+  is not signed by both: the party that has not signed is in default — the transferor, the buyer, or both
+  (a contract both signed is in force, late or not, and nobody is in default);
+* stage ``settlement`` — the settlement's ``due_at`` (第十七条, 10 天 from the contract's effect) passed and the
+  balance has not arrived (settlement ``awaiting``): the buyer is in default.
+
+不可抗力 (``force_majeure``): a party's claim with evidence, pending, holds the declaration; accepted by the center,
+that party bears no liability and its clock is extended (or the center terminates, 第二十四条).
+
+The deal becomes ``defaulted``, its contract ``void``, an awaiting settlement ``void``; the listing goes to
+``defaulted`` (违约处理中) through the workflow's ``default`` transition; a :class:`DefaultCase` records it with
+the party.  **The buyer in default**: its deposit is forfeited as the announcement stated (below), then the runner-up
+or a relisting.  **The transferor in default** (alone): the buyer's deposit is returned in full (a refund of reason
+``seller_default``), nothing is forfeited, no runner-up is offered a deal the transferor will not sign; the default
+is recorded against the transferor (by its ID number / 统一社会信用代码, shown to the center on its next listing:
+:func:`transferor_record`), and the listing is relisted on the transferor's new application or terminated.  Damages
+(造成对方经济损失) are not decided here: the case links to a dispute record (第二十七条, :func:`open_damages_dispute`).
 
 The deal becomes ``defaulted``, its contract ``void``, an awaiting settlement ``void``; the listing goes to
 ``defaulted`` (违约处理中) through the workflow's ``default`` transition; a :class:`DefaultCase` records it.
@@ -54,7 +67,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -78,7 +90,6 @@ from exchange.workdays.services import due_after_days, due_after_working_days
 
 OFFER_DAYS_DEFAULT = 3
 OFFER_DAYS_MIN, OFFER_DAYS_MAX = 1, 10
-CONTRACT_WORKING_DAYS = 5  # 第十六条
 REASON_MIN, REASON_MAX = 4, 2000
 
 
@@ -144,18 +155,58 @@ def pay_compensation(reviewer, case: DefaultCase):
     from exchange.listings.models import Listing
     listing = db.session.get(Listing, case.listing_id)
     require(reviewer, "defaults.decide", listing.org)
+    if case.party != "buyer":
+        raise DefaultError("转让方同样违约，没收的保证金不划付转让方，由交易中心另行处理。")
     if compensation_of(listing) is not None:
         raise DefaultError("已决定将没收的保证金划付转让方，请由财务办理。")
     if forfeit_held(listing) <= 0:
         raise DefaultError("本项目没有没收的保证金可划付。")
     name, account_no = (listing.account_name or "").strip(), (listing.account_no or "").strip()
-    if not name or not account_no:
-        raise DefaultError("项目没有登记收款户名和账号，不能划付。请先补正项目的收款账户。")
+    from exchange.listings.proceeds import payee_problem
+    problem = payee_problem(listing)  # 第二十一条: the transferor's own account (or the collective's 法人账户)
+    if problem:
+        raise DefaultError(f"不能划付：{problem}")
     payee = f"{name} {(listing.account_bank or '').strip()} {account_no}".replace("  ", " ")
     refund = refunds.open_return(ledger.forfeit_account(listing), "forfeit", payee)
     record("default.compensation", f"没收的保证金 {format_yuan(refund.amount)} 元划付转让方：{name}",
            obj_type="default_case", obj_id=case.id, after={"refund": refund.id, "amount": refund.amount})
     return refund
+
+
+def open_damages_dispute(reviewer, case: DefaultCase):
+    """造成对方经济损失 is not decided by the platform (第二十二条: 协商追索、赔偿; 第二十七条: 调解): the case opens a
+    mediation record between the party harmed (applicant) and the party in default (respondent), linked to the case;
+    once only."""
+    from exchange.incidents import disputes
+    from exchange.incidents.models import Dispute
+    case = _lock_case(case)
+    listing = case.listing
+    require(reviewer, "defaults.decide", listing.org)
+    if case.dispute_id is not None:
+        return db.session.get(Dispute, case.dispute_id)
+    deal = deal_of(case)
+    buyer = deal.registration.buyer.display_name
+    seller = listing.transferor_name
+    if case.party == "both":
+        raise DefaultError("双方均违约，损失由双方自行协商；如一方申请调解，请在纠纷调解中登记。")
+    applicant, respondent = (buyer, seller) if case.party == "seller" else (seller, buyer)
+    dispute = disputes.open_dispute(
+        reviewer, listing, applicant=applicant, respondent=respondent,
+        claims=f"{PARTIES[case.party]}{case.stage_label}（成交 {deal.deal_no}，认定理由：{case.reason}），"
+               f"{applicant}请求违约方赔偿由此造成的经济损失（第二十二条），申请交易中心调解（第二十七条）。")
+    case.dispute_id = dispute.id
+    db.session.flush()
+    record("default.dispute", f"违约损失赔偿转入纠纷调解：{listing.project_no}", obj_type="default_case",
+           obj_id=case.id, after={"dispute": dispute.id})
+    return dispute
+
+
+def close_on_termination(listing, actor) -> None:
+    """The listing is terminated while its default case is undecided (a transferor in default who will not relist):
+    the case is closed (a pending offer is left to expire; its expiry closes the case)."""
+    case = current_case(listing)
+    if case is not None and case.is_open:
+        DEFAULT_CASE.fire(case, "close", actor, authorised=True)
 
 
 # --- is the deal overdue? -------------------------------------------------------------------------
@@ -166,6 +217,12 @@ class Overdue:
     due_at: datetime  # the deadline that ran out (or will)
     passed: bool      # the deadline has passed and the step is still undone
     problem: str      # why a default cannot be declared ("" when it can)
+    sides: tuple[str, ...] = ()  # who has not done its part: "seller" (the transferor), "buyer"
+
+    @property
+    def party(self) -> str:
+        """The DefaultCase's party: seller, buyer or both."""
+        return "both" if len(self.sides) == 2 else (self.sides[0] if self.sides else "")
 
 
 def _contract_of(deal):
@@ -192,19 +249,18 @@ def overdue_state(listing, deal=None, now: datetime | None = None) -> Overdue | 
         due = contract.due_at if contract is not None else deal.contract_due_at
         if due is None:
             return None
-        if contract is not None and contract.state == "effective":
-            return Overdue("contract", due, False, "合同已经生效，不属于逾期未签订。")
+        if contract is not None and contract.is_in_force:
+            return Overdue("contract", due, False, "双方均已签署，合同已经生效，不属于逾期未签订。")
+        from exchange.contracts.services import unsigned_sides
+        sides = tuple(unsigned_sides(contract)) if contract is not None else ("seller", "buyer")
         passed = now >= due
         if not passed:
-            return Overdue("contract", due, False, f"签约期限（{_due_text(due)}）尚未届满，不能认定违约。")
-        if contract is not None and contract.state == "uploaded":
-            return Overdue("contract", due, True, "签字盖章的合同扫描件正等待交易中心审核：请先审核，签订日期在期限内的"
-                                                  "应予生效；审核退回后仍未按期签订的，再认定违约。")
-        return Overdue("contract", due, True, "")
+            return Overdue("contract", due, False, f"签约期限（{_due_text(due)}）尚未届满，不能认定违约。", sides)
+        return Overdue("contract", due, True, _claim_problem(deal, sides), sides)
     s = _settlement_of(deal)
     if s is not None:
         if s.state != "awaiting":
-            return Overdue("settlement", s.due_at, False, "受让方的价款已经到账，不属于逾期未付款。")
+            return Overdue("settlement", s.due_at, False, "受让方的价款已经到账，不属于逾期未付款。", ())
         due = s.due_at
     else:
         contract = _contract_of(deal)
@@ -213,8 +269,33 @@ def overdue_state(listing, deal=None, now: datetime | None = None) -> Overdue | 
         from exchange.settlement.services import SETTLEMENT_DAYS
         due = due_after_days(contract.effective_at, SETTLEMENT_DAYS).at
     if now < due:
-        return Overdue("settlement", due, False, f"结算期限（{_due_text(due)}）尚未届满，不能认定违约。")
-    return Overdue("settlement", due, True, "")
+        return Overdue("settlement", due, False, f"结算期限（{_due_text(due)}）尚未届满，不能认定违约。", ("buyer",))
+    return Overdue("settlement", due, True, _claim_problem(deal, ("buyer",)), ("buyer",))
+
+
+def _claim_problem(deal, sides) -> str:
+    """A pending 不可抗力 claim of a party in default holds the declaration until the center decides it."""
+    from exchange.incidents.force_majeure import pending_claim
+    claim = pending_claim(deal)
+    if claim is not None and claim.side in sides:
+        return f"{claim.side_label}提出了不可抗力申请，尚未处理：请先作出决定（成立的，延长期限或终结交易）。"
+    return ""
+
+
+PARTIES = {"buyer": "受让方（买受人）", "seller": "转让方", "both": "转让方和受让方"}
+
+
+def transferor_record(listing) -> list[DefaultCase]:
+    """The transferor's defaults on other listings (by its ID number / 统一社会信用代码), newest first: shown to the
+    center when it reviews the transferor's next listing (第二十二条)."""
+    from exchange.listings.models import Listing
+    id_no = (listing.transferor_id_no or "").strip()
+    if not id_no:
+        return []
+    return list(db.session.scalars(
+        select(DefaultCase).join(Listing, Listing.id == DefaultCase.listing_id)
+        .where(Listing.transferor_id_no == id_no, Listing.id != listing.id,
+               DefaultCase.party.in_(("seller", "both"))).order_by(DefaultCase.id.desc())))
 
 
 def _due_text(due: datetime) -> str:
@@ -247,10 +328,12 @@ def _refund_under_way(account) -> bool:
 
 
 def declare_default(reviewer, listing, *, reason: str) -> DefaultCase:
-    """认定买受人违约: deal defaulted, contract (and an awaiting settlement) void, the deposit forfeited."""
+    """认定违约: deal defaulted, contract (and an awaiting settlement) void; the party in default is the one that did
+    not sign (or pay): the buyer's deposit forfeited when the buyer is in default, returned in full when only the
+    transferor is."""
     require(reviewer, "defaults.decide", listing.org)
     if listing.state not in DEFAULT_STAGES:
-        raise DefaultError("只有签约中或结算中的项目才能认定买受人违约。")
+        raise DefaultError("只有签约中或结算中的项目才能认定违约。")
     reason = _clean_reason(reason, "违约的事实和理由")
     from exchange.trading.services import deal_for
     deal = deal_for(listing)
@@ -267,21 +350,23 @@ def declare_default(reviewer, listing, *, reason: str) -> DefaultCase:
         raise DefaultError("找不到该成交的签约或结算期限。")
     if o.problem:
         raise DefaultError(o.problem)
-    stage = o.stage
+    stage, party = o.stage, o.party
     reg = db.session.get(Registration, deal.registration_id)
     buyer = reg.buyer
     contract = _contract_of(deal)
     # each stage answers for its own rows: an awaiting settlement and the contract void, the deal defaulted
     stages.defaulted(listing, deal, reviewer, reason)
     db.session.flush()
-    # the deposit, where it is
+    # the deposit, where it is: forfeited when the buyer is in default, returned when only the transferor is
     forfeited, entry_id = Decimal("0.00"), None
     dep = ledger.deposit_account(listing, buyer)
-    if ledger.held(dep) > 0 and not _refund_under_way(dep):
+    if party == "seller":
+        pass  # refunded below, once the listing is in 违约处理中
+    elif ledger.held(dep) > 0 and not _refund_under_way(dep):
         entry = ledger.forfeit_deposit(listing, buyer, actor=reviewer)
         forfeited += sum(line.amount for line in entry.lines if line.account_id == dep.id)
         entry_id = entry.id
-    if settlement is not None and settlement.deposit_converted > 0:
+    if party != "seller" and settlement is not None and settlement.deposit_converted > 0:
         price_acc = ledger.price_account(listing)
         lock_row(db.session, LedgerAccount, price_acc.id)
         amount = min(settlement.deposit_converted, ledger.held(price_acc))
@@ -291,19 +376,25 @@ def declare_default(reviewer, listing, *, reason: str) -> DefaultCase:
                                 memo=f"没收已转为价款的保证金 {buyer.display_name}")
             forfeited += amount
             entry_id = entry_id or entry.id
-    fire(listing, "default", reviewer, reason=f"{DEFAULT_STAGES[stage]}：{reason}",
-         data={"deal": deal.deal_no, "stage": stage, "forfeited": str(forfeited)})
-    case = DefaultCase(listing_id=listing.id, deal_id=deal.id, registration_id=reg.id, stage=stage, reason=reason,
-                       forfeited=forfeited, forfeit_entry_id=entry_id, declared_by_id=reviewer.id,
+    fire(listing, "default", reviewer, reason=f"{PARTIES[party]}{DEFAULT_STAGES[stage]}：{reason}",
+         data={"deal": deal.deal_no, "stage": stage, "party": party, "forfeited": str(forfeited)})
+    returned = []
+    if party == "seller":  # the buyer did its part: every deposit still held goes back in full, within 5 工作日
+        returned = [r.id for r in refunds.open_for_listing(listing, "seller_default")]
+    case = DefaultCase(listing_id=listing.id, deal_id=deal.id, registration_id=reg.id, stage=stage, party=party,
+                       reason=reason, forfeited=forfeited, forfeit_entry_id=entry_id, declared_by_id=reviewer.id,
                        declared_at=clock.now())
     db.session.add(case)
     db.session.flush()
-    record("default.declared", f"认定买受人违约：{listing.project_no}（成交 {deal.deal_no}，{DEFAULT_STAGES[stage]}），"
-           f"没收保证金 {format_yuan(forfeited)} 元", obj_type="default_case", obj_id=case.id,
+    money = (f"退还受让方保证金（{len(returned)} 笔）" if party == "seller"
+             else f"没收保证金 {format_yuan(forfeited)} 元")
+    record("default.declared", f"认定{PARTIES[party]}违约：{listing.project_no}（成交 {deal.deal_no}，"
+           f"{DEFAULT_STAGES[stage]}），{money}", obj_type="default_case", obj_id=case.id,
            before={"deal": "confirmed", "contract": getattr(contract, "id", None),
                    "settlement": getattr(settlement, "id", None)},
-           after={"stage": stage, "deal": deal.deal_no, "buyer": reg.bidder_no, "forfeited": forfeited,
-                  "entry": entry_id, "due_at": o.due_at, "reason": reason})
+           after={"stage": stage, "party": party, "deal": deal.deal_no, "buyer": reg.bidder_no,
+                  "forfeited": forfeited, "entry": entry_id, "refunds": returned, "due_at": o.due_at,
+                  "reason": reason})
     return case
 
 
@@ -398,6 +489,8 @@ def offer_to_runner_up(reviewer, case: DefaultCase, registration_id, *, days=OFF
         raise DefaultError("已有一份要约等待答复，请待其答复或逾期后再处理。")
     if case.state != "open":
         raise DefaultError(f"该违约处理已{case.state_label}，不能再发出要约。")
+    if case.party != "buyer":
+        raise DefaultError("转让方违约（未签署合同），不能向次高报价人要约：请待转让方重新申请后重新挂牌，或终结交易。")
     candidates = runner_up_candidates(listing)
     if not candidates:
         raise DefaultError("没有可以要约的次高报价人（协议转让、拍卖、招投标或其他报价人均已放弃），请重新挂牌。")
@@ -444,12 +537,12 @@ def _new_deal(offer: RunnerUpOffer, old: Deal, reg: Registration) -> Deal:
     """The runner-up's deal, with 交易公示 and the 签约 clock as ``trading.services`` computes them for a deal."""
     listing = old.listing
     now = clock.now()
-    publicity_days = int(current_app.config.get("PUBLICITY_WORKING_DAYS", 3))
+    from exchange.tradingrules import services as trading_rules
+    publicity_days = trading_rules.value("publicity_working_days")  # 中心规则: 交易公示 3 工作日
     deal = Deal(deal_no=_next_deal_no(listing), listing_id=listing.id, registration_id=reg.id, buyer_id=reg.buyer_id,
                 method=old.method, price=offer.price, session_id=old.session_id, concluded_at=now,
                 confirmed_by_id=offer.offered_by_id,
                 publicity_end_at=due_after_working_days(now, publicity_days).at,
-                contract_due_at=due_after_working_days(now, CONTRACT_WORKING_DAYS).at,
                 offline_note=f"原成交 {old.deal_no} 买受人违约，次高报价人接受要约")
     db.session.add(deal)
     db.session.flush()

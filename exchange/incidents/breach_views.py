@@ -2,7 +2,8 @@
 the runner-up candidates, the offer, relisting) and the bidder's offer pages (/offers, /offers/<id>)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, url_for
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_wtf.file import FileField
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField, TextAreaField
@@ -12,6 +13,7 @@ from exchange import clock
 from exchange.access import AccessDenied, require
 from exchange.accounts.models import Role
 from exchange.incidents import breach as dsvc
+from exchange.incidents import force_majeure as fm
 from exchange.incidents.models import DEFAULT_STAGES, RunnerUpOffer
 from exchange.extensions import db
 from exchange.listings.models import Listing
@@ -41,6 +43,21 @@ class CompensationForm(FlaskForm):
     pass
 
 
+class ClaimForm(FlaskForm):
+    side = RadioField("提出申请的一方", choices=[("seller", "转让方"), ("buyer", "受让方")],
+                      validators=[DataRequired("请选择提出申请的一方")])
+    facts = TextAreaField("不可抗力的事实（发生时间、经过，以及为何不能按期签约或付款）",
+                          validators=[Optional(), Length(max=2000)])
+    document = FileField("证明材料（如受灾证明、医院证明、政府部门文件；PDF、JPG 或 PNG）")
+
+
+class ClaimDecisionForm(FlaskForm):
+    decision = RadioField("决定", choices=[("accept", "不可抗力成立，延长期限"), ("reject", "不可抗力不成立")],
+                          validators=[DataRequired("请选择决定")])
+    extend_days = StringField("延长期限（工作日，1–30；成立时填写）", default="5", validators=[Optional(), Length(max=4)])
+    reason = TextAreaField("理由（当事人将看到）", validators=[Optional(), Length(max=2000)])
+
+
 class AnswerForm(FlaskForm):
     decision = RadioField("您的答复", choices=[("accept", "接受，按上述价格成交"), ("decline", "放弃")],
                           validators=[DataRequired("请选择接受或放弃")])
@@ -55,6 +72,18 @@ def default_link(listing) -> bool:
         return dsvc.may_declare(current_user, listing)
     except Exception:  # noqa: BLE001 — a link must never break the listing page
         return False
+
+
+@bp.app_template_global()
+def transferor_defaults(listing) -> list:
+    """The transferor's defaults on other listings (第二十二条), for the center reviewing this one; [] for others."""
+    from exchange.access import can
+    try:
+        if not can(current_user, "listings.view", listing.org) or current_user.role == Role.PUBLIC:
+            return []
+        return dsvc.transferor_record(listing)
+    except Exception:  # noqa: BLE001 — a notice must never break the listing page
+        return []
 
 
 # --- the center's page ----------------------------------------------------------------------------
@@ -83,7 +112,11 @@ def _page(listing: Listing, status: int = 200, **forms):
         offer_form=forms.get("offer_form") or OfferForm(),
         relist_form=forms.get("relist_form") or RelistForm(),
         compensation=dsvc.compensation_of(listing) if case else None,
-        compensation_form=forms.get("compensation_form") or CompensationForm()), status
+        compensation_form=forms.get("compensation_form") or CompensationForm(),
+        parties=dsvc.PARTIES, claims=fm.claims_of(listing), pending_claim=fm.pending_claim(deal) if deal else None,
+        claim_form=forms.get("claim_form") or ClaimForm(),
+        claim_decision_form=forms.get("claim_decision_form") or ClaimDecisionForm(),
+        dispute_form=forms.get("dispute_form") or CompensationForm()), status
 
 
 def _act(listing: Listing, form, form_name: str, action, done, target=None):
@@ -111,7 +144,13 @@ def declare(listing_id: int):
         return _page(listing, 400, declare_form=form)
     return _act(listing, form, "declare_form",
                 lambda: dsvc.declare_default(current_user, listing, reason=form.reason.data or ""),
-                lambda case: f"已认定买受人违约，没收保证金 {format_yuan(case.forfeited)} 元。")
+                _declared)
+
+
+def _declared(case) -> str:
+    if case.party == "seller":
+        return "已认定转让方违约，受让方的保证金将全额退还。"
+    return f"已认定{case.party_label}违约，没收受让方保证金 {format_yuan(case.forfeited)} 元。"
 
 
 def _case_or_400(listing: Listing, form, form_name: str):
@@ -240,3 +279,53 @@ def answer(offer_id: int):
                       refused=refused, stale="数据已被同时修改，请刷新后重试。",
                       done="您已接受要约：成交进入交易公示，期满后请按时签订合同。" if accept else "您已放弃本次要约。",
                       back=url_for("defaults.offer_page", offer_id=offer.id))
+
+
+# --- 不可抗力 (第二十二条) -----------------------------------------------------------------------------------
+
+@bp.route("/listings/<int:listing_id>/default/force-majeure", methods=["POST"])
+@login_required
+def force_majeure(listing_id: int):
+    """The center records a party's claim of 不可抗力 with its evidence."""
+    listing = _listing(listing_id)
+    form = ClaimForm()
+    if not form.validate_on_submit():
+        return _page(listing, 400, claim_form=form)
+    return _act(listing, form, "claim_form",
+                lambda: fm.file_claim(current_user, listing, side=form.side.data, facts=form.facts.data or "",
+                                      document=request.files.get("document")),
+                "已登记不可抗力申请。决定之前，不能认定该方违约。")
+
+
+@bp.route("/listings/<int:listing_id>/default/force-majeure/<int:claim_id>", methods=["POST"])
+@login_required
+def decide_force_majeure(listing_id: int, claim_id: int):
+    from exchange.incidents.models import ForceMajeureClaim
+    listing = _listing(listing_id)
+    claim = db.session.get(ForceMajeureClaim, claim_id)
+    if claim is None or claim.listing_id != listing.id:
+        abort(404)
+    form = ClaimDecisionForm()
+    if not form.validate_on_submit():
+        return _page(listing, 400, claim_decision_form=form)
+    accept = form.decision.data == "accept"
+    return _act(listing, form, "claim_decision_form",
+                lambda: fm.decide_claim(current_user, claim, accept=accept, decision=form.reason.data or "",
+                                        extend_days=form.extend_days.data if accept else None),
+                lambda c: (f"不可抗力成立，期限已延长 {c.extend_days} 个工作日。" if c.is_accepted
+                           else "不可抗力不成立；期限届满后可认定违约。"))
+
+
+@bp.route("/listings/<int:listing_id>/default/dispute", methods=["POST"])
+@login_required
+def damages_dispute(listing_id: int):
+    """Open the mediation record for the damages the default caused (第二十七条): the platform does not decide them."""
+    listing = _listing(listing_id)
+    form = CompensationForm()
+    if not form.validate_on_submit():
+        return _page(listing, 400, dispute_form=form)
+    case = dsvc.current_case(listing)
+    if case is None:
+        abort(404)
+    return _act(listing, form, "dispute_form", lambda: dsvc.open_damages_dispute(current_user, case),
+                "已登记损失赔偿的纠纷调解记录。", target=lambda d: url_for("disputes.detail", dispute_id=d.id))

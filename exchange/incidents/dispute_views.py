@@ -20,7 +20,7 @@ from exchange.pages import apply_service_error, run_action
 
 bp = Blueprint("disputes", __name__)
 
-FILTERS = {"open": "调解中", "closed": "已结案"}
+FILTERS = {"applied": "待受理", "open": "调解中", "closed": "已结案"}
 
 
 class DisputeForm(FlaskForm):
@@ -33,6 +33,14 @@ class DisputeForm(FlaskForm):
 class NoteForm(FlaskForm):
     note = TextAreaField("调解情况（时间、地点、参加人员、各方意见、调解建议）",
                          validators=[Optional(), Length(max=dsvc.NOTE_MAX)])
+
+
+class AcceptForm(FlaskForm):
+    note = TextAreaField("受理意见（可不填；填写的作为第一条调解记录）", validators=[Optional(), Length(max=dsvc.NOTE_MAX)])
+
+
+class DeclineForm(FlaskForm):
+    reason = TextAreaField("不予受理的理由（申请人将看到）", validators=[Optional(), Length(max=dsvc.REASON_MAX)])
 
 
 class CloseForm(FlaskForm):
@@ -98,12 +106,14 @@ def new(listing_id: int):
                       then=lambda d: url_for("disputes.detail", dispute_id=d.id))
 
 
-def _render_detail(d: Dispute, note_form=None, close_form=None, status: int = 200):
+def _render_detail(d: Dispute, note_form=None, close_form=None, status: int = 200, accept_form=None,
+                   decline_form=None):
     from exchange.trading.services import deal_for
     return render_template("incidents/dispute_detail.html", d=d, listing=d.listing, deal=deal_for(d.listing),
                            notes=_shown_notes(d), closed=dsvc.is_closed(d),
                            may_manage=can(current_user, "disputes.manage"),
                            note_form=note_form or NoteForm(), close_form=close_form or CloseForm(),
+                           accept_form=accept_form or AcceptForm(), decline_form=decline_form or DeclineForm(),
                            outcomes=dsvc.OUTCOMES, users=_names(d)), status
 
 
@@ -121,7 +131,7 @@ def _shown_notes(d: Dispute) -> list[dict]:
 
 def _names(d: Dispute) -> dict:
     from exchange.accounts.models import User
-    ids = {i for i in (d.opened_by_id, d.closed_by_id) if i}
+    ids = {i for i in (d.opened_by_id, d.closed_by_id, d.accepted_by_id) if i}
     return {u.id: f"{u.display_name}（{u.role_label}）" for u in
             (db.session.get(User, i) for i in ids) if u is not None}
 
@@ -148,6 +158,52 @@ def add_note(dispute_id: int):
         return refused()
     return run_action(lambda: dsvc.add_note(current_user, d, form.note.data), refused=refused,
                       done="已记录本次调解情况。", back=url_for("disputes.detail", dispute_id=d.id) + "#notes")
+
+
+@bp.route("/disputes/<int:dispute_id>/accept", methods=["POST"])
+@login_required
+def accept(dispute_id: int):
+    d = _dispute(dispute_id)
+    require(current_user, "disputes.manage")
+    form = AcceptForm()
+
+    def refused(exc=None):
+        if exc is not None:
+            apply_service_error(form, exc)
+        return _render_detail(db.session.get(Dispute, dispute_id), accept_form=form, status=400)
+
+    if not form.validate_on_submit():
+        return refused()
+    return run_action(lambda: dsvc.accept(current_user, d, form.note.data or ""), refused=refused,
+                      done="已受理调解申请，请记录每次调解的情况。", back=url_for("disputes.detail", dispute_id=d.id))
+
+
+@bp.route("/disputes/<int:dispute_id>/decline", methods=["POST"])
+@login_required
+def decline(dispute_id: int):
+    d = _dispute(dispute_id)
+    require(current_user, "disputes.manage")
+    form = DeclineForm()
+
+    def refused(exc=None):
+        if exc is not None:
+            apply_service_error(form, exc)
+        return _render_detail(db.session.get(Dispute, dispute_id), decline_form=form, status=400)
+
+    if not form.validate_on_submit():
+        return refused()
+    return run_action(lambda: dsvc.decline(current_user, d, form.reason.data or ""), refused=refused,
+                      done="已作出不予受理的决定，申请人可以看到理由。", back=url_for("disputes.detail", dispute_id=d.id))
+
+
+@bp.route("/disputes/<int:dispute_id>/evidence")
+@login_required
+def evidence(dispute_id: int):
+    d = _dispute(dispute_id)
+    if not d.evidence_key:
+        abort(404)
+    from exchange.uploads import send_stored
+    return send_stored(d.evidence_key, d.evidence_filename, d.evidence_content_type, inline=True)
 
 
 @bp.route("/disputes/<int:dispute_id>/close", methods=["POST"])

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from exchange import clock
 from exchange.db import Money, UTCDateTime
-from exchange.incidents.states import DefaultState, DisputeState, OfferState, SuspensionState
+from exchange.incidents.states import DefaultState, DisputeState, ForceMajeureState, OfferState, SuspensionState
 from exchange.extensions import db
 from exchange.listings.models import Listing
 
@@ -106,6 +106,7 @@ class Suspension(SuspensionState.mixin(), db.Model):
 # ---- 违约 (第二十二条) and the offer to the runner-up ------------------------------------------------------------
 
 DEFAULT_STAGES = {"contract": "逾期未签订合同", "settlement": "逾期未交清价款"}
+DEFAULT_PARTIES = {"buyer": "受让方（买受人）", "seller": "转让方", "both": "转让方和受让方"}
 DEFAULT_STATES = DefaultState.labels()
 OFFER_STATES = OfferState.labels()
 
@@ -117,6 +118,7 @@ class DefaultCase(DefaultState.mixin(), db.Model):
     __tablename__ = "default_case"
     __table_args__ = (
         CheckConstraint("stage IN ('contract', 'settlement')", name="stage"),
+        CheckConstraint("party IN ('buyer', 'seller', 'both')", name="party"),
         CheckConstraint(DefaultState.check(), name="state"),
     )
 
@@ -125,6 +127,8 @@ class DefaultCase(DefaultState.mixin(), db.Model):
     deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id"), unique=True)  # the defaulted deal
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"))  # the defaulting winner
     stage: Mapped[str] = mapped_column(String(10))
+    # who is in default (第二十二条): the party that did not sign, or the buyer that did not pay
+    party: Mapped[str] = mapped_column(String(10), default="buyer", server_default="buyer")
     state: Mapped[str] = mapped_column(String(10), default=DefaultState.OPEN.value)
     reason: Mapped[str] = mapped_column(Text)
     forfeited: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
@@ -133,6 +137,7 @@ class DefaultCase(DefaultState.mixin(), db.Model):
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     new_deal_id: Mapped[int | None] = mapped_column(ForeignKey("deal.id"))  # the runner-up's deal, if accepted
     relisting_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"))
+    dispute_id: Mapped[int | None] = mapped_column(ForeignKey("dispute.id"))  # the damages claim (第二十七条)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     listing: Mapped[Listing] = relationship(foreign_keys=[listing_id])
@@ -142,6 +147,14 @@ class DefaultCase(DefaultState.mixin(), db.Model):
     @property
     def stage_label(self) -> str:
         return DEFAULT_STAGES[self.stage]
+
+    @property
+    def party_label(self) -> str:
+        return DEFAULT_PARTIES[self.party]
+
+    @property
+    def buyer_in_default(self) -> bool:
+        return self.party in ("buyer", "both")
 
 
 class RunnerUpOffer(OfferState.mixin(), db.Model):
@@ -174,22 +187,42 @@ class RunnerUpOffer(OfferState.mixin(), db.Model):
 DISPUTE_STATES = DisputeState.labels()
 
 
+DISPUTE_SIDES = {"transferor": "转让方", "buyer": "受让方"}
+_ACTIVE_DISPUTE_SQL = "state IN ('applied', 'open')"
+
+
 class Dispute(DisputeState.mixin(), db.Model):
     """纠纷调解记录: a dispute over a trade brought to the center for mediation (第二十七条): parties, claims,
-    sessions held, outcome (agreement, or the parties told of arbitration / the court)."""
+    sessions held, outcome (agreement, or the parties told of arbitration / the court).  A party (the transferor's
+    own account, or the buyer of a deal) may apply online (``applicant_user_id``): the record waits in ``applied``
+    until the center accepts it into mediation or declines it with a reason; one application in hand per party and
+    listing."""
 
     __tablename__ = "dispute"
     __table_args__ = (
         CheckConstraint(DisputeState.check(), name="state"),
+        CheckConstraint("applicant_side IN ('', 'transferor', 'buyer')", name="applicant_side"),
+        Index("uq_dispute_active_application", "listing_id", "applicant_user_id", unique=True,
+              sqlite_where=text(_ACTIVE_DISPUTE_SQL), postgresql_where=text(_ACTIVE_DISPUTE_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
-    state: Mapped[str] = mapped_column(String(10), default=DisputeState.OPEN.value)
+    state: Mapped[str] = mapped_column(String(10), default=DisputeState.APPLIED.value)
     applicant: Mapped[str] = mapped_column(String(100))  # who applied (name / organisation)
     respondent: Mapped[str] = mapped_column(String(100))
     parties: Mapped[str] = mapped_column(Text, default="")  # others involved
-    claims: Mapped[str] = mapped_column(Text)  # what the applicant asks for and why
+    claims: Mapped[str] = mapped_column(Text)  # what the applicant asks for and why (online: what it is about)
+    # applied online by a party (第二十七条): its account and side, what it asks, its evidence (sniffed, optional)
+    applicant_user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    applicant_side: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    requests: Mapped[str] = mapped_column(Text, default="", server_default="")
+    evidence_key: Mapped[str | None] = mapped_column(String(64))
+    evidence_filename: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    evidence_content_type: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    evidence_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     mediation: Mapped[str] = mapped_column(Text, default="")  # sessions held, positions (appended notes)
     outcome: Mapped[str] = mapped_column(Text, default="")  # the agreement, or why it failed + advice given
     document_key: Mapped[str | None] = mapped_column(String(64))  # 调解协议书 / 记录 scan
@@ -202,3 +235,143 @@ class Dispute(DisputeState.mixin(), db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     listing: Mapped[Listing] = relationship()
+
+    @property
+    def applicant_side_label(self) -> str:
+        return DISPUTE_SIDES.get(self.applicant_side, "")
+
+    @property
+    def applied_online(self) -> bool:
+        return self.applicant_user_id is not None
+
+
+# ---- 禁止行为 (第二十五条) -----------------------------------------------------------------------------------------
+
+CONDUCT_GROUNDS = {
+    "order": "操纵交易现场或者扰乱交易秩序",
+    "fairness": "有损于转让方、受让方进行公平交易",
+    "law": "有关法律、法规、规章禁止的其他行为",
+}
+CONDUCT_ITEMS = {"order": "（一）", "fairness": "（二）", "law": "（三）"}
+CONDUCT_SIDES = {"buyer": "意向受让方（竞买人）", "transferor": "转让方"}
+# what became of "取消其在本项目的报名资格" when the decision asked for it
+VOID_OUTCOMES = {
+    "voided": "已取消其在本项目的报名资格",
+    "deal_buyer": "其已是本项目成交的买受人：成交不在此撤销，请按第二十二条（违约）或第二十四条（终结交易）处理",
+    "after_deal": "项目已不在公告期或组织交易阶段（已成交、流拍、中止或终结），报名资格不再取消",
+    "not_live": "其报名已不在有效状态（资格未通过、视为放弃或已取消），无需取消",
+    "transferor": "转让方没有报名可取消：需要停止本项目交易的，请按第二十三条中止或第二十四条终结交易",
+}
+
+
+class ConductFinding(db.Model):
+    """禁止行为认定: the center's finding that a participant of a listing — a buyer (its registration) or the
+    transferor — committed an act 第二十五条 prohibits, on one of its three items, with the facts and the evidence
+    (uploaded, sniffed); optionally prompted by a supervision warning.  Its consequences as decided: the
+    registration in the listing voided (only before a deal; a deposit held goes back through the normal refund)
+    and a ban from registering for new listings (``ban_id``, kept by the registrations)."""
+
+    __tablename__ = "conduct_finding"
+    __table_args__ = (
+        CheckConstraint("ground IN ('order', 'fairness', 'law')", name="ground"),
+        CheckConstraint("side IN ('buyer', 'transferor')", name="side"),
+        CheckConstraint("ban_days >= 0 AND ban_days <= 3650", name="ban_days"),
+        CheckConstraint("void_outcome IN ('', 'voided', 'deal_buyer', 'after_deal', 'not_live', 'transferor')",
+                        name="void_outcome"),
+        CheckConstraint("side = 'transferor' OR registration_id IS NOT NULL", name="buyer_registration"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_alert.id"), index=True)
+    side: Mapped[str] = mapped_column(String(10))
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)  # the participant
+    subject_name: Mapped[str] = mapped_column(String(100))
+    subject_ident: Mapped[str] = mapped_column(String(18), default="")  # 身份证号 / 统一社会信用代码
+    ground: Mapped[str] = mapped_column(String(10))
+    facts: Mapped[str] = mapped_column(Text)
+    evidence_key: Mapped[str] = mapped_column(String(64))
+    evidence_filename: Mapped[str] = mapped_column(String(120))
+    evidence_content_type: Mapped[str] = mapped_column(String(40))
+    evidence_sha256: Mapped[str] = mapped_column(String(64))
+    void_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    void_outcome: Mapped[str] = mapped_column(String(12), default="")
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refund.id"))  # the deposit put up for refund
+    ban_days: Mapped[int] = mapped_column(Integer, default=0)
+    ban_id: Mapped[int | None] = mapped_column(ForeignKey("registration_ban.id"))
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    listing: Mapped[Listing] = relationship()
+
+    @property
+    def ground_label(self) -> str:
+        return CONDUCT_GROUNDS[self.ground]
+
+    @property
+    def ground_item(self) -> str:
+        """第二十五条（一）操纵交易现场或者扰乱交易秩序"""
+        return f"第二十五条{CONDUCT_ITEMS[self.ground]}{CONDUCT_GROUNDS[self.ground]}"
+
+    @property
+    def ground_no(self) -> str:
+        return CONDUCT_ITEMS[self.ground]
+
+    @property
+    def side_label(self) -> str:
+        return CONDUCT_SIDES[self.side]
+
+    @property
+    def void_outcome_label(self) -> str:
+        return VOID_OUTCOMES.get(self.void_outcome, "")
+
+    @property
+    def voided(self) -> bool:
+        return self.void_outcome == "voided"
+
+
+# ---- 不可抗力 (第二十二条) ------------------------------------------------------------------------------------------
+
+FORCE_MAJEURE_SIDES = {"seller": "转让方", "buyer": "受让方"}
+
+
+class ForceMajeureClaim(ForceMajeureState.mixin(), db.Model):
+    """A party's claim that 不可抗力 kept it from signing (or the buyer from paying) in time, with its evidence; the
+    center decides: accepted — no liability, the clock extended by the decided 工作日 (or the center terminates,
+    第二十四条); rejected — the default may be declared."""
+
+    __tablename__ = "force_majeure_claim"
+    __table_args__ = (
+        CheckConstraint(ForceMajeureState.check(), name="state"),
+        CheckConstraint("side IN ('seller', 'buyer')", name="side"),
+        CheckConstraint("stage IN ('contract', 'settlement')", name="stage"),
+        Index("uq_force_majeure_pending_deal", "deal_id", unique=True, sqlite_where=text("state = 'pending'"),
+              postgresql_where=text("state = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deal.id"), index=True)
+    side: Mapped[str] = mapped_column(String(10))
+    stage: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(10), default=ForceMajeureState.PENDING.value)
+    facts: Mapped[str] = mapped_column(Text)  # what happened, when, and why it kept the party from acting
+    document_key: Mapped[str] = mapped_column(String(64))  # the evidence (证明材料)
+    document_filename: Mapped[str] = mapped_column(String(120))
+    document_content_type: Mapped[str] = mapped_column(String(40))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    decision: Mapped[str] = mapped_column(Text, default="")
+    extend_days: Mapped[int] = mapped_column(Integer, default=0)  # 工作日 added to the clock when accepted
+    due_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    listing: Mapped[Listing] = relationship()
+
+    @property
+    def side_label(self) -> str:
+        return FORCE_MAJEURE_SIDES[self.side]

@@ -59,6 +59,9 @@ def archive_records(listing, ar) -> None:
             f"纠纷调解记录 #{d.id}（第二十七条）",
             [("项目编号", listing.project_no), ("状态", DISPUTE_STATES.get(d.state, d.state)), ("申请人", d.applicant),
              ("被申请人", d.respondent), ("其他当事人", d.parties), ("调解请求和事实理由", d.claims),
+             *([("申请方式", f"当事人在线申请（{d.applicant_side_label}）"), ("调解请求", d.requests),
+                ("申请人的证据", f"{d.evidence_filename}（SHA-256 {d.evidence_sha256}）" if d.evidence_key else None),
+                ("受理时间", ar.local(d.accepted_at))] if d.applied_online else []),
              ("登记人", people.get(d.opened_by_id)), ("登记时间", ar.local(d.opened_at)),
              ("调解结果", d.outcome), ("结案人", people.get(d.closed_by_id)), ("结案时间", ar.local(d.closed_at)),
              ("调解文书", f"{d.document_filename}（SHA-256 {d.document_sha256}）" if d.document_key else None)],
@@ -67,6 +70,9 @@ def archive_records(listing, ar) -> None:
         if d.document_key:
             ar.add_stored(f"{name}-调解文书-{ar.safe(d.document_filename)}", d.document_key, f"dispute#{d.id}",
                          d.document_sha256 or None)
+        if d.evidence_key:
+            ar.add_stored(f"{name}-申请人证据-{ar.safe(d.evidence_filename)}", d.evidence_key, f"dispute#{d.id}",
+                         d.evidence_sha256 or None)
         row = ar.row(d)
         row.pop("mediation", None)
         out["disputes"].append({**row, "state_label": d.state_label, "notes": notes})
@@ -128,3 +134,31 @@ def archive_records(listing, ar) -> None:
                       ("termination", [termination.id] if termination else []),
                       ("default_case", [c.id for c in cases]), ("runner_up_offer", [o.id for o in offers])):
         ar.objects(kind, ids)
+    _conduct_records(listing, ar, folder)
+
+
+def _conduct_records(listing, ar, folder: str) -> None:
+    """禁止行为认定 (第二十五条): one text per finding with its evidence, and ``records/conduct.json``."""
+    from exchange.incidents.models import ConductFinding
+    findings = list(db.session.scalars(select(ConductFinding).where(ConductFinding.listing_id == listing.id)
+                                       .order_by(ConductFinding.id)))
+    if not findings:
+        return
+    people = ar.people([f.decided_by_id for f in findings])
+    rows = []
+    for f in findings:
+        name = f"{folder}/禁止行为认定/认定-{f.id:04d}"
+        ar.add(f"{name}.txt", ar.txt(
+            f"禁止行为认定 #{f.id}（第二十五条）",
+            [("项目编号", listing.project_no), ("当事人", f"{f.subject_name}（{f.side_label}）"),
+             ("认定的情形", f.ground_item), ("认定的事实", f.facts),
+             ("证据材料", f"{f.evidence_filename}（SHA-256 {f.evidence_sha256}）"),
+             ("监督预警", f"#{f.alert_id}" if f.alert_id else None),
+             ("取消报名资格", f.void_outcome_label if f.void_requested else "不取消"),
+             ("禁止报名", f"{f.ban_days} 天" if f.ban_days else "不禁止"),
+             ("认定人", people.get(f.decided_by_id)), ("认定时间", ar.local(f.decided_at))]), f"conduct_finding#{f.id}")
+        ar.add_stored(f"{name}-证据-{ar.safe(f.evidence_filename)}", f.evidence_key, f"conduct_finding#{f.id}",
+                      f.evidence_sha256 or None)
+        rows.append({**ar.row(f), "ground_item": f.ground_item, "void_outcome_label": f.void_outcome_label})
+    ar.add("records/conduct.json", ar.dumps(rows), "conduct")
+    ar.objects("conduct_finding", [f.id for f in findings])

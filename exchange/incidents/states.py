@@ -53,8 +53,8 @@ DEFAULT_CASE = Machine("default_case", DefaultState, [
     # the runner-up accepted: a new deal (the service authorised the buyer the offer was made to)
     Transition("accept", "接受要约", frozenset({"offered"}), "accepted"),
     Transition("relist", "重新挂牌", frozenset({"open"}), "relisted", "defaults.decide", reason_required=True),
-    # the offer expired after the listing had left 违约处理 (terminated meanwhile): nothing left to decide
-    Transition("close", "结案", frozenset({"offered"}), "closed"),
+    # the listing left 违约处理 otherwise (terminated, 第二十四条; an offer expired after it): nothing left to decide
+    Transition("close", "结案", frozenset({"open", "offered"}), "closed"),
 ], scope=lambda case: case.listing.org, what=lambda case: "违约处理")
 
 
@@ -77,17 +77,41 @@ RUNNER_UP_OFFER = Machine("runner_up_offer", OfferState, [
 # ---- 纠纷调解 (第二十七条) -----------------------------------------------------------------------------------------
 
 class DisputeState(States):
+    APPLIED = "applied", "待受理"
     OPEN = "open", "调解中"
     SETTLED = "settled", "调解成功"
     FAILED = "failed", "调解不成"
     WITHDRAWN = "withdrawn", "已撤回"
+    DECLINED = "declined", "不予受理"
 
     # closed: the record is read-only
-    CLOSED = nonmember(frozenset({"settled", "failed", "withdrawn"}))
+    CLOSED = nonmember(frozenset({"settled", "failed", "withdrawn", "declined"}))
+    # in hand: a party's application waits for the center, or the mediation goes on (one per party and listing)
+    ACTIVE = nonmember(frozenset({"applied", "open"}))
 
 
 DISPUTE = Machine("dispute", DisputeState, [
+    # a party applied online (第二十七条) and the center accepts it into mediation — or the center's reviewer
+    # registers an application brought to the counter, accepted at once
+    Transition("accept", "受理调解申请", frozenset({"applied"}), "open", "disputes.manage"),
+    Transition("decline", "不予受理", frozenset({"applied"}), "declined", "disputes.manage", reason_required=True),
     Transition("settle", "调解成功结案", frozenset({"open"}), "settled", "disputes.manage"),
     Transition("fail", "调解不成结案", frozenset({"open"}), "failed", "disputes.manage"),
     Transition("withdraw", "撤回结案", frozenset({"open"}), "withdrawn", "disputes.manage"),
 ], scope=lambda d: d.listing.org, what=lambda d: "纠纷调解")
+
+
+# ---- 不可抗力 (第二十二条: 非不可抗原因逾期未签订 …) ------------------------------------------------------------------
+
+class ForceMajeureState(States):
+    PENDING = "pending", "待交易中心决定"
+    ACCEPTED = "accepted", "不可抗力成立"
+    REJECTED = "rejected", "不可抗力不成立"
+
+
+FORCE_MAJEURE = Machine("force_majeure", ForceMajeureState, [
+    Transition("accept", "认定不可抗力成立", frozenset({"pending"}), "accepted", "defaults.decide",
+               reason_required=True),
+    Transition("reject", "认定不可抗力不成立", frozenset({"pending"}), "rejected", "defaults.decide",
+               reason_required=True),
+], scope=lambda claim: claim.listing.org, what=lambda claim: "不可抗力申请")

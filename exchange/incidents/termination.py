@@ -1,9 +1,12 @@
 """终结交易 (第二十四条).
 
 The center's reviewer ends a listing on one of the five grounds, with the approving document (uploaded,
-sniffed).  Allowed before the money is settled (公告, 组织交易, 交易公示, 签约, or while 中止): a scheduled bidding
-session is cancelled, a deal and its contract are voided, and every deposit still held is put up for refund
-within 5 工作日 (第十九条(二)); qualified buyers can no longer pay.
+sniffed).  Allowed until the 鉴证书 is issued (DESIGN §3.11: 公告, 组织交易, 交易公示, 签约, 结算, 鉴证, 违约处理, or
+while 中止): a scheduled bidding session is cancelled, a deal and its contract are voided, a settlement is void with
+its money unwound (a payout not yet recorded cancelled, fees returned, the price taken returned to the buyer through a
+four-eyes refund), and every deposit still held is put up for refund within 5 工作日 (第十九条(二)); qualified buyers
+can no longer pay.  Once the proceeds were paid out (or their transfer recorded) termination is refused: the money has
+left the designated account and the case is a dispute (第二十七条); after the 鉴证书, its revocation.
 """
 from __future__ import annotations
 
@@ -31,11 +34,15 @@ def authorise_terminate(reviewer, listing) -> None:
 def terminate(reviewer, listing, *, ground: str, basis: str, document=None,
               document_filename: str | None = None) -> Termination:
     authorise_terminate(reviewer, listing)
-    from exchange.incidents.suspension import close_on_termination, open_suspension
-    suspended = open_suspension(listing) if listing.state == "suspended" else None
-    if listing.state not in TRANSITIONS["terminate"].sources or (
-            suspended is not None and suspended.from_state in ("settlement", "certification")):
-        raise TerminationError("资金结算开始后不能终结交易；未进入挂牌公告的项目请退回或不予受理。")
+    from exchange.incidents.suspension import close_on_termination
+    if listing.state not in TRANSITIONS["terminate"].sources:
+        if listing.state == "completed":
+            raise TerminationError("已出具鉴证书的项目不能终结：请撤销鉴证书，并登记纠纷调解（第二十七条）。")
+        raise TerminationError("未进入挂牌公告的项目请退回或不予受理；已结束的项目不能终结。")
+    from exchange.settlement.services import termination_problem
+    problem = termination_problem(listing)
+    if problem:
+        raise TerminationError(problem)
     from exchange.incidents.decisions import grounded
     basis, stored = grounded(TerminationError, TERMINATION_GROUNDS, ground, basis, document, document_filename,
                              article="第二十四条", what="终结", basis_hint="批准或通知文件的机关、文号和主要内容",
@@ -43,6 +50,8 @@ def terminate(reviewer, listing, *, ground: str, basis: str, document=None,
     from_state = listing.state
     stages.terminated(listing, reviewer)  # each stage ends its own rows: sessions cancelled, deal and contract void
     close_on_termination(listing)
+    from exchange.incidents.breach import close_on_termination as close_default_case
+    close_default_case(listing, reviewer)
     fire(listing, "terminate", reviewer, reason=f"{TERMINATION_GROUNDS[ground]}：{basis}",
          data={"ground": ground, "document_sha256": stored.sha256})
     opened = refunds.open_for_listing(listing, "terminated")

@@ -105,7 +105,7 @@ class Refund(RefundState.mixin(), TransferColumns, db.Model):
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
     payee: Mapped[str] = mapped_column(String(200), default="")  # who gets the money back (name, account)
-    # lost / abandoned / rejected / terminated / late / unmatched / other
+    # lost / abandoned / rejected / terminated / late / unmatched / forfeit / disqualified / other
     reason: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(10), default=RefundState.PENDING.value, index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

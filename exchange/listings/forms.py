@@ -7,6 +7,7 @@ from wtforms import (BooleanField, DateField, DecimalField, IntegerField, RadioF
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from exchange.catalog.data import ACQUISITIONS
 from exchange.inputs import IdSelectField
 from exchange.listings import rules
 
@@ -30,6 +31,8 @@ class StepBasicForm(FlaskForm):
                                                         NumberRange(min=0.01, message="数量应大于 0")])
     unit = SelectField("单位", choices=[(u, u) for u in rules.UNITS])
     current_use = StringField("利用现状", validators=[Length(max=300)])
+    # 四荒 only (第九条 3, 第十条); the service checks the value
+    obtained_by = SelectField("取得方式", choices=[("", "请选择")] + list(ACQUISITIONS.items()), validate_choice=False)
     description = TextAreaField("项目说明", validators=[Length(max=5000)])
 
 
@@ -58,6 +61,7 @@ class StepTransferorForm(FlaskForm):
     account_name = StringField("收款户名", validators=[Length(max=100)])
     account_bank = StringField("开户银行", validators=[Length(max=100)])
     account_no = StringField("收款账号", validators=[Length(max=40)])
+    account_holder_id_no = StringField("收款账户的身份证号或统一社会信用代码", validators=[Length(max=18)])
     entrusted = BooleanField("委托他人办理")
     agent_name = StringField("受托人姓名", validators=[Length(max=100)])
     agent_id_no = StringField("受托人身份证号", validators=[Length(max=18)])
@@ -98,6 +102,13 @@ class MaterialForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField("意见或理由", validators=[Length(max=1000)])
+
+
+class StationOpinionForm(FlaskForm):
+    """第十四条: the town station's opinion on a listing in the center's review."""
+    verdict = RadioField("交易站意见", choices=[("agree", "同意"), ("disagree", "不同意")],
+                         validators=[DataRequired("请选择“同意”或“不同意”")])
+    reasons = TextAreaField("理由", validators=[Length(max=1000)])
 
 
 class CenterReviewForm(FlaskForm):

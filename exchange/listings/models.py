@@ -35,6 +35,7 @@ class Listing(ListingState.mixin(), db.Model):
         CheckConstraint("term_start IS NULL OR term_end IS NULL OR term_start < term_end", name="term_order"),
         CheckConstraint("announce_days BETWEEN 1 AND 60", name="announce_days"),
         CheckConstraint("origin IN ('point', 'direct')", name="origin"),
+        CheckConstraint("obtained_by IN ('', 'household_contract', 'open_contract')", name="obtained_by"),
         # public search: every filter is combined with the state; newest first
         Index("ix_listing_state_published", "state", "published_at"),
         Index("ix_listing_state_category", "state", "category_id", "published_at"),
@@ -62,7 +63,11 @@ class Listing(ListingState.mixin(), db.Model):
     boundaries: Mapped[str] = mapped_column(String(300), default="")  # 四至
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     unit: Mapped[str] = mapped_column(String(10), default="亩")
-    current_use: Mapped[str] = mapped_column(String(300), default="")  # 利用现状
+    # 利用现状 (第十四条(一)): published with the announcement; required before submit (rules.problems)
+    current_use: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # how the right was obtained, for 四荒 (第九条, 第十条; catalog.data.ACQUISITIONS): household_contract 家庭承包 /
+    # open_contract 招标、拍卖、公开协商等; '' for the other categories
+    obtained_by: Mapped[str] = mapped_column(String(20), default="", server_default="")
     description: Mapped[str] = mapped_column(Text, default="")
     right_cert_no: Mapped[str] = mapped_column(String(60), default="")  # 权属证书编号
     right_end_date: Mapped[date | None] = mapped_column(Date)  # the right's own expiry (法定期限)
@@ -88,6 +93,8 @@ class Listing(ListingState.mixin(), db.Model):
     account_name: Mapped[str] = mapped_column(String(100), default="")  # 收款账户名
     account_bank: Mapped[str] = mapped_column(String(100), default="")
     account_no: Mapped[str] = mapped_column(String(40), default="")
+    # the ID number / 统一社会信用代码 the account is opened under (第二十一条; blank: the transferor's own)
+    account_holder_id_no: Mapped[str] = mapped_column(String(18), default="", server_default="")
     entrusted: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_name: Mapped[str] = mapped_column(String(100), default="")
     agent_id_no: Mapped[str] = mapped_column(String(18), default="")
@@ -179,6 +186,42 @@ class ListingEvent(db.Model):
     data: Mapped[str | None] = mapped_column(Text)  # JSON: checklist, changed fields
 
     listing: Mapped[Listing] = relationship(back_populates="events")
+
+
+class StationOpinion(db.Model):
+    """第十四条: the center reviews "会同" the town's station.  A listing from a village point has the station's 初审
+    (``station_pass``); any other listing in the center's review — a direct application (第十一条) — needs, for the
+    submission under review, this record: the station's opinion (agree / disagree, with its reasons), or the center
+    reviewer's record of why the station's opinion could not be had (``unavailable``).  One per submission; written
+    once, never changed (a resubmission is a new round)."""
+
+    __tablename__ = "station_opinion"
+    __table_args__ = (
+        CheckConstraint("verdict IN ('agree', 'disagree', 'unavailable')", name="verdict"),
+        CheckConstraint("reasons <> ''", name="reasons"),
+        UniqueConstraint("listing_id", "submission_id", name="uq_station_opinion_listing_submission"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), index=True)
+    # the event (submit / relist_submit) that began the review round this opinion belongs to
+    submission_id: Mapped[int] = mapped_column(ForeignKey("listing_event.id"))
+    verdict: Mapped[str] = mapped_column(String(12))
+    reasons: Mapped[str] = mapped_column(Text)
+    station_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"))
+    given_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    given_by_name: Mapped[str] = mapped_column(String(80), default="")
+    given_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    listing: Mapped[Listing] = relationship()
+    station: Mapped[OrgUnit] = relationship()
+
+    @property
+    def verdict_label(self) -> str:
+        return OPINION_VERDICTS[self.verdict]
+
+
+OPINION_VERDICTS = {"agree": "同意", "disagree": "不同意", "unavailable": "未能取得交易站意见"}
 
 
 class ProjectCounter(db.Model):

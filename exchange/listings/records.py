@@ -18,4 +18,12 @@ def archive_records(listing, d) -> None:
                                        [[e.at, e.action, e.from_state, e.to_state, e.actor_name, e.note, e.data]
                                         for e in events]), "listing_event")
     d.add("records/history.json", d.dumps([d.row(e) for e in events]), "listing_event")
+    # 第十四条: the station's opinions (or the center's record that one could not be had), one per submission
+    from sqlalchemy import select
+
+    from exchange.extensions import db
+    from exchange.listings.models import StationOpinion
+    opinions = list(db.session.scalars(select(StationOpinion).where(StationOpinion.listing_id == listing.id)
+                                       .order_by(StationOpinion.id)))
+    d.add("records/station_opinions.json", d.dumps([d.row(o) for o in opinions]), "station_opinion")
     d.objects("listing", [listing.id])

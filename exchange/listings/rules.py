@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from exchange.catalog.data import ACQUISITIONS
+from exchange.catalog.services import allowed_methods, needs_acquisition
 from exchange.idcheck import IdCheckError, check_mobile, check_resident_id, check_uscc
 
 TRANSFEROR_KINDS = {
@@ -39,6 +41,9 @@ MATERIAL_KINDS = {m.code: m for m in [
     MaterialKind("qualification", "转让方资格证明（身份证、营业执照或登记证书）"),
     MaterialKind("ownership", "产权权属证明（承包经营权证、林权证等）"),
     MaterialKind("approval", "准予交易证明（民主决策决议或批复文件）"),
+    # 第十二条(四) for a household's 承包地 (农村土地承包法 第三十四条, 第三十六条; DESIGN §3.11)
+    MaterialKind("contractor_consent", "发包方同意转让的书面证明"),
+    MaterialKind("contractor_filing", "向发包方备案的回执或证明"),
     MaterialKind("object_info", "交易标的基本情况材料"),
     MaterialKind("price_basis", "底价及作价依据"),
     MaterialKind("appraisal", "资产评估报告"),
@@ -49,11 +54,44 @@ MATERIAL_KINDS = {m.code: m for m in [
 ]}
 
 
+def contracted_land(listing) -> bool:
+    """The right is a household's 承包地 经营权 (农村土地承包法): 农户承包土地经营权 (C01), or "四荒" obtained by
+    家庭承包, which follows the same rules (第九条 3, 第十条)."""
+    cat = listing.category
+    if cat is None:
+        return False
+    return cat.code == "C01" or (needs_acquisition(cat) and listing.obtained_by == "household_contract")
+
+
+def permission_material(listing) -> str | None:
+    """第十二条(四) 准予产权交易的证明, as the law asks it of this transferor (DESIGN §3.11): the collective's 决议或批复;
+    for a household's 承包地, the 发包方's written consent to a 转让 (农村土地承包法 第三十四条) or the 备案 with the
+    发包方 of an 出租、入股 or other 流转 of the 经营权 (第三十六条); nothing else for other private rights."""
+    if listing.is_collective:
+        return "approval"
+    if listing.transferor_kind == "household" and contracted_land(listing) and listing.method is not None:
+        return "contractor_consent" if listing.method.name == "转让" else "contractor_filing"
+    return None
+
+
+# Why a material is asked for, in words a village clerk can pass on to the household (the materials page)
+MATERIAL_REASONS = {
+    "approval": "集体资产须经民主决策：村民（代表）会议或集体经济组织成员（代表）大会的决议，或上级批复（《管理办法》第十二条（四））。",
+    "contractor_consent": "农户转让承包地的，须经发包方（村或组集体经济组织）书面同意（《农村土地承包法》第三十四条；"
+                          "《管理办法》第十二条（四））。请上传村（组）盖章的同意书。",
+    "contractor_filing": "农户出租、入股承包地经营权的，应向发包方（村或组集体经济组织）备案（《农村土地承包法》第三十六条；"
+                         "《管理办法》第十二条（四））。请上传村（组）出具的备案回执或证明。",
+}
+
+
 def required_materials(listing) -> list[str]:
     """Material kinds this listing must have (第十二条; collective assets also 第二十条)."""
     kinds = ["application", "qualification", "ownership", "object_info", "price_basis"]
+    permission = permission_material(listing)
+    if permission:
+        kinds.append(permission)
     if listing.is_collective:
-        kinds += ["approval", "appraisal"]
+        kinds.append("appraisal")
     if listing.entrusted:
         kinds += ["entrustment", "agent_id"]
     return kinds
@@ -104,15 +142,24 @@ def problems(listing, *, for_submit: bool = False) -> list[str]:
         out.append("请选择交易品种。")
     elif not cat.active:
         out.append(f"交易品种“{cat.name}”已停用。")
+    if cat is not None and needs_acquisition(cat) and listing.obtained_by not in ACQUISITIONS:
+        out.append(f"请选择“{cat.name}”的取得方式：{'，或'.join(ACQUISITIONS.values())}（第九条、第十条）。")
     if listing.method is None:
         out.append("请选择流转方式。")
     elif cat is not None and (listing.method.category_id != cat.id or not listing.method.active):
         allowed = "、".join(m.name for m in cat.active_methods())
         out.append(f"“{cat.name}”不能采用“{listing.method.name}”方式流转，可选：{allowed}。")
+    elif cat is not None and needs_acquisition(cat) and listing.obtained_by in ACQUISITIONS and \
+            listing.method not in allowed_methods(cat, listing.obtained_by):
+        allowed = "、".join(m.name for m in allowed_methods(cat, listing.obtained_by)) or "（无）"
+        out.append(f"{ACQUISITIONS[listing.obtained_by]}的“{cat.name}”按农户承包土地经营权的规定流转，"
+                   f"不能采用“{listing.method.name}”，可选：{allowed}（第九条、第十条）。")
     if listing.quantity is None or listing.quantity <= 0:
         out.append("请填写标的数量（大于 0）。")
     if not (listing.location or "").strip():
         out.append("请填写坐落位置。")
+    if for_submit and not (listing.current_use or "").strip():
+        out.append("请填写利用现状（如：水稻种植、闲置、养殖），它将在交易公告中公布（第十四条）。")
     # term and the right's own end (法定期限)
     if listing.term_start and listing.term_end and listing.term_start >= listing.term_end:
         out.append("流转期限的结束日期应晚于开始日期。")
@@ -164,11 +211,11 @@ def problems(listing, *, for_submit: bool = False) -> list[str]:
             check_mobile(listing.transferor_mobile)
         except IdCheckError as exc:
             out.append(f"转让方电话：{exc}")
-    if for_submit and not (listing.account_name and listing.account_no):
-        out.append("请填写收款账户（户名和账号）：成交价款将划入该账户（第二十一条）。")
-    if for_submit and listing.transferor_kind == "collective" and listing.account_name and \
-            listing.transferor_name and listing.account_name.strip() != listing.transferor_name.strip():
-        out.append("集体资产的收益应划入村（组）集体经济组织法人账户：收款户名应与转让方名称一致（第二十一条）。")
+    if for_submit:  # 第二十一条: the proceeds' account, by name and ID number (checked again before each payout)
+        from exchange.listings.proceeds import payee_problem
+        problem = payee_problem(listing)
+        if problem:
+            out.append(problem)
     if listing.entrusted:
         if not (listing.agent_name and listing.agent_id_no):
             out.append("委托办理的，请填写受托人姓名和证件号。")

@@ -17,15 +17,19 @@ from exchange import clock
 from exchange.access import AccessDenied, can, require, scope_clause
 from exchange.accounts.models import Role
 from exchange.audit.services import record
+from exchange.catalog.data import ACQUISITIONS
 from exchange.catalog.models import Category, TransferMethod
+from exchange.catalog.services import needs_acquisition
 from exchange.db import savepoint
 from exchange.extensions import db
 from exchange.inputs import InputError, parse_money, parse_quantity
 from exchange.listings import rules
-from exchange.listings.models import Listing, ListingEvent, ListingMaterial, ProjectCounter
+from exchange.listings.models import (OPINION_VERDICTS, Listing, ListingEvent, ListingMaterial, ProjectCounter,
+                                      StationOpinion)
 from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, WorkflowError, fire, log_event
 from exchange.money import MAX_AMOUNT
 from exchange.orgs.models import OrgKind, OrgUnit
+from exchange.tradingrules import services as trading_rules
 from exchange.workdays.services import due_after_working_days, due_at_local_time
 from exchange.errors import ServiceError
 
@@ -36,10 +40,10 @@ EDITABLE_FIELDS = {
     "title", "location", "boundaries", "quantity", "unit", "current_use", "description", "right_cert_no",
     "right_end_date", "term_start", "term_end", "price_mode", "floor_unit_price", "floor_price", "price_basis",
     "show_floor_price", "appraisal_value", "appraisal_agency", "appraisal_report_no", "transferor_kind",
-    "transferor_name", "transferor_id_no", "transferor_mobile", "account_name", "account_bank", "account_no",
+    "transferor_name", "transferor_id_no", "transferor_mobile", "account_name", "account_bank", "account_no", "account_holder_id_no",
     "entrusted", "agent_name", "agent_id_no", "agent_mobile", "decision_type", "decision_date", "reps_total",
     "reps_for", "buyer_conditions", "buyer_restriction", "restriction_note", "deposit_amount", "announce_days",
-    "trading_method", "bid_increment",
+    "trading_method", "bid_increment", "obtained_by",
 }
 MONEY_FIELDS = {"floor_unit_price", "floor_price", "appraisal_value", "deposit_amount", "bid_increment"}
 POSITIVE_MONEY_FIELDS = {"floor_price", "appraisal_value"}  # CHECK (… > 0) in the table
@@ -47,7 +51,7 @@ ANNOUNCE_DAYS = (1, 60)  # CHECK (announce_days BETWEEN 1 AND 60)
 TEXT_LIMITS = {"title": 120, "location": 200, "boundaries": 300, "current_use": 300, "description": 5000,
                "right_cert_no": 60, "price_basis": 300, "appraisal_agency": 100, "appraisal_report_no": 60,
                "transferor_name": 100, "transferor_id_no": 18, "transferor_mobile": 11, "account_name": 100,
-               "account_bank": 100, "account_no": 40, "agent_name": 100, "agent_id_no": 18, "agent_mobile": 11,
+               "account_bank": 100, "account_no": 40, "account_holder_id_no": 18, "agent_name": 100, "agent_id_no": 18, "agent_mobile": 11,
                "decision_type": 40, "buyer_conditions": 3000, "restriction_note": 300, "unit": 10}
 
 
@@ -163,6 +167,8 @@ def create_draft(actor, *, category: Category, method: TransferMethod | None = N
         listing.transferor_mobile = party.mobile
     db.session.add(listing)
     _apply(listing, fields)
+    if not needs_acquisition(listing.category):
+        listing.obtained_by = ""
     db.session.flush()
     log_event(listing, "create", actor, "新建挂牌项目草稿")
     record("listing.create", f"新建挂牌项目草稿 #{listing.id} {listing.title}", obj_type="listing", obj_id=listing.id,
@@ -187,6 +193,8 @@ def update_draft(actor, listing: Listing, *, category: Category | None = None, m
     if method is not None:
         listing.method = method
     _apply(listing, fields)
+    if not needs_acquisition(listing.category):
+        listing.obtained_by = ""  # asked of 四荒 only (第九条 3, 第十条)
     db.session.flush()
     after = {f: getattr(listing, f) for f in EDITABLE_FIELDS}
     after["category"] = listing.category.code
@@ -261,6 +269,10 @@ def _apply(listing: Listing, fields: dict) -> None:
             raise ListingError("交易方式不正确。", field=name)
         if name == "buyer_restriction" and value not in ("none", "members"):
             raise ListingError("受让限制不正确。", field=name)
+        if name == "obtained_by":
+            value = (value or "").strip() if isinstance(value, str) or value is None else value
+            if value not in ("", *ACQUISITIONS):
+                raise ListingError("取得方式不正确。", field=name)
         setattr(listing, name, value)
     if listing.reps_for is not None and listing.reps_total is not None and listing.reps_for > listing.reps_total:
         raise ListingError("同意人数不能多于代表总人数。", field="reps_for")
@@ -300,11 +312,11 @@ FIELD_LABELS = {
     "floor_price": "底价", "price_basis": "作价依据", "show_floor_price": "公开底价", "appraisal_value": "评估值",
     "appraisal_agency": "评估机构", "appraisal_report_no": "评估报告编号", "transferor_kind": "转让方类型",
     "transferor_name": "转让方名称", "transferor_id_no": "转让方证件号", "transferor_mobile": "转让方电话",
-    "account_name": "收款户名", "account_bank": "开户行", "account_no": "收款账号", "entrusted": "委托办理",
+    "account_name": "收款户名", "account_bank": "开户行", "account_no": "收款账号", "account_holder_id_no": "收款账户证件号", "entrusted": "委托办理",
     "agent_name": "受托人", "agent_id_no": "受托人证件号", "agent_mobile": "受托人电话", "decision_type": "决策会议",
     "decision_date": "决策日期", "reps_total": "代表总数", "reps_for": "同意人数", "buyer_conditions": "受让条件",
     "buyer_restriction": "受让限制", "restriction_note": "限制说明", "deposit_amount": "保证金",
-    "announce_days": "公告期", "trading_method": "交易方式", "bid_increment": "加价幅度",
+    "announce_days": "公告期", "trading_method": "交易方式", "bid_increment": "加价幅度", "obtained_by": "取得方式",
 }
 
 
@@ -373,7 +385,8 @@ def station_decide(actor, listing: Listing, passed: bool, note: str = "") -> Lis
 
 def center_decide(actor, listing: Listing, decision: str, checklist: dict[str, dict] | None = None,
                   note: str = "") -> ListingEvent:
-    """``decision``: approve / return / reject.  Approval needs every checklist item passed."""
+    """``decision``: approve / return / reject.  Approval needs every checklist item passed and the town station's
+    part in the review (第十四条, :func:`station_problems`); over the station's disagreement, the reasons why."""
     authorise_center_review(actor, listing)  # who may not decide learns that first
     checklist = checklist or {}
     clean = {}
@@ -384,7 +397,14 @@ def center_decide(actor, listing: Listing, decision: str, checklist: dict[str, d
         failed = [v["label"] for v in clean.values() if not v["ok"]]
         if failed:
             raise WorkflowError("审核要点未全部通过，不能发布：" + "；".join(failed) + "。请退回修改或不予受理。")
-        return fire(listing, "center_approve", actor, reason=note, data={"checklist": clean})
+        opinion = station_opinion(listing)
+        if opinion is not None and opinion.verdict == "disagree" and not (note or "").strip():
+            raise WorkflowError(f"{opinion.station.name}不同意该项目（{opinion.reasons}）。如仍审核通过，"
+                                "请在审核意见中写明理由。")
+        data = {"checklist": clean}
+        if opinion is not None:
+            data["station_opinion"] = _opinion_data(opinion)
+        return fire(listing, "center_approve", actor, reason=note, data=data)
     if decision == "return":
         return fire(listing, "center_return", actor, reason=note, data={"checklist": clean})
     if decision == "reject":
@@ -392,14 +412,79 @@ def center_decide(actor, listing: Listing, decision: str, checklist: dict[str, d
     raise WorkflowError("审核结论不正确。")
 
 
+# --- 会同交易站 (第十四条): the town station's part in every review -------------------------------------------------------
+
+SUBMISSIONS = ("submit", "relist_submit")
+
+
+def current_submission(listing: Listing) -> ListingEvent | None:
+    """The event that began the review round under way (the latest submission)."""
+    last = None
+    for e in listing.events:
+        if e.action in SUBMISSIONS:
+            last = e
+    return last
+
+
+def _round_events(listing: Listing) -> list[ListingEvent]:
+    """The listing's events since its latest submission (that one included)."""
+    events = list(listing.events)
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].action in SUBMISSIONS:
+            return events[i:]
+    return []
+
+
+def station_passed(listing: Listing) -> ListingEvent | None:
+    """The station's 初审 pass in the round under way (a listing from a village point)."""
+    return next((e for e in _round_events(listing) if e.action == "station_pass"), None)
+
+
+def station_opinion(listing: Listing) -> StationOpinion | None:
+    """The station's opinion — or the record that it could not be had — for the submission under review."""
+    submission = current_submission(listing)
+    if submission is None or submission.id is None:
+        return None
+    return db.session.scalar(select(StationOpinion).where(StationOpinion.listing_id == listing.id,
+                                                          StationOpinion.submission_id == submission.id))
+
+
+def _station_took_part(listing: Listing) -> bool:
+    """The station's 初审 pass or its opinion in this round; a relisting after 流拍 (new 公告 of the same right,
+    re-submitted by the center) carries the part the station took in the review of the listing it repeats."""
+    seen: set[int] = set()
+    while listing is not None and listing.id not in seen:
+        seen.add(listing.id)
+        if station_passed(listing) is not None or station_opinion(listing) is not None:
+            return True
+        if not listing.relisted_from_id:
+            return False
+        listing = db.session.get(Listing, listing.relisted_from_id)
+    return False
+
+
+def station_problems(listing: Listing) -> list[str]:
+    """Why the center cannot yet approve for want of the station (第十四条); empty when the station took part."""
+    if _station_took_part(listing):
+        return []
+    return [f"交易中心须会同{listing.station.name}审查（第十四条）：该项目未经交易站初审，请征求交易站意见；"
+            "交易站确实无法出具意见的，记录原因后方可审核通过。"]
+
+
 def request_station_opinion(actor, listing: Listing, question: str) -> ListingEvent:
-    """The center asks the town station for its opinion on a direct application."""
+    """The center asks the town station for its opinion (a direct application; or any question on a listing)."""
     authorise_center_review(actor, listing)
     if listing.state != "center_review":
         raise WorkflowError("只有审核中的项目可以征求交易站意见。")
+    if station_opinion(listing) is not None:
+        raise WorkflowError("交易站已就本次提交出具意见，无需再次征求。")
+    if pending_opinion(listing) is not None:
+        raise WorkflowError("已征求交易站意见，正在等待回复。")
     question = (question or "").strip()
     if not question:
         raise WorkflowError("请写明需要交易站核实的事项。")
+    if len(question) > 1000:
+        raise WorkflowError("需要核实的事项不能超过 1000 个字。")
     event = log_event(listing, "opinion_requested", actor, question, data={"station": listing.station.code})
     db.session.flush()
     record("listing.opinion_requested", f"就项目 #{listing.id} 征求{listing.station.name}意见", obj_type="listing",
@@ -407,28 +492,80 @@ def request_station_opinion(actor, listing: Listing, question: str) -> ListingEv
     return event
 
 
-def give_station_opinion(actor, listing: Listing, opinion: str) -> ListingEvent:
+def give_station_opinion(actor, listing: Listing, reasons: str, verdict: str | None = None) -> StationOpinion:
+    """The station reviewer of the listing's town gives its opinion (第十四条): ``verdict`` agree / disagree, with the
+    reasons (what it checked, what it found).  Once per submission."""
     authorise_station_review(actor, listing)
-    if not pending_opinion(listing):
-        raise WorkflowError("交易中心没有就该项目征求意见。")
-    opinion = (opinion or "").strip()
-    if not opinion:
-        raise WorkflowError("请填写意见。")
-    event = log_event(listing, "opinion_given", actor, opinion)
+    if listing.state != "center_review":
+        raise WorkflowError("只有交易中心审核中的项目可以出具交易站意见。")
+    if station_opinion(listing) is not None:
+        raise WorkflowError("交易站已就本次提交出具意见（或已记录无法取得意见的原因）。")
+    if station_passed(listing) is not None and pending_opinion(listing) is None:
+        raise WorkflowError("该项目已经本站初审通过，交易中心没有征求意见。")
+    if verdict not in ("agree", "disagree"):
+        raise WorkflowError("请选择“同意”或“不同意”。")
+    reasons = (reasons or "").strip()
+    if not reasons:
+        raise WorkflowError("请写明意见的理由：核实了哪些情况（权属、四至、利用现状、有无纠纷等），结论是什么。")
+    if len(reasons) > 1000:
+        raise WorkflowError("意见不能超过 1000 个字。")
+    return _record_opinion(actor, listing, verdict, reasons, "opinion_given",
+                           f"{listing.station.name}意见：{OPINION_VERDICTS[verdict]}。{reasons}")
+
+
+def record_opinion_unavailable(actor, listing: Listing, reason: str) -> StationOpinion:
+    """The center reviewer records why the station's opinion could not be had, after asking for it (第十四条)."""
+    authorise_center_review(actor, listing)
+    if listing.state != "center_review":
+        raise WorkflowError("只有审核中的项目可以记录交易站意见的情况。")
+    if station_opinion(listing) is not None:
+        raise WorkflowError("交易站已就本次提交出具意见（或已记录无法取得意见的原因）。")
+    if pending_opinion(listing) is None:
+        raise WorkflowError("请先征求交易站意见；交易站确实无法出具意见的，再记录原因。")
+    reason = (reason or "").strip()
+    if not reason:
+        raise WorkflowError("请写明未能取得交易站意见的原因（如：多次联系未回复、交易站暂无工作人员）。")
+    if len(reason) > 1000:
+        raise WorkflowError("原因不能超过 1000 个字。")
+    return _record_opinion(actor, listing, "unavailable", reason, "opinion_unavailable",
+                           f"未能取得{listing.station.name}意见：{reason}")
+
+
+def _record_opinion(actor, listing: Listing, verdict: str, reasons: str, action: str, note: str) -> StationOpinion:
+    submission = current_submission(listing)
+    if submission is None:
+        raise WorkflowError("该项目尚未提交审核。")
+    opinion = StationOpinion(listing=listing, submission_id=submission.id, verdict=verdict, reasons=reasons,
+                             station_id=listing.station_id, given_by_id=actor.id,
+                             given_by_name=f"{actor.display_name}（{actor.role_label}）", given_at=clock.now())
+    db.session.add(opinion)
     db.session.flush()
-    record("listing.opinion_given", f"{listing.station.name}就项目 #{listing.id} 回复意见", obj_type="listing",
-           obj_id=listing.id, after={"opinion": opinion})
-    return event
+    opinion.station = listing.station
+    log_event(listing, action, actor, note, data=_opinion_data(opinion))
+    db.session.flush()
+    record(f"listing.{action}", f"项目 #{listing.id}：{note}", obj_type="listing", obj_id=listing.id,
+           after=_opinion_data(opinion))
+    return opinion
+
+
+def _opinion_data(opinion: StationOpinion) -> dict:
+    return {"station": opinion.station.code if opinion.station else None, "verdict": opinion.verdict,
+            "verdict_label": OPINION_VERDICTS[opinion.verdict], "reasons": opinion.reasons,
+            "given_by": opinion.given_by_name, "given_at": opinion.given_at.isoformat() if opinion.given_at else None,
+            "submission_id": opinion.submission_id}
 
 
 def pending_opinion(listing: Listing) -> ListingEvent | None:
-    last_request = None
-    for e in listing.events:
+    """The center's request for the station's opinion in this round, while it has no answer."""
+    if listing.state != "center_review":
+        return None
+    asked = None
+    for e in _round_events(listing):
         if e.action == "opinion_requested":
-            last_request = e
-        elif e.action == "opinion_given" and last_request is not None:
-            last_request = None
-    return last_request if listing.state == "center_review" else None
+            asked = e
+        elif e.action in ("opinion_given", "opinion_unavailable"):
+            asked = None
+    return asked
 
 
 # --- publication ---------------------------------------------------------------------------------
@@ -461,7 +598,8 @@ def start_announcement(listing: Listing) -> None:
     listing.published_at = now
     listing.announce_start_at = now
     listing.announce_end_at = due.at
-    listing.deposit_deadline_at = due_at_local_time(due.last_day, 16, 0)
+    cutoff = trading_rules.value("deposit_cutoff")  # 中心规则 (the 交易规则 page): 16:00 unless the center changed it
+    listing.deposit_deadline_at = due_at_local_time(due.last_day, cutoff.hour, cutoff.minute)
     listing.announce_assumed_years = ",".join(str(y) for y in sorted(due.assumed_years))
 
 

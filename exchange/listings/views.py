@@ -9,14 +9,17 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from exchange import clock
-from exchange.access import AccessDenied, require
+from exchange.access import AccessDenied, can, require
 from exchange.accounts.models import Role
 from exchange.catalog.models import Category, TransferMethod
+from exchange.catalog.data import ACQUISITIONS
+from exchange.catalog.services import needs_acquisition
 from exchange.extensions import db
 from exchange.inputs import arg_id, arg_money, arg_page, arg_quantity
 from exchange.listings import rules
 from exchange.listings import services as svc
-from exchange.listings.forms import (STEPS, CenterReviewForm, MaterialForm, NewListingForm, ReasonForm)
+from exchange.listings.forms import (STEPS, CenterReviewForm, MaterialForm, NewListingForm, ReasonForm,
+                                     StationOpinionForm)
 from exchange.listings.models import Listing, ListingMaterial
 from exchange.listings.workflow import PUBLIC_STATES, STATE_LABELS, allowed
 from exchange.orgs.models import OrgKind, OrgUnit
@@ -158,7 +161,8 @@ def edit(listing_id: int, step: str):
 
     def page():
         return render_template("listings/edit.html", listing=listing, form=form, steps=STEPS, index=index,
-                               step=key, step_label=label, problems=rules.problems(listing)), \
+                               step=key, step_label=label, problems=rules.problems(listing),
+                               acquisition=needs_acquisition(listing.category)), \
             (400 if request.method == "POST" else 200)
 
     def refused(exc):
@@ -189,6 +193,7 @@ def _materials_page(listing: Listing, index: int):
     return render_template("listings/materials.html", listing=listing, form=form, steps=STEPS, index=index,
                            step="materials", required=rules.required_materials(listing),
                            missing=rules.missing_materials(listing), kinds=rules.MATERIAL_KINDS,
+                           reasons=rules.MATERIAL_REASONS,
                            problems=rules.problems(listing, for_submit=True), action_form=ActionForm())
 
 
@@ -246,7 +251,24 @@ def detail(listing_id: int):
                            reason_form=ReasonForm(), review_form=review_form, checklist=svc.CENTER_CHECKLIST,
                            problems=rules.problems(listing, for_submit=True), kinds=rules.MATERIAL_KINDS,
                            can_edit=svc.can_edit(current_user, listing), pending=svc.pending_opinion(listing),
-                           action_form=ActionForm(), events=list(reversed(listing.events)))
+                           action_form=ActionForm(), events=list(reversed(listing.events)),
+                           station=_station_part(listing), opinion_form=StationOpinionForm())
+
+
+def _station_part(listing: Listing) -> dict:
+    """第十四条: what the station did in the review under way, and who may act on it now (for the page)."""
+    in_review = listing.is_center_review
+    opinion = svc.station_opinion(listing)
+    passed = svc.station_passed(listing)
+    user = current_user
+    is_center = in_review and user.is_authenticated and can(user, "listings.center_review", listing.org)
+    is_station = in_review and user.is_authenticated and can(user, "listings.station_review", listing.org)
+    pending = svc.pending_opinion(listing)
+    return {"opinion": opinion, "passed": passed, "pending": pending,
+            "missing": svc.station_problems(listing) if in_review else [],
+            "may_request": is_center and opinion is None and pending is None,
+            "may_record_unavailable": is_center and opinion is None and pending is not None,
+            "may_give": is_station and opinion is None and (passed is None or pending is not None)}
 
 
 def _back(listing: Listing) -> str:
@@ -317,12 +339,25 @@ def request_opinion(listing_id: int):
 @bp.route("/<int:listing_id>/opinion/give", methods=["POST"])
 @login_required
 def give_opinion(listing_id: int):
-    """The town station answers the center."""
+    """The town station gives its opinion (第十四条): agree or disagree, with its reasons."""
     listing = _listing(listing_id)
     svc.authorise_station_review(current_user, listing)
+    form = StationOpinionForm()
+    return run_action(lambda: svc.give_station_opinion(current_user, listing, form.reasons.data or "",
+                                                       verdict=form.verdict.data),
+                      form=form, invalid="请选择“同意”或“不同意”，并写明理由。", back=_back(listing),
+                      done="意见已送交易中心。")
+
+
+@bp.route("/<int:listing_id>/opinion/unavailable", methods=["POST"])
+@login_required
+def opinion_unavailable(listing_id: int):
+    """The center records why the station's opinion could not be had (第十四条)."""
+    listing = _listing(listing_id)
+    svc.authorise_center_review(current_user, listing)
     form = ReasonForm()
-    return run_action(lambda: svc.give_station_opinion(current_user, listing, form.reason.data or ""),
-                      form=form, back=_back(listing), done="意见已回复交易中心。")
+    return run_action(lambda: svc.record_opinion_unavailable(current_user, listing, form.reason.data or ""),
+                      form=form, back=_back(listing), done="已记录未能取得交易站意见的原因。")
 
 
 # --- public site ------------------------------------------------------------------------------------
@@ -365,14 +400,16 @@ ACTION_LABELS = {
     "create": "新建草稿", "edit": "修改信息", "material_add": "上传材料", "material_remove": "删除材料",
     "submit": "提交审核", "station_pass": "交易站初审通过", "station_return": "交易站退回",
     "center_approve": "交易中心审核通过并发布", "center_return": "交易中心退回", "center_reject": "不予受理",
-    "opinion_requested": "征求交易站意见", "opinion_given": "交易站回复意见",
+    "opinion_requested": "征求交易站意见", "opinion_given": "交易站出具意见",
+    "opinion_unavailable": "记录未能取得交易站意见的原因",
 }
 
 
 @bp.app_context_processor
 def _listing_globals():
     return {"state_labels": STATE_LABELS, "public_states": PUBLIC_STATES, "trading_methods": rules.TRADING_METHODS,
-            "transferor_kinds": rules.TRANSFEROR_KINDS, "action_labels": ACTION_LABELS}
+            "transferor_kinds": rules.TRANSFEROR_KINDS, "action_labels": ACTION_LABELS,
+            "acquisitions": ACQUISITIONS}
 
 
 @bp.app_template_filter("mask_name")

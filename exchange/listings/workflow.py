@@ -66,8 +66,10 @@ def _guard_complete(listing: Listing) -> list[str]:
 
 
 def _guard_center(listing: Listing) -> list[str]:
+    """Complete (第十二条), and reviewed together with the town's station (第十四条: its 初审, or its opinion)."""
     from exchange.listings.rules import problems
-    return problems(listing, for_submit=True)
+    from exchange.listings.services import station_problems
+    return problems(listing, for_submit=True) + station_problems(listing)
 
 
 def _effect_submitted(listing: Listing, actor) -> None:
@@ -114,7 +116,9 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
     Transition("objection_upheld", "异议成立，中止交易", frozenset({"publicity"}), "suspended", "objections.decide",
                reason_required=True),
     # 签约 → 结算 → 鉴证 → 完成 (第十六–十八条)
-    Transition("contract_effective", "合同生效，进入结算", frozenset({"contract"}), "settlement", "contracts.manage"),
+    # the last party's signature (第十六条): the contracts service authorised the party or the clerk
+    Transition("contract_effective", "双方签署，合同生效，进入结算", frozenset({"contract"}), "settlement",
+               "contracts.manage", service_authorised=True),
     Transition("settled", "资金结算完成，进入鉴证", frozenset({"settlement"}), "certification", "settlement.manage"),
     Transition("certified", "出具鉴证书，交易完成", frozenset({"certification"}), "completed", "certificates.issue"),
     # 中止 / 重启 (第二十三条): every running clock frozen; a restart gives the remaining time back
@@ -123,17 +127,19 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
                reason_required=True),
     Transition("restart", "重启交易", frozenset({"suspended"}), _restart_target, "listings.suspend",
                reason_required=True),
-    # 违约 (第二十二条): the winner did not sign or pay in time; the center offers the deal to the runner-up
-    # (who accepts: a new deal and its 交易公示) or relists (流拍, then 重新挂牌)
-    Transition("default", "买受人违约", frozenset({"contract", "settlement"}), "defaulted", "defaults.decide",
+    # 违约 (第二十二条): a party did not sign (or the buyer did not pay) in time; after the buyer's default the center
+    # offers the deal to the runner-up (who accepts: a new deal and its 交易公示) or relists (流拍, then 重新挂牌); after
+    # the transferor's, it relists on the transferor's new application or terminates
+    Transition("default", "认定违约", frozenset({"contract", "settlement"}), "defaulted", "defaults.decide",
                reason_required=True),
     Transition("runner_up_accept", "次高报价人接受，进入交易公示", frozenset({"defaulted"}), "publicity",
                "defaults.decide", service_authorised=True),
     Transition("default_relist", "违约后转为流拍，重新挂牌", frozenset({"defaulted"}), "failed", "defaults.decide",
                reason_required=True),
-    # 终结 (第二十四条): decided by the center, before the money is settled
-    Transition("terminate", "终结交易", frozenset({"announced", "trading", "publicity", "contract", "suspended",
-                                             "defaulted"}),
+    # 终结 (第二十四条): decided by the center until the 鉴证书 is issued (once the proceeds were paid out the service
+    # refuses: a dispute)
+    Transition("terminate", "终结交易", frozenset({"announced", "trading", "publicity", "contract", "settlement",
+                                             "certification", "suspended", "defaulted"}),
                "terminated", "listings.terminate", reason_required=True),
     # a relisting after 流拍 goes straight to the center's review
     Transition("relist_submit", "重新挂牌，提交审核", frozenset({"draft"}), "center_review", "listings.center_review",

@@ -186,7 +186,9 @@ def load_refund(entry) -> dict | None:
 
 
 def load_default(entry) -> dict | None:
-    """``listing.default``: the defaulting buyer is the listing's latest deal's."""
+    """``listing.default``: the buyer is the listing's latest deal's; who defaulted (第二十二条) and what happens to
+    the buyer's deposit come from the transition's data (party: buyer / seller / both)."""
+    import json
     ctx = load_listing(entry)
     if ctx is None:
         return None
@@ -195,6 +197,16 @@ def load_default(entry) -> dict | None:
     if deal is None:
         return None
     ctx["buyer_id"] = deal.buyer_id
+    try:
+        party = (json.loads(entry.after or "{}").get("data") or {}).get("party", "buyer")
+    except (ValueError, AttributeError):
+        party = "buyer"
+    ctx["who"] = {"seller": "转让方", "both": "转让方和受让方"}.get(party, "受让方（买受人）")
+    ctx["deposit_text"] = (
+        "受让方交纳的保证金将在 5 个工作日内全额退还，不承担违约责任；交易中心将在转让方重新申请后重新挂牌，或终结交易"
+        if party == "seller" else
+        "受让方交纳的保证金按公告约定不予退还" + ("；交易中心将重新挂牌或终结交易" if party == "both"
+                                                 else "；交易中心将向次高报价人发出要约或重新挂牌"))
     return ctx
 
 
@@ -235,3 +247,18 @@ def recount_people(ctx: dict) -> list[int]:
 
 def offer_link(ctx: dict, user_id: int) -> str:
     return path_for("defaults.offer_page", offer_id=ctx["offer"].id)
+
+
+def load_dispute(entry) -> dict | None:
+    """A mediation application accepted or declined (第二十七条): told to the party that applied online."""
+    from exchange.incidents.models import Dispute
+    d = db.session.get(Dispute, int(entry.object_id))
+    if d is None or d.applicant_user_id is None:
+        return None
+    ctx = _listing_fields(d.listing)
+    ctx.update(dispute=d, buyer_id=d.applicant_user_id, reason=d.outcome or "未填写")
+    return ctx
+
+
+def dispute_link(ctx: dict, user_id: int) -> str:
+    return path_for("mediation.detail", dispute_id=ctx["dispute"].id)

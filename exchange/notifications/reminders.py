@@ -11,6 +11,7 @@ from sqlalchemy import select
 from exchange import clock
 from exchange.db import lock_row
 from exchange.extensions import db
+from exchange.contracts.states import ContractState
 from exchange.money import format_yuan
 from exchange.notifications.models import Notification
 
@@ -168,7 +169,7 @@ def contract_due_ids(now: datetime) -> list[int]:
     from exchange.listings.models import Listing
     rows = db.session.scalars(
         select(Contract).join(Listing, Listing.id == Contract.listing_id)
-        .where(Contract.state.in_(("draft", "confirmed")), Contract.due_at > now,
+        .where(Contract.state.in_(ContractState.UNSIGNED), Contract.due_at > now,
                Contract.due_at <= now + REMIND_HORIZON, Listing.state == "contract")
         .order_by(Contract.due_at, Contract.id)).all()
     return _remind([(c.id, c.due_at, _contract_people(c)) for c in rows], CONTRACT_KEY, now)
@@ -177,11 +178,11 @@ def contract_due_ids(now: datetime) -> list[int]:
 def remind_contract(contract_id: int, now: datetime) -> bool:
     from exchange.contracts.models import Contract
     c = lock_row(db.session, Contract, contract_id)
-    if (c is None or c.state not in ("draft", "confirmed") or c.listing.state != "contract"
+    if (c is None or not c.is_unsigned or c.listing.state != "contract"
             or not is_remind_time(c.due_at, now)):
         return False
     listing = c.listing
-    todo = "在线确认合同并签字盖章" if c.state == "draft" else "上传签字盖章的合同扫描件"
+    todo = "签署合同（在线确认并在纸质合同上签字盖章）"
     return _send_all(_contract_people(c), "contract.due", f"合同签订期限将至：{listing.title}",
                      f"项目 {listing.project_no}「{listing.title}」的合同须于 {when(c.due_at)} 前签订（第十六条），"
                      f"请尽快{todo}，逾期按违约处理。", path_for("contracts.detail", contract_id=c.id), listing.id,

@@ -19,6 +19,7 @@ from exchange.notifications.recipients import (buyer_and_parties, listing_people
                                                load_refund, load_registration, load_settled_listing, load_settlement,
                                                losers, offer_link, parties_and_buyers, recount_people, the_buyer,
                                                transferor)
+from exchange.notifications.recipients import dispute_link, load_dispute
 from exchange.notifications.services import notify
 from exchange.notifications.texts import (certificate_link, contract_link, fill, listing_link, registration_link,
                                           settlement_link)
@@ -84,6 +85,19 @@ RULES: dict[str, Rule] = {
         the_buyer, "逾期未交保证金，视为放弃：{title}",
         "您报名的项目 {no}「{title}」的保证金未在 {deadline} 前到账，按公告约定视为放弃受让意向（第十九条）。"
         "如款项已汇出，到账后将原路退还。", registration_link),)),
+    # 禁止行为 (第二十五条): the buyer whose registration the center disqualified
+    "registration.disqualify": Rule("registration.disqualified", load_registration, (Send(
+        the_buyer, "报名资格被取消：{title}",
+        "交易中心认定您在项目 {no}「{title}」中存在《管理办法》第二十五条禁止的行为，取消您在该项目的报名资格。"
+        "如已交纳保证金，将在 5 个工作日内无息原路退还。认定的事实和理由请在报名页面查看。", registration_link),)),
+    # 纠纷调解 (第二十七条): the party that applied online is told whether the center accepts it
+    "dispute.accept": Rule("dispute.accepted", load_dispute, (Send(
+        the_buyer, "调解申请已受理：{title}",
+        "您就项目 {no}「{title}」提出的纠纷调解申请已受理，交易中心将联系各方组织调解，请保持电话畅通。", dispute_link),)),
+    "dispute.decline": Rule("dispute.declined", load_dispute, (Send(
+        the_buyer, "调解申请不予受理：{title}",
+        "您就项目 {no}「{title}」提出的纠纷调解申请不予受理，理由：{reason}。您仍可以依照合同约定申请仲裁，"
+        "或依法向人民法院提起诉讼（第二十七条）。", dispute_link),)),
     # 成交: the winner, the other paid bidders, the transferor's account
     "deal.concluded": Rule("deal.concluded", load_deal, (
         Send(the_buyer, "恭喜您成交：{title}",
@@ -97,10 +111,11 @@ RULES: dict[str, Rule] = {
     # 签约 / 结算 / 鉴证: due and done
     "contract.open": Rule("contract.due", load_contract, (Send(
         buyer_and_parties, "请签订合同：{title}",
-        "项目 {no}「{title}」交易公示期满，合同草稿已生成。请于 {due} 前在线确认合同并签字盖章（第十六条），"
-        "逾期按违约处理。", contract_link),)),
+        "项目 {no}「{title}」交易公示期满，合同草稿已生成。请于 {due} 前签署合同（在线确认并在纸质合同上签字盖章，"
+        "第十六条），逾期未签署的一方按违约处理。", contract_link),)),
     "contract.effective": Rule("contract.done", load_contract, (Send(
-        buyer_and_parties, "合同已生效：{title}", "项目 {no}「{title}」的合同 {contract_no} 已生效，进入交易资金结算。",
+        buyer_and_parties, "合同已生效：{title}",
+        "项目 {no}「{title}」的合同 {contract_no} 经双方签署已生效，进入交易资金结算，请于 10 日内交清价款（第十七条）。",
         contract_link),)),
     "settlement.open": Rule("settlement.due", load_settlement, (Send(
         the_buyer, "请交付价款：{title}", "项目 {no}「{title}」开始结算。{pay_text}", settlement_link),)),
@@ -116,11 +131,10 @@ RULES: dict[str, Rule] = {
         the_buyer, "保证金已退还：{title}",
         "您为项目 {no}「{title}」交纳的保证金 {amount} 元已退还（银行回单号 {bank_ref}），不计利息，请注意查收。",
         registration_link),)),
-    # 违约 (第二十二条): the defaulting buyer and the transferor's side; the runner-up who is offered the deal
+    # 违约 (第二十二条): the buyer and the transferor's side, told who defaulted; the runner-up who is offered the deal
     "listing.default": Rule("deal.defaulted", load_default, (Send(
-        buyer_and_parties, "买受人违约：{title}",
-        "项目 {no}「{title}」的买受人违约（{reason}），其交纳的保证金按公告约定不予退还（第二十二条）。"
-        "交易中心将向次高报价人发出要约或重新挂牌。"),)),
+        buyer_and_parties, "认定违约：{title}",
+        "交易中心认定项目 {no}「{title}」的{who}违约（{reason}）。{deposit_text}（第二十二条）。"),)),
     "default.offer": Rule("default.offer", load_offer, (Send(
         the_buyer, "您收到成交要约：{title}",
         "项目 {no}「{title}」的原买受人违约，交易中心按您的最后报价 {price} 元向您发出成交要约。"

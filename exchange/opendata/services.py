@@ -183,6 +183,7 @@ def announcement_public(listing: Listing, deal: Deal | None = None) -> dict:
         **_location(listing),
         "quantity": listing.quantity,
         "unit": listing.unit,
+        "current_use": listing.current_use or "",  # 利用现状 (第十四条(一))
         "term_start": listing.term_start,
         "term_end": listing.term_end,
         "price_mode": listing.price_mode,

@@ -1,9 +1,10 @@
 """Buyer application, material upload, qualification and deposit forms."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from exchange.accounts.models import FOREIGN_KIND_LABELS
 from exchange.registrations.services import BUYER_MATERIALS
 
 
@@ -14,6 +15,9 @@ class ApplyForm(FlaskForm):
     agent_id_no = StringField("受托人身份证号", validators=[Optional(), Length(max=18)])
     joint = BooleanField("联合受让")
     joint_members = TextAreaField("联合受让方（每行一个：名称、证件号）", validators=[Optional(), Length(max=2000)])
+    # 实施方案 二(四)3; prefilled from the account's declaration
+    foreign_kind = RadioField("是否为外资企业或境外投资者", choices=list(FOREIGN_KIND_LABELS.items()),
+                              validators=[Optional()])
     accept_declaration = BooleanField("本人已阅读并确认《意向受让方声明与保证》",
                                       validators=[DataRequired("请阅读并确认《意向受让方声明与保证》")])
 
@@ -27,6 +31,9 @@ class ReviewForm(FlaskForm):
     note = TextAreaField("审核意见", validators=[Optional(), Length(max=500)])
     priority_right = BooleanField("享有优先权（同等条件下优先受让）")
     priority_basis = StringField("优先权依据", validators=[Optional(), Length(max=100)])
+    # 外资企业 / 境外投资者 (实施方案 二(四)3): the reviewer's record that the 审批/备案 documents were checked
+    foreign_checked = BooleanField("已核验外商投资审批或备案文件")
+    foreign_check_note = TextAreaField("核验情况", validators=[Optional(), Length(max=500)])
 
 
 class DepositForm(FlaskForm):

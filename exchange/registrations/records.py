@@ -23,5 +23,8 @@ def archive_records(listing, d) -> None:
             "id": reg.id, "buyer_id": reg.buyer_id, "bidder_no": reg.bidder_no, "state": reg.state,
             "reviewed_by_id": reg.reviewed_by_id, "reviewed_at": reg.reviewed_at, "review_note": reg.review_note,
             "priority_right": reg.priority_right, "priority_basis": reg.priority_basis,
-            "deposit_amount": reg.deposit_amount, "paid_at": reg.paid_at, "deposit_arrival": None})
+            "deposit_amount": reg.deposit_amount, "paid_at": reg.paid_at, "deposit_arrival": None,
+            # 外资企业 / 境外投资者 (实施方案 二(四)3): the declaration and the reviewer's check of its documents
+            "foreign_kind": reg.foreign_kind or None, "foreign_checked_by_id": reg.foreign_checked_by_id,
+            "foreign_checked_at": reg.foreign_checked_at, "foreign_check_note": reg.foreign_check_note or None})
     d.objects("registration", [r.id for r in regs])

@@ -11,18 +11,18 @@ import secrets
 from datetime import datetime
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import select
 
 from exchange import clock
 from exchange.access import AccessDenied, require
-from exchange.accounts.models import Role
+from exchange.accounts.models import FOREIGN_KIND_LABELS, FOREIGN_KINDS, Role
 from exchange.audit.services import record
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.money import format_yuan, to_money
-from exchange.registrations.models import Registration, RegistrationMaterial
+from exchange.registrations.models import Registration, RegistrationBan, RegistrationMaterial
 from exchange.registrations.states import REGISTRATION
+from exchange.tradingrules import services as trading_rules
 from exchange.workdays.services import due_after_working_days
 
 BUYER_MATERIALS = {
@@ -34,6 +34,7 @@ BUYER_MATERIALS = {
     "agent_id": "受托人身份证",
     "joint_agreement": "联合受让协议书",
     "representative": "代表推举书",
+    "foreign_approval": "外商投资审批或备案文件（外资企业、境外投资者；受让农用地的须有批准文件）",
     "other": "其他材料",
 }
 
@@ -48,6 +49,8 @@ def required_materials(reg: Registration) -> list[str]:
         kinds += ["entrustment", "agent_id"]
     if reg.joint:
         kinds += ["joint_agreement", "representative"]
+    if reg.is_foreign:  # 实施方案 二(四)3: 外资企业和境外投资者按照有关法律、法规执行
+        kinds += ["foreign_approval"]
     return kinds
 
 
@@ -72,10 +75,15 @@ def authorise_apply(buyer) -> None:
 
 
 def apply(buyer, listing, *, accept_declaration: bool, offer=None, by_agent: bool = False, agent_name: str = "",
-          agent_id_no: str = "", joint: bool = False, joint_members: str = "") -> Registration:
-    """A buyer applies to an announced listing (意向受让登记)."""
+          agent_id_no: str = "", joint: bool = False, joint_members: str = "",
+          foreign_kind: str | None = None) -> Registration:
+    """A buyer applies to an announced listing (意向受让登记).  ``foreign_kind`` is its declaration of 外资企业 /
+    境外投资者 (实施方案 二(四)3); an account that declared it at sign-up need not repeat it, one that never did must."""
     authorise_apply(buyer)
     now = clock.now()
+    ban = active_ban(buyer, now)
+    if ban is not None:  # 第二十五条: barred for a period by the center's finding of a prohibited act
+        raise RegistrationError(ban_message(ban))
     if listing.state != "announced" or listing.announce_end_at is None or now >= listing.announce_end_at:
         raise RegistrationError("该项目不在公告期内，不能报名。")
     if _is_transferor(buyer, listing):
@@ -100,22 +108,53 @@ def apply(buyer, listing, *, accept_declaration: bool, offer=None, by_agent: boo
         raise RegistrationError("委托代理的，请填写受托人姓名和身份证号。", field="agent_name")
     if joint and not joint_members.strip():
         raise RegistrationError("联合受让的，请列明各联合受让方。", field="joint_members")
-    flags = []
     party = buyer.party
+    declared = _foreign_declaration(party, foreign_kind)
+    flags = []
+    if declared in FOREIGN_KINDS:
+        flags.append(f"{FOREIGN_KIND_LABELS[declared]}：须核验外商投资审批或备案文件")
+        if listing.category.farmland:
+            flags.append("外商投资农用地受限制：须有批准文件")
     if listing.category.farmland and party.kind == "organisation" and party.org_type == "enterprise":
         flags.append("工商资本租赁农地：须按农经发〔2015〕3号加强资格审查和风险防范")
     if listing.buyer_restriction == "members":
         flags.append("限本集体经济组织成员受让：请核实成员身份")
-    days = int(current_app.config.get("QUALIFY_WORKING_DAYS", 2))
+    days = trading_rules.value("qualification_review_working_days")  # 中心规则 (the 交易规则 page)
     reg = Registration(listing=listing, buyer=buyer, offer=price, by_agent=by_agent,
                        agent_name=agent_name.strip()[:60], agent_id_no=agent_id_no.strip().upper()[:18],
                        joint=joint, joint_members=joint_members.strip(), declaration_at=now,
-                       flags="；".join(flags), review_due_at=due_after_working_days(now, days).at)
+                       flags="；".join(flags), review_due_at=due_after_working_days(now, days).at,
+                       foreign_kind=declared)
     db.session.add(reg)
     db.session.flush()
     record("registration.apply", f"{buyer.display_name} 报名项目 {listing.project_no}", obj_type="registration",
-           obj_id=reg.id, after={"listing": listing.project_no, "offer": price, "flags": reg.flags})
+           obj_id=reg.id, after={"listing": listing.project_no, "offer": price, "flags": reg.flags,
+                                 "foreign_kind": declared})
     return reg
+
+
+def _foreign_declaration(party, given: str | None) -> str:
+    """What the application declares about 外资企业 / 境外投资者: never less than the account declared (a declared
+    foreign investor cannot shed the flag here — the center corrects a wrong declaration); a first declaration, or a
+    new foreign one, is kept on the account too."""
+    from exchange.accounts.services import AccountError, check_foreign_kind
+    try:
+        given = check_foreign_kind(given, party.kind)
+    except AccountError as exc:
+        raise RegistrationError(exc.message, field="foreign_kind") from None
+    if party.foreign_kind in FOREIGN_KINDS:
+        return party.foreign_kind
+    if not given:
+        if not party.foreign_kind:
+            raise RegistrationError("请声明您是否为外资企业或境外投资者（外资企业和境外投资者受让须按有关法律法规审查）。",
+                                    field="foreign_kind")
+        return party.foreign_kind
+    if given != party.foreign_kind:
+        before = party.foreign_kind
+        party.foreign_kind = given
+        record("party.foreign_kind", f"{party.name} 声明：{FOREIGN_KIND_LABELS[given]}", obj_type="party",
+               obj_id=party.id, before={"foreign_kind": before or None}, after={"foreign_kind": given})
+    return given
 
 
 def authorise_own(buyer, reg: Registration) -> None:
@@ -157,9 +196,11 @@ def authorise_review(reviewer, reg: Registration) -> None:
 
 
 def qualify(reviewer, reg: Registration, note: str = "", *, priority_right: bool = False,
-            priority_basis: str = "") -> Registration:
+            priority_basis: str = "", foreign_checked: bool = False, foreign_check_note: str = "") -> Registration:
     """资格确认: issues the 缴款码, the amount and the deadline (第十三条, 第十九条(一)).  A buyer holding the
-    priority right (本集体经济组织成员、原承包方等, 同等条件优先) is recognised here, with its basis."""
+    priority right (本集体经济组织成员、原承包方等, 同等条件优先) is recognised here, with its basis.  A declared
+    外资企业 / 境外投资者 (实施方案 二(四)3) is qualified only with the reviewer's record that its 审批/备案 documents
+    were checked (``foreign_checked`` and what was checked, ``foreign_check_note``)."""
     authorise_review(reviewer, reg)
     if reg.state != "applied":
         raise RegistrationError(f"报名当前状态为“{reg.state_label}”，不能确认资格。")
@@ -171,6 +212,18 @@ def qualify(reviewer, reg: Registration, note: str = "", *, priority_right: bool
     priority_basis = (priority_basis or "").strip()
     if priority_right and not priority_basis:
         raise RegistrationError("认定优先权的，请写明依据（如：本集体经济组织成员、原承包方）。", field="priority_basis")
+    foreign_check_note = (foreign_check_note or "").strip()
+    if reg.is_foreign:
+        if not foreign_checked:
+            raise RegistrationError(f"报名人声明为{reg.foreign_kind_label}：请查看其上传的外商投资审批或备案文件，"
+                                    "勾选“已核验审批或备案文件”后再确认资格。", field="foreign_checked")
+        if not foreign_check_note:
+            raise RegistrationError("请写明核验了哪些审批或备案文件（文号、批准机关）及核验结论。",
+                                    field="foreign_check_note")
+        if len(foreign_check_note) > 500:
+            raise RegistrationError("核验情况不能超过 500 个字。", field="foreign_check_note")
+        reg.foreign_checked_by_id, reg.foreign_checked_at = reviewer.id, clock.now()
+        reg.foreign_check_note = foreign_check_note
     REGISTRATION.fire(reg, "qualify", reviewer, authorised=True)
     reg.priority_right, reg.priority_basis = bool(priority_right), priority_basis[:100] if priority_right else ""
     reg.reviewed_by_id, reg.reviewed_at, reg.review_note = reviewer.id, clock.now(), (note or "").strip()[:500]
@@ -181,7 +234,9 @@ def qualify(reviewer, reg: Registration, note: str = "", *, priority_right: bool
     record("registration.qualify", f"确认 {reg.buyer.display_name} 的受让资格（项目 {reg.listing.project_no}）",
            obj_type="registration", obj_id=reg.id,
            after={"payment_ref": reg.payment_ref, "deposit": reg.deposit_amount,
-                  "deadline": reg.deposit_deadline_at, "priority_right": reg.priority_basis or None})
+                  "deadline": reg.deposit_deadline_at, "priority_right": reg.priority_basis or None,
+                  **({"foreign_kind": reg.foreign_kind, "foreign_checked": reg.foreign_check_note}
+                     if reg.is_foreign else {})})
     return reg
 
 
@@ -282,3 +337,69 @@ def queue_count(user, state: str) -> int:
     else:
         stmt = stmt.join(Listing).where(scope_clause(user, Listing.org_path))
     return db.session.scalar(stmt) or 0
+
+
+# --- 禁止报名 (第二十五条) ------------------------------------------------------------------------------------------
+
+BAN_MAX_DAYS = 3650
+
+
+def identity_of(user) -> str:
+    """A public account's 身份证号 or 统一社会信用代码 (upper case), or ""."""
+    party = getattr(user, "party", None)
+    return ((party.id_number or party.uscc) or "").upper() if party is not None else ""
+
+
+def active_ban(user, now: datetime | None = None) -> RegistrationBan | None:
+    """The ban in force on ``user`` (by account or by identity number) that ends last, or None."""
+    if user is None or getattr(user, "id", None) is None:
+        return None
+    from sqlalchemy import or_
+    now = now or clock.now()
+    ident = identity_of(user)
+    who = or_(RegistrationBan.user_id == user.id, RegistrationBan.ident == ident) if ident else \
+        RegistrationBan.user_id == user.id
+    return db.session.scalar(select(RegistrationBan).where(who, RegistrationBan.starts_at <= now,
+                                                           RegistrationBan.ends_at > now)
+                             .order_by(RegistrationBan.ends_at.desc(), RegistrationBan.id.desc()).limit(1))
+
+
+def ban_message(ban: RegistrationBan) -> str:
+    d = ban.last_day
+    return (f"交易中心认定您存在《管理办法》第二十五条禁止的行为（{ban.reason}），"
+            f"{d.year}年{d.month}月{d.day}日（含）以前不能报名新的项目，期满后可以正常报名。")
+
+
+def ban_from_registering(actor, *, user=None, ident: str = "", name: str, days: int, reason: str) -> RegistrationBan:
+    """禁止报名 for ``days`` calendar days, counted from the day after the decision (民法典 第二百零一条: the day it
+    starts is not counted) and ending at the close of the last day, Beijing time.  The caller (the center's finding
+    of a prohibited act) states the ground; the account (``user``) and its identity number (``ident``) are barred."""
+    require(actor, "conduct.decide")
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= BAN_MAX_DAYS:
+        raise RegistrationError(f"禁止报名的天数应为 1 至 {BAN_MAX_DAYS} 天。", field="ban_days")
+    ident = (ident or (identity_of(user) if user is not None else "")).strip().upper()[:18]
+    if user is None and not ident:
+        raise RegistrationError("无法确定该当事人的账号或证件号码，不能禁止其报名。", field="ban_days")
+    from datetime import timedelta
+    now = clock.now()
+    ends = clock.local_datetime(clock.today_local() + timedelta(days=days + 1))
+    ban = RegistrationBan(user_id=getattr(user, "id", None), ident=ident, name=(name or "")[:100],
+                          reason=(reason or "")[:300], starts_at=now, ends_at=ends, created_by_id=actor.id)
+    db.session.add(ban)
+    db.session.flush()
+    record("registration.ban", f"禁止 {ban.name} 报名至 {ban.last_day.isoformat()}（含）：{ban.reason}",
+           obj_type="registration_ban", obj_id=ban.id,
+           after={"user_id": ban.user_id, "days": days, "starts_at": now, "ends_at": ends, "reason": ban.reason})
+    return ban
+
+
+def disqualify(actor, reg: Registration, reason: str) -> str:
+    """取消报名资格 (第二十五条): the registration leaves the race through its machine; returns the state it left (a
+    deposit held — ``paid`` — is for the caller to put up for refund through the ledger).  The caller authorised the
+    actor and decided that the listing is still before its deal."""
+    reason = (reason or "").strip()
+    before = REGISTRATION.fire(reg, "disqualify", actor, reason=reason, authorised=True)
+    db.session.flush()
+    record("registration.disqualify", f"取消 {reg.buyer.display_name} 的报名资格（项目 {reg.listing.project_no}）：{reason}",
+           obj_type="registration", obj_id=reg.id, before={"state": before}, after={"state": reg.state, "reason": reason})
+    return before

@@ -1,5 +1,6 @@
 """A buyer's registration (意向受让登记), as a state machine: applied → qualified → paid, or rejected, or
-abandoned when the deposit does not arrive by its deadline (第十三条, 第十九条(一))."""
+abandoned when the deposit does not arrive by its deadline (第十三条, 第十九条(一)), or disqualified (取消资格) when the
+center finds the buyer committed a prohibited act in the listing before its deal (第二十五条)."""
 from __future__ import annotations
 
 from enum import nonmember
@@ -13,13 +14,14 @@ class RegState(States):
     REJECTED = "rejected", "资格未通过"
     PAID = "paid", "保证金已到账"
     ABANDONED = "abandoned", "逾期未交保证金，视为放弃"
+    DISQUALIFIED = "disqualified", "取消资格（存在禁止行为）"
 
     # still standing: not rejected, not lapsed
     LIVE = nonmember(frozenset({"applied", "qualified", "paid"}))
     # a deposit may still arrive; the buyer is in the race (qualified or paid)
     IN_RACE = nonmember(frozenset({"qualified", "paid"}))
-    # the reviewer decided against it or the buyer let it lapse
-    OUT = nonmember(frozenset({"rejected", "abandoned"}))
+    # the reviewer decided against it, the buyer let it lapse, or the center disqualified it (第二十五条)
+    OUT = nonmember(frozenset({"rejected", "abandoned", "disqualified"}))
 
 
 REGISTRATION = Machine("registration", RegState, [
@@ -30,6 +32,10 @@ REGISTRATION = Machine("registration", RegState, [
     Transition("pay", "确认保证金到账", frozenset({"qualified"}), "paid"),
     # the sweeper, at the deposit deadline
     Transition("abandon", "视为放弃", frozenset({"qualified"}), "abandoned"),
+    # 第二十五条: a prohibited act found by the center while the listing is still before its deal
+    # (exchange.incidents.conduct decides it; a deposit held goes back through the normal refund)
+    Transition("disqualify", "取消报名资格", frozenset({"applied", "qualified", "paid"}), "disqualified",
+               "conduct.decide", reason_required=True),
 ], scope=lambda reg: reg.listing.org, what=lambda reg: "报名")
 
 

@@ -14,7 +14,7 @@ from exchange.inputs import arg_page
 from exchange.listings.models import Listing
 from exchange.registrations import services as rsvc
 from exchange.registrations.forms import ApplyForm, DepositForm, RegMaterialForm, ReviewForm
-from exchange.registrations.models import REG_STATE_LABELS, Registration
+from exchange.registrations.models import REG_STATE_LABELS, Registration, RegistrationMaterial
 from exchange.pages import apply_service_error, run_action
 
 bp = Blueprint("registrations", __name__, url_prefix="/registrations")
@@ -41,9 +41,14 @@ def apply(listing_id: int):
     if listing is None or listing.state != "announced":
         abort(404)
     form = ApplyForm()
+    party = current_user.party
+    if request.method == "GET" and party is not None and party.foreign_kind:
+        form.foreign_kind.data = party.foreign_kind
 
     def page(status: int = 200):
-        return render_template("registrations/apply.html", listing=listing, form=form), status
+        ban = rsvc.active_ban(current_user)  # 第二十五条: said before the form is filled in
+        return render_template("registrations/apply.html", listing=listing, form=form,
+                               ban_notice=rsvc.ban_message(ban) if ban else None), status
 
     def refused(exc):
         apply_service_error(form, exc)
@@ -55,7 +60,8 @@ def apply(listing_id: int):
         lambda: rsvc.apply(current_user, listing, accept_declaration=form.accept_declaration.data,
                            offer=form.offer.data or None, by_agent=form.by_agent.data,
                            agent_name=form.agent_name.data or "", agent_id_no=form.agent_id_no.data or "",
-                           joint=form.joint.data, joint_members=form.joint_members.data or ""),
+                           joint=form.joint.data, joint_members=form.joint_members.data or "",
+                           foreign_kind=form.foreign_kind.data or None),
         refused=refused, back=url_for("registrations.apply", listing_id=listing.id),
         then=lambda reg: url_for("registrations.detail", reg_id=reg.id),
         done="报名已提交。请上传第十三条规定的材料，交易中心审核资格后会通知您交纳保证金。")
@@ -122,8 +128,24 @@ def qualify(reg_id: int):
     form = ReviewForm()
     return run_action(lambda: rsvc.qualify(current_user, reg, form.note.data or "",
                                            priority_right=form.priority_right.data,
-                                           priority_basis=form.priority_basis.data or ""),
+                                           priority_basis=form.priority_basis.data or "",
+                                           foreign_checked=form.foreign_checked.data,
+                                           foreign_check_note=form.foreign_check_note.data or ""),
                       form=form, done=lambda r: f"已确认资格，缴款码 {r.payment_ref}。", back=_back(reg))
+
+
+@bp.route("/<int:reg_id>/materials/<int:material_id>")
+@login_required
+def download(reg_id: int, material_id: int):
+    """A material of an application: for the buyer and the staff who may see the application (the reviewer checks
+    the 审批/备案 documents of a foreign investor here)."""
+    reg = _load(reg_id)
+    material = db.session.get(RegistrationMaterial, material_id)
+    if material is None or material.registration_id != reg.id:
+        abort(404)
+    from exchange.uploads import send_stored
+    return send_stored(material.storage_key, material.filename, material.content_type,
+                       inline=request.args.get("inline") == "1")
 
 
 @bp.route("/<int:reg_id>/reject", methods=["POST"])

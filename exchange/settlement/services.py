@@ -123,7 +123,9 @@ def compute_fees(listing, price: Decimal) -> tuple[Decimal, Decimal]:
 
 def effective_contract(deal):
     from exchange.contracts.models import Contract
-    return db.session.scalar(select(Contract).where(Contract.deal_id == deal.id, Contract.state == "effective"))
+    from exchange.contracts.states import ContractState
+    return db.session.scalar(select(Contract).where(Contract.deal_id == deal.id,
+                                                    Contract.state.in_(ContractState.IN_FORCE)))
 
 
 def for_deal(deal) -> Settlement | None:
@@ -216,13 +218,14 @@ def open_when_effective(deal, actor=None) -> Settlement | None:
 def open_missing() -> int:
     """Settlements for listings in 结算中 whose contract is effective but that have none yet."""
     from exchange.contracts.models import Contract
+    from exchange.contracts.states import ContractState
     from exchange.listings.models import Listing
     from exchange.trading.models import Deal
     deals = db.session.scalars(
         select(Deal).join(Listing, Listing.id == Deal.listing_id)
         .join(Contract, Contract.deal_id == Deal.id)
         .outerjoin(Settlement, Settlement.deal_id == Deal.id)
-        .where(Listing.state == "settlement", Contract.state == "effective", Settlement.id.is_(None))).all()
+        .where(Listing.state == "settlement", Contract.state.in_(ContractState.IN_FORCE), Settlement.id.is_(None))).all()
     n = 0
     for deal in deals:
         try:
@@ -323,12 +326,10 @@ def charge_fees(actor, s: Settlement) -> Payout:
         return existing
     listing = s.listing
     name, account_no = (listing.account_name or "").strip(), (listing.account_no or "").strip()
-    if not name or not account_no:
-        raise SettlementError("项目没有登记收款户名和账号，不能划付。请先补正项目的收款账户。")
-    if listing.transferor_kind == "collective" and listing.transferor_name and \
-            name != listing.transferor_name.strip():
-        raise SettlementError("集体资产的交易收益须转入村（组）集体经济组织法人账户（第二十一条），"
-                              "收款户名与转让方名称不一致。")
+    from exchange.listings.proceeds import payee_problem
+    problem = payee_problem(listing)  # 第二十一条, again: the account may have been edited since the submission
+    if problem:
+        raise SettlementError(f"不能划付：{problem}")
     total = s.buyer_fee + s.seller_fee
     if total > 0 and not fees_charged(s):
         entry = ledger.charge_fee(listing, total, actor=actor)
@@ -374,6 +375,61 @@ def approve(checker, payout: Payout) -> Payout:
     """The second finance user approves: the proceeds leave the books, the settlement is done and the
     listing goes on to 鉴证 (第十八条: 3 工作日)."""
     return transfers.approve(PAYOUT_TRANSFER, checker, payout)
+
+
+# --- 终结 during settlement (第二十四条, DESIGN §3.11) ------------------------------------------------------
+
+def termination_problem(listing) -> str:
+    """Why the listing can no longer be terminated because of its money ("" when it can): the proceeds were paid
+    out, or their transfer recorded by finance — that money has left; the case is a dispute (第二十七条)."""
+    from exchange.trading.services import deal_for
+    deal = deal_for(listing)
+    s = for_deal(deal) if deal is not None else None
+    payout = payout_of(s) if s is not None else None
+    if payout is not None and payout.state in ("recorded", "approved"):
+        done = "已划付" if payout.state == "approved" else "已登记划付转账"
+        return (f"交易收益{done}至 {payout.payee_name}，资金已离开指定账户，不能终结交易：请登记纠纷调解（第二十七条），"
+                "已出具鉴证书的可撤销鉴证书。")
+    return ""
+
+
+def unwind_on_termination(listing, actor=None) -> list:
+    """The listing is terminated during 结算 (the settlement stage's termination hook): a payout nobody recorded is
+    cancelled, fees charged go back to the price account, and everything the price account holds (converted deposit,
+    balance, the buyer's fee) is put up for return to the buyer through a four-eyes refund (5 工作日).  The
+    termination service refused earlier when the proceeds had left (:func:`termination_problem`)."""
+    from exchange.trading.services import deal_for
+    deal = deal_for(listing)
+    s = for_deal(deal) if deal is not None else None
+    if s is None or s.is_void:
+        return []
+    db.session.refresh(s, with_for_update=True)
+    payout = payout_of(s)
+    if payout is not None:
+        if payout.state != "pending":
+            raise SettlementError(termination_problem(listing) or "交易收益已划付，不能终结交易。")
+        PAYOUT.fire(payout, "cancel", actor, authorised=True)
+    fee_acc, price_acc = ledger.fee_account(listing), ledger.price_account(listing)
+    fees = ledger.held(fee_acc)
+    if fees > 0:
+        ledger.post("fee_return", [(fee_acc, fees), (price_acc, -fees)], listing=listing, actor=actor,
+                    memo="交易终结，退回已收取的服务费", idempotency_key=f"settlement:{s.id}:fee_return")
+    SETTLEMENT.fire(s, "void", actor, reason="交易终结", authorised=True)
+    opened = []
+    held = ledger.held(price_acc)
+    if held > 0:
+        buyer = deal.registration.buyer
+        sus = ledger.suspense_account(f"JS-{s.id}-terminated", f"{listing.project_no} 交易终结，应退受让方价款"
+                                      f"（{buyer.display_name}）", listing=listing)
+        ledger.post("terminated", [(price_acc, held), (sus, -held)], listing=listing, actor=actor,
+                    memo=f"交易终结，已收价款 {format_yuan(held)} 元挂账待退", idempotency_key=f"settlement:{s.id}:terminated")
+        opened.append(refunds.open_return(sus, "terminated", payee=buyer.display_name))
+    db.session.flush()
+    record("settlement.terminated", f"交易终结，结算作废：{listing.project_no}，退回服务费 {format_yuan(fees)} 元，"
+           f"应退受让方 {format_yuan(held)} 元", obj_type="settlement", obj_id=s.id, actor=_who(actor),
+           after={"fees_returned": fees, "to_return": held, "refunds": [r.id for r in opened],
+                  "payout_cancelled": payout.id if payout is not None else None})
+    return opened
 
 
 # --- lists ----------------------------------------------------------------------------------------

@@ -41,11 +41,12 @@ def _not_opened() -> list[Deal]:
     open it (the fee table could not price it).  Only shown here — the deadline sweeper opens them
     (``settlement.services.open_missing``) once the table is corrected."""
     from exchange.contracts.models import Contract
+    from exchange.contracts.states import ContractState
     from exchange.listings.models import Listing
     return list(db.session.scalars(
         select(Deal).join(Listing, Listing.id == Deal.listing_id).join(Contract, Contract.deal_id == Deal.id)
         .outerjoin(Settlement, Settlement.deal_id == Deal.id)
-        .where(Listing.state == "settlement", Contract.state == "effective", Settlement.id.is_(None))
+        .where(Listing.state == "settlement", Contract.state.in_(ContractState.IN_FORCE), Settlement.id.is_(None))
         .order_by(Deal.id)))
 
 

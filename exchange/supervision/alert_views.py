@@ -115,7 +115,7 @@ FACT_LABELS = {
     "concluded_at": "成交时间", "contact_label": "共用的联系方式", "value": "号码 / 地址 / 账号（已脱敏）",
     "buyer": "受让方", "count": "次数", "days": "统计期（天）",
 }
-STATE_WORDS = {"draft": "草稿", "confirmed": "一方已确认", "awaiting": "待付款", "paid": "价款已到账",
+STATE_WORDS = {"draft": "草稿", "awaiting": "待付款", "paid": "价款已到账",
                "pending": "待登记转账", "recorded": "待复核"}
 
 

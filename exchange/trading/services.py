@@ -118,12 +118,12 @@ def _conclude(listing: Listing, reg: Registration, price: Decimal, method: str, 
     if price < listing.floor_price:
         raise TradingError(f"成交价 {format_yuan(price)} 元低于底价 {format_yuan(listing.floor_price)} 元。")
     now = clock.now()
-    publicity_days = int(current_app.config.get("PUBLICITY_WORKING_DAYS", 3))
+    from exchange.tradingrules import services as trading_rules
+    publicity_days = trading_rules.value("publicity_working_days")  # 中心规则: 交易公示 3 工作日
     deal = Deal(deal_no="CJ-" + (listing.project_no or str(listing.id)).replace("LXNCJY-", ""), listing_id=listing.id,
                 registration_id=reg.id, buyer_id=reg.buyer_id, method=method, price=price,
                 session_id=getattr(bidding, "id", None), concluded_at=now, confirmed_by_id=getattr(actor, "id", None),
-                publicity_end_at=due_after_working_days(now, publicity_days).at,
-                contract_due_at=due_after_working_days(now, 5).at, **extra)
+                publicity_end_at=due_after_working_days(now, publicity_days).at, **extra)
     db.session.add(deal)
     db.session.flush()
     fire(listing, "conclude", actor, data={"deal": deal.deal_no, "method": method, "price": str(price),
@@ -375,6 +375,38 @@ def bids_of(bidding: BiddingSession) -> list[Bid]:
     return list(db.session.scalars(select(Bid).where(Bid.session_id == bidding.id).order_by(Bid.seq)))
 
 
+def counted_bids(bids: list[Bid]) -> list[Bid]:
+    """The bids that still count: not those of a bidder the center disqualified (取消资格, 第二十五条)."""
+    return [b for b in bids if not b.registration.is_disqualified]
+
+
+def hold_session(listing) -> BiddingSession | None:
+    """The listing's scheduled session, locked (a bid or the session's end waits for this transaction), or None."""
+    found = active_session(listing)
+    if found is None or found.state != "scheduled":
+        return None
+    return _lock(found.id)
+
+
+def bidder_out(reg: Registration) -> None:
+    """A bidder disqualified (取消资格, 第二十五条) before the listing's deal: in a scheduled online session the highest
+    price and its holder are those of the bids that still count (the countdown is left as it is); with no paid buyer
+    left and no session to wait for, the listing fails (流拍: 无合格且已交纳保证金的意向受让方).  The session is held
+    (:func:`hold_session`) — best already by the caller, before it read the state it decided on."""
+    listing = reg.listing
+    bidding = hold_session(listing)
+    if bidding is not None and bidding.method == "online_bidding":
+        counted = counted_bids(bids_of(bidding))
+        last = counted[-1] if counted else None
+        bidding.current_price = last.amount if last else None
+        bidding.leader_registration_id = last.registration_id if last else None
+        bidding.leader_priority = bool(last and last.registration.priority_right)
+        db.session.flush()
+    if listing.state == "trading" and bidding is None and not paid_registrations(listing):
+        _fail(listing, "取消资格后，无合格且已交纳保证金的意向受让方")
+    db.session.flush()
+
+
 def bids_digest(bids: list[Bid]) -> str:
     material = "\n".join(f"{b.seq}|{b.registration_id}|{b.amount}|{b.at.isoformat()}" for b in bids)
     return hashlib.sha256(material.encode()).hexdigest()
@@ -390,10 +422,11 @@ def close_session(session_id: int, now: datetime | None = None) -> BiddingSessio
     bids = bids_of(bidding)
     BIDDING_SESSION.fire(bidding, "end")
     bidding.ended_at = bidding.ends_at
+    counted = counted_bids(bids)  # a disqualified bidder's bids no longer count (第二十五条)
     if bidding.method == "sealed_bid":
-        winner = max(bids, key=lambda b: (b.amount, -b.seq)) if bids else None
+        winner = max(counted, key=lambda b: (b.amount, -b.seq)) if counted else None
     else:
-        winner = bids[-1] if bids else None
+        winner = counted[-1] if counted else None
     if winner is not None and winner.amount >= listing.floor_price:
         bidding.outcome = f"竞买号 {winner.registration.bidder_no} 以 {format_yuan(winner.amount)} 元竞得"
         _conclude(listing, winner.registration, winner.amount, bidding.method, None, bidding=bidding)
@@ -451,9 +484,27 @@ def end_publicity_of(deal_id: int, now: datetime) -> bool:
     if pending:
         return False  # the center decides first
     DEAL.fire(deal, "confirm")
-    fire(deal.listing, "publicity_end", None, data={"deal": deal.deal_no})
+    start = trade_complete_at(deal)
+    deal.contract_due_at = due_after_working_days(start, SIGNING_WORKING_DAYS).at
+    fire(deal.listing, "publicity_end", None, data={"deal": deal.deal_no, "trade_complete_at": start.isoformat(),
+                                                    "contract_due_at": deal.contract_due_at.isoformat()})
     publicity_ended.send(deal)  # contracts drafts the contract from its standard template, due in 5 工作日
     return True
+
+
+SIGNING_WORKING_DAYS = 5  # 第十六条: 完成组织交易后 5 个工作日内签订合同
+
+
+def trade_complete_at(deal: Deal) -> datetime:
+    """When 组织交易 is complete (第十六条, DESIGN §3.11): its result is final — the end of 交易公示, or, when an
+    objection was still pending then, the moment the last one was dismissed.  The 5 工作日 to sign start here (counted
+    from the next day: the publicity's end is 24:00 of its last day, so its last instant stands for that day)."""
+    decided = db.session.scalar(select(func.max(Objection.decided_at)).where(
+        Objection.deal_id == deal.id, Objection.state == "dismissed"))
+    if decided is not None:
+        decided = clock.ensure_aware(decided)
+    end = clock.ensure_aware(deal.publicity_end_at) - timedelta(microseconds=1)
+    return max(end, decided) if decided is not None else end
 
 
 def end_publicity(now: datetime) -> int:

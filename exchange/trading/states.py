@@ -27,7 +27,7 @@ class DealState(States):
     SUSPENDED = "suspended", "已中止"
     CONFIRMED = "confirmed", "公示期满"
     VOID = "void", "已撤销"
-    DEFAULTED = "defaulted", "买受人违约"
+    DEFAULTED = "defaulted", "已认定违约"
 
     # the deal stands (one per listing; shown to the public, counted in the statistics): not voided, not defaulted
     LIVE = nonmember(frozenset({"publicity", "suspended", "confirmed"}))
@@ -41,8 +41,8 @@ DEAL = Machine("deal", DealState, [
     Transition("resume", "恢复交易公示", frozenset({"suspended"}), "publicity"),
     # the listing is terminated (第二十四条)
     Transition("void", "撤销成交", frozenset({"publicity", "suspended", "confirmed", "defaulted"}), "void"),
-    # the buyer did not sign or pay in time (第二十二条)
-    Transition("default", "认定买受人违约", frozenset({"confirmed"}), "defaulted", "defaults.decide",
+    # a party did not sign, or the buyer did not pay, in time (第二十二条)
+    Transition("default", "认定违约", frozenset({"confirmed"}), "defaulted", "defaults.decide",
                reason_required=True),
 ], scope=lambda deal: deal.listing.org, what=lambda deal: f"成交 {deal.deal_no} ")
 

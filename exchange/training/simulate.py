@@ -268,8 +268,7 @@ def _config_class(url: str, workdir: Path, inherit: dict):
         PAYMENT_PROVIDERS = "sandbox"
         TESTING = False
 
-    for key in ("SECRET_KEY", "PAYMENT_SANDBOX_SECRET", "PASSWORD_HASH_METHOD", "PUBLIC_BASE_URL",
-                "PUBLICITY_WORKING_DAYS"):
+    for key in ("SECRET_KEY", "PAYMENT_SANDBOX_SECRET", "PASSWORD_HASH_METHOD", "PUBLIC_BASE_URL"):
         if inherit.get(key) not in (None, ""):
             setattr(SimulationConfig, key, inherit[key])
     return SimulationConfig
@@ -482,10 +481,10 @@ class Simulation:
         platform runs ahead of the real one when the database is served."""
         from exchange.catalog.models import Category
         from exchange.extensions import db
+        from exchange.tradingrules.services import value
         from exchange.workdays.services import is_workday
-        from flask import current_app
         today = clock.today_local()
-        publicity = int(current_app.config.get("PUBLICITY_WORKING_DAYS", 3))
+        publicity = value("publicity_working_days")  # the run's own new database: the 交易规则 default
         announce = dict(db.session.execute(select(Category.code, Category.announce_days)).all())
         # a listing takes its announcement, its publicity and four working days more (trading, contract,
         # settlement, certificate); a 流拍 ends the day after its announcement; two spare days at the end
@@ -814,23 +813,19 @@ class Simulation:
         winner = db.session.get(Deal, deal_id).registration.buyer.username
         seller = "农户" if v.fields.get("transferor_kind", "household") == "household" else "村集体经济组织"
         self.next_workday(9, 30)
-        with self.as_user(winner, "受让方确认合同") as buyer:
+        with self.as_user(winner, "受让方签署合同") as buyer:
             csvc.confirm(buyer, contract(), DEMO_PASSWORD)
-        self.say(f"受让方 {buyer.display_name} 输入登录密码确认合同文本")
+        self.say(f"受让方 {buyer.display_name} 输入登录密码在线签署合同")
         self.later_today(10, 0)
-        with self.as_user(v.clerk, "转让方确认合同") as clerk:
-            csvc.confirm(clerk, contract(), DEMO_PASSWORD)
-        self.say(f"交易点信息员 {clerk.display_name} 代无账号的{seller}输入密码确认合同文本")
-        self.later_today(10, 30)
-        with self.as_user(v.clerk, "上传签章合同扫描件") as clerk:
-            csvc.upload_scan(clerk, contract(), DEMO_PDF, "合同签章件.pdf")
-        self.say("交易点上传双方签字盖章的合同扫描件")
-        self.later_today(14, 0)
-        with self.as_user(REVIEWER, "交易中心审核合同") as reviewer:
-            csvc.check(reviewer, contract(), approve=True, note="签章齐全，与确认文本一致",
-                       signed_on=clock.today_local())
+        with self.as_user(v.clerk, "登记转让方纸质签字") as clerk:
+            csvc.confirm(clerk, contract(), DEMO_PASSWORD, DEMO_PDF, "合同签章件.pdf")
         c = contract()
-        self.say(f"交易中心审核签章合同，合同 {c.contract_no} 生效，项目进入资金结算")
+        self.say(f"交易点信息员 {clerk.display_name} 登记无账号的{seller}在纸质合同上的签字并上传签章件，"
+                 f"双方均已签署，合同 {c.contract_no} 生效，项目进入资金结算")
+        self.later_today(14, 0)
+        with self.as_user(REVIEWER, "交易中心核验签章合同") as reviewer:
+            csvc.check(reviewer, contract(), approve=True, note="签章齐全，与双方签署的文本一致")
+        self.say("交易中心核验签章合同扫描件无误（鉴证时查验）")
 
     def settlement(self, deal_id: int) -> None:
         from exchange.extensions import db

@@ -15,6 +15,7 @@ from exchange.access import ACTIONS, AccessDenied, can
 from exchange.db import unique_violation
 from exchange.errors import duplicate_message
 from exchange.extensions import db, login_manager
+from exchange.tradingrules.services import value as trading_rule
 from exchange.workdays.display import fmt_dt, fmt_due, fmt_lastday  # noqa: F401  (Jinja filters; kept importable here)
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -37,6 +38,7 @@ MENU = [
     ("trading.index", "组织交易", "trading.view"),
     ("contracts.index", "合同签订", "contracts.manage"),
     ("disputes.index", "纠纷调解", "disputes.view"),
+    ("conduct.index", "禁止行为认定", "conduct.view"),
     ("settlement.index", "资金结算", "settlement.manage"),
     ("payments.statements", "银行流水对账", "ledger.view"),
     ("ledger.refunds", "保证金退款", "ledger.view"),
@@ -46,6 +48,7 @@ MENU = [
     ("admin.catalog", "交易品种", "catalog.manage"),
     ("settlement.fees", "收费标准", "fees.manage"),
     ("workdays.calendar", "工作日历", "calendar.view"),
+    ("admin.trading_rules", "交易规则设置", "rules.manage"),
     ("admin.tokens", "API 令牌", "tokens.manage"),
     ("supervision.dashboard", "统计监督", "stats.view"),
     ("alerts.index", "监督预警", "alerts.view"),
@@ -58,6 +61,8 @@ def nav_items() -> list[NavItem]:
     items = [NavItem(search, "交易项目", request.path.startswith(search))]
     publicity = url_for("publicity.index")
     items.append(NavItem(publicity, "交易公示", request.path.startswith(publicity) or request.path.startswith("/deals/")))
+    rules = url_for("web.rules")
+    items.append(NavItem(rules, "交易规则", request.path == rules))
     if not current_user.is_authenticated:
         return items
     for endpoint, label, action in MENU:
@@ -144,6 +149,8 @@ def init_app(app: Flask) -> None:
             "training_now": fmt_dt(clock.now()),
             "server_now": fmt_dt(clock.now()),
             "can": lambda action, org=None: can(current_user, action, org),
+            # a center rule's value now (exchange/tradingrules), for the texts that state it: trading_rule("…")
+            "trading_rule": trading_rule,
         }
 
     app.jinja_env.filters["dt"] = fmt_dt

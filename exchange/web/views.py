@@ -21,6 +21,17 @@ def home():
                            latest=latest_announcements(), figures=public_figures())
 
 
+@bp.route("/rules")
+def rules():
+    """统一交易规则 (管理办法 第五条): every rule the platform applies to a trade, with its source — the statutory
+    clocks, the center's own rules (exchange/tradingrules) and each category's 公告期.  Public; only reads."""
+    from exchange.catalog.services import categories
+    from exchange.tradingrules import services as trading_rules
+    return render_template("web/rules.html", statutory=trading_rules.current(trading_rules.statutory_rules()),
+                           center=trading_rules.current(trading_rules.center_rules()),
+                           announce=[(c.name, c.announce_days) for c in categories(include_inactive=False)])
+
+
 @bp.route("/work")
 @login_required
 def work():

@@ -89,6 +89,9 @@ def work_panels(user) -> list[Panel]:
                 panel.queues.append(Queue("待处理的异议", c["objections"],
                                           url_for("publicity.objection_queue", state="pending"),
                                           overdue=c["objections"]))
+                from exchange.incidents.disputes import applied_count
+                panel.queues.append(Queue("待受理的调解申请", applied_count(),
+                                          url_for("disputes.index", state="applied")))
     _deal_queues(panel, user, role)
     if role in (Role.FINANCE, Role.SUPERVISOR):
         from exchange.ledger.queries import refund_counts
@@ -126,7 +129,7 @@ def _deal_queues(panel: Panel, user, role) -> None:
         mine = (select(func.count(Contract.id)).join(Deal, Deal.id == Contract.deal_id).join(Listing)
                 .where(Contract.state == "draft",
                        or_(Deal.buyer_id == user.id, Listing.transferor_user_id == user.id)))
-        panel.queues.append(Queue("待确认的合同", count(mine), url_for("registrations.index", state="paid")))
+        panel.queues.append(Queue("待签署的合同", count(mine), url_for("registrations.index", state="paid")))
         from exchange.incidents.models import RunnerUpOffer
         from exchange.registrations.models import Registration
         offers = count(select(func.count(RunnerUpOffer.id)).join(Registration,
@@ -134,19 +137,28 @@ def _deal_queues(panel: Panel, user, role) -> None:
                        .where(RunnerUpOffer.state == "pending", Registration.buyer_id == user.id))
         if offers:  # 第二十二条: the deal offered to this buyer after the winner's default
             panel.queues.append(Queue("待答复的成交要约", offers, url_for("defaults.my_offers")))
+        from exchange.incidents.disputes import applications_of
+        from exchange.incidents.conduct import against
+        mine = applications_of(user)
+        if mine:  # 第二十七条: its own mediation applications
+            panel.queues.append(Queue("我的调解申请", sum(1 for d in mine if d.is_active), url_for("mediation.mine")))
+        found = against(user)
+        if found:  # 第二十五条: the findings against this account, newest first
+            panel.queues.append(Queue("禁止行为认定", len(found), url_for("conduct.detail", finding_id=found[0].id),
+                                      overdue=len(found)))
         return
     if role in (Role.POINT_CLERK, Role.STATION_REVIEWER):
         stmt = (select(func.count(Contract.id)).join(Listing, Listing.id == Contract.listing_id)
                 .where(Contract.state == "draft", Listing.transferor_user_id.is_(None),
                        scope_clause(user, Listing.org_path)))
-        panel.queues.append(Queue("待代转让方确认的合同", count(stmt), url_for("contracts.index", state="draft")))
+        panel.queues.append(Queue("待代转让方登记签字的合同", count(stmt), url_for("contracts.index", state="draft")))
         return
     if role in (Role.CENTER_REVIEWER, Role.TRADING_OFFICER, Role.SUPERVISOR):
-        panel.queues.append(Queue("待审核的合同签章件", count(select(func.count(Contract.id))
+        panel.queues.append(Queue("待核验的合同签章件", count(select(func.count(Contract.id))
                                                              .where(Contract.state == "uploaded")),
                                   url_for("contracts.index")))
         overdue = count(select(func.count(Contract.id)).join(Listing, Listing.id == Contract.listing_id)
-                        .where(Contract.state.in_(ContractState.OPEN), Contract.due_at < now,
+                        .where(Contract.state.in_(ContractState.UNSIGNED), Contract.due_at < now,
                                Listing.state != "suspended"))
         panel.queues.append(Queue("逾期未签约", overdue, url_for("contracts.index"), overdue=overdue))
     if role in (Role.FINANCE, Role.SUPERVISOR):

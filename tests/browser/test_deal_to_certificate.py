@@ -56,36 +56,38 @@ def test_deal_signing_settlement_certificate(browser, page, phone, live_server, 
     scan = tmp_path / "合同签章件.pdf"
     scan.write_bytes(PDF)
 
-    # the buyer confirms on a phone, re-entering the password
+    # the buyer signs on a phone, re-entering the password
     _in(phone, base, "t_buyer")
     phone.goto(base + f"/registrations/{regs['buyer'].id}")
     phone.click("text=查看合同")
     body = phone.inner_text("body")
-    assert "签约期限" in body or "期限" in body
+    assert "签约期限" in body and "交易公示期满之日起 5 个工作日内" in body
     phone.fill("input[name=password]", "wrong-password")
-    phone.click("button:has-text('确认合同文本')")
+    phone.click("button:has-text('签署合同')")
     assert "密码" in phone.inner_text("body")
     phone.fill("input[name=password]", PASSWORD)
-    phone.click("button:has-text('确认合同文本')")
-    shot(phone, "contract-buyer-confirmed")
-    # the village clerk confirms for the household, which has no account
+    phone.click("button:has-text('签署合同')")
+    phone.wait_for_selector("text=等待对方签署")
+    shot(phone, "contract-buyer-signed")
+    # the village clerk records the household's paper signature (it has no account) with the signed page:
+    # the last signature, the contract is in force (第十六条)
     _in(page, base, "t_point_a1")
     page.goto(base + f"/contracts/{contract.id}")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('确认合同文本')")
     page.set_input_files("input[name=file]", str(scan))
-    page.click("button:has-text('上传扫描件')")
-    sign_out(page)
-    # the center checks the scan and makes the contract effective
-    _in(page, base, "t_reviewer")
-    page.goto(base + f"/contracts/{contract.id}")
-    page.check("input[value=approve]")
-    page.fill("input[name=signed_on]", clock.today_local().isoformat())
-    page.click("button:has-text('提交审核结论')")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('代转让方登记签字')")
+    page.wait_for_selector("text=合同已生效")
     assert "临农交合" in page.inner_text("body")
     sign_out(page)
     db.session.expire_all()
     assert db.session.get(Listing, listing.id).state == "settlement"
+    # the center checks the scan (part of 鉴证)
+    _in(page, base, "t_reviewer")
+    page.goto(base + f"/contracts/{contract.id}")
+    page.check("input[value=approve]")
+    page.click("button:has-text('提交核验结论')")
+    page.wait_for_selector("text=签章合同核验无误")
+    sign_out(page)
 
     # the buyer pays the balance and the buyer's fee through the sandbox bank
     phone.goto(base + f"/registrations/{regs['buyer'].id}")

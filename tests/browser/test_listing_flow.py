@@ -8,7 +8,8 @@ from tests.builders import PDF
 pytestmark = pytest.mark.browser
 
 SELLER_MATERIALS = ["农村产权转出申请书", "转让方资格证明（身份证、营业执照或登记证书）", "产权权属证明（承包经营权证、林权证等）",
-                    "交易标的基本情况材料", "底价及作价依据"]
+                    "交易标的基本情况材料", "底价及作价依据",
+                    "向发包方备案的回执或证明"]  # a household renting out its 承包地 (第十二条(四))
 
 
 def test_point_station_center_public(browser, phone, page, live_server, demo, tmp_path):
@@ -104,6 +105,7 @@ def test_direct_application_with_station_opinion_and_return(browser, page, live_
     page.wait_for_url("**/edit/basic")
     page.fill("input[name=location]", "江南镇团湖村四组")
     page.fill("input[name=quantity]", "6")
+    page.fill("input[name=current_use]", "蔬菜种植")
     save_step(page)
     page.fill("input[name=term_start]", "2027-01-01")
     page.fill("input[name=term_end]", "2029-12-31")
@@ -131,17 +133,19 @@ def test_direct_application_with_station_opinion_and_return(browser, page, live_
     sign_in(page, base, "shenhe")
     page.click("a:has-text('待审核')")
     page.click("text=团湖村四组 6 亩菜地经营权出租")
+    assert "会同江南镇农村产权交易站" in page.inner_text("body")  # 第十四条: not approvable without the station
     page.fill("form[action$='/opinion/request'] textarea[name=reason]", "请核实该地块是否已被他人承包")
-    page.click("button:has-text('发送给江南镇交易站')")
+    page.click("button:has-text('征求江南镇交易站意见')")
     assert "已征求江南镇农村产权交易站意见" in page.inner_text("body")
     sign_out(page)
 
     sign_in(page, base, "zhan_jiangnan")
     page.goto(base + "/listings/?state=center_review")
     page.click("text=团湖村四组 6 亩菜地经营权出租")
-    page.fill("form[action$='/opinion/give'] textarea[name=reason]", "经核实，该地块已于 2025 年流转给他人，尚未到期")
-    page.click("button:has-text('回复意见')")
-    assert "意见已回复交易中心" in page.inner_text("body")
+    page.check("form[action$='/opinion/give'] input[name=verdict][value=disagree]")
+    page.fill("form[action$='/opinion/give'] textarea[name=reasons]", "经核实，该地块已于 2025 年流转给他人，尚未到期")
+    page.click("button:has-text('送出本站意见')")
+    assert "意见已送交易中心" in page.inner_text("body")
     sign_out(page)
 
     sign_in(page, base, "shenhe")

@@ -74,6 +74,7 @@ def test_public_registration_in_browser(page, live_server, seeded):
     page.fill("input[name=username]", "browser_person")
     page.fill("input[name=password]", "Browser2026ok")
     page.fill("input[name=confirm]", "Browser2026ok")
+    page.check("input[name=foreign_kind][value=domestic]")
     page.check("input[name=agree]")
     page.click("form[data-register-form] button[type=submit]")
     page.wait_for_url("**/work")
