@@ -93,7 +93,7 @@ ACTIONS: dict[str, Rule] = {
     "listings.restart_apply": Rule(frozenset({R.POINT_CLERK, R.STATION_REVIEWER, R.CENTER_REVIEWER}),
                                    "代为申请重启交易", scoped=True),
     # 违约 (第二十二条): forfeiture, the offer to the runner-up, or relisting
-    "defaults.decide": Rule(frozenset({R.CENTER_REVIEWER}), "处理买受人违约（没收保证金、向次高报价人要约或重新挂牌）"),
+    "defaults.decide": Rule(frozenset({R.CENTER_REVIEWER}), "认定违约和处理（不可抗力、没收或退还保证金、向次高报价人要约、重新挂牌）"),
     # 纠纷调解 (第二十七条)
     "disputes.view": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER}), "查看纠纷调解记录", read=True),
     "disputes.manage": Rule(frozenset({R.CENTER_REVIEWER}), "登记和办理纠纷调解"),

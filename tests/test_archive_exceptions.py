@@ -235,4 +235,5 @@ def test_a_listing_without_exceptions_has_no_folder_07(app, users, announced, db
     assert manifest["exceptions"] == {"objections": 0, "disputes": 0, "suspensions": 0, "termination": False,
                                       "defaults": 0, "runner_up_offers": 0}
     assert json.loads(z.read("records/exceptions.json")) == {"objections": [], "disputes": [], "suspensions": [],
-                                                             "termination": None, "defaults": []}
+                                                             "termination": None, "defaults": [],
+                                                             "force_majeure": []}

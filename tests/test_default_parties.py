@@ -232,3 +232,49 @@ def test_a_late_signature_before_the_declaration_leaves_nobody_in_default(buyers
     with pytest.raises(dsvc.DefaultError):
         dsvc.declare_default(buyers["center_reviewer"], _listing(db, deal), reason=REASON)
     assert timedelta(0) < contract.effective_at - contract.due_at
+
+
+def test_the_claim_and_its_evidence_are_in_the_archive(app, buyers, online_deal, db):
+    import io
+    import zipfile
+    deal, regs, contract = _contract_with(buyers, online_deal, db, buyer_signs=True, seller_signs=False)
+    claim = fm.file_claim(buyers["center_reviewer"], _listing(db, deal), side="seller",
+                          facts="特大洪水，转让方所在村组整体转移安置，期限内无法到场签字。", document=PDF,
+                          filename="转移安置证明.pdf")
+    fm.decide_claim(buyers["center_reviewer"], claim, accept=True, decision="洪灾属实", extend_days="3")
+    db.session.commit()
+    client = app.test_client()
+    login(client, "t_supervisor", PASSWORD)
+    resp = client.get(f"/listings/{deal.listing_id}/archive.zip")
+    assert resp.status_code == 200
+    z = zipfile.ZipFile(io.BytesIO(resp.data))
+    [record] = [n for n in z.namelist() if n.endswith(f"不可抗力申请-{claim.id:04d}.txt")]
+    body = z.read(record).decode("utf-8")
+    assert "转让方" in body and "不可抗力成立" in body and "洪灾属实" in body
+    assert any(n.endswith("转移安置证明.pdf") and z.read(n) == PDF for n in z.namelist())
+
+
+def test_a_party_claims_force_majeure_from_its_contract_page(app, buyers, online_deal, db):
+    import io
+    deal, regs, contract = _contract_with(buyers, online_deal, db, buyer_signs=False, seller_signs=True)
+    url = f"/contracts/{contract.id}"
+    buyer = app.test_client()
+    login(buyer, "t_buyer", PASSWORD)
+    page = text(buyer.get(url))
+    assert "提出不可抗力申请" in page
+    form = f"/listings/{deal.listing_id}/force-majeure"
+    resp = buyer.post(form, data={"csrf_token": csrf_from(page), "facts": "洪水",
+                                  "document": (io.BytesIO(PDF), "证明.pdf")}, content_type="multipart/form-data")
+    assert resp.status_code == 302 and fm.pending_claim(deal) is None  # refused: the facts are too short
+    assert "10 至 2000 字" in text(buyer.get(url))
+    resp = buyer.post(form, data={"csrf_token": csrf_from(page), "facts": "受让方所在村遭遇特大洪水，道路中断，无法到场签署。",
+                                  "document": (io.BytesIO(PDF), "乡镇证明.pdf")}, content_type="multipart/form-data")
+    assert resp.status_code == 302
+    claim = fm.pending_claim(deal)
+    assert claim is not None and claim.side == "buyer" and claim.filed_by_id == buyers["buyer"].id
+    assert "等待交易中心决定" in text(buyer.get(url))
+    # a stranger cannot claim for this deal
+    other = app.test_client()
+    login(other, "t_buyer_org", PASSWORD)
+    token = csrf_from(text(other.get("/work")))
+    assert other.post(form, data={"csrf_token": token, "facts": "我也想延期签约，因为下雨了很多天。"}).status_code == 403

@@ -47,8 +47,11 @@ class CaseSchema(Schema):
     listing_id = fields.Integer()
     deal_id = fields.Integer(metadata={"description": "违约的成交"})
     deal_no = fields.Function(lambda c: dsvc.deal_of(c).deal_no)
-    registration_id = fields.Integer(metadata={"description": "违约的买受人的报名"})
+    registration_id = fields.Integer(metadata={"description": "该成交的受让方（买受人）的报名"})
     stage = fields.String(metadata={"description": "contract 逾期未签订合同 / settlement 逾期未交清价款"})
+    party = fields.String(metadata={"description": "违约方：buyer 受让方（买受人）/ seller 转让方 / both 双方"})
+    party_label = fields.String()
+    dispute_id = fields.Integer(allow_none=True, metadata={"description": "损失赔偿的纠纷调解记录（第二十七条）"})
     stage_label = fields.String()
     state = fields.String(metadata={"description": "open 待处理 / offered 已要约 / accepted / relisted / closed"})
     state_label = fields.String()
@@ -123,7 +126,7 @@ def _may_read(user, listing) -> bool:
 @blp.arguments(DeclareSchema)
 @blp.response(201, CaseSchema)
 def declare(args, listing_id):
-    """认定买受人违约（中心审核员；签约或结算期限已过）：成交、合同作废，没收保证金，项目转入违约处理中"""
+    """认定违约（中心审核员；签约或结算期限已过）：违约方为未签署合同（或受让方未付清价款）的一方；成交、合同作废；受让方违约的没收保证金，仅转让方违约的全额退还；项目转入违约处理中"""
     user, listing = _listing(listing_id)
     return perform(dsvc.declare_default, user, listing, reason=args["reason"])
 

@@ -51,6 +51,13 @@ class ClaimForm(FlaskForm):
     document = FileField("证明材料（如受灾证明、医院证明、政府部门文件；PDF、JPG 或 PNG）")
 
 
+class PartyClaimForm(FlaskForm):
+    """A party's own claim (the side is the party's): the facts and the evidence."""
+    facts = TextAreaField("不可抗力的事实（发生时间、经过，以及为何不能按期签约或付款）",
+                          validators=[Optional(), Length(max=2000)])
+    document = FileField("证明材料（如受灾证明、医院证明、政府部门文件；PDF、JPG 或 PNG）")
+
+
 class ClaimDecisionForm(FlaskForm):
     decision = RadioField("决定", choices=[("accept", "不可抗力成立，延长期限"), ("reject", "不可抗力不成立")],
                           validators=[DataRequired("请选择决定")])
@@ -329,3 +336,42 @@ def damages_dispute(listing_id: int):
         abort(404)
     return _act(listing, form, "dispute_form", lambda: dsvc.open_damages_dispute(current_user, case),
                 "已登记损失赔偿的纠纷调解记录。", target=lambda d: url_for("disputes.detail", dispute_id=d.id))
+
+
+# --- a party claims 不可抗力 itself, from its contract page -------------------------------------------------------
+
+@bp.app_template_global()
+def party_claim_form():
+    return PartyClaimForm()
+
+
+@bp.app_template_global()
+def force_majeure_claims(listing) -> list:
+    """The listing's 不可抗力 claims, newest first (the contract page shows them to the parties)."""
+    try:
+        return list(reversed(fm.claims_of(listing)))
+    except Exception:  # noqa: BLE001 — a notice must never break the contract page
+        return []
+
+
+@bp.route("/listings/<int:listing_id>/force-majeure", methods=["POST"])
+@login_required
+def party_force_majeure(listing_id: int):
+    """A party (the buyer; the transferor, or the clerk who signs for it) claims 不可抗力 for its own side."""
+    from exchange.contracts.services import contract_for_deal
+    from exchange.trading.services import deal_for
+    listing = db.session.get(Listing, listing_id)
+    if listing is None:
+        abort(404)
+    side = fm.own_side(current_user, listing)
+    if side is None:
+        raise AccessDenied("只有交易双方可以为本方提出不可抗力申请。")
+    deal = deal_for(listing)
+    contract = contract_for_deal(deal) if deal is not None else None
+    back = url_for("contracts.detail", contract_id=contract.id) if contract else url_for("listings.detail",
+                                                                                          listing_id=listing.id)
+    form = PartyClaimForm()
+    return run_action(lambda: fm.file_claim(current_user, listing, side=side, facts=request.form.get("facts", ""),
+                                            document=request.files.get("document")),
+                      done="已提出不可抗力申请，交易中心决定之前不会认定您违约。", back=back + "#force-majeure",
+                      form=form, invalid="提交的内容不完整，请重新填写。")

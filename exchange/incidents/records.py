@@ -109,10 +109,13 @@ def archive_records(listing, ar) -> None:
     for c in cases:
         mine = [o for o in offers if o.case_id == c.id]
         ar.add(f"{folder}/违约/违约-{c.id:04d}-{deal_no.get(c.deal_id, c.deal_id)}.txt", ar.txt(
-            f"买受人违约 #{c.id}（第二十二条）",
+            f"认定违约 #{c.id}（第二十二条）",
             [("项目编号", listing.project_no), ("违约的成交", deal_no.get(c.deal_id)),
-             ("违约方", bidder.get(c.registration_id)), ("违约情形", c.stage_label), ("处理状态", c.state_label),
-             ("认定理由", c.reason), ("没收保证金", f"{c.forfeited} 元"), ("认定人", people.get(c.declared_by_id)),
+             ("违约方", c.party_label + (f"（竞买号 {bidder.get(c.registration_id)}）" if c.buyer_in_default else "")),
+             ("违约情形", c.stage_label), ("处理状态", c.state_label),
+             ("认定理由", c.reason),
+             ("受让方保证金", f"没收 {c.forfeited} 元" if c.buyer_in_default else "全额退还"),
+             ("损失赔偿", f"纠纷调解 #{c.dispute_id}" if c.dispute_id else None), ("认定人", people.get(c.declared_by_id)),
              ("认定时间", ar.local(c.declared_at)), ("次高报价人的新成交", deal_no.get(c.new_deal_id, c.new_deal_id)),
              ("重新挂牌的项目", f"#{c.relisting_id}" if c.relisting_id else None)],
             [("向次高报价人的要约", [f"要约 #{o.id}：竞买号 {bidder.get(o.registration_id)}，价格 {o.price} 元，"
@@ -121,9 +124,26 @@ def archive_records(listing, ar) -> None:
                                      + (f"，说明：{o.answer_note}" if o.answer_note else "") for o in mine])]),
               f"default_case#{c.id}")
         out["defaults"].append({**ar.row(c), "deal_no": deal_no.get(c.deal_id), "stage_label": c.stage_label,
-                                "state_label": c.state_label,
+                                "state_label": c.state_label, "party_label": c.party_label,
                                 "offers": [{**ar.row(o), "bidder_no": bidder.get(o.registration_id),
                                             "state_label": o.state_label} for o in mine]})
+    from exchange.incidents.force_majeure import claims_of
+    claims = claims_of(listing)
+    claim_people = ar.people([cl.decided_by_id for cl in claims] + [cl.filed_by_id for cl in claims])
+    for cl in claims:
+        ar.add(f"{folder}/违约/不可抗力申请-{cl.id:04d}.txt", ar.txt(
+            f"不可抗力申请 #{cl.id}（第二十二条）",
+            [("项目编号", listing.project_no), ("申请方", cl.side_label), ("事实", cl.facts),
+             ("证明材料", f"{cl.document_filename}（SHA-256 {cl.document_sha256}）"), ("提出时间", ar.local(cl.filed_at)),
+             ("决定", cl.state_label), ("理由", cl.decision or None),
+             ("期限", f"{ar.local(cl.due_before)} → {ar.local(cl.due_after)}" if cl.due_after else None),
+             ("登记人", claim_people.get(cl.filed_by_id)),
+             ("决定人", claim_people.get(cl.decided_by_id)), ("决定时间", ar.local(cl.decided_at))]),
+            f"force_majeure_claim#{cl.id}")
+        ar.add_stored(f"{folder}/违约/不可抗力申请-{cl.id:04d}-证明材料-{ar.safe(cl.document_filename)}",
+                      cl.document_key, f"force_majeure_claim#{cl.id}", cl.document_sha256 or None)
+    out["force_majeure"] = [{**ar.row(cl), "state_label": cl.state_label, "side_label": cl.side_label}
+                            for cl in claims]
     ar.data["exceptions"] = out
     ar.data["exception_counts"] = {
         "objections": len(objections), "disputes": len(disputes), "suspensions": len(suspensions),

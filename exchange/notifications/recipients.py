@@ -113,7 +113,7 @@ def load_deal(entry) -> dict | None:
         return None
     ctx = _listing_fields(deal.listing)
     ctx.update(deal=deal, buyer_id=deal.buyer_id, price=format_yuan(deal.price), method=deal.method_label,
-               publicity_end=when(deal.publicity_end_at), contract_due=when(deal.contract_due_at))
+               publicity_end=when(deal.publicity_end_at))
     return ctx
 
 

@@ -102,7 +102,7 @@ RULES: dict[str, Rule] = {
     "deal.concluded": Rule("deal.concluded", load_deal, (
         Send(the_buyer, "恭喜您成交：{title}",
              "项目 {no}「{title}」以 {price} 元成交（{method}），现进入交易公示，公示期至 {publicity_end}。"
-             "公示期满后请按通知于 {contract_due} 前签订合同（第十六条）。"),
+             "公示期满之日起 5 个工作日内签订合同（第十六条），届时另行通知具体期限。"),
         Send(losers, "项目已成交，您未成交：{title}",
              "项目 {no}「{title}」已成交，您未成交。您交纳的保证金将在 5 个工作日内无息退还（第十九条）。"),
         Send(transferor, "您的项目已成交：{title}",

@@ -20,7 +20,8 @@ def test_default_then_the_runner_up_accepts(browser, page, phone, live_server, b
     page.click("text=违约处理（第二十二条）")
     page.fill("textarea[name=reason]", "买受人逾期未签订合同，经电话和书面催告仍未签订")
     page.once("dialog", lambda d: d.accept())
-    page.click("button:has-text('认定违约')")
+    assert "未签署的一方" in page.inner_text("main")
+    page.click("button:has-text('认定受让方（买受人）违约')")
     page.wait_for_selector("text=已认定受让方（买受人）违约")
     assert "16,000.00" in page.inner_text("main")  # the forfeited deposit
     page.click("button:has-text('发出要约')")
@@ -80,6 +81,7 @@ def test_the_transferor_does_not_sign_and_the_buyer_gets_the_deposit_back(browse
     refund = _db.session.scalar(select(Refund).where(Refund.registration_id == deal.registration_id))
     assert refund is not None and refund.reason == "seller_default" and str(refund.amount) == "16000.00"
 
+    sign_in(phone, base, "t_buyer", PASSWORD)  # a week later: the phone's session has expired
     phone.goto(base + "/notifications/")
     body = phone.inner_text("main")
     assert "转让方" in body and "违约" in body and "全额退还" in body and "不予退还" not in body
