@@ -18,6 +18,7 @@ from exchange.audit.models import AuditEntry
 from exchange.contracts.models import Contract
 from exchange.deadlines import recount
 from exchange.deadlines.sweeper import sweep
+from exchange.extensions import db as _db
 from exchange.incidents import suspension as ssvc
 from exchange.listings.models import Listing
 from exchange.notifications.models import Notification
@@ -142,89 +143,117 @@ def test_confirming_the_notice_makes_it_the_years_calendar(users, db):
 
 
 # --- running deadlines recounted ------------------------------------------------------------------------
+#
+# The 2027 notice against the law's provisional 2027: 元旦 1-1 (Fri) … 1-4 (Mon) off instead of 1-1 only, and
+# Saturday 1-9 worked.  A deal concluded on Wednesday 2026-12-30 is in 交易公示 (3 工作日) until 1-5 24:00 on the
+# provisional calendar (12-31, [1-1 元旦, weekend], 1-4, 1-5); its 签约 clock (5 工作日, 第十六条) only starts when the
+# publicity ends — before that ``deal.contract_due_at`` is None and nothing of it is recounted.  The losing
+# bidder's deposit is refunded within 5 工作日 of the deal (12-31, 1-4, 1-5, 1-6, 1-7).
 
-def test_a_contract_clock_started_2026_12_30_is_recounted_when_2027_is_confirmed(users, db):
+def contract_of(deal) -> Contract | None:
+    return _db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
+
+
+def test_a_deal_concluded_2026_12_30_is_recounted_when_2027_is_confirmed(users, db):
     listing, deal = deal_concluded_on(users, bj(2026, 12, 30))
-    # provisional 2027: 12-31, (元旦 1-1), 1-4, 1-5, 1-6, 1-7
-    assert deal.contract_due_at == end_of(2027, 1, 7)
-    assert deal.publicity_end_at == end_of(2027, 1, 5)  # 12-31, 1-4, 1-5
+    assert deal.publicity_end_at == end_of(2027, 1, 5)  # provisional: 12-31, (元旦 1-1, weekend), 1-4, 1-5
+    assert deal.contract_due_at is None  # 第十六条: the 签约 clock starts when the publicity ends
     clock.freeze(bj(2026, 12, 31, 9))
     parsed = notices.parse_notice(NOTICE_2027)
     preview = wd.preview_change(wd.notice_change(parsed))
     assert {(m.model, m.field, m.old, m.new) for m in preview} == {
-        ("deal", "contract_due_at", end_of(2027, 1, 7), end_of(2027, 1, 8)),
+        # the notice: 12-31, (1-1 … 1-4 元旦), 1-5, 1-6
         ("deal", "publicity_end_at", end_of(2027, 1, 5), end_of(2027, 1, 6)),
-        ("refund", "due_at", end_of(2027, 1, 7), end_of(2027, 1, 8))}  # the loser's deposit, 5 工作日
-    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 7)  # a preview writes nothing
+        # the loser's deposit, 5 工作日 from the deal: 12-31, 1-5, 1-6, 1-7, 1-8
+        ("refund", "due_at", end_of(2027, 1, 7), end_of(2027, 1, 8))}
+    assert db.session.get(Deal, deal.id).publicity_end_at == end_of(2027, 1, 5)  # a preview writes nothing
 
     moved = wd.apply_notice(parsed, NOTICE_2027, users["admin"])
     db.session.commit()
     assert moved == preview
     db.session.expire_all()
     deal = db.session.get(Deal, deal.id)
-    assert deal.contract_due_at == end_of(2027, 1, 8) and deal.publicity_end_at == end_of(2027, 1, 6)
+    assert deal.publicity_end_at == end_of(2027, 1, 6) and deal.contract_due_at is None
     entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "deadline.recomputed")))
-    assert len(entries) == 3 and all(e.object_id == str(listing.id) for e in entries)
-    assert any("签约期限由 2027年01月07日 24:00 调整为 2027年01月08日 24:00" in e.summary for e in entries)
+    assert len(entries) == 2 and all(e.object_id == str(listing.id) for e in entries)
+    assert any("交易公示期由 2027年01月05日 24:00 调整为 2027年01月06日 24:00" in e.summary for e in entries)
     # the parties are told: the buyer, the clerk who submitted it
     told = {(n.user_id, n.body) for n in db.session.scalars(select(Notification).where(
         Notification.kind == "deadline.moved"))}
     for person in ("buyer", "point_a1"):
-        bodies = [b for uid, b in told if uid == users[person].id]
-        assert any("因节假日安排调整" in b and "签约期限由 2027年01月07日 24:00 调整为 2027年01月08日 24:00" in b
-                   for b in bodies), person
+        assert [b for uid, b in told if uid == users[person].id] == [
+            f"因节假日安排调整，项目 {listing.project_no}「{listing.title}」的交易公示期由 2027年01月05日 24:00 调整为 "
+            "2027年01月06日 24:00。请按新的期限办理。"], person
     # the loser is told of the refund's date only
     assert [b for uid, b in told if uid == users["buyer_org"].id] == [
         f"因节假日安排调整，项目 {listing.project_no}「{listing.title}」的保证金退还期限由 2027年01月07日 24:00 调整为 "
         "2027年01月08日 24:00。请按新的期限办理。"]
 
-    # the clock really runs on the new date: publicity ends on 1-6, the contract opens due 1-8
+    # the clock really runs on the new date: the publicity is not over at the old 1-5 24:00 …
+    clock.freeze(end_of(2027, 1, 5) + timedelta(minutes=1))
+    sweep()
+    db.session.expire_all()
+    assert db.session.get(Deal, deal.id).state == "publicity" and contract_of(deal) is None
+    # … but at 1-6 24:00; the contract opens due 5 工作日 later on the confirmed calendar:
+    # 1-7, 1-8, Saturday 1-9 worked, 1-11, 1-12 (provisional, without 1-9, it would have been 1-13)
     clock.freeze(end_of(2027, 1, 6) + timedelta(minutes=1))
     sweep()
     db.session.expire_all()
-    contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
-    assert contract is not None and contract.due_at == end_of(2027, 1, 8)
+    deal = db.session.get(Deal, deal.id)
+    assert db.session.get(Listing, listing.id).state == "contract"
+    assert deal.contract_due_at == end_of(2027, 1, 12) and contract_of(deal).due_at == end_of(2027, 1, 12)
 
 
 def test_a_passed_deadline_is_left_alone(users, db):
     listing, deal = deal_concluded_on(users, bj(2026, 12, 30))
     clock.freeze(bj(2027, 1, 6, 10))  # publicity ended 1-5 24:00 (provisional)
-    # even before the sweeper has acted on it, a passed deadline is not moved
+    # even before the sweeper has acted on it, a passed deadline is not moved (and no 签约 clock runs yet)
     preview = wd.preview_change(wd.notice_change(notices.parse_notice(NOTICE_2027)))
     assert db.session.get(Deal, deal.id).state == "publicity"
-    assert {(m.model, m.field) for m in preview} == {("deal", "contract_due_at"), ("refund", "due_at")}
-    sweep()  # the contract opens
+    assert {(m.model, m.field, m.old, m.new) for m in preview} == {
+        ("refund", "due_at", end_of(2027, 1, 7), end_of(2027, 1, 8))}
+    sweep()  # the publicity ends as it was counted; the contract opens
     db.session.expire_all()
     assert db.session.get(Listing, listing.id).state == "contract"
-    contract = db.session.scalar(select(Contract).where(Contract.deal_id == deal.id))
-    assert contract.due_at == end_of(2027, 1, 7)
+    deal = db.session.get(Deal, deal.id)
+    contract = contract_of(deal)
+    # 5 工作日 from the publicity's end (provisional): 1-6, 1-7, 1-8, (weekend 1-9, 1-10), 1-11, 1-12
+    assert deal.contract_due_at == end_of(2027, 1, 12) and contract.due_at == end_of(2027, 1, 12)
     moved = wd.apply_notice(notices.parse_notice(NOTICE_2027), NOTICE_2027, users["admin"])
     db.session.commit()
-    assert {(m.model, m.field) for m in moved} == {("deal", "contract_due_at"), ("contract", "due_at"),
-                                                   ("refund", "due_at")}
+    # the 签约 clock is counted again from the moment 组织交易 was complete — the publicity's end as it happened,
+    # 1-5 24:00 — on the confirmed calendar: 1-6, 1-7, 1-8, Saturday 1-9 worked, 1-11.  (元旦 1-4, a day of the
+    # publicity already over, changes nothing.)
+    assert {(m.model, m.field, m.old, m.new) for m in moved} == {
+        ("deal", "contract_due_at", end_of(2027, 1, 12), end_of(2027, 1, 11)),
+        ("contract", "due_at", end_of(2027, 1, 12), end_of(2027, 1, 11)),
+        ("refund", "due_at", end_of(2027, 1, 7), end_of(2027, 1, 8))}
     db.session.expire_all()
     deal = db.session.get(Deal, deal.id)
     assert deal.publicity_end_at == end_of(2027, 1, 5)  # passed and acted on: never moved
-    assert deal.contract_due_at == end_of(2027, 1, 8)
-    assert db.session.get(Contract, contract.id).due_at == end_of(2027, 1, 8)
+    assert deal.contract_due_at == end_of(2027, 1, 11)
+    assert db.session.get(Contract, contract.id).due_at == end_of(2027, 1, 11)
 
 
 def test_a_suspended_clock_keeps_its_remaining_working_days(users, db):
     listing, deal = deal_concluded_on(users, bj(2026, 12, 30))
+    # suspended in 交易公示: its clock is frozen; the 签约 clock has not started, so there is none to freeze
     clock.freeze(bj(2026, 12, 31, 10))
     s = ssvc.suspend(users["center_reviewer"], listing, ground="authority", basis="临农函〔2026〕9号：权属待核实",
                      document=PDF, document_filename="中止通知.pdf")
     db.session.commit()
-    frozen = {c["field"]: c["remaining"] for c in ssvc.frozen_clocks(s) if c["model"] == "deal"}
-    assert frozen == {"publicity_end_at": 2, "contract_due_at": 4}  # after 12-31: 1-4, 1-5 | 1-4 … 1-7
+    frozen = {(c["model"], c["field"]): c["remaining"] for c in ssvc.frozen_clocks(s)
+              if c["model"] in ("deal", "contract")}
+    assert frozen == {("deal", "publicity_end_at"): 2}  # after 12-31: 1-4, 1-5
 
     moved = wd.apply_notice(notices.parse_notice(NOTICE_2027), NOTICE_2027, users["admin"])
     db.session.commit()
     assert [(m.model, m.field) for m in moved] == [("refund", "due_at")]  # refunds keep running; the rest is frozen
     db.session.expire_all()
-    assert {c["field"]: c["remaining"] for c in ssvc.frozen_clocks(ssvc.open_suspension(listing))
-            if c["model"] == "deal"} == frozen
-    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 7)
+    assert {(c["model"], c["field"]): c["remaining"] for c in ssvc.frozen_clocks(ssvc.open_suspension(listing))
+            if c["model"] in ("deal", "contract")} == frozen
+    deal = db.session.get(Deal, deal.id)
+    assert deal.publicity_end_at == end_of(2027, 1, 5) and deal.contract_due_at is None
 
     # restarted on Wednesday 2027-01-06: the remaining days counted on the confirmed calendar
     clock.freeze(bj(2027, 1, 6, 10))
@@ -233,21 +262,50 @@ def test_a_suspended_clock_keeps_its_remaining_working_days(users, db):
     ssvc.decide_restart(users["center_reviewer"], listing, approve=True, decision="同意重启")
     db.session.commit()
     deal = db.session.get(Deal, deal.id)
-    assert deal.publicity_end_at == end_of(2027, 1, 8)  # 1-7, 1-8
-    assert deal.contract_due_at == end_of(2027, 1, 11)  # 1-7, 1-8, Saturday 1-9 worked, 1-11
+    assert deal.publicity_end_at == end_of(2027, 1, 8) and deal.contract_due_at is None  # 1-7, 1-8
 
-    # a later change recounts a restored clock from the restart, not from the deal: a day of the suspension
-    # changed afterwards moves nothing, a day after the restart does
-    wd.set_override(date(2027, 1, 5), False, "临时放假", users["admin"])
+    # the publicity ends on 1-8: 5 工作日 to sign — Saturday 1-9 worked, 1-11, 1-12, 1-13, 1-14
+    clock.freeze(end_of(2027, 1, 8) + timedelta(minutes=1))
+    sweep()
+    db.session.expire_all()
+    deal = db.session.get(Deal, deal.id)
+    contract = contract_of(deal)
+    assert deal.contract_due_at == end_of(2027, 1, 14) and contract.due_at == end_of(2027, 1, 14)
+
+    # suspended again in 签约 on Monday 1-11: the deal's and the contract's signing clock are frozen
+    clock.freeze(bj(2027, 1, 11, 10))
+    listing = db.session.get(Listing, listing.id)
+    s = ssvc.suspend(users["center_reviewer"], listing, ground="authority", basis="临农函〔2027〕2号：权属待核实",
+                     document=PDF, document_filename="中止通知.pdf")
+    db.session.commit()
+    assert {(c["model"], c["field"]): c["remaining"] for c in ssvc.frozen_clocks(s)
+            if c["model"] in ("deal", "contract")} == {
+        ("deal", "contract_due_at"): 3, ("contract", "due_at"): 3}  # after 1-11: 1-12, 1-13, 1-14
+
+    # restarted on Wednesday 1-13: 1-14, 1-15, (weekend 1-16, 1-17), 1-18
+    clock.freeze(bj(2027, 1, 13, 10))
+    listing = db.session.get(Listing, listing.id)
+    ssvc.apply_restart(users["center_reviewer"], listing, reason="权属已核实，申请重启")
+    ssvc.decide_restart(users["center_reviewer"], listing, approve=True, decision="同意重启")
     db.session.commit()
     deal = db.session.get(Deal, deal.id)
-    assert deal.publicity_end_at == end_of(2027, 1, 8) and deal.contract_due_at == end_of(2027, 1, 11)
-    wd.set_override(date(2027, 1, 7), False, "临时放假", users["admin"])
+    assert deal.contract_due_at == end_of(2027, 1, 18)
+    assert db.session.get(Contract, contract.id).due_at == end_of(2027, 1, 18)
+
+    # a later change recounts a restored clock from the restart, not from the deal nor the publicity's end: a day
+    # of the suspension changed afterwards moves nothing, a day after the restart does
+    wd.set_override(date(2027, 1, 12), False, "临时放假", users["admin"])
     db.session.commit()
-    deal = db.session.get(Deal, deal.id)
-    assert deal.publicity_end_at == end_of(2027, 1, 9) and deal.contract_due_at == end_of(2027, 1, 12)
+    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 18)
+    assert db.session.get(Contract, contract.id).due_at == end_of(2027, 1, 18)
+    wd.set_override(date(2027, 1, 15), False, "临时放假", users["admin"])
+    db.session.commit()
+    # 1-14, (1-15 off, weekend), 1-18, 1-19
+    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 19)
+    assert db.session.get(Contract, contract.id).due_at == end_of(2027, 1, 19)
 
 
+@pytest.mark.article("第二十三条")
 def test_a_suspended_announcement_keeps_its_buyers_clocks(users, db):
     """Suspended during the 公告期: the listing's and the qualified buyer's deposit deadline stay frozen."""
     from exchange.registrations import services as rsvc
@@ -269,21 +327,40 @@ def test_a_suspended_announcement_keeps_its_buyers_clocks(users, db):
 
 def test_an_override_and_its_removal_recount_too(users, db):
     listing, deal = deal_concluded_on(users, bj(2026, 12, 30))
+    # in 交易公示 (12-31, 1-4, 1-5 provisional): 1-5 off → 12-31, 1-4, 1-6
     wd.set_override(date(2027, 1, 5), False, "临时放假", users["admin"])
     db.session.commit()
     deal = db.session.get(Deal, deal.id)
-    assert deal.contract_due_at == end_of(2027, 1, 8) and deal.publicity_end_at == end_of(2027, 1, 6)
+    assert deal.publicity_end_at == end_of(2027, 1, 6) and deal.contract_due_at is None
     assert wd.remove_override(date(2027, 1, 5), users["admin"])
     db.session.commit()
     deal = db.session.get(Deal, deal.id)
-    assert deal.contract_due_at == end_of(2027, 1, 7) and deal.publicity_end_at == end_of(2027, 1, 5)
-    # confirming by hand with nothing entered drops the law's 元旦 → earlier; withdrawing gives it back
+    assert deal.publicity_end_at == end_of(2027, 1, 5) and deal.contract_due_at is None
+    # confirming by hand with nothing entered drops the law's 元旦 → earlier (12-31, 1-1, 1-4); withdrawing gives
+    # it back
     wd.confirm_year(2027, users["admin"], "")
     db.session.commit()
-    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 6)
+    assert db.session.get(Deal, deal.id).publicity_end_at == end_of(2027, 1, 4)
     wd.unconfirm_year(2027, users["admin"])
     db.session.commit()
-    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 7)
+    assert db.session.get(Deal, deal.id).publicity_end_at == end_of(2027, 1, 5)
+
+    # in 签约: the publicity over 1-5 24:00, 5 工作日 to sign — 1-6, 1-7, 1-8, 1-11, 1-12
+    clock.freeze(bj(2027, 1, 6, 10))
+    sweep()
+    db.session.expire_all()
+    deal = db.session.get(Deal, deal.id)
+    contract = contract_of(deal)
+    assert deal.contract_due_at == end_of(2027, 1, 12) and contract.due_at == end_of(2027, 1, 12)
+    # 1-8 off → 1-6, 1-7, 1-11, 1-12, 1-13 (the deal's clock and the contract's alike); removed → back
+    wd.set_override(date(2027, 1, 8), False, "临时放假", users["admin"])
+    db.session.commit()
+    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 13)
+    assert db.session.get(Contract, contract.id).due_at == end_of(2027, 1, 13)
+    assert wd.remove_override(date(2027, 1, 8), users["admin"])
+    db.session.commit()
+    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 12)
+    assert db.session.get(Contract, contract.id).due_at == end_of(2027, 1, 12)
 
 
 def test_an_announcement_and_its_deposit_deadline_move_together(users, db):
@@ -306,14 +383,29 @@ def test_deadlines_stored_on_the_weekday_guess_are_recounted_once(users, db, app
     """Deadlines stored by the version that took every weekday of 2027 for a working day."""
     with wd.weekday_guess():
         listing, deal = deal_concluded_on(users, bj(2026, 12, 30))
-    assert deal.contract_due_at == end_of(2027, 1, 6)  # 元旦 counted as a working day
+    assert deal.publicity_end_at == end_of(2027, 1, 4)  # 12-31, 元旦 1-1 counted as a working day, 1-4
+    assert deal.contract_due_at is None
     result = app.test_cli_runner().invoke(args=["calendar", "recount", "--from-weekday-guess", "--dry-run"])
-    assert result.exit_code == 0 and "将调整 3 个期限" in result.output
-    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 6)
+    # the publicity (→ 12-31, 1-4, 1-5) and the loser's refund (12-31, 1-1, 1-4, 1-5, 1-6 → … 1-7)
+    assert result.exit_code == 0 and "将调整 2 个期限" in result.output
+    assert "交易公示期：2027年01月04日 24:00 → 2027年01月05日 24:00" in result.output
+    assert "保证金退还期限：2027年01月06日 24:00 → 2027年01月07日 24:00" in result.output
+    assert db.session.get(Deal, deal.id).publicity_end_at == end_of(2027, 1, 4)
     result = app.test_cli_runner().invoke(args=["calendar", "recount", "--from-weekday-guess"])
-    assert result.exit_code == 0 and "调整了 3 个期限" in result.output
+    assert result.exit_code == 0 and "调整了 2 个期限" in result.output
     db.session.expire_all()
-    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 7)
+    assert db.session.get(Deal, deal.id).publicity_end_at == end_of(2027, 1, 5)
+    # the publicity ends on the recounted day, not on the guessed one; the 签约 clock starts from it:
+    # 1-6, 1-7, 1-8, 1-11, 1-12
+    clock.freeze(end_of(2027, 1, 4) + timedelta(minutes=1))
+    sweep()
+    db.session.expire_all()
+    assert db.session.get(Deal, deal.id).state == "publicity"
+    clock.freeze(end_of(2027, 1, 5) + timedelta(minutes=1))
+    sweep()
+    db.session.expire_all()
+    deal = db.session.get(Deal, deal.id)
+    assert deal.contract_due_at == end_of(2027, 1, 12) and contract_of(deal).due_at == end_of(2027, 1, 12)
 
 
 # --- warnings and marks ---------------------------------------------------------------------------------
@@ -338,14 +430,24 @@ def test_work_page_warns_the_admin_and_the_center_only(app, users, db):
 
 def test_due_dates_in_a_provisional_year_are_marked(app, users, db):
     listing, deal = deal_concluded_on(users, bj(2026, 12, 30))
+    # in 交易公示: its end is the running clock (the 签约 clock has not started)
     page = plain(text(as_user(app, "t_point_a1").get(f"/listings/{listing.id}")))
-    assert "签约期限" in page and "2027-01-07 24:00（暂按法定节假日推算）" in page
+    assert "交易公示期" in page and "2027-01-05 24:00（暂按法定节假日推算）" in page
+    assert "签约期限" not in page
     public = plain(text(app.test_client().get(f"/projects/{listing.project_no}")))
-    assert "2027-01-05 24:00（暂按法定节假日推算）" in public  # 公示至
+    assert "公示至 2027-01-05 24:00（暂按法定节假日推算）" in public
+    # in 签约: 1-6, 1-7, 1-8, 1-11, 1-12 on the provisional calendar
+    clock.freeze(bj(2027, 1, 6, 10))
+    sweep()
+    db.session.commit()
+    page = plain(text(as_user(app, "t_point_a1").get(f"/listings/{listing.id}")))
+    assert "签约期限" in page and "2027-01-12 24:00（暂按法定节假日推算）" in page
     wd.apply_notice(notices.parse_notice(NOTICE_2027), NOTICE_2027, users["admin"])
     db.session.commit()
-    public = plain(text(app.test_client().get(f"/projects/{listing.project_no}")))
-    assert "2027-01-06 24:00" in public and "暂按法定节假日推算" not in public
+    db.session.expire_all()
+    page = plain(text(as_user(app, "t_point_a1").get(f"/listings/{listing.id}")))
+    due = clock.to_local(db.session.get(Deal, deal.id).contract_due_at - timedelta(microseconds=1))
+    assert f"{due:%Y-%m-%d} 24:00" in page and "暂按法定节假日推算" not in page
 
 
 # --- the admin's page ---------------------------------------------------------------------------------
@@ -359,15 +461,21 @@ def test_admin_pastes_previews_and_confirms_the_notice(app, users, db):
     resp = admin.post("/admin/calendar/notice", data={"csrf_token": csrf_from(page), "text": NOTICE_2027})
     body = text(resp)
     assert resp.status_code == 200 and "解析成功，尚未生效" in body
-    assert "将调整 3 个期限" in body and "2027-01-07 24:00" in body and "2027-01-08 24:00" in body
+    # the deal's 交易公示 1-5 → 1-6 and the loser's refund 1-7 → 1-8 (no 签约 clock runs yet)
+    assert "将调整 2 个期限" in body
+    moves = plain(body.split('id="moves"', 1)[1].split("</table>", 1)[0])
+    assert "交易公示期" in moves and "2027-01-05 24:00" in moves and "2027-01-06 24:00" in moves
+    assert "保证金退还期限" in moves and "2027-01-07 24:00" in moves and "2027-01-08 24:00" in moves
+    assert "签约期限" not in moves
     assert "2027 年 12 月" in body and "元旦调休上班" in body  # the whole year's grid
     assert db.session.get(CalendarYear, 2027) is None  # nothing saved yet
     resp = admin.post("/admin/calendar/notice/confirm", data={
         "csrf_token": csrf_from(body), "text": NOTICE_2027, "digest": csrf_digest(body), "note": "测试"},
         follow_redirects=True)
-    assert resp.status_code == 200 and "已按国务院办公厅通知确认 2027 年节假日安排，调整了 3 个期限" in text(resp)
+    assert resp.status_code == 200 and "已按国务院办公厅通知确认 2027 年节假日安排，调整了 2 个期限" in text(resp)
     assert wd.year_status(2027) == "confirmed"
-    assert db.session.get(Deal, deal.id).contract_due_at == end_of(2027, 1, 8)
+    deal = db.session.get(Deal, deal.id)
+    assert deal.publicity_end_at == end_of(2027, 1, 6) and deal.contract_due_at is None
 
 
 def csrf_digest(html: str) -> str:
@@ -426,11 +534,20 @@ def test_api_preview_and_confirm(app, users, db):
     assert bad.status_code == 422 and bad.get_json()["error"] == "notice_unreadable"
     assert "一、元旦" in bad.get_json()["fields"]["text"][0]
     body = c.post("/api/v1/calendar/notice", json={"text": NOTICE_2027}, headers=headers).get_json()
-    assert body["year"] == 2027 and body["status"] == "provisional" and len(body["moves"]) == 3
+    assert body["year"] == 2027 and body["status"] == "provisional"
     assert "2027-01-09" in body["workdays"] and any(d["day"] == "2027-01-04" for d in body["changed_days"])
+
+    def moves(found):
+        return {(m["project_no"], m["label"], datetime.fromisoformat(m["old"]), datetime.fromisoformat(m["new"]))
+                for m in found["moves"]}
+    # the deal's 交易公示 and the loser's refund; no 签约 clock runs yet
+    expected = {(listing.project_no, "交易公示期", end_of(2027, 1, 5), end_of(2027, 1, 6)),
+                (listing.project_no, "保证金退还期限", end_of(2027, 1, 7), end_of(2027, 1, 8))}
+    assert moves(body) == expected
     done = c.post("/api/v1/calendar/notice/confirm", json={"text": NOTICE_2027, "note": "api"}, headers=headers)
-    assert done.status_code == 200 and done.get_json()["status"] == "confirmed" and len(done.get_json()["moves"]) == 3
+    assert done.status_code == 200 and done.get_json()["status"] == "confirmed" and moves(done.get_json()) == expected
     assert c.get("/api/v1/calendar/years/2027").get_json()["status"] == "confirmed"
+    assert db.session.get(Deal, deal.id).publicity_end_at == end_of(2027, 1, 6)
     reviewer = app.test_client()
     api_login(reviewer, "t_reviewer", PASSWORD)
     assert reviewer.post("/api/v1/calendar/notice", json={"text": NOTICE_2027},

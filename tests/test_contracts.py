@@ -113,8 +113,9 @@ def test_whole_signing_flow(buyers, contract, db):
     db.session.commit()
     # the last signature: in force from this moment, numbered, the listing on to 结算 (第十六条)
     year = clock.local_now().year
-    assert contract.is_in_force and contract.state == "uploaded" and contract.seller_confirmed_as == csvc.ON_BEHALF
-    assert contract.seller_confirmed_by_id == clerk.id and contract.scan_content_type == "image/png"
+    assert contract.is_in_force and contract.state == "signed" and contract.seller_confirmed_as == csvc.ON_BEHALF
+    assert contract.seller_confirmed_by_id == clerk.id and contract.seller_signature_content_type == "image/png"
+    assert contract.scan_key is None  # the page the household signed is evidence, not the signed contract
     assert contract.contract_no == f"临农交合〔{year}〕第000001号" and contract.effective_at == clock.now()
     assert contract.signed_on == clock.today_local() and not csvc.signed_late(contract)
     assert db.session.get(Listing, listing.id).state == "settlement"
@@ -122,6 +123,9 @@ def test_whole_signing_flow(buyers, contract, db):
     with pytest.raises(csvc.ContractError):
         csvc.confirm(clerk, contract, PASSWORD, PDF, "again.pdf")
     effective_at = contract.effective_at
+    csvc.upload_scan(users["buyer"], contract, PDF, "双方签章合同.pdf")
+    db.session.commit()
+    assert contract.state == "uploaded"
     # the center checks the scan (鉴证): only contracts.manage; a return leaves the contract in force
     with pytest.raises(AccessDenied):
         csvc.check(users["buyer"], contract, approve=True)
@@ -264,6 +268,7 @@ def test_pdf_text_has_the_fields_and_the_amounts_in_words(buyers, contract, db):
     # signed by both and in force: the number and the date appear, the draft mark does not
     csvc.confirm(buyers["buyer"], contract, PASSWORD)
     csvc.confirm(buyers["point_a1"], contract, PASSWORD, PDF, "s.pdf")
+    csvc.upload_scan(buyers["buyer"], contract, PDF, "签章合同.pdf")
     csvc.check(buyers["center_reviewer"], contract, approve=True)
     db.session.commit()
     body = flat(pdf_text(csvc.contract_pdf(contract)))
@@ -301,7 +306,6 @@ def test_each_family_has_its_own_text(buyers, contract, db, code, method, title,
 def test_scan_upload_sniffs_the_type_not_the_name(buyers, contract, db):
     csvc.confirm(buyers["buyer"], contract, PASSWORD)
     csvc.confirm(buyers["point_a1"], contract, PASSWORD, PDF, "签字页.pdf")
-    csvc.check(buyers["center_reviewer"], contract, approve=False, note="请上传双方都签字盖章的全本")
     db.session.commit()
     for data, name in ((EXE, "合同.pdf"), (b"<html><script>alert(1)</script>", "合同.jpg"), (b"", "空.pdf"),
                        (b"just text", "合同.png")):

@@ -133,14 +133,21 @@ def test_clerk_records_the_household_signature_and_the_contract_is_in_force(app,
     follow = text(clerk.get(resp.headers["Location"]))
     assert "合同已生效" in follow
     row = db.session.get(Contract, c.id)
-    assert row.state == "uploaded" and row.contract_no.startswith("临农交合〔") and row.effective_at == clock.now()
+    assert row.state == "signed" and row.contract_no.startswith("临农交合〔") and row.effective_at == clock.now()
     assert db.session.get(Listing, c.listing_id).state == "settlement"
-    scan = clerk.get(f"{url}/scan")
-    assert scan.status_code == 200 and scan.data == PDF
-    assert as_user(app, "t_buyer_org").get(f"{url}/scan").status_code == 403
+    signed_page = clerk.get(f"{url}/signature")
+    assert signed_page.status_code == 200 and signed_page.data == PDF
+    assert as_user(app, "t_buyer_org").get(f"{url}/signature").status_code == 403
+    assert clerk.get(f"{url}/scan").status_code == 404  # the signed contract itself is not in yet
     buyer = as_user(app, "t_buyer")
     page = text(buyer.get(url))
-    assert row.contract_no in page and "已生效" in page and "等待交易中心核验" in page
+    assert row.contract_no in page and "已生效" in page and "纸质签字页" in page and "上传签字盖章的合同" in page
+    token = csrf_from(page)
+    resp = buyer.post(f"{url}/scan", data={"csrf_token": token, "file": (io.BytesIO(PDF), "双方签章合同.pdf")},
+                      content_type="multipart/form-data")
+    assert resp.status_code == 302 and db.session.get(Contract, c.id).state == "uploaded"
+    assert "等待交易中心核验" in text(buyer.get(url))
+    assert as_user(app, "t_buyer_org").get(f"{url}/scan").status_code == 403
     # only the center checks the scan (鉴证); a return keeps the contract in force
     token = csrf_from(page)
     assert buyer.post(f"{url}/check", data={"csrf_token": token, "decision": "approve"}).status_code == 403
@@ -215,10 +222,14 @@ def test_api(app, client, buyers, drafted, db):
                        "file": (io.BytesIO(PDF), "签字页.pdf")}, content_type="multipart/form-data")
     body = resp.get_json()
     assert resp.status_code == 200, body
-    assert body["state"] == "uploaded" and body["seller_confirmed_as"] == "交易点代为确认（转让方已书面签字）"
+    assert body["state"] == "signed" and body["seller_confirmed_as"] == "交易点代为确认（转让方已书面签字）"
+    assert body["seller_signature_filename"] == "签字页.pdf" and len(body["seller_signature_sha256"]) == 64
     assert body["contract_no"].endswith("第000001号") and body["effective_at"] and body["signed_late"] is False
     assert len(body["text_sha256"]) == 64 and db.session.get(Listing, c.listing_id).state == "settlement"
-    # check (鉴证): the center only; a return keeps it in force, the scan again, then checked
+    # the signed contract, then check (鉴证): the center only; a return keeps it in force, the scan again, checked
+    resp = client.post(f"{base}/scan", headers=clerk, data={"file": (io.BytesIO(PDF), "双方签章合同.pdf")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 200 and resp.get_json()["state"] == "uploaded"
     assert client.post(f"{base}/check", headers=buyer, json={"approve": True}).status_code == 403
     resp = client.post(f"{base}/check", headers=reviewer, json={"approve": False})
     assert resp.status_code == 400 and resp.get_json()["fields"]["note"]

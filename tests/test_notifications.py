@@ -95,7 +95,8 @@ def test_listing_returned_approved_published_reach_the_clerk_only(users, db, fro
 def test_a_direct_application_tells_the_transferors_own_account(users, db, frozen, orgs):
     seller = users["buyer"]
     listing = lsvc.create_draft(seller, category=category("C01"), point=orgs.point_b1, **household_fields(
-        transferor_name=seller.party.name, transferor_id_no=seller.party.id_number))
+        transferor_name=seller.party.name, transferor_id_no=seller.party.id_number,
+        account_name=seller.party.name))  # 第二十一条: the proceeds to the household's own account
     attach(listing, seller)
     lsvc.submit(seller, listing)
     lsvc.center_decide(users["center_reviewer"], listing, "reject", note="权属证明与申请人不一致")
@@ -303,15 +304,21 @@ def test_termination_tells_parties_and_live_buyers_and_the_refund_made_its_buyer
 def test_contract_due_notice_reminder_and_done(buyers, trading, db):
     from exchange.contracts import services as csvc
     listing, regs = trading
+    # concluded Tuesday 2026-12-01 00:01; 交易公示 12-2, 12-3, 12-4 (over 12-4 24:00)
     deal = tsvc.record_offline(buyers["trading_officer"], listing, method="tender", registration_id=regs["buyer"].id,
                                price="170000", held_on=clock.today_local().isoformat(), document=PDF,
                                document_filename="中标通知书.pdf")
     db.session.commit()
+    assert deal.contract_due_at is None and who_got("contract.due") == set()  # nothing to sign during the publicity
     contract = end_publicity(deal)
+    # 第十六条: 5 工作日 from the end of the publicity — 12-7, 12-8, 12-9, 12-10, 12-11
+    assert contract.due_at == local(2026, 12, 12) and _db.session.get(Deal, deal.id).contract_due_at == contract.due_at
     parties = {buyers["buyer"].id, buyers["point_a1"].id}  # the buyer; the clerk confirms for the household
     assert who_got("contract.due") == parties
     n = notes(buyers["buyer"], "contract.due")[0]
-    assert n.link == f"/contracts/{contract.id}" and texts.when(contract.due_at) in n.body
+    assert n.link == f"/contracts/{contract.id}" and n.title == f"请签订合同：{listing.title}"
+    assert n.body == (f"项目 {listing.project_no}「{listing.title}」交易公示期满，合同草稿已生成。请于 2026年12月11日 24:00 前"
+                      "签署合同（在线确认并在纸质合同上签字盖章，第十六条），逾期未签署的一方按违约处理。")
     remind = reminders.remind_from(contract.due_at)
     clock.freeze(remind - timedelta(minutes=1))
     assert sweep().counts["notify.contract_due"] == 0
@@ -322,18 +329,31 @@ def test_contract_due_notice_reminder_and_done(buyers, trading, db):
     assert who_got("contract.done") == set()
     contract = _db.session.get(type(contract), contract.id)
     csvc.confirm(buyers["buyer"], contract, PASSWORD)
-    csvc.confirm(buyers["point_a1"], contract, PASSWORD)
-    csvc.upload_scan(buyers["buyer"], contract, PDF, "签章合同.pdf")
-    csvc.check(buyers["center_reviewer"], contract, approve=True, signed_on=clock.today_local())
     db.session.commit()
+    assert contract.state == "draft" and who_got("contract.done") == set()  # one signature: not in force yet
+    clock.advance(minutes=30)
+    # the second signature — the clerk recording the household's paper signature — puts it in force
+    csvc.confirm(buyers["point_a1"], contract, PASSWORD, PDF, "转让方签字页.pdf")
+    db.session.commit()
+    signed_at = clock.now()
+    assert contract.effective_at == signed_at and contract.contract_no.startswith("临农交合〔2026〕第")
     assert who_got("contract.done") == parties
-    assert contract.contract_no in notes(buyers["buyer"], "contract.done")[0].body
+    assert [d.body for d in notes(buyers["buyer"], "contract.done")] == [
+        f"项目 {listing.project_no}「{listing.title}」的合同 {contract.contract_no} 经双方签署已生效，进入交易资金结算，"
+        "请于 10 日内交清价款（第十七条）。"]
+    # the center's check of the signed scan (鉴证), a day later, changes nothing of that: nobody is told again
     clock.advance(days=1)
+    csvc.upload_scan(buyers["buyer"], contract, PDF, "双方签章合同.pdf")
+    csvc.check(buyers["center_reviewer"], contract, approve=True)
+    db.session.commit()
+    assert contract.state == "checked" and contract.effective_at == signed_at
+    assert all(len(notes(_db.session.get(User, uid), "contract.done")) == 1 for uid in parties)
     assert sweep().counts["notify.contract_due"] == 0  # signed: nothing more to remind
 
 
 def test_settlement_due_and_done_certificate_reminder_and_issue(users, effective, db):
     from exchange.certificates import services as csvc
+    from exchange.contracts import services as ctsvc
     deal = effective
     s = stl.ensure_settlement(deal)
     db.session.commit()
@@ -358,6 +378,15 @@ def test_settlement_due_and_done_certificate_reminder_and_issue(users, effective
     assert sweep().counts["notify.certificate_due"] == 1
     assert sweep().counts["notify.certificate_due"] == 0
     assert who_got("certificate.due") == {users["center_reviewer"].id}
+    # 鉴证 checks the signed scan of the contract (in force since both signed, its scan not yet uploaded)
+    with pytest.raises(csvc.CertificateError) as refused:
+        csvc.issue(users["center_reviewer"], _db.session.get(Deal, deal.id))
+    assert refused.value.problems == ["签字盖章的合同扫描件尚未核验：请先在合同页上传并核验。"]
+    db.session.rollback()
+    contract = ctsvc.contract_for_deal(_db.session.get(Deal, deal.id))
+    ctsvc.upload_scan(users["buyer_org"], contract, PDF, "签章合同.pdf")
+    ctsvc.check(users["center_reviewer"], contract, approve=True)
+    db.session.commit()
     cert = csvc.issue(users["center_reviewer"], _db.session.get(Deal, deal.id))
     db.session.commit()
     assert who_got("certificate.issued") == {users["buyer_org"].id, users["point_a1"].id}

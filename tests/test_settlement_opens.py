@@ -61,6 +61,7 @@ def test_the_settlement_opens_with_the_last_signature(buyers, contract, db):
     # the center's check two days later moves nothing
     due = s.due_at
     clock.advance(days=2)
+    csvc.upload_scan(users["point_a1"], c, PDF, "签章合同.pdf")
     csvc.check(users["center_reviewer"], c, approve=True)
     db.session.commit()
     assert c.is_checked and stl.for_deal(c.deal).due_at == due == due_after_days(c.effective_at, 10).at
@@ -93,7 +94,7 @@ def test_over_the_api_and_the_page(app, client, buyers, contract, db):
     db.session.commit()
     buyer_token = token_headers(db, users, "buyer")
     body = client.post(f"/api/v1/contracts/{c.id}/confirm", headers=buyer_token, json={"password": PASSWORD}).get_json()
-    assert body["state"] == "uploaded" and body["effective_at"]  # in force; the clerk's signed page awaits the check
+    assert body["state"] == "signed" and body["effective_at"]  # in force; the signed contract's scan still to come
     db.session.expire_all()
     s = stl.for_deal(c.deal)
     assert s is not None and s.state == "awaiting"

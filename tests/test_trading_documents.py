@@ -1,21 +1,15 @@
 """Deal documents: 成交确认书 and 竞价记录 as PDFs (WeasyPrint), their text read back with pdftotext, and who
 may download them (the parties and the center's staff; not a losing bidder, not the public)."""
-from datetime import timedelta
-
 import pytest
 
 from exchange import clock
 from exchange.money import to_chinese_upper
 from exchange.trading import services as tsvc
+from tests.builders import end_publicity
 from tests.factories import PASSWORD
 from tests.helpers import flat, login, pdf_text
 
 pytestmark = pytest.mark.usefixtures("uploads")
-
-
-def lastday(at) -> str:
-    """A deadline stored as the instant its period ends, shown as its last day."""
-    return clock.to_local(at - timedelta(microseconds=1)).strftime("%Y年%m月%d日")
 
 
 def fetch(app, username, url):
@@ -36,12 +30,20 @@ def test_confirmation_pdf_has_the_key_fields(app, online_deal):
                      "江南镇团湖村三组", "32亩", "2027-01-01至2036-12-31", "农户演示", "测试受让人", "网络竞价",
                      "160,000.00元", "壹拾陆万元整",  # 底价
                      "160,500.00元", "壹拾陆万零伍佰元整",  # 成交价 and its 大写
-                     clock.to_local(deal.concluded_at).strftime("%Y年%m月%d日"),
-                     lastday(deal.contract_due_at), lastday(deal.publicity_end_at),
-                     "5个工作日", "临湘市农村产权交易中心"):
+                     "成交日期2026年12月01日00:21",
+                     "交易公示期2026年12月01日至2026年12月04日",  # 3 工作日: 12-2, 12-3, 12-4
+                     "临湘市农村产权交易中心"):
         assert flat(expected) in body, expected
+    # 第十六条: the 5 工作日 to sign run from the end of the publicity — no date yet at the conclusion
+    assert deal.contract_due_at is None
+    assert "签约期限交易公示期满之日起5个工作日内" in body and "24:00" not in body
     assert to_chinese_upper(deal.price) == "壹拾陆万零伍佰元整"
     assert listing.transferor_id_no not in body  # the parties' names, not their ID numbers
+
+    # the publicity over (12-4 24:00): the confirmation now shows the date, 12-7, 12-8, 12-9, 12-10, 12-11
+    end_publicity(deal)
+    body = flat(pdf_text(fetch(app, "t_trader", f"/deals/{deal.deal_no}/confirmation.pdf").data))
+    assert "签约期限2026年12月11日24:00前（交易公示期满之日起5个工作日内）" in body
 
 
 def test_bidding_record_pdf_lists_every_bid_with_the_digest(app, online_deal):

@@ -40,6 +40,8 @@ class ContractSchema(Schema):
     buyer_confirmed_at = fields.DateTime(allow_none=True)
     seller_confirmed_at = fields.DateTime(allow_none=True)
     seller_confirmed_as = fields.String()
+    seller_signature_filename = fields.String(metadata={"description": "交易点代为登记时上传的转让方纸质签字页"})
+    seller_signature_sha256 = fields.String()
     scan_filename = fields.String()
     scan_sha256 = fields.String()
     scan_uploaded_at = fields.DateTime(allow_none=True)

@@ -36,6 +36,11 @@ class Contract(ContractState.mixin(), db.Model):
     seller_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     seller_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     seller_confirmed_as: Mapped[str] = mapped_column(String(60), default="")  # 转让方本人 / 受托代为确认 …
+    # a household without an account signs on paper: the page it signed, attached by the clerk who records it
+    seller_signature_key: Mapped[str | None] = mapped_column(String(64))
+    seller_signature_filename: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    seller_signature_content_type: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    seller_signature_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
     scan_key: Mapped[str | None] = mapped_column(String(64))
     scan_filename: Mapped[str] = mapped_column(String(120), default="")
     scan_content_type: Mapped[str] = mapped_column(String(40), default="")

@@ -9,7 +9,7 @@ no objection pending or upheld), and **in force from the last party's signature*
 * Each party signs once: the buyer (the deal's winner) online, re-entering its password; the transferor online
   the same way when it applied with its own account, or — a household or collective without an account here,
   which signs on paper — its village point's clerk (or the town station for a direct application) records the
-  paper signature with the scan of the page it signed (``seller_confirmed_as``).  The second signature makes the
+  paper signature with the scan of the page it signed (``seller_confirmed_as``, ``seller_signature_*``).  The second signature makes the
   contract effective: numbered 临农交合〔年〕第NNNNNN号 (gap-free), ``effective_at`` = that moment, the listing
   goes to ``settlement`` and the 10 days of 第十七条 start.
 * A signature after ``due_at`` is accepted while no default has been declared (the listing still in 签约) and is
@@ -418,8 +418,9 @@ def confirm(user, contract: Contract, password: str, upload=None, filename: str 
         contract.seller_confirmed_at, contract.seller_confirmed_by_id = now, user.id
         contract.seller_confirmed_as = capacity
         who = "转让方" if capacity == SELF else capacity
-    if stored is not None:
-        _keep_scan(contract, stored, user)
+    if stored is not None:  # the evidence of the paper signature (the full signed contract is uploaded later)
+        contract.seller_signature_key, contract.seller_signature_filename = stored.key, stored.filename
+        contract.seller_signature_content_type, contract.seller_signature_sha256 = stored.content_type, stored.sha256
     db.session.flush()
     record("contract.confirm", f"{who}签署合同{'（逾期签署）' if late else ''}：{contract.listing.project_no}",
            obj_type="contract", obj_id=contract.id,
@@ -441,8 +442,6 @@ def _take_effect(contract: Contract, actor) -> None:
     contract.contract_no = format_no(local.year, next_number("contract", local.year))
     contract.signed_on, contract.effective_at = local.date(), now
     CONTRACT.fire(contract, "sign", actor, authorised=True)
-    if contract.scan_key:  # the clerk's record came with the signed scan: it waits for the center's check
-        CONTRACT.fire(contract, "upload", actor, authorised=True)
     db.session.flush()
     late = signed_late(contract)
     record("contract.effective", f"合同生效：{contract.contract_no}（{contract.listing.project_no}）"

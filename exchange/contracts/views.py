@@ -160,6 +160,18 @@ def pdf(contract_id: int):
     return resp
 
 
+@bp.route("/<int:contract_id>/signature")
+@login_required
+def signature(contract_id: int):
+    """The page the household signed on paper, attached by the clerk who recorded its signature."""
+    from exchange.uploads import send_stored
+    contract = _contract(contract_id)
+    if not contract.seller_signature_key:
+        abort(404)
+    return send_stored(contract.seller_signature_key, contract.seller_signature_filename,
+                       contract.seller_signature_content_type, inline=True)
+
+
 @bp.route("/<int:contract_id>/scan")
 @login_required
 def scan(contract_id: int):

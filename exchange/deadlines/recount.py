@@ -5,8 +5,9 @@ confirmed or withdrawn — every stored due date that is still running and was c
 counted again, on the new calendar, from its start event:
 
 * the start event of each clock is stored on its row (``CLOCKS``: the announcement's start, the application, the
-  deal's conclusion, the settlement, the refund's opening, the offer); a clock given back its remaining time by a
-  restart after 中止 counts from the restart instead;
+  deal's conclusion for its 交易公示, the moment 组织交易 was complete for the 签约 clock (第十六条), the settlement,
+  the refund's opening, the offer); a clock given back its remaining time by a restart after 中止 counts from the
+  restart instead;
 * the length is what the clock had on the old calendar: the working days from its start to its stored last day
   (so a length set by any rule — 5 工作日, a setting, what was left at a suspension — is kept exactly), and its
   time of day (24:00, or 16:00 for a deposit) stays;
@@ -78,12 +79,13 @@ def _clocks() -> list[Clock]:
               lambda r: r.listing.announce_start_at, lambda r: r.buyer_id),
         Clock("deal", "publicity_end_at", "交易公示期", deal_q("publicity"), lambda d: d.concluded_at,
               lambda d: d.buyer_id),
+        # 第十六条: the 5 工作日 to sign start when 组织交易 is complete (the end of 交易公示, objections decided)
         Clock("deal", "contract_due_at", "签约期限", deal_q("confirmed", listing_states=("contract",)),
-              lambda d: d.concluded_at, lambda d: d.buyer_id),
+              lambda d: _trade_complete(d), lambda d: d.buyer_id),
         Clock("contract", "due_at", "签约期限",
               lambda: select(Contract, Listing).join(Listing, Contract.listing_id == Listing.id)
               .where(Contract.state.in_(ContractState.UNSIGNED)),
-              lambda c: c.deal.concluded_at, lambda c: c.deal.buyer_id),
+              lambda c: _trade_complete(c.deal), lambda c: c.deal.buyer_id),
         Clock("settlement", "certificate_due_at", "鉴证书出具期限",
               lambda: select(Settlement, Listing).join(Listing, Settlement.listing_id == Listing.id)
               .where(Settlement.state == "settled", Listing.state == "certification"),
@@ -98,6 +100,11 @@ def _clocks() -> list[Clock]:
               .join(Listing, DefaultCase.listing_id == Listing.id).where(RunnerUpOffer.state == "pending"),
               lambda o: o.offered_at, lambda o: _offer_buyer(o)),
     ]
+
+
+def _trade_complete(deal) -> datetime:
+    from exchange.trading.services import trade_complete_at
+    return trade_complete_at(deal)
 
 
 def _refund_buyer(refund) -> int | None:

@@ -818,10 +818,14 @@ class Simulation:
         self.say(f"受让方 {buyer.display_name} 输入登录密码在线签署合同")
         self.later_today(10, 0)
         with self.as_user(v.clerk, "登记转让方纸质签字") as clerk:
-            csvc.confirm(clerk, contract(), DEMO_PASSWORD, DEMO_PDF, "合同签章件.pdf")
+            csvc.confirm(clerk, contract(), DEMO_PASSWORD, DEMO_PDF, "转让方签字页.pdf")
         c = contract()
-        self.say(f"交易点信息员 {clerk.display_name} 登记无账号的{seller}在纸质合同上的签字并上传签章件，"
+        self.say(f"交易点信息员 {clerk.display_name} 登记无账号的{seller}在纸质合同上的签字并上传签字页，"
                  f"双方均已签署，合同 {c.contract_no} 生效，项目进入资金结算")
+        self.later_today(10, 30)
+        with self.as_user(v.clerk, "上传签章合同扫描件") as clerk:
+            csvc.upload_scan(clerk, contract(), DEMO_PDF, "合同签章件.pdf")
+        self.say("交易点上传双方签字盖章的合同扫描件")
         self.later_today(14, 0)
         with self.as_user(REVIEWER, "交易中心核验签章合同") as reviewer:
             csvc.check(reviewer, contract(), approve=True, note="签章齐全，与双方签署的文本一致")

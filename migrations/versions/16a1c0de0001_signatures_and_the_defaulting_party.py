@@ -73,6 +73,14 @@ def upgrade():
     with op.batch_alter_table('contract', schema=None) as batch_op:
         batch_op.create_check_constraint('state', "state IN ('draft', 'signed', 'uploaded', 'checked', 'void')")
     conn.execute(sa.text("UPDATE deal SET contract_due_at = NULL WHERE state IN ('publicity', 'suspended')"))
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('seller_signature_key', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('seller_signature_filename', sa.String(length=120), server_default='',
+                                      nullable=False))
+        batch_op.add_column(sa.Column('seller_signature_content_type', sa.String(length=40), server_default='',
+                                      nullable=False))
+        batch_op.add_column(sa.Column('seller_signature_sha256', sa.String(length=64), server_default='',
+                                      nullable=False))
 
     # 第二十四条 until the 鉴证书: a payout nobody recorded yet is cancelled by a termination
     with op.batch_alter_table('payout', schema=None) as batch_op:
@@ -141,6 +149,10 @@ def downgrade():
     with op.batch_alter_table('payout', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_payout_state'), type_='check')
         batch_op.create_check_constraint('state', "state IN ('pending', 'recorded', 'approved')")
+    with op.batch_alter_table('contract', schema=None) as batch_op:
+        for column in ('seller_signature_sha256', 'seller_signature_content_type', 'seller_signature_filename',
+                       'seller_signature_key'):
+            batch_op.drop_column(column)
     # the contracts keep their effect; only the names go back ('signed' had no scan: 'confirmed')
     conn = op.get_bind()
     with op.batch_alter_table('contract', schema=None) as batch_op:

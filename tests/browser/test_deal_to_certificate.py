@@ -78,6 +78,10 @@ def test_deal_signing_settlement_certificate(browser, page, phone, live_server, 
     page.click("button:has-text('代转让方登记签字')")
     page.wait_for_selector("text=合同已生效")
     assert "临农交合" in page.inner_text("body")
+    # then the contract both parties signed and sealed on paper, scanned
+    page.set_input_files("#scan input[name=file]", str(scan))
+    page.click("button:has-text('上传扫描件')")
+    page.wait_for_selector("text=扫描件已上传")
     sign_out(page)
     db.session.expire_all()
     assert db.session.get(Listing, listing.id).state == "settlement"
