@@ -26,7 +26,7 @@ from tests.builders import DEPOSIT, PDF, end_publicity, let_lapse, make_effectiv
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, text, token_headers
 
-pytestmark = pytest.mark.usefixtures("uploads")
+pytestmark = [pytest.mark.usefixtures("uploads"), pytest.mark.article("第二十二条")]
 
 REASON = "买受人逾期未签订合同，经电话和书面催告仍未签订"
 

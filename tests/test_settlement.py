@@ -83,6 +83,7 @@ def test_settlement_needs_an_effective_contract(users, announced, db):
         stl.ensure_settlement(deal)
 
 
+@pytest.mark.article("第十七条")
 def test_deposit_converts_and_the_balance_is_due_in_10_days(users, effective, db):
     deal = effective
     set_fee(users, category_id=deal.listing.category_id, rate="0.01", max_fee="1000", payer="both")
@@ -229,6 +230,7 @@ def test_statement_lines_with_the_js_reference(users, effective, db):
     assert led.held(led.price_account(effective.listing)) == PRICE
 
 
+@pytest.mark.article("第二十一条")
 def test_collective_payee_must_be_the_collective(users, effective, db):
     s = stl.ensure_settlement(effective)
     stl.confirm_receipt(users["finance"], s, str(s.amount_to_pay), source_key="R-3", receipt=PDF,

@@ -1,4 +1,4 @@
-"""终结交易 (第二十四条): grounds and document, only the center's reviewer, before settlement; sessions cancelled,
+"""终结交易 (第二十四条): grounds and document, only the center's reviewer (during 结算 too: tests/test_termination_in_settlement.py); sessions cancelled,
 deal and contract voided, every deposit put up for refund, nobody can pay any more."""
 import io
 from datetime import timedelta
@@ -21,7 +21,7 @@ from tests.builders import PDF, applied, pay, to_trading
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, text, token_headers
 
-pytestmark = pytest.mark.usefixtures("uploads")
+pytestmark = [pytest.mark.usefixtures("uploads"), pytest.mark.article("第二十四条")]
 
 BASIS = "临湘市农业农村局 临农函〔2026〕88号：该地块涉及征收，终结交易"
 
