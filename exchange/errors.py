@@ -50,3 +50,21 @@ DUPLICATE_MESSAGE = "该记录已存在：可能是重复提交，或他人刚�
 def duplicate_message(constraint: str | None) -> str:
     """The Chinese message for a broken unique key (by its name from :func:`exchange.db.unique_violation`)."""
     return UNIQUE_MESSAGES.get(constraint or "", DUPLICATE_MESSAGE)
+
+
+# --- a form sent with a stale CSRF token (the session expired, the user signed out or in again elsewhere) ----------
+# The pages named here can show the form they were sent again, with what was typed and nothing saved, when its CSRF
+# token failed (exchange/web/security.py): the view sees ``flask.g.csrf_failed`` and only renders.  Any other form
+# says the page expired and links back to it, where static/js/app.js fills in again what was typed (forms marked
+# ``data-keep``); a signed-out user is sent to sign in, then back to the form.
+REDISPLAY_ON_CSRF: set[str] = set()
+CSRF_REDISPLAY_MESSAGE = "页面停留时间较长，安全校验已过期，刚才的内容还没有保存。您填写的内容都在下面，请核对后再点一次保存。"
+CSRF_EXPIRED_MESSAGE = ("页面停留时间较长或已在别处重新登录，安全校验已过期，刚才的内容没有保存。请点“返回上一页”，"
+                        "已填写的内容会自动填回，再提交一次。")
+CSRF_SIGNED_OUT_MESSAGE = "登录已失效，刚才的内容还没有保存。请重新登录，登录后回到原来的页面，已填写的内容会自动填回。"
+
+
+def redisplay_on_csrf(endpoint: str) -> None:
+    """Name a page that can show its posted form again, unsaved, after a CSRF failure."""
+    REDISPLAY_ON_CSRF.add(endpoint)
+

@@ -61,8 +61,11 @@ def test_method_must_belong_to_category(users, cat_code, method_name, ok, db):
 
 
 def test_term_past_the_rights_end_is_refused(users):
-    listing = new_household_listing(users, right_end_date="2030-12-31")
-    assert any("不能超过产权的剩余期限" in p for p in rules.problems(listing))
+    """Refused where it is entered (issue 17 item 3), by the same rule the submission checks."""
+    with pytest.raises(svc.InvalidValues) as exc:
+        new_household_listing(users, right_end_date="2030-12-31")
+    assert exc.value.errors == [("term_end", "流转结束日期不能晚于权证到期日 2030-12-31。")]
+    assert "不能超过产权的剩余期限" in exc.value.message
 
 
 def test_missing_materials_block_submit(users, db):
@@ -125,9 +128,12 @@ def test_collective_needs_appraisal_and_its_account(users):
 
 
 def test_homestead_restricts_buyers(users):
-    listing = svc.create_draft(users["point_a1"], category=category("C09"), **household_fields(
-        buyer_restriction="none"))
-    assert listing.buyer_restriction == "none"
+    with pytest.raises(svc.InvalidValues) as exc:  # refused where it is entered (issue 17 item 3)
+        svc.create_draft(users["point_a1"], category=category("C09"), **household_fields(buyer_restriction="none"))
+    assert exc.value.field == "buyer_restriction" and "成员" in exc.value.message
+    listing = svc.create_draft(users["point_a1"], category=category("C09"), **household_fields())
+    assert listing.buyer_restriction == "members"
+    listing.buyer_restriction = "none"  # however it got there, the submission says it too
     assert any("成员" in p for p in rules.problems(listing))
 
 

@@ -4,6 +4,7 @@ A listing's ``state`` is assigned only by :mod:`exchange.listings.workflow`.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -48,6 +49,10 @@ class Listing(ListingState.mixin(), db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_no: Mapped[str | None] = mapped_column(String(30), unique=True)  # LXNCJY-2026-000123
+    # 受理编号, given at the first submission (the 受理回执 handed to the household; the project number comes with the
+    # announcement), and the key that, with it, opens the public progress page the receipt's QR code points to
+    intake_no: Mapped[str | None] = mapped_column(String(30), unique=True)  # LXSL-2026-000123
+    progress_key: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(20), default="draft", index=True)
     origin: Mapped[str] = mapped_column(String(10), default="point")  # point: via 交易点; direct: 第十一条
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -147,6 +152,41 @@ class Listing(ListingState.mixin(), db.Model):
     @property
     def is_collective(self) -> bool:
         return bool(self.category and self.category.collective) or self.transferor_kind == "collective"
+
+    @property
+    def place(self) -> str:
+        """坐落 as every page and document prints it (:func:`compose_place`): the town, the village and the
+        listing's own location, each once."""
+        return compose_place(self.station.area_name if self.station else "",
+                             self.point.area_name if self.point else "", self.location)
+
+
+# a location that begins with a place of its own: 临湘市…, …镇, …乡, …街道 (then it is printed as it is) or a village
+_NAMES_TOWN = re.compile(r"^[^\s，,；;]{0,12}?(省|市|县|区|镇|乡|街道)")
+_NAMES_VILLAGE = re.compile(r"^[^\s，,；;]{1,12}?(村(?!民)|社区|居委会)")  # 三组 / 村民小组 are no village
+
+
+def compose_place(town: str, village: str, location: str) -> str:
+    """坐落: ``town`` + ``village`` + ``location``, without repeating what the location already says.
+
+    Clerks write the location in full ("江南镇团湖村三组"), from the village ("团湖村三组") or only the group
+    ("三组"); each gives "江南镇团湖村三组".  A location naming another town or county is printed as it is."""
+    town, village = (town or "").strip(), (village or "").strip()
+    loc = " ".join((location or "").split())
+    if not loc:
+        return f"{town}{village}" or "—"
+    if town and loc.startswith(town):
+        rest = loc[len(town):].lstrip()
+        if village and not rest.startswith(village) and village not in rest and not _NAMES_VILLAGE.match(rest):
+            return f"{town}{village}{rest}"
+        return f"{town}{rest}"
+    if village and loc.startswith(village):
+        return f"{town}{loc}"
+    if _NAMES_TOWN.match(loc):
+        return loc
+    if _NAMES_VILLAGE.match(loc):
+        return f"{town}{loc}"
+    return f"{town}{village}{loc}"
 
 
 class ListingMaterial(db.Model):

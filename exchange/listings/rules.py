@@ -26,6 +26,7 @@ TRADING_METHODS = {
 }
 PRICE_MODES = {"total": "总价", "per_unit_year": "按单位面积每年计价"}
 UNITS = ["亩", "平方米", "立方米", "间", "座", "台", "套", "件", "处", "项"]
+TITLE_MAX = 120  # 项目名称 (the column is String(120)); the form and the service say the limit, never cut
 DECISION_TYPES = ["村民会议", "村民代表会议", "集体经济组织成员大会", "集体经济组织成员代表大会", "组民会议"]
 
 
@@ -132,106 +133,175 @@ def two_thirds_met(listing) -> bool:
     return listing.reps_for * 3 >= listing.reps_total * 2
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One reason the listing cannot go forward: the field it concerns (a Listing attribute, ``materials``, or None),
+    the sentence for the list of what is still to do, the words shown beside the field, and whether the value
+    itself is wrong (``invalid``: a bad ID checksum, a 7-digit phone, a term beyond the right's end — refused when
+    the step is saved) rather than not yet given (the draft may be saved without it)."""
+    field: str | None
+    message: str
+    invalid: bool = False
+    beside: str = ""
+
+    @property
+    def short(self) -> str:
+        return self.beside or self.message
+
+
 def problems(listing, *, for_submit: bool = False) -> list[str]:
     """Every reason the listing cannot go forward, as Chinese sentences (empty when fine)."""
-    out: list[str] = []
+    return [p.message for p in checks(listing, for_submit=for_submit)]
+
+
+def invalid_values(listing, fields) -> list[Problem]:
+    """The wrong values among ``fields`` (the ones a form or an API call just set): what saving them refuses."""
+    fields = set(fields)
+    return [p for p in checks(listing) if p.invalid and p.field in fields]
+
+
+def _id_problem(value: str, kind: str) -> str:
+    """Why ``value`` is not a valid 居民身份证号 (kind ``person``), 统一社会信用代码 (``org``) or either (``any``)."""
+    try:
+        if kind == "person":
+            check_resident_id(value)
+        elif kind == "org":
+            check_uscc(value)
+        else:
+            compact = "".join((value or "").split()).upper()
+            if compact[:17].isdigit():
+                check_resident_id(value)
+            else:
+                check_uscc(value)
+    except IdCheckError as exc:
+        return str(exc) + "。"
+    return ""
+
+
+def _mobile_problem(value: str) -> str:
+    try:
+        check_mobile(value)
+    except IdCheckError as exc:
+        return str(exc) + "。"
+    return ""
+
+
+def checks(listing, *, for_submit: bool = False) -> list[Problem]:
+    """:func:`problems` with the field each one concerns (the form shows it beside the field)."""
+    out: list[Problem] = []
+
+    def add(field, message, invalid=False, beside=""):
+        out.append(Problem(field, message, invalid, beside))
+
     cat = listing.category
     if not (listing.title or "").strip():
-        out.append("请填写项目名称。")
+        add("title", "请填写项目名称。")
+    elif len(listing.title) > TITLE_MAX:
+        add("title", f"项目名称不能超过 {TITLE_MAX} 个字（现在是 {len(listing.title)} 个字），请精简。", True)
     if cat is None:
-        out.append("请选择交易品种。")
+        add("category_id", "请选择交易品种。")
     elif not cat.active:
-        out.append(f"交易品种“{cat.name}”已停用。")
+        add("category_id", f"交易品种“{cat.name}”已停用。", True)
     if cat is not None and needs_acquisition(cat) and listing.obtained_by not in ACQUISITIONS:
-        out.append(f"请选择“{cat.name}”的取得方式：{'，或'.join(ACQUISITIONS.values())}（第九条、第十条）。")
+        add("obtained_by", f"请选择“{cat.name}”的取得方式：{'，或'.join(ACQUISITIONS.values())}（第九条、第十条）。")
     if listing.method is None:
-        out.append("请选择流转方式。")
+        add("method_id", "请选择流转方式。")
     elif cat is not None and (listing.method.category_id != cat.id or not listing.method.active):
         allowed = "、".join(m.name for m in cat.active_methods())
-        out.append(f"“{cat.name}”不能采用“{listing.method.name}”方式流转，可选：{allowed}。")
+        add("method_id", f"“{cat.name}”不能采用“{listing.method.name}”方式流转，可选：{allowed}。", True)
     elif cat is not None and needs_acquisition(cat) and listing.obtained_by in ACQUISITIONS and \
             listing.method not in allowed_methods(cat, listing.obtained_by):
         allowed = "、".join(m.name for m in allowed_methods(cat, listing.obtained_by)) or "（无）"
-        out.append(f"{ACQUISITIONS[listing.obtained_by]}的“{cat.name}”按农户承包土地经营权的规定流转，"
-                   f"不能采用“{listing.method.name}”，可选：{allowed}（第九条、第十条）。")
+        add("method_id", f"{ACQUISITIONS[listing.obtained_by]}的“{cat.name}”按农户承包土地经营权的规定流转，"
+                         f"不能采用“{listing.method.name}”，可选：{allowed}（第九条、第十条）。", True)
     if listing.quantity is None or listing.quantity <= 0:
-        out.append("请填写标的数量（大于 0）。")
+        add("quantity", "请填写标的数量（大于 0）。")
     if not (listing.location or "").strip():
-        out.append("请填写坐落位置。")
+        add("location", "请填写坐落位置。")
     if for_submit and not (listing.current_use or "").strip():
-        out.append("请填写利用现状（如：水稻种植、闲置、养殖），它将在交易公告中公布（第十四条）。")
+        add("current_use", "请填写利用现状（如：水稻种植、闲置、养殖），它将在交易公告中公布（第十四条）。")
     # term and the right's own end (法定期限)
     if listing.term_start and listing.term_end and listing.term_start >= listing.term_end:
-        out.append("流转期限的结束日期应晚于开始日期。")
+        add("term_end", "流转期限的结束日期应晚于开始日期。", True)
     if listing.term_end and listing.right_end_date and listing.term_end > listing.right_end_date:
-        out.append(f"流转期限不能超过产权的剩余期限：权证到期日为 {listing.right_end_date.isoformat()}，"
-                   f"而流转期限到 {listing.term_end.isoformat()}。")
+        add("term_end", f"流转期限不能超过产权的剩余期限：权证到期日为 {listing.right_end_date.isoformat()}，"
+                        f"而流转期限到 {listing.term_end.isoformat()}。", True,
+            f"流转结束日期不能晚于权证到期日 {listing.right_end_date.isoformat()}。")
     if for_submit and cat is not None and cat.code in ("C01", "C02", "C03", "C04", "C07", "C09"):
         if not (listing.term_start and listing.term_end):
-            out.append("请填写流转期限（开始和结束日期）。")
+            add("term_start" if not listing.term_start else "term_end", "请填写流转期限（开始和结束日期）。")
         if not listing.right_end_date:
-            out.append("请填写产权证上的权利到期日，用于核对流转期限。")
+            add("right_end_date", "请填写产权证上的权利到期日，用于核对流转期限。")
     # price
     if listing.price_mode == "per_unit_year" and listing.floor_unit_price is None:
-        out.append("请填写单价（元/单位/年）。")
+        add("floor_unit_price", "请填写单价（元/单位/年）。")
     if listing.floor_price is None or listing.floor_price <= 0:
-        out.append("请填写底价（大于 0）。")
+        add("floor_unit_price" if listing.price_mode == "per_unit_year" else "floor_price", "请填写底价（大于 0）。")
     if for_submit and not (listing.price_basis or "").strip():
-        out.append("请填写底价的作价依据。")
+        add("price_basis", "请填写底价的作价依据。")
     if listing.is_collective:
         if listing.appraisal_value is None:
-            out.append("集体资产须以有资质的评估机构的评估值作为作价依据，请填写评估值（第二十条）。")
+            add("appraisal_value", "集体资产须以有资质的评估机构的评估值作为作价依据，请填写评估值（第二十条）。")
         elif for_submit and not (listing.appraisal_agency or "").strip():
-            out.append("请填写评估机构名称。")
+            add("appraisal_agency", "请填写评估机构名称。")
         if not (listing.decision_type and listing.decision_date):
-            out.append("集体资产须经民主决策，请填写决策会议类型和日期。")
+            add("decision_type" if not listing.decision_type else "decision_date",
+                "集体资产须经民主决策，请填写决策会议类型和日期。")
         if listing.reps_total is not None and listing.reps_for is not None and listing.reps_for > listing.reps_total:
-            out.append("同意人数不能多于应到（代表）总人数。")
+            add("reps_for", "同意人数不能多于应到（代表）总人数。", True)
         if needs_two_thirds(listing) and not two_thirds_met(listing):
-            out.append("底价低于评估值，须经本集体经济组织成员代表三分之二以上同意（第二十条）："
-                       f"请填写代表总数和同意人数（现为 {listing.reps_for or 0}/{listing.reps_total or 0}）"
-                       "并上传决议。")
+            add("reps_for", "底价低于评估值，须经本集体经济组织成员代表三分之二以上同意（第二十条）："
+                            f"请填写代表总数和同意人数（现为 {listing.reps_for or 0}/{listing.reps_total or 0}）"
+                            "并上传决议。")
     # transferor
     if not (listing.transferor_name or "").strip():
-        out.append("请填写转让方名称。")
+        add("transferor_name", "请填写转让方名称。")
     if listing.transferor_kind not in TRANSFEROR_KINDS:
-        out.append("请选择转让方类型。")
+        add("transferor_kind", "请选择转让方类型。")
     elif listing.transferor_id_no:
-        try:
-            if listing.transferor_kind == "household":
-                check_resident_id(listing.transferor_id_no)
-            else:
-                check_uscc(listing.transferor_id_no)
-        except IdCheckError as exc:
-            out.append(f"转让方证件号：{exc}")
+        problem = _id_problem(listing.transferor_id_no, "person" if listing.transferor_kind == "household" else "org")
+        if problem:
+            add("transferor_id_no", f"转让方证件号：{problem}", True, problem)
     elif for_submit:
-        out.append("请填写转让方的身份证号或统一社会信用代码。")
+        add("transferor_id_no", "请填写转让方的身份证号或统一社会信用代码。")
     if listing.transferor_mobile:
-        try:
-            check_mobile(listing.transferor_mobile)
-        except IdCheckError as exc:
-            out.append(f"转让方电话：{exc}")
+        problem = _mobile_problem(listing.transferor_mobile)
+        if problem:
+            add("transferor_mobile", f"转让方电话：{problem}", True, problem)
+    if getattr(listing, "account_holder_id_no", ""):
+        problem = _id_problem(listing.account_holder_id_no, "any")
+        if problem:
+            add("account_holder_id_no", f"收款账户的证件号：{problem}", True, problem)
     if for_submit:  # 第二十一条: the proceeds' account, by name and ID number (checked again before each payout)
         from exchange.listings.proceeds import payee_problem
         problem = payee_problem(listing)
         if problem:
-            out.append(problem)
+            add("account_name", problem)
     if listing.entrusted:
         if not (listing.agent_name and listing.agent_id_no):
-            out.append("委托办理的，请填写受托人姓名和证件号。")
+            add("agent_name" if not listing.agent_name else "agent_id_no", "委托办理的，请填写受托人姓名和证件号。")
+    if listing.agent_id_no:
+        problem = _id_problem(listing.agent_id_no, "person")
+        if problem:
+            add("agent_id_no", f"受托人身份证号：{problem}", True, problem)
+    if listing.agent_mobile:
+        problem = _mobile_problem(listing.agent_mobile)
+        if problem:
+            add("agent_mobile", f"受托人电话：{problem}", True, problem)
     # buyers and trading
     if cat is not None and cat.restricts_buyers and listing.buyer_restriction != "members":
-        out.append(f"“{cat.name}”的受让方限于本集体经济组织成员，请在受让条件中选择该限制。")
+        add("buyer_restriction", f"“{cat.name}”的受让方限于本集体经济组织成员，请在受让条件中选择该限制。", True)
     if listing.trading_method not in TRADING_METHODS:
-        out.append("请选择交易方式。")
+        add("trading_method", "请选择交易方式。")
     if listing.trading_method == "online_bidding" and (listing.bid_increment is None or listing.bid_increment <= 0):
-        out.append("网络竞价须设置加价幅度（大于 0）。")
+        add("bid_increment", "网络竞价须设置加价幅度（大于 0）。")
     if cat is not None and listing.announce_days < cat.announce_days:
-        out.append(f"公告期不能少于该品种规定的 {cat.announce_days} 个工作日。")
+        add("announce_days", f"公告期不能少于该品种规定的 {cat.announce_days} 个工作日。", True)
     if listing.deposit_amount is not None and listing.floor_price and listing.deposit_amount > listing.floor_price:
-        out.append("保证金不能高于底价。")
+        add("deposit_amount", "保证金不能高于底价。", True,
+            f"保证金不能高于底价（{listing.floor_price:,.2f} 元）。")
     if for_submit:
         labels = [MATERIAL_KINDS[k].label for k in missing_materials(listing)]
         if labels:
-            out.append("缺少材料：" + "；".join(labels) + "。")
+            add("materials", "缺少材料：" + "；".join(labels) + "。")
     return out

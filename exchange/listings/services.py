@@ -22,6 +22,7 @@ from exchange.catalog.models import Category, TransferMethod
 from exchange.catalog.services import needs_acquisition
 from exchange.db import savepoint
 from exchange.extensions import db
+from exchange.idcheck import IdCheckError, check_mobile
 from exchange.inputs import InputError, parse_money, parse_quantity
 from exchange.listings import rules
 from exchange.listings.models import (OPINION_VERDICTS, Listing, ListingEvent, ListingMaterial, ProjectCounter,
@@ -46,6 +47,8 @@ EDITABLE_FIELDS = {
     "trading_method", "bid_increment", "obtained_by",
 }
 MONEY_FIELDS = {"floor_unit_price", "floor_price", "appraisal_value", "deposit_amount", "bid_increment"}
+# numbers checked by rules.checks (the ID checksums, a mobile's 11 digits) rather than cut or refused by their length
+CHECKED_NUMBERS = {"transferor_id_no", "account_holder_id_no", "agent_id_no", "transferor_mobile", "agent_mobile"}
 POSITIVE_MONEY_FIELDS = {"floor_price", "appraisal_value"}  # CHECK (… > 0) in the table
 ANNOUNCE_DAYS = (1, 60)  # CHECK (announce_days BETWEEN 1 AND 60)
 TEXT_LIMITS = {"title": 120, "location": 200, "boundaries": 300, "current_use": 300, "description": 5000,
@@ -57,6 +60,15 @@ TEXT_LIMITS = {"title": 120, "location": 200, "boundaries": 300, "current_use": 
 
 class ListingError(ServiceError):
     """A rule of this domain was not met."""
+
+
+class InvalidValues(ListingError):
+    """Values just entered that are wrong in themselves (:func:`rules.invalid_values`): each with its field, so a form
+    shows every one beside its field at once (``errors``: [(field, words)]) and keeps what was typed."""
+
+    def __init__(self, found: list):
+        super().__init__(" ".join(p.message for p in found), field=found[0].field)
+        self.errors = [(p.field, p.short) for p in found]
 
 
 # --- authorisation ------------------------------------------------------------------------------
@@ -153,8 +165,11 @@ def create_draft(actor, *, category: Category, method: TransferMethod | None = N
     unit = point or station
     if category is None or not category.active:
         raise ListingError("请选择交易品种。", field="category_id")
+    title = (title or "").strip()
+    if len(title) > rules.TITLE_MAX:  # said, never cut
+        raise ListingError(f"项目名称不能超过 {rules.TITLE_MAX} 个字（现在是 {len(title)} 个字），请精简。", field="title")
     listing = Listing(origin=origin, category=category, method=method or category.active_methods()[0],
-                      title=(title or "").strip()[:120], station=station, point=point, org_path=unit.path,
+                      title=title, station=station, point=point, org_path=unit.path,
                       quantity=Decimal("1"), announce_days=category.announce_days, created_by_id=actor.id,
                       buyer_restriction="members" if category.restricts_buyers else "none",
                       transferor_user_id=actor.id if actor.role == Role.PUBLIC else None)
@@ -169,6 +184,7 @@ def create_draft(actor, *, category: Category, method: TransferMethod | None = N
     _apply(listing, fields)
     if not needs_acquisition(listing.category):
         listing.obtained_by = ""
+    _refuse_invalid(listing, fields)
     db.session.flush()
     log_event(listing, "create", actor, "新建挂牌项目草稿")
     record("listing.create", f"新建挂牌项目草稿 #{listing.id} {listing.title}", obj_type="listing", obj_id=listing.id,
@@ -195,6 +211,11 @@ def update_draft(actor, listing: Listing, *, category: Category | None = None, m
     _apply(listing, fields)
     if not needs_acquisition(listing.category):
         listing.obtained_by = ""  # asked of 四荒 only (第九条 3, 第十条)
+    # a value wrong in itself (a bad ID checksum, a 7-digit phone …) is refused where it is entered, by the same
+    # checks the submission runs (rules.checks); what is merely not given yet may wait in the draft
+    entered = set(fields) | ({"category_id"} if category is not None else set()) | (
+        {"method_id"} if method is not None else set())
+    _refuse_invalid(listing, entered)
     db.session.flush()
     after = {f: getattr(listing, f) for f in EDITABLE_FIELDS}
     after["category"] = listing.category.code
@@ -207,6 +228,14 @@ def update_draft(actor, listing: Listing, *, category: Category | None = None, m
         record("listing.edit", f"修改挂牌项目 #{listing.id}", obj_type="listing", obj_id=listing.id,
                before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
     return changes
+
+
+def _refuse_invalid(listing: Listing, entered) -> None:
+    """Refuse the wrong values among the fields just ``entered`` (before anything is flushed)."""
+    with db.session.no_autoflush:
+        wrong = rules.invalid_values(listing, entered)
+    if wrong:
+        raise InvalidValues(wrong)
 
 
 def _apply(listing: Listing, fields: dict) -> None:
@@ -255,12 +284,21 @@ def _apply(listing: Listing, fields: dict) -> None:
                     raise ListingError(f"{_label(name)}格式应为 YYYY-MM-DD。", field=name) from None
         elif name in ("show_floor_price", "entrusted"):
             value = bool(value)
+        elif name in CHECKED_NUMBERS:
+            # 证件号 and phones: blanks dropped (a phone also its hyphens and +86); whether the number is right is for
+            # rules.checks to say (its own words, beside the field) before anything is written
+            value = "".join((value or "").split()).upper()
+            if name in ("transferor_mobile", "agent_mobile"):
+                value = value.replace("-", "")
+                try:
+                    value = check_mobile(value)
+                except IdCheckError:
+                    pass
         elif name in TEXT_LIMITS:
             value = (value or "").strip()
-            if name in ("transferor_id_no", "agent_id_no"):
-                value = value.upper().replace(" ", "")
             if len(value) > TEXT_LIMITS[name]:
-                raise ListingError(f"{_label(name)}不能超过 {TEXT_LIMITS[name]} 个字。", field=name)
+                raise ListingError(f"{_label(name)}不能超过 {TEXT_LIMITS[name]} 个字（现在是 {len(value)} 个字）。",
+                                   field=name)
         if name == "price_mode" and value not in rules.PRICE_MODES:
             raise ListingError("计价方式不正确。", field=name)
         if name == "transferor_kind" and value not in rules.TRANSFEROR_KINDS:
@@ -392,7 +430,10 @@ def center_decide(actor, listing: Listing, decision: str, checklist: dict[str, d
     clean = {}
     for key, label in CENTER_CHECKLIST.items():
         item = checklist.get(key) or {}
-        clean[key] = {"label": label, "ok": bool(item.get("ok")), "note": (item.get("note") or "").strip()[:300]}
+        note_text = (item.get("note") or "").strip()
+        if len(note_text) > 300:  # said, never cut (the form says it first)
+            raise WorkflowError(f"“{label}”的说明不能超过 300 个字（现在是 {len(note_text)} 个字）。")
+        clean[key] = {"label": label, "ok": bool(item.get("ok")), "note": note_text}
     if decision == "approve":
         failed = [v["label"] for v in clean.values() if not v["ok"]]
         if failed:
@@ -589,6 +630,20 @@ def next_number(kind: str, year: int) -> int:
         return n
 
 
+def give_intake_no(listing: Listing) -> None:
+    """受理编号 at the first submission (LXSL-2026-000123, gap-free per year) and the random key of the public progress
+    page (the 受理回执's QR code): the number alone, printed on paper, opens nothing."""
+    if listing.intake_no:
+        return
+    import secrets
+    year = clock.to_local(clock.now()).year
+    listing.intake_no = f"LXSL-{year}-{next_number('intake', year):06d}"
+    listing.progress_key = "".join(secrets.choice(PROGRESS_KEY_ALPHABET) for _ in range(8))
+
+
+PROGRESS_KEY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read aloud over the phone
+
+
 def start_announcement(listing: Listing) -> None:
     """Number the listing and start its 公告期 (effect of center_approve)."""
     now = clock.now()
@@ -750,4 +805,4 @@ def public_figures() -> dict:
             "completed": counts.get("completed", 0)}
 
 
-__all__ = ["ListingError", "WorkflowError"]
+__all__ = ["InvalidValues", "ListingError", "WorkflowError"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -14,10 +14,12 @@ from exchange.accounts.models import Role
 from exchange.catalog.models import Category, TransferMethod
 from exchange.catalog.data import ACQUISITIONS
 from exchange.catalog.services import needs_acquisition
+from exchange.errors import redisplay_on_csrf
 from exchange.extensions import db
-from exchange.inputs import arg_id, arg_money, arg_page, arg_quantity
+from exchange.inputs import InputError, arg_id, arg_money, arg_page, arg_quantity
 from exchange.listings import rules
 from exchange.listings import services as svc
+from exchange.orgs.services import in_tree_order
 from exchange.listings.forms import (STEPS, CenterReviewForm, MaterialForm, NewListingForm, ReasonForm,
                                      StationOpinionForm)
 from exchange.listings.models import Listing, ListingMaterial
@@ -74,8 +76,9 @@ def new():
     form.category_id.choices = [(c.id, c.name) for c in _categories()]
     direct = current_user.role != Role.POINT_CLERK
     if direct:
-        points = db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.POINT.value,
-                                                          OrgUnit.active.is_(True)).order_by(OrgUnit.path)).all()
+        points = in_tree_order(  # the city's order of towns (DESIGN §1), then each town's villages
+            list(db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.POINT.value,
+                                                          OrgUnit.active.is_(True)))))
         form.point_id.choices = [(p.id, f"{p.parent.area_name} · {p.area_name}") for p in points]
     else:
         del form.point_id  # a village clerk always drafts for their own village
@@ -87,6 +90,9 @@ def new():
         apply_service_error(form, exc)
         return page()
 
+    if g.get("csrf_failed"):  # shown again with what was typed, nothing created (exchange/errors.py)
+        form.form_errors.append(g.csrf_failed)
+        return page(400)
     if not form.validate_on_submit():
         return page()
     cat = db.session.get(Category, form.category_id.data)
@@ -98,6 +104,9 @@ def new():
                       refused=refused, done="草稿已建立。请按步骤填写，可随时保存，下次接着填。",
                       back=url_for("listings.new"),
                       then=lambda listing: url_for("listings.edit", listing_id=listing.id, step="basic"))
+
+
+redisplay_on_csrf("listings.new")
 
 
 # --- the step-by-step form ----------------------------------------------------------------------------
@@ -161,12 +170,18 @@ def edit(listing_id: int, step: str):
 
     def page():
         return render_template("listings/edit.html", listing=listing, form=form, steps=STEPS, index=index,
-                               step=key, step_label=label, problems=rules.problems(listing),
+                               step=key, step_label=label,
+                               # a step sent back (refused) says its own problems beside its fields, as typed
+                               todo=[t for t in _todo(listing, key) if not (request.method == "POST" and t["current"])],
                                acquisition=needs_acquisition(listing.category)), \
             (400 if request.method == "POST" else 200)
 
     def refused(exc):
-        apply_service_error(form, exc)
+        _show_refusal(form, exc)
+        return page()
+
+    if g.get("csrf_failed"):  # shown again with what was typed, nothing saved (exchange/errors.py)
+        form.form_errors.append(g.csrf_failed)
         return page()
 
     if not form.validate_on_submit():
@@ -183,18 +198,77 @@ def edit(listing_id: int, step: str):
                       back=url_for("listings.edit", listing_id=listing.id, step=nxt))
 
 
+def _show_refusal(form, exc) -> None:
+    """A service's refusal on the form: each wrong value beside its field (all of them at once), the rest on top."""
+    errors = getattr(exc, "errors", None)
+    if not errors:
+        apply_service_error(form, exc)
+        return
+    for name, words in errors:
+        field = getattr(form, name, None) if name else None
+        if field is not None:
+            field.errors = list(field.errors) + [words]
+        else:
+            form.form_errors.append(words)
+
+
+def _step_fields() -> dict[str, str]:
+    """Which step of the form asks for each field (a Listing attribute; ``materials`` for the materials step)."""
+    from wtforms.fields.core import UnboundField
+    out = {"materials": "materials"}
+    for key, _label, form_cls in STEPS:
+        if form_cls is not None:
+            out.update({n: key for n in dir(form_cls) if isinstance(getattr(form_cls, n, None), UnboundField)})
+    return out
+
+
+def _todo(listing: Listing, current: str, *, for_submit: bool = False) -> list[dict]:
+    """What is still to be done, step by step (the current step first), each with the step's link."""
+    where = _step_fields()
+    groups: dict[str, list[str]] = {}
+    for p in rules.checks(listing, for_submit=for_submit):
+        groups.setdefault(where.get(p.field, "basic"), []).append(p.message)
+    out = []
+    for i, (key, label, _cls) in enumerate(STEPS):
+        if key in groups:
+            out.append({"key": key, "label": f"第 {i + 1} 步 {label}", "current": key == current,
+                        "url": url_for("listings.edit", listing_id=listing.id, step=key), "items": groups[key]})
+    out.sort(key=lambda g: not g["current"])
+    return out
+
+
+redisplay_on_csrf("listings.edit")
+
+
 def _require_editor(listing: Listing) -> None:
     """Who may never edit this listing (whatever its state — 监管 is read-only) is refused before anything else."""
     svc.authorise_edit(current_user, listing)
 
 
+def next_missing_kind(listing: Listing, after: str | None = None) -> str:
+    """The material type the upload form offers next: the first required type still missing after ``after`` (the one
+    just uploaded), else the first missing one, else 其他材料."""
+    missing = rules.missing_materials(listing)
+    if not missing:
+        return "other"
+    order = list(rules.MATERIAL_KINDS)
+    if after in order:
+        later = [k for k in missing if order.index(k) > order.index(after)]
+        if later:
+            return later[0]
+    return missing[0]
+
+
 def _materials_page(listing: Listing, index: int):
     form = MaterialForm()
+    required, missing = rules.required_materials(listing), rules.missing_materials(listing)
+    after = request.args.get("after")
+    form.kind.data = next_missing_kind(listing, after if after in rules.MATERIAL_KINDS else None)
     return render_template("listings/materials.html", listing=listing, form=form, steps=STEPS, index=index,
-                           step="materials", required=rules.required_materials(listing),
-                           missing=rules.missing_materials(listing), kinds=rules.MATERIAL_KINDS,
-                           reasons=rules.MATERIAL_REASONS,
-                           problems=rules.problems(listing, for_submit=True), action_form=ActionForm())
+                           step="materials", step_label="材料", required=required, missing=missing,
+                           kinds=rules.MATERIAL_KINDS, reasons=rules.MATERIAL_REASONS,
+                           problems=rules.problems(listing, for_submit=True),
+                           todo=_todo(listing, "materials", for_submit=True), action_form=ActionForm())
 
 
 @bp.route("/<int:listing_id>/materials", methods=["POST"])
@@ -209,8 +283,14 @@ def upload(listing_id: int):
             for e in errors:
                 flash(e if isinstance(e, str) else "上传失败，请重试。", "error")
         return redirect(back)
+    def uploaded(material):
+        left = rules.missing_materials(listing)
+        then = f"还缺 {len(left)} 项必需材料。" if left else "必需材料已齐全。"
+        return f"已上传“{rules.MATERIAL_KINDS[material.kind].label}”。{then}"
+
     return run_action(lambda: svc.add_material(current_user, listing, form.kind.data, form.file.data),
-                      done="材料已上传。", back=back)
+                      done=uploaded, back=back,
+                      then=lambda m: url_for("listings.edit", listing_id=listing.id, step="materials", after=m.kind))
 
 
 @bp.route("/<int:listing_id>/materials/<int:material_id>/delete", methods=["POST"])
@@ -280,7 +360,42 @@ def _back(listing: Listing) -> str:
 def submit(listing_id: int):
     listing = _listing(listing_id)
     return run_action(lambda: svc.submit(current_user, listing), form=ActionForm(), back=_back(listing),
-                      done=lambda _: "已提交" + ("交易站初审" if listing.is_station_review else "交易中心审核") + "。")
+                      done=lambda _: "已提交" + ("交易站初审" if listing.is_station_review else "交易中心审核")
+                      + "。请打印受理回执交给转让方。",
+                      then=lambda _: url_for("listings.receipt", listing_id=listing.id))
+
+
+# --- 受理回执 (the receipt handed to the household) and the public progress page its QR code opens ---------------
+
+def _receipt_context(listing: Listing) -> dict:
+    from exchange.listings import receipt
+    return receipt.context(listing, progress_url=url_for("public.progress", intake_no=listing.intake_no,
+                                                         key=listing.progress_key, _external=True))
+
+
+@bp.route("/<int:listing_id>/receipt")
+@login_required
+def receipt(listing_id: int):
+    listing = _listing(listing_id)
+    if not listing.intake_no:
+        abort(404)
+    return render_template("listings/receipt.html", listing=listing, **_receipt_context(listing))
+
+
+@bp.route("/<int:listing_id>/receipt.pdf")
+@login_required
+def receipt_pdf(listing_id: int):
+    listing = _listing(listing_id)
+    if not listing.intake_no:
+        abort(404)
+    from urllib.parse import quote
+
+    from flask import Response
+
+    from exchange.pdf import render_pdf
+    data = render_pdf("listings/receipt_pdf.html", listing=listing, **_receipt_context(listing))
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote('受理回执-' + listing.intake_no + '.pdf')}"})
 
 
 def _station(listing_id: int, passed: bool):
@@ -364,26 +479,53 @@ def opinion_unavailable(listing_id: int):
 
 @public_bp.route("/")
 def search():
+    """The public project list.  Each filter is read by the shared parser of its kind (exchange.inputs); a value that
+    cannot be used is left out of the search and named on the page beside its field (answered 400), never dropped
+    silently: the visitor sees the results of the other filters and what to correct."""
+    problems: dict[str, str] = {}
+
+    def read(name, parse):
+        try:
+            return parse()
+        except InputError as exc:
+            problems[name] = exc.message.rstrip("。")
+            return None
+
+    def choice(name, label, allowed, default=None):
+        raw = (request.args.get(name) or "").strip()
+        if raw and raw not in allowed:
+            problems[name] = f"{label}没有“{raw[:20]}”这一项，请从列表中选择"
+            return default
+        return raw or default
+
+    categories = _categories()
+    towns = db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.STATION.value,
+                                                     OrgUnit.active.is_(True)).order_by(OrgUnit.sort_order)).all()
+    category_id = read("category", lambda: arg_id("category", "交易品种"))
+    if category_id is not None and category_id not in {c.id for c in categories}:
+        problems["category"], category_id = "没有这个交易品种，请从列表中选择", None
+    station_id = read("town", lambda: arg_id("town", "镇（街道）"))
+    if station_id is not None and station_id not in {t.id for t in towns}:
+        problems["town"], station_id = "没有这个镇（街道），请从列表中选择", None
     params = svc.SearchParams(
         q=(request.args.get("q") or "").strip()[:40],
-        category_id=arg_id("category", "交易品种"),
-        station_id=arg_id("town", "乡镇"),
-        method=request.args.get("method") if request.args.get("method") in rules.TRADING_METHODS else None,
-        status=request.args.get("status") if request.args.get("status") in PUBLIC_STATES else None,
-        price_min=arg_money("price_min", "最低底价", minimum=0),
-        price_max=arg_money("price_max", "最高底价", minimum=0),
-        area_min=arg_quantity("area_min", "最小数量", minimum=0),
-        area_max=arg_quantity("area_max", "最大数量", minimum=0),
-        sort=request.args.get("sort") if request.args.get("sort") in svc.SORTS else "newest",
+        category_id=category_id,
+        station_id=station_id,
+        method=choice("method", "交易方式", rules.TRADING_METHODS),
+        status=choice("status", "状态", PUBLIC_STATES),
+        price_min=read("price_min", lambda: arg_money("price_min", "最低底价", minimum=0)),
+        price_max=read("price_max", lambda: arg_money("price_max", "最高底价", minimum=0)),
+        area_min=read("area_min", lambda: arg_quantity("area_min", "最小数量", minimum=0)),
+        area_max=read("area_max", lambda: arg_quantity("area_max", "最大数量", minimum=0)),
+        sort=choice("sort", "排序方式", svc.SORTS, "newest"),
         page=arg_page(),
     )
     page = svc.public_search(params)
-    towns = db.session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.STATION.value,
-                                                     OrgUnit.active.is_(True)).order_by(OrgUnit.sort_order)).all()
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("public/search.html", page=page, params=params, categories=_categories(), towns=towns,
+    args = {k: v for k, v in request.args.items() if k != "page" and v and k not in problems}
+    raw = {k: (request.args.get(k) or "").strip()[:40] for k in ("price_min", "price_max", "area_min", "area_max")}
+    return render_template("public/search.html", page=page, params=params, categories=categories, towns=towns,
                            methods=rules.TRADING_METHODS, states={s: STATE_LABELS[s] for s in PUBLIC_STATES},
-                           args=args)
+                           args=args, problems=problems, raw=raw), 400 if problems else 200
 
 
 @public_bp.route("/<project_no>")
@@ -396,19 +538,23 @@ def project(project_no: str):
     return render_template("public/project.html", listing=listing, materials=materials, kinds=rules.MATERIAL_KINDS)
 
 
-ACTION_LABELS = {
-    "create": "新建草稿", "edit": "修改信息", "material_add": "上传材料", "material_remove": "删除材料",
-    "submit": "提交审核", "station_pass": "交易站初审通过", "station_return": "交易站退回",
-    "center_approve": "交易中心审核通过并发布", "center_return": "交易中心退回", "center_reject": "不予受理",
-    "opinion_requested": "征求交易站意见", "opinion_given": "交易站出具意见",
-    "opinion_unavailable": "记录未能取得交易站意见的原因",
-}
+@public_bp.route("/progress/<intake_no>/<key>")
+def progress(intake_no: str, key: str):
+    """Where a submitted listing is now, for the household holding its 受理回执 (QR code): the stage and the dates,
+    nothing personal (no names, numbers, prices, reasons).  The 受理编号 with its key opens it; either alone does not."""
+    import hmac
+    listing = db.session.scalar(select(Listing).where(Listing.intake_no == intake_no[:30]))
+    if listing is None or not listing.progress_key or \
+            not hmac.compare_digest(listing.progress_key.encode(), key[:16].encode()):
+        abort(404)
+    from exchange.listings import receipt
+    return render_template("public/progress.html", listing=listing, **receipt.progress(listing))
 
 
 @bp.app_context_processor
 def _listing_globals():
     return {"state_labels": STATE_LABELS, "public_states": PUBLIC_STATES, "trading_methods": rules.TRADING_METHODS,
-            "transferor_kinds": rules.TRANSFEROR_KINDS, "action_labels": ACTION_LABELS,
+            "transferor_kinds": rules.TRANSFEROR_KINDS,
             "acquisitions": ACQUISITIONS}
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 
 from blinker import Namespace
 
-from exchange import clock
+from exchange import clock, labels
 from exchange.access import AccessDenied, can, require
 from exchange.accounts.models import Role
 from exchange.audit.services import canonical_json, record
@@ -74,6 +74,8 @@ def _guard_center(listing: Listing) -> list[str]:
 
 def _effect_submitted(listing: Listing, actor) -> None:
     listing.submitted_at = clock.now()
+    from exchange.listings.services import give_intake_no
+    give_intake_no(listing)  # the 受理回执's number, once (a resubmission after 退回 keeps it)
 
 
 def _restart_target(listing: Listing) -> str:
@@ -216,6 +218,21 @@ def fire(listing: Listing, name: str, actor, *, reason: str = "", data: dict | N
            before={"state": before}, after={"state": after, **({"data": data} if data else {})})
     transitioned.send(listing, name=name, before=before, after=after, entry=entry)
     return event
+
+
+# The lines of a listing's 办理记录 (its history, :class:`ListingEvent`) by their ``action``: a transition is named by the
+# table above; the history entries that change no state (:func:`log_event`) are named here (exchange.labels).
+EVENT_LABELS = {
+    "create": "新建草稿", "edit": "修改信息", "material_add": "上传材料", "material_remove": "删除材料",
+    "opinion_requested": "征求交易站意见", "opinion_given": "交易站出具意见",
+    "opinion_unavailable": "记录未能取得交易站意见的原因",
+    "contract_clauses": "修改合同约定条款", "contract_confirm": "确认合同", "contract_scan": "上传签章合同扫描件",
+    "contract_return": "退回签章合同扫描件", "contract_checked": "核验签章合同",
+    "force_majeure_file": "提出不可抗力申请", "force_majeure_decide": "处理不可抗力申请",
+    "certificate_revoked": "撤销鉴证书",
+}
+labels.register("listing_event", {t.name: t.label for t in TRANSITIONS.values()})
+labels.register("listing_event", EVENT_LABELS)
 
 
 def log_event(listing: Listing, action: str, actor, note: str = "", data: dict | None = None) -> ListingEvent:

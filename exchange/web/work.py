@@ -26,6 +26,7 @@ class Panel:
     description: str
     queues: list[Queue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    actions: list[tuple[str, str]] = field(default_factory=list)  # (label, url): the role's first buttons
 
 
 DUTIES = {
@@ -69,6 +70,8 @@ def work_panels(user) -> list[Panel]:
     role = Role(user.role)
     title, description = DUTIES[role]
     panel = Panel(title=title, description=description)
+    if role == Role.POINT_CLERK:  # a village clerk's daily work begins with a new listing (信息收集)
+        panel.actions.append(("新建挂牌项目", url_for("listings.new")))
     from exchange.registrations.services import queue_count
     for label, state in REG_QUEUES.get(role, []):
         panel.queues.append(Queue(label, queue_count(user, state), url_for("registrations.index", state=state)))
