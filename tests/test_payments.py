@@ -45,7 +45,7 @@ def test_buyer_pays_through_the_sandbox_bank(client, users, qualified, db):
     assert "模拟网银" in bank and "16,000.00" in bank and "壹万陆仟元整" in bank
     resp = client.post(resp.location, data={"csrf_token": csrf_from(bank), "action": "pay"}, follow_redirects=True)
     body = text(resp)
-    assert "保证金已入账，竞买号" in body and "您的竞买号" in body
+    assert "保证金已入账" in body and "您的竞买号" in body
     reg = db.session.get(Registration, qualified.id)
     assert reg.state == "paid" and len(reg.bidder_no) == 4
     assert led.held(led.deposit_account(reg.listing, users["buyer"])) == Decimal("16000.00")

@@ -227,6 +227,7 @@ def test_api_apply_qualify_and_confirm(client, users, announced, db):
     assert resp.status_code == 400 and "银行回单" in resp.get_json()["message"]
     body = client.post(f"/api/v1/registrations/{reg['id']}/deposit", headers=finance,
                        **receipt_form("16000.00", "r-1")).get_json()
-    assert body["state"] == "paid" and body["bidder_no"]
+    assert body["state"] == "paid" and body["bidder_no"] is None  # the 竞买号 is the buyer's alone until bidding ends
     mine = client.get("/api/v1/registrations", headers=buyer).get_json()
+    assert mine["items"][0]["bidder_no"]
     assert mine["total"] == 1 and client.get("/api/v1/registrations", headers=other).get_json()["total"] == 0

@@ -1,6 +1,7 @@
 """意向受让登记, 资格确认 and deposit confirmation over the API."""
 from __future__ import annotations
 
+from flask_login import current_user
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from exchange.api.common import (ApiError, Exact, File, Id, Moment, PageArgs, ma
 from exchange.api.common import authorise, found
 from exchange.extensions import db
 from exchange.listings.models import Listing
+from exchange.registrations import review
 from exchange.registrations import services as rsvc
 from exchange.payments import deposits
 from exchange.registrations.models import Registration
@@ -44,7 +46,9 @@ class RegistrationSchema(Schema):
     deposit_amount = Exact(allow_none=True)
     deposit_deadline_at = fields.DateTime(allow_none=True)
     paid_at = fields.DateTime(allow_none=True)
-    bidder_no = fields.String(allow_none=True, metadata={"description": "竞买号（保证金到账后）"})
+    bidder_no = fields.Function(
+        lambda r: r.bidder_no if review.shows_bidder_no(current_user, r) else None,
+        metadata={"description": "竞买号（保证金到账后；竞价结束前只给报名人本人）", "type": "string", "nullable": True})
     priority_right = fields.Boolean()
     priority_basis = fields.String()
     foreign_kind = fields.String(metadata={"description": "报名时声明的外资企业或境外投资者类别；domestic 为境内主体，空为未声明"})

@@ -10,7 +10,7 @@ from decimal import Decimal
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from exchange import clock
+from exchange import clock, labels
 from exchange.access import can, require
 from exchange.accounts.models import User
 from exchange.extensions import db
@@ -66,7 +66,13 @@ def _render_refund(refund: Refund, transfer_form: TransferForm | None = None, st
         names=q.refund_user_names([refund]), reasons=rf.REASONS, states=q.REFUND_STATES,
         overdue=q.is_overdue(refund), held=q.held_by_account([refund.account_id])[refund.account_id],
         can_manage=can(current_user, "refunds.manage"), transfer_form=transfer_form or TransferForm(),
-        approve_form=ApproveForm(), entry_label=q.ENTRY_KIND_LABELS.get(entry.kind, entry.kind) if entry else ""), status
+        approve_form=ApproveForm(), entry_label=labels.label("entry", entry.kind) if entry else "",
+        show_bidder_no=bool(registration) and _shows_bidder_no(registration)), status
+
+
+def _shows_bidder_no(registration) -> bool:
+    from exchange.registrations.review import shows_bidder_no
+    return shows_bidder_no(current_user, registration)
 
 
 @bp.route("/refunds/<int:refund_id>")

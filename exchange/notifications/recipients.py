@@ -10,6 +10,7 @@ from exchange.extensions import db
 from exchange.money import format_yuan
 
 from exchange.notifications.texts import path_for, when
+from exchange.payments.center_account import pay_to_text
 
 
 # --- who ------------------------------------------------------------------------------------------
@@ -102,7 +103,8 @@ def load_registration(entry) -> dict | None:
     ctx.update(reg=reg, buyer_id=reg.buyer_id, payment_ref=reg.payment_ref or "",
                deposit=format_yuan(reg.deposit_amount) if reg.deposit_amount is not None else "",
                deadline=when(reg.deposit_deadline_at), paid_at=when(reg.paid_at), bidder_no=reg.bidder_no or "",
-               note=reg.review_note or "未填写")
+               note=reg.review_note or "未填写",
+               pay_to=pay_to_text(reg.payment_ref, reg.listing.org) if reg.payment_ref else "")
     return ctx
 
 
@@ -141,7 +143,8 @@ def _settlement_fields(s) -> dict:
     to_pay = s.amount_to_pay
     ctx.update(settlement=s, buyer_id=s.deal.buyer_id, due=when(s.due_at), cert_due=when(s.certificate_due_at),
                pay_text=(f"请于 {when(s.due_at)} 前交付 {format_yuan(to_pay)} 元（缴款码 {s.payment_ref}），"
-                         "以到账时间为准（第十七条）。" if to_pay > 0 else "您交纳的保证金已足额抵作价款，无需另行付款。"))
+                         "以到账时间为准（第十七条）。" + pay_to_text(s.payment_ref, s.listing.org)
+                         if to_pay > 0 else "您交纳的保证金已足额抵作价款，无需另行付款。"))
     return ctx
 
 

@@ -18,6 +18,7 @@ from exchange.notifications.models import Notification
 from exchange.notifications.recipients import center_reviewers, listing_people
 from exchange.notifications.services import notify
 from exchange.notifications.texts import path_for, when
+from exchange.payments.center_account import pay_to_text
 
 REMIND_HOUR = 8  # reminders go out from 08:00 Beijing time
 REMIND_HORIZON = timedelta(days=20)  # a reminder is never earlier than this before its deadline
@@ -104,7 +105,7 @@ def remind_deposit(reg_id: int, now: datetime) -> bool:
     return _send_all([reg.buyer_id], "deposit.due", f"请按时交纳保证金：{listing.title}",
                      f"您报名的项目 {listing.project_no}「{listing.title}」的保证金 {format_yuan(reg.deposit_amount)} 元"
                      f"须于 {when(reg.deposit_deadline_at)} 前到账（缴款码 {reg.payment_ref}），逾期视为放弃受让意向"
-                     "（第十九条）。如已付款请忽略本通知。",
+                     "（第十九条）。" + pay_to_text(reg.payment_ref, listing.org) + "如已付款请忽略本通知。",
                      path_for("registrations.detail", reg_id=reg.id), listing.id, f"{DEPOSIT_KEY}{reg.id}")
 
 
@@ -216,7 +217,8 @@ def remind_settlement(settlement_id: int, now: datetime) -> bool:
     listing = s.listing
     return _send_all([s.deal.buyer_id], "settlement.due", f"价款交付期限将至：{listing.title}",
                      f"项目 {listing.project_no}「{listing.title}」应付 {format_yuan(s.amount_to_pay)} 元（缴款码 "
-                     f"{s.payment_ref}），须于 {when(s.due_at)} 前到账（第十七条），逾期按违约处理。如已付款请忽略本通知。",
+                     f"{s.payment_ref}），须于 {when(s.due_at)} 前到账（第十七条），逾期按违约处理。"
+                     + pay_to_text(s.payment_ref, listing.org) + "如已付款请忽略本通知。",
                      path_for("settlement.detail", settlement_id=s.id), listing.id, f"{SETTLEMENT_KEY}{s.id}")
 
 

@@ -73,7 +73,7 @@ RULES: dict[str, Rule] = {
     "registration.qualify": Rule("registration.qualified", load_registration, (Send(
         the_buyer, "受让资格已确认：{title}",
         "您报名的项目 {no}「{title}」资格审核通过。请于 {deadline} 前交纳保证金 {deposit} 元（缴款码 {payment_ref}），"
-        "以到账时间为准，逾期视为放弃受让意向（第十九条）。", registration_link),)),
+        "以到账时间为准，逾期视为放弃受让意向（第十九条）。{pay_to}", registration_link),)),
     "registration.reject": Rule("registration.rejected", load_registration, (Send(
         the_buyer, "受让资格未通过：{title}", "您报名的项目 {no}「{title}」资格审核未通过，理由：{note}。",
         registration_link),)),

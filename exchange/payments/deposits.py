@@ -45,7 +45,8 @@ def book_deposit(reg: Registration, amount: Decimal, *, source: str, source_ref:
         arrival.receipt_content_type, arrival.receipt_sha256 = receipt.content_type, receipt.sha256
     db.session.add(arrival)
     db.session.flush()
-    record("registration.deposit_paid", f"保证金到账：{reg.payment_ref}，{format_yuan(amount)} 元，竞买号 {reg.bidder_no}",
+    # no 竞买号 in the audit summary: the audit viewer is read by staff who must not learn it before the bidding ends
+    record("registration.deposit_paid", f"保证金到账：{reg.payment_ref}，{format_yuan(amount)} 元",
            obj_type="registration", obj_id=reg.id, after={"source": source, "ref": source_ref, "arrived_at": arrived_at})
     return reg
 

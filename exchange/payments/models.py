@@ -183,3 +183,31 @@ class DepositArrival(db.Model):
     @property
     def source_label(self) -> str:
         return ARRIVAL_SOURCES[self.source]
+
+
+class CenterAccount(db.Model):
+    """The 交易中心's receiving account (指定账户 at the bank: 户名, 开户行, 账号), shown with the 缴款码 on every page,
+    notice and PDF that asks someone to pay.  One row per 交易中心 org unit (a province of many counties has one
+    center, and one account, per county); set and changed by the center's admin, every change audited.  No row: the
+    pages say plainly that the account has not been published yet."""
+
+    __tablename__ = "center_account"
+    __table_args__ = (
+        CheckConstraint("account_name <> '' AND bank_name <> '' AND account_no <> ''", name="complete"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_unit_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), unique=True)
+    account_name: Mapped[str] = mapped_column(String(100))  # 户名
+    bank_name: Mapped[str] = mapped_column(String(100))     # 开户行
+    account_no: Mapped[str] = mapped_column(String(40))     # 账号 (digits, kept without blanks)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def account_no_display(self) -> str:
+        """``6222021234567890123`` → ``6222 0212 3456 7890 123``: groups of four, as printed on bank cards and slips."""
+        digits = self.account_no
+        return " ".join(digits[i:i + 4] for i in range(0, len(digits), 4))

@@ -248,7 +248,7 @@ def receive_notification(provider_name: str, body: bytes, headers, remote_addr: 
     if held is not None:
         return held
     order.outcome = "保证金已入账"
-    return _finish(row, "booked", f"保证金已入账，竞买号 {reg.bidder_no}。", 200)
+    return _finish(row, "booked", "保证金已入账。", 200)  # the 竞买号 is the buyer's alone
 
 
 def _book_or_hold(row: PaymentNotification, order: PaymentOrder, note, provider: str, *, what: str,

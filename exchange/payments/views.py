@@ -14,7 +14,7 @@ from exchange.access import AccessDenied, can, require
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.inputs import arg_page
-from exchange.payments import deposits, payables
+from exchange.payments import center_account, deposits, payables
 from exchange.payments import services as psvc
 from exchange.payments import statements as ssvc
 from exchange.pages import ActionForm, Message, run_action
@@ -32,8 +32,19 @@ bp = Blueprint("payments", __name__, url_prefix="/payments")
 @bp.app_template_global("deposit_of")
 def deposit_of(reg: Registration) -> SimpleNamespace:
     """What a registration's page shows of its deposit: the arrival booked, the online orders, the ways to pay."""
+    from exchange.ledger.models import Refund
+    from exchange.ledger.refunds import REASONS
     arrival = db.session.scalar(select(DepositArrival).where(DepositArrival.registration_id == reg.id))
-    return SimpleNamespace(arrival=arrival, orders=psvc.orders_for(reg), providers=enabled_providers())
+    refund = db.session.scalar(select(Refund).where(Refund.registration_id == reg.id))
+    return SimpleNamespace(arrival=arrival, orders=psvc.orders_for(reg), providers=enabled_providers(),
+                           refund=refund, refund_reason=REASONS.get(refund.reason, refund.reason) if refund else "")
+
+
+@bp.app_template_global("receiving_account")
+def receiving_account(org=None):
+    """The center's receiving account (户名, 开户行, 账号) above ``org`` (a listing's unit), or None while not set:
+    ``templates/payments/_pay_to.html`` shows it beside the 缴款码 on every page that asks someone to pay."""
+    return center_account.receiving_account(org)
 
 
 # --- a deposit confirmed by finance from the bank's receipt -------------------------------------
@@ -61,7 +72,7 @@ def confirm_deposit(reg_id: int):
                                                        arrived_at=_arrived_at(form.arrived_at.data),
                                                        receipt=form.receipt.data),
                       form=form, invalid="请填写到账金额、银行回单号，并上传银行回单。",
-                      done=lambda _: f"保证金已入账，竞买号 {reg.bidder_no}。",
+                      done="保证金已入账，系统已把竞买号通知报名人。",  # the 竞买号 is the buyer's alone (issue 17)
                       back=url_for("registrations.detail", reg_id=reg.id))
 
 

@@ -12,6 +12,7 @@ from exchange.accounts.models import Role
 from exchange.extensions import db
 from exchange.inputs import arg_page
 from exchange.listings.models import Listing
+from exchange.registrations import review
 from exchange.registrations import services as rsvc
 from exchange.registrations.forms import ApplyForm, DepositForm, RegMaterialForm, ReviewForm
 from exchange.registrations.models import REG_STATE_LABELS, Registration, RegistrationMaterial
@@ -89,7 +90,7 @@ def index():
         stmt = stmt.where(Registration.state == state)
     page = db.paginate(stmt, page=arg_page(), per_page=30, error_out=False)
     return render_template("registrations/index.html", page=page, title=title, state=state, states=REG_STATE_LABELS,
-                           now=clock.now())
+                           now=clock.now(), shows_bidder_no=lambda r: review.shows_bidder_no(current_user, r))
 
 
 @bp.route("/<int:reg_id>")
@@ -98,10 +99,20 @@ def detail(reg_id: int):
     reg = _load(reg_id)
     # the deposit's arrival and orders, the bidding room and the deal come from the later stages' template
     # globals (payments' deposit_of, trading's session_of and deal_of): registrations does not import them
+    # each role sees what it needs (issue 17): the buyer its own instructions, the reviewer (and the read-only
+    # supervisor) the identity, the checks and the papers, finance the payment facts; the 竞买号 only as review.py says
+    is_buyer = reg.buyer_id == current_user.id
+    can_review = can(current_user, "registrations.review", reg.listing.org)
+    qualifying = can_review or current_user.role == Role.SUPERVISOR
     return render_template("registrations/detail.html", reg=reg, material_form=RegMaterialForm(),
                            review_form=ReviewForm(), deposit_form=DepositForm(), kinds=rsvc.BUYER_MATERIALS,
                            missing=rsvc.missing_materials(reg), required=rsvc.required_materials(reg),
-                           can_review=can(current_user, "registrations.review", reg.listing.org),
+                           can_review=can_review, is_buyer=is_buyer, qualifying=qualifying,
+                           finance_view=current_user.role in (Role.FINANCE, Role.SUPERVISOR),
+                           identity=review.identity_of_buyer(reg) if qualifying else None,
+                           checks=review.checks(reg) if qualifying else [],
+                           open_materials=review.may_open_materials(current_user, reg),
+                           show_bidder_no=review.shows_bidder_no(current_user, reg),
                            can_confirm=can(current_user, "deposits.confirm"), now=clock.now())
 
 
@@ -137,13 +148,15 @@ def qualify(reg_id: int):
 @bp.route("/<int:reg_id>/materials/<int:material_id>")
 @login_required
 def download(reg_id: int, material_id: int):
-    """A material of an application: for the buyer and the staff who may see the application (the reviewer checks
-    the 审批/备案 documents of a foreign investor here)."""
+    """A material of an application (``?inline=1``: shown in the browser), for the buyer, the staff who may review
+    the application and the supervisor; the reviewer checks the 第十三条 papers and a foreign investor's 审批/备案
+    documents here."""
     reg = _load(reg_id)
+    review.authorise_materials(current_user, reg)  # the buyer, the reviewer, the supervisor: not every staff member
     material = db.session.get(RegistrationMaterial, material_id)
     if material is None or material.registration_id != reg.id:
         abort(404)
-    from exchange.uploads import send_stored
+    from exchange.uploads import send_stored  # PDF and images inline (sniffed type, nosniff); anything else a download
     return send_stored(material.storage_key, material.filename, material.content_type,
                        inline=request.args.get("inline") == "1")
 

@@ -6,6 +6,7 @@ transferor, whose account it is) see it in full.
 from __future__ import annotations
 
 from exchange import clock
+from exchange.payments.center_account import receiving_account
 from exchange.settlement import services as stl
 from exchange.settlement.models import FEE_PAYERS, Settlement
 from exchange.trading.documents import center_name, full_name, transferor_kind_label
@@ -24,7 +25,8 @@ def statement_context(s: Settlement, *, full_account: bool) -> dict:
                 payee_bank=payout.payee_bank if payout else listing.account_bank,
                 payee_account=account_no if full_account else stl.mask_account(account_no),
                 fee_rule=stl.fee_rule_label(rule), payers=FEE_PAYERS, sources=stl.SOURCES,
-                payout_states=stl.PAYOUT_STATES, printed_at=clock.now())
+                payout_states=stl.PAYOUT_STATES, printed_at=clock.now(),
+                receiving=receiving_account(listing.org))  # where the buyer pays, with the 缴款码
 
 
 def statement_pdf(s: Settlement, *, full_account: bool) -> bytes:

@@ -48,7 +48,7 @@ def test_apply_qualify_confirm(browser, page, live_server, demo, tmp_path):
     page.fill("input[name=source_key]", "HX2026112300017")
     page.set_input_files("input[name=receipt]", str(pdf))
     page.click("button:has-text('确认到账')")
-    assert "保证金已入账，竞买号" in page.inner_text("body")
+    assert "保证金已入账，系统已把竞买号通知报名人" in page.inner_text("body")
     sign_out(page)
 
     sign_in(page, base, "buyer_company")
