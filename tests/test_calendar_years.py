@@ -176,18 +176,18 @@ def test_a_deal_concluded_2026_12_30_is_recounted_when_2027_is_confirmed(users, 
     assert deal.publicity_end_at == end_of(2027, 1, 6) and deal.contract_due_at is None
     entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "deadline.recomputed")))
     assert len(entries) == 2 and all(e.object_id == str(listing.id) for e in entries)
-    assert any("交易公示期由 2027年01月05日 24:00 调整为 2027年01月06日 24:00" in e.summary for e in entries)
+    assert any("交易公示期由 2027-01-05 24:00 调整为 2027-01-06 24:00" in e.summary for e in entries)
     # the parties are told: the buyer, the clerk who submitted it
     told = {(n.user_id, n.body) for n in db.session.scalars(select(Notification).where(
         Notification.kind == "deadline.moved"))}
     for person in ("buyer", "point_a1"):
         assert [b for uid, b in told if uid == users[person].id] == [
-            f"因节假日安排调整，项目 {listing.project_no}「{listing.title}」的交易公示期由 2027年01月05日 24:00 调整为 "
-            "2027年01月06日 24:00。请按新的期限办理。"], person
+            f"因节假日安排调整，项目 {listing.project_no}「{listing.title}」的交易公示期由 2027-01-05 24:00 调整为 "
+            "2027-01-06 24:00。请按新的期限办理。"], person
     # the loser is told of the refund's date only
     assert [b for uid, b in told if uid == users["buyer_org"].id] == [
-        f"因节假日安排调整，项目 {listing.project_no}「{listing.title}」的保证金退还期限由 2027年01月07日 24:00 调整为 "
-        "2027年01月08日 24:00。请按新的期限办理。"]
+        f"因节假日安排调整，项目 {listing.project_no}「{listing.title}」的保证金退还期限由 2027-01-07 24:00 调整为 "
+        "2027-01-08 24:00。请按新的期限办理。"]
 
     # the clock really runs on the new date: the publicity is not over at the old 1-5 24:00 …
     clock.freeze(end_of(2027, 1, 5) + timedelta(minutes=1))
@@ -388,8 +388,8 @@ def test_deadlines_stored_on_the_weekday_guess_are_recounted_once(users, db, app
     result = app.test_cli_runner().invoke(args=["calendar", "recount", "--from-weekday-guess", "--dry-run"])
     # the publicity (→ 12-31, 1-4, 1-5) and the loser's refund (12-31, 1-1, 1-4, 1-5, 1-6 → … 1-7)
     assert result.exit_code == 0 and "将调整 2 个期限" in result.output
-    assert "交易公示期：2027年01月04日 24:00 → 2027年01月05日 24:00" in result.output
-    assert "保证金退还期限：2027年01月06日 24:00 → 2027年01月07日 24:00" in result.output
+    assert "交易公示期：2027-01-04 24:00 → 2027-01-05 24:00" in result.output
+    assert "保证金退还期限：2027-01-06 24:00 → 2027-01-07 24:00" in result.output
     assert db.session.get(Deal, deal.id).publicity_end_at == end_of(2027, 1, 4)
     result = app.test_cli_runner().invoke(args=["calendar", "recount", "--from-weekday-guess"])
     assert result.exit_code == 0 and "调整了 2 个期限" in result.output

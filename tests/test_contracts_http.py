@@ -47,7 +47,7 @@ def test_buyer_reaches_the_contract_and_confirms(app, drafted, db):
     resp = buyer.get(f"/contracts/deal/{c.deal_id}")
     assert resp.status_code == 302 and resp.headers["Location"].endswith(url)
     page = text(buyer.get(url))
-    due = clock.to_local(c.due_at - timedelta(microseconds=1)).strftime("%Y年%m月%d日")
+    due = clock.to_local(c.due_at - timedelta(microseconds=1)).strftime("%Y-%m-%d") + " 24:00"
     assert "签约期限" in page and due in page and "签署合同" in page and "农村土地经营权流转合同" in page
     assert "交易公示期满之日起 5 个工作日内" in page
     assert "保存约定条款" not in page and "核验签章合同" not in page  # the center's forms are not for the buyer

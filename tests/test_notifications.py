@@ -118,7 +118,7 @@ def test_qualification_deposit_and_rejection_reach_that_buyer_only(users, announ
     db.session.commit()
     [n] = notes(users["buyer"])
     assert n.kind == "registration.qualified" and reg.payment_ref in n.body and "16,000.00" in n.body
-    assert "2026年11月30日 16:00" in n.body and n.link == f"/registrations/{reg.id}"
+    assert "2026-11-30 16:00" in n.body and n.link == f"/registrations/{reg.id}"
     assert who_got("registration.qualified") == {users["buyer"].id}
     rsvc.reject(users["center_reviewer"], other, "资信证明不符合受让条件")
     db.session.commit()
@@ -225,7 +225,7 @@ def test_deposit_reminder_once_on_the_working_day_before_across_a_weekend(users,
     clock.freeze(local(2026, 11, 27, 8))  # Friday 08:00
     assert sweep().counts["notify.deposit_due"] == 1
     [n] = notes(users["buyer"], "deposit.due")
-    assert "2026年11月30日 16:00" in n.body and reg.payment_ref in n.body
+    assert "2026-11-30 16:00" in n.body and reg.payment_ref in n.body
     for at in (local(2026, 11, 27, 9), local(2026, 11, 28, 10), local(2026, 11, 30, 15, 59)):
         clock.freeze(at)
         assert sweep().counts["notify.deposit_due"] == 0
@@ -317,7 +317,7 @@ def test_contract_due_notice_reminder_and_done(buyers, trading, db):
     assert who_got("contract.due") == parties
     n = notes(buyers["buyer"], "contract.due")[0]
     assert n.link == f"/contracts/{contract.id}" and n.title == f"请签订合同：{listing.title}"
-    assert n.body == (f"项目 {listing.project_no}「{listing.title}」交易公示期满，合同草稿已生成。请于 2026年12月11日 24:00 前"
+    assert n.body == (f"项目 {listing.project_no}「{listing.title}」交易公示期满，合同草稿已生成。请于 2026-12-11 24:00 前"
                       "签署合同（在线确认并在纸质合同上签字盖章，第十六条），逾期未签署的一方按违约处理。")
     remind = reminders.remind_from(contract.due_at)
     clock.freeze(remind - timedelta(minutes=1))
@@ -664,8 +664,8 @@ def test_links_and_deadline_texts(db):
     for bad in ("//evil.example/x", "https://evil.example", "", None, "/\\evil"):
         assert nsvc.safe_link(bad) is None
     assert texts.when(None) == "—"
-    assert texts.when(local(2026, 12, 9)) == "2026年12月08日 24:00"
-    assert texts.when(local(2026, 11, 30, 16)) == "2026年11月30日 16:00"
+    assert texts.when(local(2026, 12, 9)) == "2026-12-08 24:00"
+    assert texts.when(local(2026, 11, 30, 16)) == "2026-11-30 16:00"
 
 
 def test_an_unpaid_buyer_is_told_of_the_abandonment(users, announced, db):
@@ -675,7 +675,7 @@ def test_an_unpaid_buyer_is_told_of_the_abandonment(users, announced, db):
     clock.freeze(announced.deposit_deadline_at + timedelta(minutes=1))
     sweep()
     [n] = notes(users["buyer"], "deposit.abandoned")
-    assert "视为放弃" in n.body and "2026年11月30日 16:00" in n.body and n.link == f"/registrations/{reg.id}"
+    assert "视为放弃" in n.body and "2026-11-30 16:00" in n.body and n.link == f"/registrations/{reg.id}"
     assert who_got("deposit.abandoned") == {users["buyer"].id}
 
 

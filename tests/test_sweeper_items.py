@@ -243,7 +243,7 @@ def test_overdue_contract_and_refunds_flagged_once(buyers, online_deal, db):
     assert flag.object_type == "contract" and flag.object_id == str(contract.id) and flag.actor_name == SWEEPER
     assert flag.summary.startswith(f"合同逾期未签订：{deal.listing.project_no}")
     last = clock.to_local(contract.due_at - timedelta(seconds=1))
-    assert f"应于 {last:%Y年%m月%d日} 24:00 前签订（第十六条），转入违约处理" in flag.summary
+    assert f"应于 {last:%Y-%m-%d} 24:00 前签订（第十六条），转入违约处理" in flag.summary
     flags = audits("refund.overdue")
     assert sorted(f.object_id for f in flags) == sorted(str(r.id) for r in refunds)
     assert all(f.summary.startswith("保证金退款逾期：") and "16,000.00 元" in f.summary and "（第十九条）" in f.summary
@@ -375,13 +375,13 @@ def test_time_travel_over_national_day(buyers, db):
     r = sweeper.sweep()
     assert r.counts["contracts.overdue"] == 0 and r.counts["refunds.overdue"] == 1
     [flag] = audits("refund.overdue")
-    assert "应于 2026年10月12日 24:00 前退还" in flag.summary
+    assert "应于 2026-10-12 24:00 前退还" in flag.summary
     clock.freeze(signing - timedelta(seconds=1))
     assert sweeper.sweep().counts["contracts.overdue"] == 0
     clock.freeze(signing)
     assert sweeper.sweep().counts["contracts.overdue"] == 1
     [flag] = audits("contract.overdue")
-    assert "应于 2026年10月15日 24:00 前签订" in flag.summary
+    assert "应于 2026-10-15 24:00 前签订" in flag.summary
     clock.advance(days=1)
     assert sweeper.sweep().total == 0
 

@@ -62,7 +62,7 @@ def test_online_bidding_rules(buyers, trading, db):
         tsvc.place_bid(users["buyer_3"], sid, "160000", key=key())  # did not pay
     with pytest.raises(AccessDenied):
         tsvc.place_bid(users["trading_officer"], sid, "160000", key=key())
-    for bad, words in [("159500", "首次报价"), ("160100", "首次报价"), ("165500", "首次报价"), ("abc", "报价金额"),
+    for bad, words in [("159500", "低于起始价"), ("160100", "整数倍"), ("165500", "单次加价不能超过"), ("abc", "报价金额"),
                        ("-1", "大于零"), ("160000.001", "报价金额")]:
         with pytest.raises(tsvc.BidRefused) as exc:
             tsvc.place_bid(users["buyer"], sid, bad, key=key())

@@ -31,19 +31,19 @@ def test_confirmation_pdf_has_the_key_fields(app, online_deal):
                      "160,000.00元", "壹拾陆万元整",  # 底价
                      "160,500.00元", "壹拾陆万零伍佰元整",  # 成交价 and its 大写
                      "成交日期2026年12月01日00:21",
-                     "交易公示期2026年12月01日至2026年12月04日",  # 3 工作日: 12-2, 12-3, 12-4
+                     "交易公示期2026-12-0100:21至2026-12-0424:00",  # 3 工作日: 12-2, 12-3, 12-4
                      "临湘市农村产权交易中心"):
         assert flat(expected) in body, expected
     # 第十六条: the 5 工作日 to sign run from the end of the publicity — no date yet at the conclusion
     assert deal.contract_due_at is None
-    assert "签约期限交易公示期满之日起5个工作日内" in body and "24:00" not in body
+    assert "签约期限交易公示期满之日起5个工作日内" in body and "签约期限2026" not in body
     assert to_chinese_upper(deal.price) == "壹拾陆万零伍佰元整"
     assert listing.transferor_id_no not in body  # the parties' names, not their ID numbers
 
     # the publicity over (12-4 24:00): the confirmation now shows the date, 12-7, 12-8, 12-9, 12-10, 12-11
     end_publicity(deal)
     body = flat(pdf_text(fetch(app, "t_trader", f"/deals/{deal.deal_no}/confirmation.pdf").data))
-    assert "签约期限2026年12月11日24:00前（交易公示期满之日起5个工作日内）" in body
+    assert "签约期限2026-12-1124:00前（交易公示期满之日起5个工作日内）" in body
 
 
 def test_bidding_record_pdf_lists_every_bid_with_the_digest(app, online_deal):
@@ -76,13 +76,16 @@ def test_the_winner_gets_the_documents_without_the_other_bidders_names(app, onli
     assert "160,500.00" in body and "竞买号与竞买人对照" not in body and "测试公司" not in body
 
 
-@pytest.mark.parametrize("username,status", [
-    (None, 302), ("t_buyer_org", 403), ("t_coop", 403), ("t_point_a1", 403), ("t_station_a", 403),
-    ("t_buyer", 200), ("t_trader", 200), ("t_reviewer", 200), ("t_finance", 200), ("t_supervisor", 200),
+@pytest.mark.parametrize("username,confirmation,record", [
+    (None, 302, 302), ("t_point_a1", 403, 403), ("t_station_a", 403, 403), ("t_buyer3", 403, 403),
+    # the losing bidders open the record of their own session (竞买号 only), not the winner's 成交确认书
+    ("t_buyer_org", 403, 200), ("t_coop", 403, 200),
+    ("t_buyer", 200, 200), ("t_trader", 200, 200), ("t_reviewer", 200, 200), ("t_finance", 200, 200),
+    ("t_supervisor", 200, 200),
 ])
-def test_who_may_download_the_documents(app, online_deal, username, status):
+def test_who_may_download_the_documents(app, online_deal, username, confirmation, record):
     deal, _ = online_deal
-    for doc in ("confirmation.pdf", "bidding-record.pdf"):
+    for doc, status in (("confirmation.pdf", confirmation), ("bidding-record.pdf", record)):
         resp = fetch(app, username, f"/deals/{deal.deal_no}/{doc}")
         assert resp.status_code == status, (username, doc)
         if status == 302:
@@ -91,6 +94,13 @@ def test_who_may_download_the_documents(app, online_deal, username, status):
             assert resp.mimetype == "application/pdf"
         else:
             assert not resp.data.startswith(b"%PDF")
+
+
+def test_a_losing_bidder_reads_the_record_without_names(app, online_deal):
+    deal, _ = online_deal
+    resp = fetch(app, "t_buyer_org", f"/deals/{deal.deal_no}/bidding-record.pdf")
+    body = flat(pdf_text(resp.data))
+    assert "160,500.00" in body and "竞买号与竞买人对照" not in body and "测试受让人" not in body
 
 
 def test_the_listings_transferor_account_gets_the_confirmation(app, online_deal, db, buyers):

@@ -45,7 +45,13 @@ class RoomStateSchema(Schema):
     free_end_at = fields.String(metadata={"description": "自由报价期结束、限时报价期开始"})
     ends_at = fields.String(metadata={"description": "当前结束时间（限时报价期每次有效报价后延后）"})
     hard_end_at = fields.String(metadata={"description": "最迟结束时间"})
-    seconds_left = fields.Float()
+    seconds_left = fields.Float(metadata={"description": "距结束的秒数"})
+    starts_at_text = fields.String(metadata={"description": "开始时间（北京时间）"})
+    countdown_label = fields.String(metadata={"description": "倒计时的含义：距开始 / 剩余时间 / 距报价截止 / 距开标"})
+    countdown_seconds = fields.Float(metadata={"description": "倒计时秒数（开始前为距开始的秒数）"})
+    countdown_text = fields.String(metadata={"description": "倒计时的文字，如 4:05、1:04:05"})
+    price_label = fields.String(metadata={"description": "当前最高价 / 成交价"})
+    leader_label = fields.String(metadata={"description": "领先竞买号 / 竞得竞买号"})
     start_price = Exact()
     increment = Exact(allow_none=True)
     max_steps = fields.Integer()
@@ -58,7 +64,9 @@ class RoomStateSchema(Schema):
     outcome = fields.String()
     deal_no = fields.String(allow_none=True)
     history = fields.List(fields.Dict(), metadata={"description": "最近的报价（竞买号；结束后含名称）"})
-    me = fields.Dict(allow_none=True, metadata={"description": "竞买人本人的竞买号、是否领先、下一有效报价等"})
+    me = fields.Dict(allow_none=True, metadata={"description": "竞买人本人的竞买号、是否领先、是否已被超过（outbid）、"
+                                                              "下一有效报价、结果（result：won / lost / failed）和"
+                                                              "给本人的提示（status：tone、text）"})
 
 
 def _session(session_id: int) -> BiddingSession:

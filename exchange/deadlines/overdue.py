@@ -21,20 +21,20 @@ a pass interrupted and restarted, or two sweepers at once write one entry per it
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import String, cast, select
 
-from exchange import clock
 from exchange.deadlines.handlers import ItemHandler, lock_row
 from exchange.extensions import db
 from exchange.contracts.states import ContractState
 
 
 def deadline_text(due_at: datetime) -> str:
-    """``due_at`` is the first instant after the deadline (local midnight): 2026年10月12日 24:00."""
-    last = clock.to_local(due_at - timedelta(microseconds=1))
-    return f"{last:%Y年%m月%d日} 24:00"
+    """``due_at`` is the first instant after the deadline (local midnight): 2026-10-12 24:00, written as everywhere
+    else (:func:`exchange.workdays.services.due_text`)."""
+    from exchange.workdays.services import due_text
+    return due_text(due_at)
 
 
 def _not_flagged(action: str, obj_type: str, id_column):

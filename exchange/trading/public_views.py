@@ -6,7 +6,8 @@
 * ``/deals/<deal_no>/objections``: the center's handling (中心审核员 decides; staff who may view trading
   and the supervisor read).
 * The PDFs are for the parties and the center: staff who may view trading, the winning buyer and the
-  listing's transferor account.
+  listing's transferor account; the 竞价记录 also for every bidder of its session (竞买号 only).  Pages link a
+  document only for those who may open it; a visitor who follows a link from elsewhere is told why to sign in.
 """
 from __future__ import annotations
 
@@ -41,6 +42,25 @@ def deal_of(listing):
 def session_of(listing):
     """A listing's bidding session still to come or running, for a bidder's registration page."""
     return tsvc.active_session(listing)
+
+
+@bp.app_template_global("public_session")
+def public_session(listing):
+    """What anyone may see of a listing's bidding session on its public project page: its phase, when it starts
+    and ends and, for 网络竞价, the current highest price and how many bids were accepted — never who bid, nor
+    their 竞买号 (第十五条: bidders are anonymous until the end)."""
+    from exchange.trading import room
+    bidding = tsvc.active_session(listing)
+    if bidding is None:
+        return None
+    ph = room.phase(bidding, clock.now())
+    online = bidding.method == "online_bidding"
+    return {"method": bidding.method, "phase": ph, "phase_label": room.PHASE_LABELS[ph],
+            "starts_at": bidding.starts_at, "free_end_at": bidding.free_end_at, "ends_at": bidding.ends_at,
+            "hard_end_at": bidding.hard_end_at, "countdown_seconds": bidding.countdown_seconds,
+            "start_price": bidding.start_price, "increment": bidding.increment,
+            "current_price": bidding.current_price if online else None, "bids": bidding.seq if online else None}
+
 
 from exchange.trading.models import LIVE_DEAL_STATES as PUBLIC_DEAL_STATES  # noqa: E402  (one list)
 RECENT_CONFIRMED = 20
@@ -92,6 +112,7 @@ def _render_deal(deal: Deal, form: ObjectionForm, status: int = 200):
     return render_template("trading/publicity_deal.html", deal=deal, listing=deal.listing, rows=rows, form=form,
                            docs=docs, open_for_objections=docs.in_publicity(deal),
                            may_documents=_may_see_documents(current_user, deal),
+                           may_record=deal.session is not None and _may_see_record(current_user, deal),
                            may_handle=_may_view_objections(current_user, deal)), status
 
 
@@ -187,12 +208,25 @@ def _may_see_documents(user, deal: Deal) -> bool:
                                         and user.id == deal.listing.transferor_user_id)
 
 
-def _document_deal(deal_no: str) -> Deal:
+def _may_see_record(user, deal: Deal) -> bool:
+    """竞价记录: also every bidder of the session (they watched each of its bids in the room and may check the record
+    of their own session); it shows them 竞买号 only, names being for staff.  The public reads the same bids (竞买号,
+    amount, time) on the deal's page, not the document."""
+    if _may_see_documents(user, deal):
+        return True
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return tsvc.listing_bidder_registration(user, deal.listing_id) is not None
+
+
+def _document_deal(deal_no: str, may=_may_see_documents,
+                   who: str = "成交文书仅限交易双方和交易中心工作人员查看") -> Deal:
     deal = _deal(deal_no)
-    if not current_user.is_authenticated:
+    if not current_user.is_authenticated:  # a link followed from outside: say why a sign-in page comes
+        flash(f"{who}，请先登录；不是交易当事人的，可在成交公示页查看公开的成交结果和报价记录。", "info")
         abort(redirect(url_for("accounts.login", next=request.path)))
-    if not _may_see_documents(current_user, deal):
-        raise AccessDenied("成交文书仅限交易双方和交易中心工作人员查看。")
+    if not may(current_user, deal):
+        raise AccessDenied(f"{who}。")
     return deal
 
 
@@ -211,7 +245,7 @@ def confirmation_pdf(deal_no: str):
 
 @bp.route("/deals/<deal_no>/bidding-record.pdf")
 def bidding_record_pdf(deal_no: str):
-    deal = _document_deal(deal_no)
+    deal = _document_deal(deal_no, _may_see_record, "竞价记录仅限交易双方、本场竞买人和交易中心工作人员查看")
     if deal.session is None:
         abort(404)
     return _pdf(docs.bidding_record_pdf(deal, with_names=can(current_user, "trading.view")),

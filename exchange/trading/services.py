@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 from exchange import clock
 from exchange.access import AccessDenied, require
 from exchange.accounts.models import Role
-from exchange.audit.services import record
+from exchange.audit.services import SYSTEM, acting_as, record
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.ledger import refunds
@@ -291,6 +291,42 @@ def authorise_bid(user, bidding: BiddingSession) -> None:
         raise AccessDenied("您不是本项目已交纳保证金的竞买人，不能报价。")
 
 
+def _check_online_bid(bidding: BiddingSession, reg: Registration, price: Decimal) -> bool:
+    """The rules of an online bid, in the order a bidder thinks of them; the first that fails is the one said:
+    already leading → below the start price / the highest price → more than ``max_steps`` 加价幅度 at once → not a
+    whole number of 加价幅度 (the amount's range before its granularity).  True when the bid is a priority holder's
+    match of the highest price (同等条件优先)."""
+    inc, current = bidding.increment, bidding.current_price
+    if current is None:  # the first bid: the start price + k × 加价幅度, 0 ≤ k ≤ max_steps
+        base = bidding.start_price
+        if price < base:
+            raise BidRefused(f"报价低于起始价 {format_yuan(base)} 元，请至少报 {format_yuan(base)} 元。")
+        if price > base + inc * bidding.max_steps:
+            raise BidRefused(f"单次加价不能超过 {bidding.max_steps} 个加价幅度，首次报价最多为 "
+                             f"{format_yuan(base + inc * bidding.max_steps)} 元，请核对金额。")
+        if _steps(price - base, inc) is None:
+            raise BidRefused(f"首次报价须为起始价 {format_yuan(base)} 元加加价幅度 {format_yuan(inc)} 元的整数倍，"
+                             f"如 {format_yuan(base)} 元、{format_yuan(base + inc)} 元。")
+        return False
+    if bidding.leader_registration_id == reg.id:
+        raise BidRefused("您当前已是最高报价人，无需再报价。")
+    if price == current and reg.priority_right and not bidding.leader_priority:
+        return True  # 同等条件优先: the priority holder takes the lead at the same price
+    may_match = reg.priority_right and not bidding.leader_priority
+    lowest = current if may_match else current + inc
+    if price < current:
+        raise BidRefused(f"报价低于当前最高价 {format_yuan(current)} 元，请至少报 {format_yuan(lowest)} 元。")
+    if price == current:
+        raise BidRefused(f"报价须高于当前最高价 {format_yuan(current)} 元，请至少报 {format_yuan(lowest)} 元。")
+    if price > current + inc * bidding.max_steps:
+        raise BidRefused(f"单次加价不能超过 {bidding.max_steps} 个加价幅度（{format_yuan(inc * bidding.max_steps)} 元），"
+                         f"本次最多报 {format_yuan(current + inc * bidding.max_steps)} 元，请核对金额。")
+    if _steps(price - current, inc) is None:
+        raise BidRefused(f"报价须为当前最高价 {format_yuan(current)} 元加加价幅度 {format_yuan(inc)} 元的整数倍，"
+                         f"如 {format_yuan(lowest)} 元、{format_yuan(lowest + inc)} 元。")
+    return False
+
+
 def place_bid(user, session_id: int, amount, *, key: str, ip: str = "") -> Bid:
     """One bid; the accepted Bid, or BidRefused with the reason.  The same key again returns the first."""
     found = db.session.get(BiddingSession, session_id)
@@ -325,24 +361,7 @@ def place_bid(user, session_id: int, amount, *, key: str, ip: str = "") -> Bid:
         return _sealed_offer(bidding, reg, price, key, ip, now)
     if now >= bidding.ends_at:
         raise BidRefused("竞价已结束，报价无效。")
-    inc, current, priority_match = bidding.increment, bidding.current_price, False
-    if current is None:
-        k = _steps(price - bidding.start_price, inc) if price >= bidding.start_price else None
-        if k is None or k > bidding.max_steps:
-            raise BidRefused(f"首次报价应为起始价 {format_yuan(bidding.start_price)} 元加 0 至 {bidding.max_steps} 个"
-                             f"加价幅度（{format_yuan(inc)} 元）。")
-    else:
-        if bidding.leader_registration_id == reg.id:
-            raise BidRefused("您当前已是最高报价人，无需再报价。")
-        if price == current and reg.priority_right and not bidding.leader_priority:
-            priority_match = True  # 同等条件优先: the priority holder takes the lead at the same price
-        else:
-            k = _steps(price - current, inc) if price > current else None
-            if k is None or k < 1:
-                raise BidRefused(f"报价须为当前最高价 {format_yuan(current)} 元加加价幅度 {format_yuan(inc)} 元的整数倍。")
-            if k > bidding.max_steps:
-                raise BidRefused(f"单次加价不能超过 {bidding.max_steps} 个加价幅度（{format_yuan(inc * bidding.max_steps)} 元），"
-                                 "请核对金额。")
+    priority_match = _check_online_bid(bidding, reg, price)
     bidding.seq += 1
     bid = Bid(session_id=bidding.id, registration_id=reg.id, seq=bidding.seq, amount=price,
               priority_match=priority_match, idempotency_key=key, at=now, ip=(ip or "")[:45])
@@ -413,11 +432,18 @@ def bids_digest(bids: list[Bid]) -> str:
 
 
 def close_session(session_id: int, now: datetime | None = None) -> BiddingSession:
-    """End a session whose time is up (idempotent): the deal, or 流拍."""
+    """End a session whose time is up (idempotent): the deal, or 流拍.  The clock ends it, not whoever asked (a
+    bidder's room asks when its countdown reaches zero): it is written as the system's act, so every party —
+    the bidder whose page asked included — is told the result."""
     bidding = _lock(session_id)
     now = now or clock.now()
     if bidding.state != "scheduled" or now < bidding.ends_at:
         return bidding
+    with acting_as(SYSTEM):
+        return _end_session(bidding)
+
+
+def _end_session(bidding: BiddingSession) -> BiddingSession:
     listing = bidding.listing
     bids = bids_of(bidding)
     BIDDING_SESSION.fire(bidding, "end")
@@ -573,7 +599,7 @@ def work_counts(user) -> dict[str, int]:
 # everything a relisting keeps from the failed listing; numbers, states, dates and people start afresh
 NOT_COPIED = {"id", "project_no", "state", "version", "created_by_id", "submitted_at", "state_since", "published_at",
               "announce_start_at", "announce_end_at", "deposit_deadline_at", "announce_assumed_years", "created_at",
-              "updated_at", "relisted_from_id"}
+              "updated_at", "relisted_from_id", "intake_no", "progress_key"}  # a new application: its own 受理编号
 
 
 def relist(reviewer, listing: Listing, *, floor_price=None, reps_for=None, reps_total=None) -> Listing:

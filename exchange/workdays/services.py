@@ -415,9 +415,10 @@ def join_due(last: date, time_of_day: str) -> datetime:
 
 
 def due_text(due: datetime) -> str:
-    """A deadline as a village clerk reads it: 2027年01月08日 24:00 (the end of the day) or 2027年01月05日 16:00."""
+    """A deadline as every page, document and message writes it (issue 17 item 13, one way everywhere, as the
+    ``|due`` filter): 2027-01-08 24:00 (the end of the day) or 2027-01-05 16:00."""
     last, time_of_day = split_due(due)
-    return f"{last:%Y年%m月%d日} {time_of_day}"
+    return f"{last:%Y-%m-%d} {time_of_day}"
 
 
 def due_at_local_time(d: date, hour: int, minute: int = 0) -> datetime:
@@ -450,7 +451,7 @@ def calendar_warnings(today: date | None = None) -> list[str]:
     today = today or clock.today_local()
     years = [today.year] + ([today.year + 1] if today.month >= WARN_FROM_MONTH else [])
     return [f"{year} 年节假日安排尚未确认（当前按法定节假日推算）。国务院办公厅公布放假安排后，请中心管理员在"
-            f"“节假日设置”中粘贴通知全文并确认。" for year in years if year_status(year) == "provisional"]
+            f"“工作日历”中点“导入国务院放假通知”，粘贴通知全文并确认。" for year in years if year_status(year) == "provisional"]
 
 
 # --- applying a change (flush only; the caller commits; audited) --------------------------------

@@ -18,6 +18,10 @@
   var frozenMs = 0;
   var lastNextMin = null;
   var pending = null;           // {amount, key} of a bid being confirmed or sent
+  var leading = false;          // this bidder holds the highest price (报价 is off until outbid)
+  var offline = false;          // the last poll got no answer: the countdown is stopped until one comes
+  var lastSeq = null;           // the server's count of accepted bids at the last state
+  var messageSeq = null;        // lastSeq when bid_message was written (cleared once the price moves on)
 
   function field(name) { return root.querySelector('[data-field="' + name + '"]'); }
   function setText(name, text) { var el = field(name); if (el) { el.textContent = text; } }
@@ -65,18 +69,45 @@
     return out;
   }
 
-  function fmtCountdown(ms) {
+  function fmtCountdown(ms) {  // as the server writes it (exchange/trading/room.py countdown_text)
     var s = Math.max(0, Math.ceil(ms / 1000));
-    var h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-    var mm = (h ? h + ":" + (m < 10 ? "0" : "") : "") + m;
-    return mm + ":" + (sec < 10 ? "0" : "") + sec;
+    var d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
+    var text = (h || d ? h + ":" + (m < 10 ? "0" : "") : "") + m + ":" + (sec < 10 ? "0" : "") + sec;
+    return d ? d + " 天 " + text : text;
   }
+
+  function remainingMs() { return deadline === null ? 0 : Math.max(0, deadline - performance.now()); }
 
   function tick() {
     var el = field("countdown");
     if (!el || deadline === null) { return; }
-    if (phase === "suspended") { el.textContent = fmtCountdown(frozenMs) + "（已暂停）"; return; }
-    el.textContent = phase === "ended" ? "0:00" : fmtCountdown(deadline - performance.now());
+    var paused = phase === "suspended" || offline;
+    setText("countdown_note", paused ? "已暂停" : "");
+    if (paused) { el.textContent = fmtCountdown(frozenMs); return; }
+    el.textContent = phase === "ended" ? "0:00" : fmtCountdown(remainingMs());
+  }
+
+  // A dropped connection: say so, and stop the local countdown (it would run on a stale price) until the server
+  // answers again; no bid can be sent meanwhile.
+  function setOffline(on) {
+    if (on === offline) { return; }
+    if (on) { frozenMs = remainingMs(); }
+    offline = on;
+    var banner = field("offline");
+    if (banner) { banner.hidden = !on; }
+    root.classList.toggle("is-offline", on);
+    updateButtons();
+    tick();
+  }
+
+  // 报价 can be pressed when the server can be reached and the bidder is not already the highest (who would only
+  // be told "您当前已是最高报价人")
+  function updateButtons() {
+    if (!form) { return; }
+    var button = form.querySelector("[data-bid-actions] button");
+    if (button) { button.disabled = offline || leading; }
+    var ok = form.querySelector("[data-bid-ok]");
+    if (ok) { ok.disabled = offline; }
   }
 
   function escapeHtml(s) {
@@ -85,16 +116,29 @@
     });
   }
 
+  function amountOf(text) { var n = parseFloat(String(text || "").replace(/[,，\s]/g, "")); return isNaN(n) ? null : n; }
+
+  function setMessage(text) { setText("bid_message", text); messageSeq = lastSeq; }
+
   function render(st) {
+    var seqChanged = lastSeq !== null && st.seq !== lastSeq;
+    lastSeq = st.seq;
     phase = st.phase;
     outcome = st.outcome || "";
-    deadline = performance.now() + st.seconds_left * 1000;
-    frozenMs = st.seconds_left * 1000;
+    var seconds = st.countdown_seconds !== undefined ? st.countdown_seconds : st.seconds_left;
+    deadline = performance.now() + seconds * 1000;
+    frozenMs = seconds * 1000;
     setText("phase_label", st.phase_label);
+    if (st.countdown_label) { setText("countdown_label", st.countdown_label); }
+    var starts = field("starts_line");
+    if (starts) { starts.hidden = st.phase !== "waiting"; }
+    if (st.starts_at_text) { setText("starts_at_text", st.starts_at_text); }
     if (st.current_price_text !== undefined) {
       setText("current_price_text", st.current_price_text || "尚无报价");
       setText("current_price_upper", st.current_price_upper || "");
       setText("leader_bidder_no", st.leader_bidder_no || "—");
+      if (st.price_label) { setText("price_label", st.price_label); }
+      if (st.leader_label) { setText("leader_label", st.leader_label); }
     }
     if (st.offers !== null && st.offers !== undefined) { setText("offers", st.offers); }
     var links = field("deal_links");
@@ -103,30 +147,43 @@
       links.querySelector('[data-link="record"]').href = "/deals/" + encodeURIComponent(st.deal_no) + "/bidding-record.pdf";
       links.hidden = false;
     }
-    var outcome = field("outcome");
-    if (outcome) { outcome.textContent = st.outcome || ""; outcome.hidden = !st.outcome; }
+    var outcomeBox = field("outcome");
+    if (outcomeBox) { outcomeBox.textContent = st.outcome || ""; outcomeBox.hidden = !st.outcome; }
     var tbody = field("history");
     if (tbody) {
       tbody.innerHTML = st.history.map(function (b) {
-        return "<tr><td data-label=\"序号\">" + b.seq + "</td><td data-label=\"竞买号\" class=\"mono\">" +
-          escapeHtml(b.bidder_no) + (b.name ? "（" + escapeHtml(b.name) + "）" : "") + (b.priority_match ? " 优先权" : "") +
+        return "<tr><td data-label=\"序号\">" + b.seq + "</td><td data-label=\"竞买号\"><span class=\"mono\">" +
+          escapeHtml(b.bidder_no) + "</span>" + (b.name ? "（" + escapeHtml(b.name) + "）" : "") + (b.priority_match ? " 优先权" : "") +
           "</td><td data-label=\"报价\" class=\"num\">" + escapeHtml(b.amount_text) + "</td><td data-label=\"时间\">" +
           escapeHtml(b.time) + "</td></tr>";
-      }).join("");
+      }).join("") || "<tr><td colspan=\"4\">尚无报价</td></tr>";
     }
     if (st.me) {
-      var outbid = !st.me.leading && st.method === "online_bidding" &&
-        st.history.some(function (b) { return b.bidder_no === st.me.bidder_no; });
-      var status = st.me.leading ? "您当前领先。" : (st.me.my_offer ? "您已提交报价 " + st.me.my_offer + " 元。" :
-        (outbid ? "您的报价已被超过。" : ""));
-      if (st.me.priority_right) { status += "您享有优先权：可按当前最高价报价并领先（同等条件优先）。"; }
-      setText("my_status", status);
+      var status = field("my_status");
+      if (status && st.me.status) {
+        status.textContent = st.me.status.text;
+        status.className = "alert alert-" + st.me.status.tone + " room-status" + (st.me.outbid ? " room-outbid" : "");
+      }
       var input = form && form.querySelector("[data-next-min]");
-      if (input && st.me.next_min && (input.value === "" || input.value === lastNextMin) && !pending) {
-        input.value = st.me.next_min;
-        showUpper();
+      if (seqChanged && messageSeq !== null && messageSeq !== st.seq) {
+        setText("bid_message", "");  // what was said about an earlier price (已被接受, a refusal) no longer holds
+        messageSeq = null;
+      }
+      if (input && st.me.next_min) {
+        var typed = amountOf(input.value), lowest = amountOf(st.me.next_min);
+        if (seqChanged && pending && amountOf(pending.amount) < lowest) {
+          cancelConfirm();  // the amount being confirmed is no longer enough
+        }
+        var typing = document.activeElement === input;  // never rewrite what is being typed, unless outbid
+        if (!pending && ((!typing && (input.value === "" || input.value === lastNextMin)) ||
+                         (seqChanged && (typed === null || typed < lowest)))) {
+          input.value = st.me.next_min;  // refilled with the next valid amount
+          showUpper();
+        }
       }
       lastNextMin = st.me.next_min;
+      leading = !!st.me.leading;
+      updateButtons();
     }
     if (form) { form.hidden = st.phase === "ended" || st.phase === "cancelled" || st.phase === "suspended"; }
     tick();
@@ -139,21 +196,33 @@
       headers: { "Accept": "application/json", "X-CSRFToken": root.getAttribute("data-csrf") || "" }
     }).then(function (r) { return r.ok ? r.json() : null; })
       .then(function (st) { if (st) { render(st); } })
-      .catch(function () { /* the sweeper concludes it anyway */ });
+      .catch(function () { closing = false; /* the sweeper concludes it anyway; the next poll asks again */ });
   }
 
   function poll() {
+    var answered = false, signedOut = false;
     fetch(stateUrl, { credentials: "same-origin", headers: { "Accept": "application/json" }, cache: "no-store" })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (st) { if (st) { render(st); } })
-      .catch(function () { /* the next poll retries */ })
-      .then(function () {
-        if (phase === "ended" && !outcome && closeUrl && !closing) { return conclude(); }
+      .then(function (r) {
+        if (r.status === 401 || r.status === 403) { signedOut = true; return null; }
+        return r.ok ? r.json() : null;
       })
+      .then(function (st) { if (st) { answered = true; setOffline(false); render(st); } })
+      .catch(function () { /* no answer: reconnecting */ })
       .then(function () {
-        if (phase !== "ended") { setTimeout(poll, 1000); }
-        else if (!outcome) { setTimeout(poll, 3000); }  // ended, its result not written yet: look again
+        if (signedOut) {
+          setOffline(false);
+          setMessage("登录已失效，请刷新页面，重新登录后回到竞价室。");
+          return;
+        }
+        if (!answered) { setOffline(true); setTimeout(poll, 2000); return; }  // reconnecting
+        if (phase === "ended" && !outcome && closeUrl && !closing) { return conclude().then(next); }
+        next();
       });
+  }
+
+  function next() {
+    if (phase !== "ended") { setTimeout(poll, 1000); }
+    else if (!outcome) { setTimeout(poll, 3000); }  // ended, its result not written yet: look again
   }
 
   function newKey() {
@@ -170,6 +239,11 @@
     setText("amount_upper", text ? (upper(text) || "金额格式不正确") : "");
   }
 
+  function sendingAmount(amount) {  // "160500" → "160,500.00" as the page writes amounts
+    var n = amountOf(amount);
+    return n === null ? amount : n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  }
+
   function send(attempt) {
     var token = form.querySelector('input[name="csrf_token"]').value;
     fetch(bidUrl, {
@@ -179,46 +253,59 @@
     }).then(function (r) {
       return r.json().then(function (body) { return { ok: r.ok, body: body }; });
     }).then(function (res) {
+      pending = null;
       if (res.ok) {
-        setText("bid_message", "报价 " + res.body.amount + " 元已被接受（第 " + res.body.seq + " 次报价）。");
-        pending = null;
         form.querySelector('input[name="key"]').value = newKey();
         render(res.body.state);
+        setMessage("报价 " + sendingAmount(res.body.amount) + " 元已被接受（第 " + res.body.seq + " 次报价）。");
       } else {
-        setText("bid_message", res.body.message || "报价未被接受。");
-        pending = null;
+        setMessage(res.body.message || "报价未被接受。");
+        var input = form.querySelector("[data-next-min]");
+        if (res.body.next_min && amountOf(input.value) !== null && amountOf(input.value) < amountOf(res.body.next_min)) {
+          input.value = res.body.next_min;  // the lowest amount that would be accepted now
+          showUpper();
+        }
       }
     }).catch(function () {
       if (attempt < 2) { setTimeout(function () { send(attempt + 1); }, 500); return; }  // same key: accepted once
-      setText("bid_message", "网络异常，请稍后查看报价记录确认是否成功。");
+      setMessage("网络异常，报价可能没有送达。请在网络恢复后查看报价记录，确认是否成功。");
       pending = null;
     });
   }
 
+  var confirmBox = form && form.querySelector("[data-bid-confirm]");
+  var actions = form && form.querySelector("[data-bid-actions]");
+
+  function cancelConfirm() {
+    if (!confirmBox || confirmBox.hidden) { return; }
+    confirmBox.hidden = true; actions.hidden = false; pending = null;
+  }
+
   if (form) {
     var input = form.querySelector("[data-next-min]");
-    var confirmBox = form.querySelector("[data-bid-confirm]");
-    var actions = form.querySelector("[data-bid-actions]");
     input.addEventListener("input", showUpper);
     showUpper();
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
+      if (offline) { return; }
       var amount = input.value.replace(/[,，\s]/g, "");
-      if (!upper(amount)) { setText("bid_message", "请填写正确的金额（最多两位小数）。"); return; }
+      if (!upper(amount)) { setMessage("请填写正确的金额（数字，最多两位小数）。"); return; }
       pending = { amount: amount, key: form.querySelector('input[name="key"]').value };
-      setText("confirm_amount", amount);
+      setText("confirm_amount", sendingAmount(amount));
       setText("confirm_upper", upper(amount));
       confirmBox.hidden = false; actions.hidden = true;
+      form.querySelector("[data-bid-ok]").focus();
     });
     form.querySelector("[data-bid-ok]").addEventListener("click", function () {
+      if (offline || !pending) { return; }
       confirmBox.hidden = true; actions.hidden = false;
-      setText("bid_message", "正在提交…");
+      setMessage("正在提交…");
       send(0);
     });
-    form.querySelector("[data-bid-cancel]").addEventListener("click", function () {
-      confirmBox.hidden = true; actions.hidden = false; pending = null;
-    });
+    form.querySelector("[data-bid-cancel]").addEventListener("click", cancelConfirm);
   }
+  window.addEventListener("offline", function () { setOffline(true); });
+  window.addEventListener("online", function () { /* shown as connected once the server answers */ });
   setInterval(tick, 250);
   poll();
 }());

@@ -138,6 +138,7 @@ def test_single_bidder_completes_as_agreement(browser, page, live_server, users,
     db.session.commit()
     listing = to_trading(announced)
     _sign_in(page, base, "t_trader")
+    page.click("nav summary:has-text('业务')")  # the staff menu's groups (issue 17)
     page.click("nav >> text=组织交易")
     assert "协议转让，待确认" in page.inner_text("body")
     page.click(f"text={listing.title}")
