@@ -122,6 +122,32 @@ def parse_quantity(raw, *, field: str | None = None, label: str = "数量", mini
         raise InputError(exc.message.replace("金额", "数值"), field) from None
 
 
+_PERCENT = re.compile(r"[0-9]+(?:\.[0-9]+)?|\.[0-9]+", re.ASCII)
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．％", "0123456789.%")
+
+
+def parse_percent(raw, *, field: str | None = None, label: str = "费率", places: int = 3,
+                  below: Decimal | int = 100) -> Decimal:
+    """A percentage as people write it — "1" or "1%" meaning 1 %, "0.5" meaning half a percent (full-width digits
+    and ％ accepted) — returned as the rate it stands for (1 → ``Decimal("0.01")``).  At most ``places`` decimals
+    in the percentage, from 0 up to (not including) ``below`` %.  Anything else is refused in plain words."""
+    text = printable(str(raw if raw is not None else "")).translate(_FULLWIDTH).strip().replace(" ", "")
+    if text.endswith("%"):
+        text = text[:-1]
+    if not text:
+        raise InputError(f"请填写{label}，如 1 表示 1%。", field)
+    if text.startswith("-"):
+        raise InputError(f"{label}不能为负数。", field)
+    if not _PERCENT.fullmatch(text):
+        raise InputError(f"{label}“{str(raw)[:20]}”不是一个数，请只填数字，如 1 表示 1%，0.5 表示 0.5%。", field)
+    value = Decimal(text)
+    if value >= below:
+        raise InputError(f"{label}应小于 {below}%，如 1 表示 1%。", field)
+    if value != value.quantize(Decimal(1).scaleb(-places)):
+        raise InputError(f"{label}最多保留 {places} 位小数（如 0.125%）。", field)
+    return (value / 100).normalize() if value else Decimal("0")
+
+
 DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2100, 12, 31)
 
 

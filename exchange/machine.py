@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from blinker import Namespace
 
+from exchange import labels
 from exchange.access import AccessDenied, can
 from exchange.errors import ServiceError
 
@@ -136,6 +137,9 @@ class Machine:
                 raise ValueError(f"{name}: transition {t.name} declared twice")
             self.transitions[t.name] = t
         MACHINES[name] = self
+        # the names people read (exchange.labels): 状态 and 操作 of this machine, from the enum and the table
+        labels.register(f"state.{name}", states.labels())
+        labels.register(f"event.{name}", {t.name: t.label for t in transitions})
 
     def __getitem__(self, name: str) -> Transition:
         return self.transitions[name]

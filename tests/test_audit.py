@@ -26,7 +26,7 @@ def test_chain_links_every_entry(db):
     head = db.session.get(AuditHead, 1)
     assert head.last_seq == 5 and head.last_hash == rows[-1].hash
     result = audit.verify()
-    assert result.ok and result.count == 5 and result.message().startswith("OK")
+    assert result.ok and result.count == 5 and result.message().startswith("审计链完整")
 
 
 def test_verify_on_empty_trail(db):

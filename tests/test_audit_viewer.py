@@ -33,25 +33,28 @@ def test_search_by_listing_person_action_and_period(client, users, announced, db
     db.session.commit()
     login(client, "t_supervisor", PASSWORD)
     page = text(client.get("/audit/"))
-    assert "审计链校验：完整" in page and "审计链完整" in page
+    assert "审计链校验：完整" in page and "逐条核对无误" in page and "OK" not in page
     # by project number: the listing's own entries and its registration's, not the accounts created for the test
     body = text(client.get(f"/audit/?listing={announced.project_no}"))
-    assert '<td data-label="操作" class="mono">registration.apply</td>' in body
-    assert '<td data-label="操作" class="mono">listing.create</td>' in body
-    assert '<td data-label="操作" class="mono">user.create</td>' not in body
+    assert '<td data-label="操作" data-action="registration.apply">提交意向受让登记</td>' in body
+    assert '<td data-label="操作" data-action="listing.create">新建挂牌项目</td>' in body
+    assert 'data-action="user.create"' not in body
+    assert f"挂牌项目 #{announced.id}" in body and "registration.apply" not in body.replace('"registration.apply"', "")
     assert text(client.get(f"/audit/?listing={announced.id}")).count("<tr>") == body.count("<tr>")
     rows = _rows(client.get(f"/audit/export.csv?listing={announced.project_no}"))
     header, entries = rows[0], rows[1:]
     assert header[0] == "序号" and "哈希" in header
     kinds = {(r[7], r[8]) for r in entries}
-    assert ("listing", str(announced.id)) in kinds and ("registration", str(reg.id)) in kinds
-    assert {r[7] for r in entries} <= {"listing", "registration"}
+    assert ("挂牌项目", str(announced.id)) in kinds and ("意向受让登记", str(reg.id)) in kinds
+    assert {r[7] for r in entries} <= {"挂牌项目", "意向受让登记"}
+    # people read Chinese in every column (issue 17): the action and the role too
+    assert "提交意向受让登记" in {r[6] for r in entries} and "交易点信息员" in {r[3] for r in entries}
     unknown = text(client.get("/audit/?listing=LXNCJY-2099-999999"))
     assert "没有找到项目" in unknown and "没有符合条件的审计记录" in unknown
     # by person and by action (the select lists the actions present)
     by_clerk = _rows(client.get("/audit/export.csv?person=t_point_a1"))[1:]
     assert by_clerk and all("t_point_a1" in r[2] for r in by_clerk)
-    assert '<option value="registration.apply"' in page
+    assert '<option value="registration.apply">提交意向受让登记</option>' in page
     applies = _rows(client.get("/audit/export.csv?action=registration.apply"))[1:]
     assert [r[8] for r in applies] == [str(reg.id)]
     # by period (Beijing dates): today has everything, yesterday nothing

@@ -46,7 +46,7 @@ def test_audit_verify_ok_then_fails_after_hand_edit(app, db):
     runner = app.test_cli_runner()
     runner.invoke(args=["seed-demo"])
     result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 0 and result.output.startswith("OK")
+    assert result.exit_code == 0 and result.output.startswith("审计链完整")
     db.session.execute(text("UPDATE audit_entry SET actor_name = '某人' WHERE seq = 7"))
     db.session.commit()
     result = runner.invoke(args=["audit", "verify"])

@@ -48,10 +48,11 @@ def test_every_page_renders_for_finance(client, users, money):
     assert "16,000.00" in listing_page and "未成交" in listing_page and "待登记转账" in listing_page
     detail = text(client.get(f"/finance/refunds/{money.refund_id}"))
     assert "登记退款转账" in detail and 'name="bank_ref"' in detail
-    assert f"DEP-L{money.listing_id}-U{money.buyer_id}" in detail and "当前在账 16,000.00 元" in detail
+    assert "（保证金）" in detail and "当前在账 16,000.00 元" in detail
+    assert f"DEP-L{money.listing_id}" not in detail  # the account's code is for the books, not for people (issue 17)
     assert f"/registrations/{money.reg.id}" in detail and f"/finance/ledger/listing/{money.listing_id}" in detail
     suspense = text(client.get("/finance/ledger/suspense"))
-    assert "SUS-STMT-1-7" in suspense and "300.00" in suspense and "未办理退回" in suspense
+    assert "银行流水第 7 行：付款人不明" in suspense and "SUS-STMT" not in suspense and "300.00" in suspense and "未办理退回" in suspense
 
 
 def test_supervisor_reads_everything_and_changes_nothing(client, users, money, db):

@@ -138,9 +138,18 @@ def test_api_flow(client, users, effective, db):
 def test_fee_table_pages_and_api(client, users, db):
     login(client, "t_admin", PASSWORD)
     assert "收费标准" in text(client.get("/admin/fees"))
-    bad = post_form(client, "/admin/fees/default", {"basis": "rate", "rate": "1.5", "payer": "buyer", "active": "y"})
-    assert bad.status_code == 400 and "0（含）到 1（不含）" in text(bad)
-    bad = post_form(client, "/admin/fees/1", {"basis": "rate", "rate": "0.01", "min_fee": "9", "max_fee": "1",
+    # the form takes percentages as people write them (issue 17): "1.5" is 1.5 %, kept as the rate 0.015
+    ok = post_form(client, "/admin/fees/default", {"basis": "rate", "rate": "1.5", "payer": "buyer", "active": "y"})
+    assert ok.status_code == 302
+    assert db.session.scalar(select(FeeRule).where(FeeRule.category_id.is_(None))).rate == Decimal("0.015")
+    form = text(client.get("/admin/fees/default"))
+    assert 'value="1.5"' in form and "费率" in form and "%" in form
+    for raw, words in (("abc", "不是一个数"), ("100", "应小于 100%"), ("-1", "不能为负数"), ("0.1234", "最多保留 3 位小数"),
+                       ("", "请填写费率")):
+        bad = post_form(client, "/admin/fees/default", {"basis": "rate", "rate": raw, "payer": "buyer", "active": "y"})
+        assert bad.status_code == 400 and words in text(bad), raw
+    assert db.session.scalar(select(FeeRule).where(FeeRule.category_id.is_(None))).rate == Decimal("0.015")
+    bad = post_form(client, "/admin/fees/1", {"basis": "rate", "rate": "1", "min_fee": "9", "max_fee": "1",
                                               "payer": "buyer", "active": "y"})
     assert bad.status_code == 400 and "最低收费不能高于最高收费" in text(bad)
     ok = post_form(client, "/admin/fees/1", {"basis": "fixed", "fixed_amount": "0", "payer": "both", "active": "y"})

@@ -262,7 +262,7 @@ def test_station_reviewer_cannot_post_admin_forms(client, users, orgs, db):
 def test_admin_pages_render(client, users):
     login(client, "t_admin", PASSWORD)
     for url, needle in [("/admin/orgs", "长安街道农村产权交易站"), ("/admin/users", "t_point_a1"),
-                        ("/admin/tokens", "发放新令牌"), ("/audit/", "审计链完整"),
+                        ("/admin/tokens", "发放新令牌"), ("/audit/", "审计链校验：完整"),
                         ("/admin/calendar/", "2026")]:
         resp = client.get(url)
         assert resp.status_code == 200, url

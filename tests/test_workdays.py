@@ -347,7 +347,7 @@ def test_bad_admin_input_is_refused_and_changes_nothing(users, db):
 
 def warning(year: int) -> str:
     return (f"{year} 年节假日安排尚未确认（当前按法定节假日推算）。国务院办公厅公布放假安排后，请中心管理员在"
-            "“节假日设置”中粘贴通知全文并确认。")
+            "“工作日历”中点“导入国务院放假通知”，粘贴通知全文并确认。")
 
 
 def test_a_provisional_year_follows_the_law_and_is_warned(users, db, frozen):

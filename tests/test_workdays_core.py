@@ -59,8 +59,8 @@ def test_provisional_year_follows_the_law_and_is_warned(users, db, frozen):
     assert due.last_day == date(2027, 1, 5)
     assert wd.day_info(date(2027, 1, 1)) == wd.DayInfo(date(2027, 1, 1), False, "元旦", "law")
     assert wd.calendar_warnings() == [  # frozen on 2026-11-23: from 1 November next year is asked for
-        "2027 年节假日安排尚未确认（当前按法定节假日推算）。国务院办公厅公布放假安排后，请中心管理员在“节假日设置”中"
-        "粘贴通知全文并确认。"]
+        "2027 年节假日安排尚未确认（当前按法定节假日推算）。国务院办公厅公布放假安排后，请中心管理员在“工作日历”中"
+        "点“导入国务院放假通知”，粘贴通知全文并确认。"]
     # the admin enters New Year's Day 2027 and confirms the year
     wd.set_override(date(2027, 1, 1), False, "元旦", users["admin"])
     wd.confirm_year(2027, users["admin"], "国办发明电〔2026〕演示号")

@@ -22,7 +22,7 @@ from tests.helpers import csrf_from, login, text
 pytestmark = pytest.mark.usefixtures("uploads")
 
 WARNING = ("2027 年节假日安排尚未确认（当前按法定节假日推算）。国务院办公厅公布放假安排后，请中心管理员在"
-           "“节假日设置”中粘贴通知全文并确认。")
+           "“工作日历”中点“导入国务院放假通知”，粘贴通知全文并确认。")
 MARK = '<span class="due-provisional">（暂按法定节假日推算）</span>'
 
 

@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from exchange import clock
+from exchange import clock, labels
 from exchange.db import UTCDateTime
 from exchange.extensions import db
 from exchange.orgs.models import OrgKind, OrgUnit
@@ -35,6 +35,8 @@ ROLE_LABELS = {
     Role.SUPERVISOR: "监管人员",
     Role.PUBLIC: "交易主体",
 }
+
+labels.register("role", {r.value: name for r, name in ROLE_LABELS.items()})
 
 STAFF_ROLES = tuple(r for r in Role if r is not Role.PUBLIC)
 

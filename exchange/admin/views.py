@@ -26,7 +26,7 @@ def _signed_in():
 
 
 def _org_choices(kinds: set[str] | None = None, blank: str | None = None) -> list[tuple[int, str]]:
-    units = db.session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True)).order_by(OrgUnit.path)).all()
+    units = orgs_svc.in_tree_order(list(db.session.scalars(select(OrgUnit).where(OrgUnit.active.is_(True)))))
     choices = [(0, blank)] if blank else []
     for u in units:
         if kinds and u.kind not in kinds:
@@ -337,3 +337,23 @@ def trading_rules_save():
     values = {r.key: form[r.key].data for r in trading_rules.editable_rules()}
     return run_action(lambda: trading_rules.change(current_user, values, form.basis.data or "", seen=form.seen.data),
                       refused=refused, done=done, back=url_for("admin.trading_rules"))
+
+
+# --- 收款账户: the center's receiving account, shown with the 缴款码 wherever someone is asked to pay (issue 17) ------
+
+@bp.route("/center-account", methods=["GET", "POST"])
+def center_account():
+    require(current_user, "orgs.manage")
+    from exchange.payments import center_account as acct_svc
+    from exchange.payments.forms import CenterAccountForm
+    acct = acct_svc.receiving_account(current_user.org_unit)
+    form = CenterAccountForm(obj=acct) if request.method == "GET" else CenterAccountForm()
+    shown = _shown_again(form, "admin/center_account.html", acct=acct,
+                         center=acct_svc.center_of(current_user.org_unit))
+    if not form.validate_on_submit():
+        return shown()
+    return run_action(lambda: acct_svc.set_receiving_account(current_user, account_name=form.account_name.data,
+                                                             bank_name=form.bank_name.data,
+                                                             account_no=form.account_no.data),
+                      refused=shown, done="收款账户已保存，所有缴款页面、缴款通知和结算单即时显示新账户。",
+                      back=url_for("admin.center_account"))

@@ -41,7 +41,7 @@ from decimal import Decimal
 
 from sqlalchemy import or_, select
 
-from exchange import clock
+from exchange import clock, labels
 from exchange.extensions import db
 from exchange.listings.models import Listing
 
@@ -236,7 +236,8 @@ def build_archive(listing: Listing) -> bytes:
     audit = list(db.session.scalars(select(AuditEntry).where(or_(*conds)).order_by(AuditEntry.seq)))
     z.add("records/audit.csv", _csv(["序号", "时间", "操作人", "角色", "IP", "操作", "对象类型", "对象", "摘要",
                                      "变更前", "变更后", "前一哈希", "哈希"],
-                                    [[a.seq, a.at, a.actor_name, a.actor_role, a.ip, a.action, a.object_type,
+                                    [[a.seq, a.at, a.actor_name, labels.label("role", a.actor_role), a.ip,
+                                      labels.label("action", a.action), labels.label("object", a.object_type),
                                       a.object_id, a.summary, a.before, a.after, a.prev_hash, a.hash]
                                      for a in audit]), "audit")
     z.add("records/audit.json", _dumps([_row_dict(a) for a in audit]), "audit")

@@ -162,7 +162,7 @@ class VerifyResult:
 
     def message(self) -> str:
         if self.ok:
-            return f"OK：审计链完整，共 {self.count} 条记录"
+            return f"审计链完整：共 {self.count} 条记录，逐条核对无误"
         return f"审计链已被破坏：第 {self.broken_seq} 条记录 {self.reason}"
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from exchange import clock
+from exchange import clock, labels
 from exchange.db import Money, UTCDateTime
 from exchange.extensions import db
 from exchange.ledger.states import RefundState
@@ -21,6 +21,17 @@ from exchange.ledger.states import RefundState
 # suspense: money that reached the account but could not be booked as what it claims to be (an unknown
 # payer, a wrong amount, a late deposit); it is held there until returned to the payer.
 ACCOUNT_KINDS = ("bank", "deposit", "price", "fee", "forfeit", "suspense")
+
+# what people read (exchange.labels): the accounts' kinds (an account's code is named by its kind: DEP-… → 保证金)
+# and the journal entries' kinds
+ACCOUNT_KIND_LABELS = {"bank": "银行存款", "deposit": "保证金", "price": "待划付价款", "fee": "服务费",
+                       "forfeit": "没收保证金", "suspense": "挂账待退"}
+ENTRY_KIND_LABELS = {"deposit_in": "保证金到账", "refund": "退还保证金", "convert": "保证金转价款",
+                     "forfeit": "没收保证金", "price_in": "价款到账", "fee": "收取服务费", "payout": "划付转让方",
+                     "suspense_in": "挂账", "return": "退回付款人", "excess": "保证金超出成交价部分挂账待退",
+                     "fee_return": "退回服务费", "terminated": "交易终结，已收价款挂账待退"}
+labels.register("account", ACCOUNT_KIND_LABELS)
+labels.register("entry", ENTRY_KIND_LABELS)
 
 
 class LedgerAccount(db.Model):

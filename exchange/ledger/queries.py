@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
-from exchange import clock
+from exchange import clock, labels
 from exchange.accounts.models import User
 from exchange.extensions import db
 from exchange.ledger.models import JournalEntry, JournalLine, LedgerAccount, Refund
@@ -20,12 +20,6 @@ from exchange.money import to_money
 
 REFUND_STATES = RefundState.labels()
 
-ACCOUNT_KIND_LABELS = {"bank": "银行存款", "deposit": "保证金", "price": "待划付价款", "fee": "服务费",
-                       "forfeit": "没收保证金", "suspense": "挂账待退"}
-
-ENTRY_KIND_LABELS = {"deposit_in": "保证金到账", "refund": "退还保证金", "convert": "保证金转价款",
-                     "forfeit": "没收保证金", "price_in": "价款到账", "fee": "收取服务费", "payout": "划付转让方",
-                     "suspense_in": "挂账", "return": "退回付款人"}
 
 # accounts of one listing, in the order money moves through them
 _KIND_ORDER = {k: i for i, k in enumerate(("deposit", "price", "fee", "forfeit", "suspense", "bank"))}
@@ -130,7 +124,7 @@ def _rows(accounts, with_refunds: bool = False) -> list[AccountRow]:
         refunds = {r.account_id: r for r in db.session.scalars(
             select(Refund).where(Refund.account_id.in_([a.id for a in accounts])))}
     now = clock.now()
-    return [AccountRow(a, held[a.id], ACCOUNT_KIND_LABELS.get(a.kind, a.kind), refunds.get(a.id),
+    return [AccountRow(a, held[a.id], labels.label("account", a.kind), refunds.get(a.id),
                        a.id in refunds and is_overdue(refunds[a.id], now)) for a in accounts]
 
 
@@ -164,7 +158,7 @@ def _entry_rows(entries) -> list[EntryRow]:
         lines = [LineRow(ln.account.code, ln.account.name, ln.account.kind,
                          ln.amount if ln.amount > 0 else None, -ln.amount if ln.amount < 0 else None)
                  for ln in e.lines]
-        rows.append(EntryRow(e, ENTRY_KIND_LABELS.get(e.kind, e.kind), names.get(e.created_by_id, "系统"), lines))
+        rows.append(EntryRow(e, labels.label("entry", e.kind), names.get(e.created_by_id, "系统"), lines))
     return rows
 
 

@@ -152,6 +152,25 @@ def tree(units: list[OrgUnit]) -> list[tuple[OrgUnit, list]]:
     return roots
 
 
+def in_tree_order(units: list[OrgUnit]) -> list[OrgUnit]:
+    """The units depth first, each level in its ``sort_order`` (the city's order of towns, DESIGN §1, then each
+    town's villages): the order of every select list of units.  ``path`` alone sorts "/1/10/" before "/1/2/"."""
+    out: list[OrgUnit] = []
+
+    def walk(nodes):
+        for unit, children in nodes:
+            out.append(unit)
+            walk(children)
+    # a unit whose parent is not in the list (a village list without its towns) is a root of its own, in the order
+    # of its parent, then its own
+    parents = {u.parent_id: u.parent for u in units if u.parent_id and u.parent is not None}
+    roots_key = {pid: (p.sort_order, p.id) for pid, p in parents.items()}
+    nodes = tree(units)
+    nodes.sort(key=lambda n: (roots_key.get(n[0].parent_id, (-1, 0)), n[0].sort_order, n[0].id))
+    walk(nodes)
+    return out
+
+
 def center(actor=None) -> OrgUnit | None:
     return db.session.scalar(select(OrgUnit).where(OrgUnit.kind == OrgKind.CENTER.value, OrgUnit.parent_id.is_(None))
                              .order_by(OrgUnit.id))

@@ -20,7 +20,7 @@ class TransferForm(FlaskForm):
 
 class FeeRuleForm(FlaskForm):
     basis = SelectField("计费方式", choices=[("rate", "按成交价比例"), ("fixed", "固定金额")])
-    rate = StringField("费率（0.01 表示 1%）", validators=[Optional(), Length(max=12)])
+    rate = StringField("费率（%）", validators=[Optional(), Length(max=12)])  # a percentage: "1" is 1 % (inputs.parse_percent)
     fixed_amount = StringField("固定金额（元）", validators=[Optional(), Length(max=20)])
     min_fee = StringField("最低收费（元，可空）", validators=[Optional(), Length(max=20)])
     max_fee = StringField("最高收费（元，可空）", validators=[Optional(), Length(max=20)])

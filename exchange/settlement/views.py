@@ -11,6 +11,7 @@ from sqlalchemy import select
 from exchange import clock
 from exchange.access import AccessDenied, can, require
 from exchange.extensions import db
+from exchange.inputs import InputError, parse_percent
 from exchange.payments import services as psvc
 from exchange.payments.models import PaymentOrder
 from exchange.payments.providers import enabled_providers
@@ -224,7 +225,7 @@ def fee_edit(key: str):
     form = FeeRuleForm(obj=None)
     if request.method == "GET" and rule is not None:
         form.basis.data, form.payer.data, form.active.data, form.note.data = rule.basis, rule.payer, rule.active, rule.note
-        form.rate.data = "" if rule.rate is None else f"{rule.rate.normalize():f}"
+        form.rate.data = "" if rule.rate is None else f"{(rule.rate * 100).normalize():f}"  # shown as a percentage
         form.fixed_amount.data = "" if rule.fixed_amount is None else str(rule.fixed_amount)
         form.min_fee.data = "" if rule.min_fee is None else str(rule.min_fee)
         form.max_fee.data = "" if rule.max_fee is None else str(rule.max_fee)
@@ -242,7 +243,13 @@ def fee_edit(key: str):
 
     if not form.validate_on_submit():
         return page(400 if request.method == "POST" else 200)
-    return run_action(lambda: stl.save_fee_rule(current_user, cid, basis=form.basis.data, rate=form.rate.data,
+    rate = None  # the form takes a percentage ("1" = 1 %); the rule keeps the rate (0.01), as the API gives it
+    if form.basis.data == "rate":
+        try:
+            rate = parse_percent(form.rate.data, field="rate")
+        except InputError as exc:
+            return refused(exc)
+    return run_action(lambda: stl.save_fee_rule(current_user, cid, basis=form.basis.data, rate=rate,
                                                 fixed_amount=form.fixed_amount.data, min_fee=form.min_fee.data,
                                                 max_fee=form.max_fee.data, payer=form.payer.data,
                                                 active=form.active.data, note=form.note.data or ""),

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import String, cast, or_, select
 
-from exchange import clock
+from exchange import clock, labels
 from exchange.access import require
 from exchange.audit import services as audit
 from exchange.audit.models import AuditEntry
@@ -68,8 +68,10 @@ def listing_objects_clause(listing_id: int):
                *[(AuditEntry.object_type == kind) & AuditEntry.object_id.in_(sub) for kind, sub in objects.items()])
 
 
-def actions_present() -> list[str]:
-    return list(db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+def actions_present() -> list[tuple[str, str]]:
+    """The actions present, as (code, Chinese name), in the order of their names."""
+    codes = db.session.scalars(select(AuditEntry.action).distinct())
+    return sorted(((a, labels.label("action", a)) for a in codes), key=lambda pair: (pair[1], pair[0]))
 
 
 @dataclass
@@ -158,6 +160,8 @@ def index():
                            actions=actions_present(), params=search.params())
 
 
+# every column a person reads is in Chinese (exchange.labels); the stored codes, which the hashes cover, stay in the
+# archive's audit.json and the API
 CSV_HEADER = ["序号", "时间（北京时间）", "操作人", "角色", "机构编号", "IP", "操作", "对象类型", "对象编号", "摘要",
               "变更前", "变更后", "前一哈希", "哈希"]
 
@@ -179,8 +183,9 @@ def export():
     writer.writerow(CSV_HEADER)
     for e in db.session.scalars(stmt.limit(EXPORT_MAX).execution_options(yield_per=1000)):
         writer.writerow([_cell(v) for v in (
-            e.seq, clock.to_local(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.actor_name, e.actor_role, e.org_id, e.ip,
-            e.action, e.object_type, e.object_id, e.summary, e.before, e.after, e.prev_hash, e.hash)])
+            e.seq, clock.to_local(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.actor_name, labels.label("role", e.actor_role),
+            e.org_id, e.ip, labels.label("action", e.action), labels.label("object", e.object_type), e.object_id,
+            e.summary, e.before, e.after, e.prev_hash, e.hash)])
     name = f"audit-{clock.to_local(clock.now()):%Y%m%d-%H%M%S}.csv"
     return Response(buf.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={name}"})

@@ -43,7 +43,7 @@ def test_deal_signing_settlement_certificate(browser, page, phone, live_server, 
     _in(page, base, "t_admin")
     page.goto(base + "/admin/fees/default")
     page.select_option("select[name=basis]", "rate")
-    page.fill("input[name=rate]", "0.01")
+    page.fill("input[name=rate]", "1")  # a percentage (issue 17)
     page.fill("input[name=min_fee]", "100")
     page.select_option("select[name=payer]", "buyer")
     page.click("button:has-text('保存')")

@@ -71,6 +71,7 @@ def test_three_buyers_sandbox_statement_and_abandoned(app, browser, page, phone,
                    f"保证金{company.payment_ref}\n"
                    f"NH20261124002,{when},,500.00,无名氏,6228480000000002,转账\n", encoding="gbk")
     sign_in(page, base, "caiwu1")
+    page.click("nav summary:has-text('资金')")  # the staff menu's groups (issue 17)
     page.click("nav >> text=银行流水对账")
     page.set_input_files("input[name=file]", str(csv))
     page.click("button:has-text('导入并比对')")

@@ -28,6 +28,7 @@ def test_supervisor_dashboard_warning_and_report(browser, page, live_server, buy
     base = live_server
     sign_in(page, base, "t_supervisor", PASSWORD)
 
+    page.click("nav summary:has-text('监管')")  # the staff menu's groups (issue 17)
     page.click("nav >> text=统计监督")
     page.goto(base + f"/supervision/?month={month}")
     main = page.inner_text("main")
