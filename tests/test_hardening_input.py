@@ -70,7 +70,7 @@ def test_ids_in_a_path_beyond_the_column_are_404(client, users, db, number):
 
 
 def test_ids_and_pages_in_a_query_beyond_the_column_are_refused(client, users, db):
-    page_error(client.get(f"/projects/?town={BIG}"), 400, "乡镇", "超出范围")
+    page_error(client.get(f"/projects/?town={BIG}"), 400, "镇（街道）", "超出范围")
     page_error(client.get(f"/projects/?category={BIG}"), 400, "交易品种")
     page_error(client.get(f"/projects/?page={HUGE}"), 400, "页码")
     assert client.get("/projects/?page=2").status_code == 200

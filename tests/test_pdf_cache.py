@@ -106,6 +106,8 @@ def test_restart_moves_the_deadlines_and_the_pdf_follows(client, users, announce
 
 def test_a_town_renamed_is_a_new_pdf_though_the_listing_did_not_change(client, users, announced, renders, db,
                                                                        tmp_path):
+    announced.location = "新建村三组"  # 坐落 from the village: printed after the town's name (Listing.place)
+    db.session.commit()
     before = client.get(_url(announced))
     version = announced.version
     station = announced.station

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from urllib.parse import quote
@@ -197,13 +197,12 @@ def facts(deal: Deal, cert_no: str, issued_at: datetime, *, public: bool = False
     listing = deal.listing
     contract = contract_of(deal)
     settlement = settlement_of(deal)
-    place = listing.station.area_name + (listing.point.area_name if listing.point else "")
-    location = f"{place}{listing.location}".strip() or "—"
+    location = listing.place  # the town and the village once each, whatever the clerk typed
     term = (f"{_date(listing.term_start)}至{_date(listing.term_end)}" if listing.term_start and listing.term_end
             else "—")
     if listing.announce_start_at and listing.announce_end_at:
         period = (f"{_date(clock.to_local(listing.announce_start_at))}至"
-                  f"{_date(clock.to_local(listing.announce_end_at))}")
+                  f"{_date(clock.to_local(listing.announce_end_at - timedelta(microseconds=1)))}")  # its last day
     else:
         period = "—"
     if settlement is not None and settlement.state == "settled":

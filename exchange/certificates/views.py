@@ -1,8 +1,9 @@
 """鉴证书 pages: the center's queue and issue/revoke page, the PDF download, the public verification page
-(/verify/<number>) and the listing archive download (/listings/<id>/archive.zip)."""
+(/verify/<number>, and /verify where anyone types the number printed on a certificate) and the listing archive
+download (/listings/<id>/archive.zip)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -125,6 +126,21 @@ def _not_found():
     return render_template("errors/404.html", code=404, title="未找到该鉴证书",
                            message="未找到该编号的鉴证书。鉴证书编号形如“临农交鉴〔2026〕第000123号”，请核对后重试；"
                                    "如有疑问，请致电临湘市农村产权交易中心。"), 404
+
+
+@public_bp.route("/verify")
+def verify_form():
+    """核验鉴证书: the number printed on the certificate (in any of its forms: 临农交鉴〔2026〕第000123号, 2026-000123)
+    leads to its verification page; the QR code links there directly."""
+    number = (request.args.get("number") or "").strip()[:60]
+    error, status = None, 200
+    if number:
+        cert = csvc.find(number)
+        if cert is not None:
+            return redirect(url_for("certificates_public.verify", number=csvc.short_number(cert.cert_no)))
+        error, status = (f"没有找到编号为“{number}”的鉴证书。请核对鉴证书右上方的编号，形如“临农交鉴〔2026〕第000123号”"
+                         f"或“2026-000123”；如有疑问，请致电临湘市农村产权交易中心。"), 404
+    return render_template("certificates/verify_form.html", number=number, error=error), status
 
 
 @public_bp.route("/verify/<path:number>", methods=["GET", "POST"])

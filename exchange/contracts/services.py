@@ -251,9 +251,7 @@ def facts(contract: Contract) -> Facts:
     deposit = deal.registration.deposit_amount or Decimal("0")
     deposit = min(deposit, deal.price)
     place = listing.station.area_name + (listing.point.area_name if listing.point else "")
-    location = listing.location or place
-    if listing.point and listing.point.area_name not in location:
-        location = f"{place} {location}"
+    location = listing.place  # 坐落: the town and the village once each (one composition for every document)
     years = None  # whole years only (2027-01-01 … 2036-12-31 is 10 years); otherwise the dates speak alone
     if listing.term_start and listing.term_end and listing.term_end > listing.term_start:
         end = listing.term_end + timedelta(days=1)
@@ -275,7 +273,10 @@ def _center_name(contract: Contract) -> str:
 
 
 def render_text(contract: Contract) -> str:
-    """The contract's own text as HTML (what both parties confirm; no number, dates or signatures)."""
+    """The contract's own text as HTML (what both parties confirm; no number, dates or signatures): once a party
+    has signed, the text it signed (``text_html``, frozen then); before, drawn from the standard template."""
+    if contract.text_html:
+        return contract.text_html
     template = f"contracts/text_{contract.template}.html"
     if contract.template not in FAMILIES:
         template = "contracts/text_other.html"
@@ -349,8 +350,9 @@ def edit_clauses(actor, contract: Contract, values: dict) -> Contract:
 # --- the parties confirm ---------------------------------------------------------------------------
 
 def due_text(contract: Contract) -> str:
-    last = clock.to_local(contract.due_at - timedelta(microseconds=1))
-    return f"{last:%Y年%m月%d日} 24:00"
+    """The signing deadline as every page and message writes it (:func:`exchange.workdays.services.due_text`)."""
+    from exchange.workdays.services import due_text as written
+    return written(contract.due_at)
 
 
 def is_overdue(contract: Contract, now: datetime | None = None) -> bool:
@@ -393,9 +395,12 @@ def confirm(user, contract: Contract, password: str, upload=None, filename: str 
         record("contract.confirm_failed", f"确认合同时密码错误：{contract.listing.project_no}", obj_type="contract",
                obj_id=contract.id)
         raise ContractError("密码不正确，请输入您登录本平台的密码。", field="password")
-    digest = text_digest(contract)
+    body = render_text(contract)
+    digest = hashlib.sha256(plain_text(body).encode("utf-8")).hexdigest()
     if contract.text_sha256 and contract.text_sha256 != digest:
-        raise ContractError("合同文本已发生变化，请刷新页面核对后再确认。")
+        # only a contract signed once before its text was kept (text_html) can get here: what the first party
+        # signed can no longer be shown, so nobody signs a text that may differ from it
+        raise ContractError("合同文本与对方签署时的文本不一致，不能确认。请联系交易中心核对合同文本。")
     stored = None
     if needs_signature_scan(user, contract):
         missing = "请上传转让方在纸质合同上签字（盖章）的扫描件或照片，作为代为确认的依据。"
@@ -409,7 +414,7 @@ def confirm(user, contract: Contract, password: str, upload=None, filename: str 
                                 field="file") from None
     now = clock.now()
     late = now >= contract.due_at
-    contract.text_sha256 = digest
+    contract.text_sha256, contract.text_html = digest, body
     if side == "buyer":
         contract.buyer_confirmed_at, contract.buyer_confirmed_by_id = now, user.id
         who = "受让方"
