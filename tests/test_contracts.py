@@ -172,6 +172,37 @@ def test_a_late_signature_is_accepted_and_marked_late_until_a_default(buyers, co
     assert "逾期签署" in contract.listing.events[-2].note
 
 
+def test_the_text_signed_first_is_the_text_signed_second_and_printed(buyers, contract, db):
+    """The text is kept as the first party signed it: a later change of the listing's record (or of a template)
+    changes neither what the second party signs nor what the PDF prints."""
+    listing = contract.listing
+    csvc.confirm(buyers["buyer"], contract, PASSWORD)
+    db.session.commit()
+    signed, digest = contract.text_html, contract.text_sha256
+    assert signed and listing.location in csvc.plain_text(signed)
+    listing.location = "改过的坐落九组"
+    db.session.commit()
+    assert "改过的坐落九组" not in csvc.plain_text(csvc.render_text(contract))
+    csvc.confirm(buyers["point_a1"], contract, PASSWORD, PDF, "签字页.pdf")
+    db.session.commit()
+    assert contract.is_in_force and contract.text_html == signed and contract.text_sha256 == digest
+    printed = flat(pdf_text(csvc.contract_pdf(contract)))
+    assert "改过的坐落九组" not in printed and digest in printed
+
+
+def test_a_contract_signed_once_before_its_text_was_kept_is_not_signed_on_a_different_text(buyers, contract, db):
+    csvc.confirm(buyers["buyer"], contract, PASSWORD)
+    db.session.commit()
+    contract.text_html = ""  # as a contract signed once before the text was kept
+    contract.listing.location = "改过的坐落九组"
+    db.session.commit()
+    with pytest.raises(csvc.ContractError) as exc:
+        csvc.confirm(buyers["point_a1"], contract, PASSWORD, PDF, "签字页.pdf")
+    assert "不一致" in exc.value.message
+    db.session.rollback()
+    assert contract.seller_confirmed_at is None and not contract.is_in_force
+
+
 @pytest.mark.article("第十六条")
 def test_no_signature_once_a_default_is_declared(buyers, contract, db):
     from exchange.incidents import breach

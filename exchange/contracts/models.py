@@ -31,6 +31,9 @@ class Contract(ContractState.mixin(), db.Model):
     state: Mapped[str] = mapped_column(String(10), default=ContractState.DRAFT.value, index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # 第十六条: 5 工作日 after the deal
     text_sha256: Mapped[str] = mapped_column(String(64), default="")  # of the text both parties confirmed
+    # the text itself (HTML), frozen at the first signature: the second party, the PDF and the archive read this, so a
+    # later change of a template or of the listing's record never changes what was signed
+    text_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     buyer_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     buyer_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     seller_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
