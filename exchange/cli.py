@@ -13,6 +13,7 @@ from exchange.extensions import db
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo)
+    app.cli.add_command(demo_cli)
     app.cli.add_command(create_admin)
     app.cli.add_command(audit_cli)
     app.cli.add_command(ledger_cli)
@@ -28,8 +29,13 @@ def init_app(app: Flask) -> None:
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="只在数据库尚无机构时写入演示数据")
 @click.option("--password", default=None, help="演示账号的统一密码（默认 Demo@2026）")
-def seed_demo(if_empty: bool, password: str | None):
-    """写入演示数据：交易中心、14 个交易站及其交易点、各角色演示账号、3 个意向受让方。"""
+@click.option("--history", is_flag=True,
+              help="另写入近两年的交易历史：经各业务服务走完的项目（成交、鉴证书、退款、流拍、中止、违约）和各待办队列的事项")
+@click.option("--listings", "history_listings", default=None, type=click.IntRange(1, 200), metavar="N",
+              help="交易历史的项目数（默认 48；与 --history 一起用）")
+def seed_demo(if_empty: bool, password: str | None, history: bool, history_listings: int | None):
+    """写入演示数据：交易中心、14 个交易站及其交易点、各角色演示账号、3 个意向受让方；加 --history 另写入近两年的交易历史。"""
+    from exchange import clock
     from exchange.audit.services import acting_as
     from exchange.demo import DEMO_PASSWORD, print_accounts, seed
     from exchange.orgs.models import OrgUnit
@@ -40,11 +46,52 @@ def seed_demo(if_empty: bool, password: str | None):
             print_accounts(password or DEMO_PASSWORD, only_existing=True)
             return
         raise click.ClickException("数据库中已有机构数据；演示数据只能写入空数据库（可加 --if-empty 跳过）。")
-    with acting_as("命令行 seed-demo"):
-        seed(password or DEMO_PASSWORD)
+    if history_listings is not None and not history:
+        raise click.UsageError("--listings 须与 --history 一起使用。")
+    n = (history_listings or _default_history()) if history else 0
+    was_frozen, before = clock.is_frozen(), clock.now()
+    try:
+        with acting_as("命令行 seed-demo"):
+            result = seed(password or DEMO_PASSWORD, history=n)
+    except Exception as exc:
+        db.session.rollback()
+        from exchange.training.simulate import SimulationError
+        if isinstance(exc, SimulationError):
+            raise click.ClickException(str(exc)) from None
+        raise
+    finally:  # the history moves the clock; give the process its own back whatever happened
+        if was_frozen:
+            clock.freeze(max(clock.now(), before))
+        else:
+            clock.unfreeze()
     db.session.commit()
-    click.echo("演示数据已写入。")
+    past = result.get("history") or {}
+    if past:
+        click.echo(f"演示数据已写入，含近两年交易历史：{past['listings']} 个项目，另有中止后重启、违约的各 1 个"
+                   f"（共出具鉴证书 {past['certificates']} 份，流拍 {past['failed']} 个）；{past['today']} 个项目停在今天的"
+                   "各待办队列。")
+    else:
+        click.echo("演示数据已写入。")
     print_accounts(password or DEMO_PASSWORD)
+
+
+def _default_history() -> int:
+    from exchange.training.history import HISTORY_LISTINGS
+    return HISTORY_LISTINGS
+
+
+demo_cli = AppGroup("demo", help="演示环境工具。")
+
+
+@demo_cli.command("refresh-bidding")
+def demo_refresh_bidding():
+    """演示库再次启动时（make run）：若没有尚未开始或正在进行的网络竞价，重新安排演示竞价项目在 10 分钟后开始。"""
+    from exchange.audit.services import acting_as
+    from exchange.demo import refresh_bidding
+    with acting_as("命令行 demo refresh-bidding"):
+        message = refresh_bidding()
+    db.session.commit()
+    click.echo(message)
 
 
 @click.command("create-admin")

@@ -6,6 +6,8 @@ identity numbers are generated with valid check digits and belong to nobody.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from sqlalchemy import select
 
@@ -47,12 +49,23 @@ CENTER_STAFF = [
 SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张"
 
 
-def seed(password: str = DEMO_PASSWORD) -> dict:
+def seed(password: str = DEMO_PASSWORD, history: int = 0) -> dict:
+    """The org tree, the accounts and today's light listings; with ``history`` (``seed-demo --history``) also that
+    many listings over the last two years driven through the services (exchange/training/history.py): the org
+    tree and accounts are then written on the history's first day, the listings after them."""
+    story = None
+    if history:
+        from exchange.training.history import History
+        story = History(history)
+        story.begin()  # freezes the clock two years back (History.play gives it back)
     center = create_org(None, kind="center", parent=None, name="临湘市农村产权交易中心", area_name="临湘市",
                         code="LX", division_code="430682", address="临湘市智慧政务中心", phone="0730-0000000")
     for username, name, role in CENTER_STAFF:
         create_staff(None, username=username, display_name=name, role=role.value, org=center, password=password,
                      must_change_password=False)
+    from exchange.payments.models import CenterAccount  # 收款账户 (issue 17): shown with every 缴款码; fictitious
+    db.session.add(CenterAccount(org_unit_id=center.id, account_name="临湘市农村产权交易中心",
+                                 bank_name="演示银行临湘市支行营业部", account_no="6200000000000000017"))
     n = 0
     for i, (town, pinyin, villages) in enumerate(TOWNS, start=1):
         station = create_org(None, kind="station", parent=center, name=f"{town}农村产权交易站", area_name=town,
@@ -85,10 +98,11 @@ def seed(password: str = DEMO_PASSWORD) -> dict:
     for reg in buyers:
         register_public(reg)
     db.session.flush()
+    past = story.play() if story is not None else {}
     listings = seed_listings()
     seed_registrations()
     seed_bidding()
-    return {"center": center, "points": n, "listings": listings}
+    return {"center": center, "points": n, "listings": listings, "history": past}
 
 
 def seed_bidding() -> None:
@@ -128,8 +142,9 @@ def seed_bidding() -> None:
             for kind in rsvc.required_materials(reg):
                 rsvc.add_material(users[name], reg, kind, DEMO_PDF, f"{rsvc.BUYER_MATERIALS[kind]}.pdf")
             rsvc.qualify(users["shenhe"], reg, "材料齐全（演示）")
-            deposits.confirm_deposit(users["caiwu1"], reg, reg.deposit_amount, source_key=f"DEMO-HX-{i + 1:04d}",
-                                 receipt=DEMO_PDF, receipt_filename="银行回单.pdf")
+            deposits.confirm_deposit(users["caiwu1"], reg, reg.deposit_amount,
+                                     source_key=f"DEMO-HX-{listing.id}-{i + 1}",  # unique: refresh_bidding repeats it
+                                     receipt=DEMO_PDF, receipt_filename="银行回单.pdf")
     finally:
         if was_frozen:
             clock.freeze(real_now)
@@ -138,6 +153,25 @@ def seed_bidding() -> None:
     tsvc.close_announcements(clock.now())
     tsvc.schedule_online(users["jiaoyi"], listing, starts_at=clock.now() + timedelta(minutes=10), free_minutes=30,
                          countdown_seconds=300, max_extension_minutes=120)
+
+
+def refresh_bidding() -> str:
+    """``make run`` on an existing demo database: the bidding session seeded with it is long over, so unless a
+    session is still to start or running, arm a new one (:func:`seed_bidding`: a new listing whose two paid
+    buyers meet ten minutes from now).  Returns what it did."""
+    from exchange import clock
+    from exchange.trading.models import BiddingSession
+    if db.session.scalar(select(User.id).where(User.username == "jiaoyi")) is None:
+        return "数据库中没有演示账号，未安排演示竞价。"
+    now = clock.now()
+    upcoming = db.session.scalar(select(BiddingSession).where(BiddingSession.method == "online_bidding",
+                                                              BiddingSession.state == "scheduled",
+                                                              BiddingSession.ends_at > now)
+                                 .order_by(BiddingSession.starts_at))
+    if upcoming is not None:
+        return f"已有演示竞价：{clock.to_local(upcoming.starts_at):%Y-%m-%d %H:%M} 开始。"
+    seed_bidding()
+    return f"已重新安排演示竞价：{clock.to_local(clock.now() + timedelta(minutes=10)):%H:%M} 开始。"
 
 
 def seed_registrations() -> None:

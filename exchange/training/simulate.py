@@ -14,12 +14,15 @@ the bids, and end by 协议转让 (one buyer pays) or 流拍 (nobody pays).  Eac
 simulated (Beijing) time; with more than one listing a summary ``共 N 个项目：成交 x，流拍 y，鉴证书 z 份``
 follows the checks; the last line is ``鉴证书 <number> <sha256>`` of the last certificate issued.  A
 failing stage raises :class:`SimulationError` naming it.
+
+The stages are generators that yield the instant of their next step (:class:`Simulation`): ``simulate`` drives
+them one listing after the other; the demo's history (exchange/training/history.py, ``seed-demo --history``)
+drives many at once with a :class:`Scheduler`, and stops some of them part-way (``one_listing(stop=…)``).
 """
 from __future__ import annotations
 
 import contextlib
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -44,7 +47,8 @@ FREE_END = "free_end"  # in a bidding plan: the free-bidding period ends, the co
 class Buyer:
     """One would-be buyer of a variant: ``does`` is what happens to them — ``online`` (qualified, pays the deposit
     through the sandbox bank), ``receipt`` (qualified, the deposit is booked from a bank receipt), ``unpaid``
-    (qualified, never pays: 视为放弃 at the deadline) or ``reject`` (not qualified: ``reason``, shown as ``short``)."""
+    (qualified, never pays: 视为放弃 at the deadline), ``reject`` (not qualified: ``reason``, shown as ``short``) or
+    ``applied`` (applies and is never reviewed: a listing stopped after its registrations)."""
 
     username: str
     does: str
@@ -359,10 +363,56 @@ class _Errors(logging.Handler):
         self.messages.append(f"{record.getMessage()}（{detail}）"[:300])
 
 
+class Scheduler:
+    """Many stage generators (:meth:`Simulation.one_listing` …) on one frozen clock: the earliest instant any of
+    them waits for comes first, so the clock only moves forward and every step happens at the instant its listing
+    asked for; steps due at the same instant run in the order they were added.  ``run(before=…)`` stops at the
+    first instant not before that one, leaving the rest unfinished (where they are is where they stay)."""
+
+    def __init__(self) -> None:
+        self._queue: list = []
+        self._n = 0
+        self.results: dict = {}
+
+    def add(self, name, steps, at) -> None:
+        import heapq
+        heapq.heappush(self._queue, (clock.ensure_aware(at), self._n, name, steps))
+        self._n += 1
+
+    def run(self, before=None) -> list:
+        """Run until every generator ended (or the next instant is not before ``before``); returns the names of
+        those left unfinished.  ``results[name]`` is what each finished one returned."""
+        import heapq
+        while self._queue:
+            at, n, name, steps = self._queue[0]
+            if before is not None and at >= before:
+                break
+            heapq.heappop(self._queue)
+            clock.freeze(max(clock.now(), at) if clock.is_frozen() else at)
+            try:
+                nxt = next(steps)
+            except StopIteration as stop:
+                self.results[name] = stop.value
+                continue
+            heapq.heappush(self._queue, (clock.ensure_aware(nxt), n, name, steps))
+        return [name for _at, _n, name, _s in sorted(self._queue)]
+
+
 class Simulation:
-    def __init__(self, echo: Callable[[str], None]):
+    """The steps of a listing, each done by its role's account through the services, in simulated time.
+
+    Every stage is a generator: before each step it *yields the instant* the step happens at, and whoever drives
+    it moves the clock there — :meth:`drive` for one listing after the other (``flask simulate``), a
+    :class:`Scheduler` for many listings at once (the demo's history, exchange/training/history.py), where the
+    clock only ever moves forward to the earliest instant any listing waits for.  ``via`` labels the audit trail's
+    actor (演练, 演示)."""
+
+    def __init__(self, echo: Callable[[str], None], *, via: str = "演练", seed: int = 20260101):
+        import random
         self.echo = echo
+        self.via = via
         self.last = "开始"
+        self.rng = random.Random(seed)  # transfer and receipt numbers, bid keys: the same on every run
 
     # --- time and output -----------------------------------------------------------------------
 
@@ -370,26 +420,46 @@ class Simulation:
         self.echo(f"{clock.local_now():%Y-%m-%d %H:%M} {line}")
         self.last = line.split("：")[0][:40]
 
+    def key(self, prefix: str) -> str:
+        return f"SIM-{prefix}-{self.rng.getrandbits(40):010X}"
+
     @staticmethod
-    def at_local(d, hour: int, minute: int = 0, second: int = 0) -> None:
+    def drive(steps):
+        """Run one stage generator to its end on the frozen clock, moving the clock to each instant it waits
+        for; returns what the generator returns."""
+        try:
+            at = next(steps)
+            while True:
+                clock.freeze(max(clock.now(), at) if clock.is_frozen() else at)  # the first: the run's first day
+                at = steps.send(None)
+        except StopIteration as stop:
+            return stop.value
+
+    @staticmethod
+    def at_local(d, hour: int, minute: int = 0, second: int = 0):
         target = clock.local_datetime(d, hour, minute, second)
         if clock.is_frozen() and target < clock.now():
             raise RuntimeError(f"模拟时钟不能倒退到 {clock.to_local(target):%Y-%m-%d %H:%M}")
-        clock.freeze(target)
+        yield target
 
-    def later_today(self, hour: int, minute: int = 0) -> None:
-        self.at_local(clock.today_local(), hour, minute)
+    def later_today(self, hour: int, minute: int = 0):
+        return self.at_local(clock.today_local(), hour, minute)
 
-    def next_workday(self, hour: int, minute: int = 0) -> None:
+    def next_workday(self, hour: int, minute: int = 0):
         """``hour:minute`` of the next working day (today's, if it is a working day and still ahead)."""
         from exchange.workdays.services import add_working_days, is_workday
         d = clock.today_local()
         if not (is_workday(d) and clock.local_datetime(d, hour, minute) > clock.now()):
             d = add_working_days(d, 1)
-        self.at_local(d, hour, minute)
+        return self.at_local(d, hour, minute)
 
-    def until(self, instant, *, plus: timedelta = timedelta(minutes=1)) -> None:
-        clock.freeze(max(clock.now(), clock.ensure_aware(instant) + plus))
+    @staticmethod
+    def until(instant, *, plus: timedelta = timedelta(minutes=1)):
+        yield max(clock.now(), clock.ensure_aware(instant) + plus)
+
+    @staticmethod
+    def wait(**delta):
+        yield clock.now() + timedelta(**delta)
 
     @contextlib.contextmanager
     def as_user(self, username: str, stage: str) -> Iterator:
@@ -398,7 +468,7 @@ class Simulation:
         from exchange.extensions import db
         with _stage(stage):
             user = self.user(username)
-            with acting_as(actor_for_user(user, "演练")):
+            with acting_as(actor_for_user(user, self.via)):
                 yield user
             db.session.commit()
 
@@ -440,7 +510,7 @@ class Simulation:
         from exchange.demo import DEMO_PASSWORD, seed
         from exchange.extensions import db
 
-        self.at_local(self.first_day(listings), 8, 30)
+        self.drive(self.at_local(self.first_day(listings), 8, 30))
         self.signing_key()
         with _stage("写入演示机构和账号"):
             with acting_as("演练 simulate"):
@@ -449,7 +519,7 @@ class Simulation:
         self.say(f"演练数据库 {shown(url)}：交易中心、14 个交易站及交易点、各角色演示账号（密码 {DEMO_PASSWORD}），"
                  f"附件和签章密钥在 {workdir}")
 
-        self.later_today(8, 45)
+        self.drive(self.later_today(8, 45))
         with self.as_user(ADMIN, "设定收费标准") as admin:
             from exchange.settlement.services import save_fee_rule
             save_fee_rule(admin, None, basis="rate", rate=FEE_RATE, min_fee=FEE_MIN, payer="buyer",
@@ -460,8 +530,8 @@ class Simulation:
         last = None
         for i in range(listings):
             if i:
-                self.next_workday(9, 0)  # the next listing starts the working day after the last one ended
-            outcome = self.one_listing(variant(i, clock.today_local()))
+                self.drive(self.next_workday(9, 0))  # the next listing starts the working day after the last one ended
+            outcome = self.drive(self.one_listing(variant(i, clock.today_local())))
             if outcome is None:
                 failed += 1
             else:
@@ -511,21 +581,44 @@ class Simulation:
         with _stage("生成演练签章密钥"):
             generate_key(key_path, cert_path, "临湘市农村产权交易中心（演练）", overwrite=True)
 
-    def one_listing(self, v: Variant) -> tuple[int, str, str] | None:
-        """One listing from intake to its end: (listing, certificate number, sha256), or None for a 流拍."""
-        listing_id = self.intake_and_review(v)
-        self.registrations(v, listing_id)
-        way = self.close_announcement(v, listing_id)
+    STOPS = ("review", "registrations", "deal", "publicity", "contract", "settlement")
+
+    def one_listing(self, v: Variant, stop: str | None = None):
+        """One listing from intake to its end: (listing, certificate number, sha256), or None for a 流拍.  With
+        ``stop`` (one of :attr:`STOPS`) it ends after that stage and returns the listing's id (the demo's work in
+        progress: a listing left there waits for the next role)."""
+        if stop is not None and stop not in self.STOPS:
+            raise ValueError(stop)
+        listing_id = yield from self.intake_and_review(v)
+        if stop == "review":
+            return listing_id
+        yield from self.registrations(v, listing_id)
+        if stop == "registrations":
+            return listing_id
+        return (yield from self.finish(v, listing_id, stop))
+
+    def finish(self, v: Variant, listing_id: int, stop: str | None = None):
+        """:meth:`one_listing` from the end of its announcement on."""
+        way = yield from self.close_announcement(v, listing_id)
         if way == "failed":
             return None
         if way == "agreement":
-            deal_id = self.agreement(listing_id)
+            deal_id = yield from self.agreement(listing_id)
         else:
-            deal_id = self.bidding(v, listing_id, self.trading(v, listing_id))
-        self.publicity(v, listing_id, deal_id)
-        self.contract(v, deal_id)
-        self.settlement(deal_id)
-        cert_no, sha = self.certificate(deal_id)
+            session_id = yield from self.trading(v, listing_id)
+            deal_id = yield from self.bidding(v, listing_id, session_id)
+        if stop == "deal":
+            return listing_id
+        yield from self.publicity(v, listing_id, deal_id)
+        if stop == "publicity":
+            return listing_id
+        yield from self.contract(v, deal_id)
+        if stop == "contract":
+            return listing_id
+        yield from self.settlement(deal_id)
+        if stop == "settlement":
+            return listing_id
+        cert_no, sha = yield from self.certificate(deal_id)
         return listing_id, cert_no, sha
 
     # --- one listing ---------------------------------------------------------------------------
@@ -545,7 +638,7 @@ class Simulation:
         from exchange.listings.workflow import STATE_LABELS
         from exchange.money import format_yuan
 
-        self.later_today(9, 0)
+        yield from self.later_today(9, 0)
         stage = "交易点录入并提交"
         with self.as_user(v.clerk, stage) as clerk:
             cat = db.session.scalar(select(Category).where(Category.code == v.category))
@@ -565,12 +658,12 @@ class Simulation:
         self.say(f"交易点录入并提交项目 #{listing.id}《{listing.title}》：底价 "
                  f"{format_yuan(listing.floor_price)} 元{appraisal}，{len(listing.materials)} 份材料（{self.user(v.clerk).display_name}）")
 
-        self.later_today(10, 30)
+        yield from self.later_today(10, 30)
         with self.as_user(v.station, "交易站初审") as station:
             svc.station_decide(station, self.listing(listing_id), True, "材料齐全，情况属实")
         self.say(f"交易站初审通过，报交易中心审核（{self.user(v.station).display_name}）")
 
-        self.later_today(15, 0)
+        yield from self.later_today(15, 0)
         with self.as_user(REVIEWER, "交易中心审核并发布") as reviewer:
             svc.center_decide(reviewer, self.listing(listing_id), "approve",
                               {k: {"ok": True} for k in svc.CENTER_CHECKLIST}, "权属清楚，程序合规，同意发布")
@@ -591,7 +684,7 @@ class Simulation:
         from exchange.payments import deposits
         from exchange.registrations.models import Registration
 
-        self.next_workday(9, 30)
+        yield from self.next_workday(9, 30)
         for b in v.buyers:
             with self.as_user(b.username, "意向受让方报名") as buyer:
                 reg = rsvc.apply(buyer, self.listing(listing_id), accept_declaration=True, offer=b.offer)
@@ -599,15 +692,17 @@ class Simulation:
                     rsvc.add_material(buyer, reg, kind, DEMO_PDF, f"{rsvc.BUYER_MATERIALS[kind]}.pdf")
             offer = f"（意向报价 {self.yuan(reg.offer)} 元）" if b.offer else ""
             self.say(f"{buyer.display_name} 在线报名{offer}并上传资格材料")
-            clock.advance(minutes=20)
+            yield from self.wait(minutes=20)
 
         def reg_of(username: str) -> Registration:
             db.session.expire_all()
             return db.session.scalar(select(Registration).where(Registration.listing_id == listing_id,
                                                                 Registration.buyer_id == self.user(username).id))
 
-        self.later_today(15, 0)
+        yield from self.later_today(15, 0)
         for b in v.buyers:
+            if b.does == "applied":  # left for the reviewer (the demo's queue)
+                continue
             if b.does == "reject":
                 with self.as_user(REVIEWER, "受让方资格审核") as reviewer:
                     rsvc.reject(reviewer, reg_of(b.username), b.reason)
@@ -621,7 +716,7 @@ class Simulation:
         online = [b.username for b in v.buyers if b.does == "online"]
         receipt = [b.username for b in v.buyers if b.does == "receipt"]
         if online or receipt:
-            self.next_workday(10, 0)
+            yield from self.next_workday(10, 0)
         for name in online:
             stage = "网上支付保证金"
             with self.as_user(name, stage) as buyer:
@@ -637,20 +732,20 @@ class Simulation:
             reg = reg_of(name)
             self.say(f"{reg.buyer.display_name} 网上支付保证金 {self.yuan(reg.deposit_amount)} 元（模拟网银签名通知 {order_no}），"
                      f"竞买号 {reg.bidder_no}")
-            clock.advance(minutes=20)
+            yield from self.wait(minutes=20)
 
         if receipt:
-            self.later_today(11, 0)
+            yield from self.later_today(11, 0)
         for name in receipt:
             with self.as_user(FINANCE, "银行回单确认保证金") as finance:
                 reg = reg_of(name)
                 deposits.confirm_deposit(finance, reg, reg.deposit_amount,
-                                     source_key=f"SIM-HX-{uuid.uuid4().hex[:10].upper()}",
+                                     source_key=self.key("HX"),
                                      receipt=DEMO_PDF, receipt_filename="银行回单.pdf")
             reg = reg_of(name)
             self.say(f"中心财务凭银行回单确认 {reg.buyer.display_name} 的保证金 {self.yuan(reg.deposit_amount)} 元，"
                      f"竞买号 {reg.bidder_no}")
-            clock.advance(minutes=20)
+            yield from self.wait(minutes=20)
 
     @staticmethod
     def yuan(value) -> str:
@@ -662,7 +757,7 @@ class Simulation:
         from exchange.trading import services as tsvc
         stage = "公告期满（到期处理）"
         listing = self.listing(listing_id)
-        self.until(max(listing.announce_end_at, listing.deposit_deadline_at))
+        yield from self.until(max(listing.announce_end_at, listing.deposit_deadline_at))
         self.sweep(stage)
         listing = self.listing(listing_id)
         paid = tsvc.paid_registrations(listing) if listing.state == "trading" else []
@@ -684,7 +779,7 @@ class Simulation:
     def agreement(self, listing_id: int) -> int:
         """协议转让: the trading officer confirms the deal with the one paid buyer at the offer."""
         from exchange.trading import services as tsvc
-        self.next_workday(9, 0)
+        yield from self.next_workday(9, 0)
         with self.as_user(OFFICER, "确认协议转让") as officer:
             deal = tsvc.confirm_agreement(officer, self.listing(listing_id))
             deal_id = deal.id
@@ -693,13 +788,13 @@ class Simulation:
         self.say(f"中心交易员确认协议转让：{deal.registration.buyer.display_name} 以意向报价 {self.yuan(deal.price)} 元受让"
                  f"（底价 {self.yuan(listing.floor_price)} 元），成交 {deal.deal_no}，交易公示至 "
                  f"{clock.to_local(deal.publicity_end_at - timedelta(microseconds=1)):%Y-%m-%d}")
-        clock.advance(minutes=1)  # the sweeper's next pass, as every minute in production (warnings are found then)
+        yield from self.wait(minutes=1)  # the sweeper's next pass, as every minute in production (warnings found then)
         self.sweep("确认协议转让（到期处理）")
         return deal_id
 
     def trading(self, v: Variant, listing_id: int) -> int:
         from exchange.trading import services as tsvc
-        self.next_workday(9, 0)
+        yield from self.next_workday(9, 0)
         start_day = clock.today_local()
         with self.as_user(OFFICER, "安排网络竞价") as officer:
             session = tsvc.schedule_online(officer, self.listing(listing_id),
@@ -722,7 +817,7 @@ class Simulation:
 
         def bid(username: str, amount: Decimal) -> None:
             with self.as_user(username, "网络竞价出价") as buyer:
-                tsvc.place_bid(buyer, session_id, str(amount), key=uuid.uuid4().hex, ip="演练")
+                tsvc.place_bid(buyer, session_id, str(amount), key=self.key("BID"), ip=self.via)
             s = session()
             tail = ""
             if clock.now() >= s.free_end_at:
@@ -730,26 +825,26 @@ class Simulation:
             self.say(f"{buyer.display_name} 出价 {self.yuan(amount)} 元{tail}")
 
         s = session()
-        clock.freeze(s.starts_at)
+        yield from self.until(s.starts_at, plus=timedelta(0))
         self.say(f"网络竞价开始，起始价 {self.yuan(s.start_price)} 元")
         inc, price = s.increment, s.start_price
         bidders = v.payers
         for step in v.bids:
             if step == FREE_END:
                 s = session()
-                clock.freeze(s.free_end_at)
+                yield from self.until(s.free_end_at, plus=timedelta(0))
                 self.say(f"自由报价期结束，进入限时报价期：倒计时至 {clock.to_local(s.ends_at):%H:%M:%S}")
                 continue
             who, steps, seconds = step
-            clock.advance(seconds=seconds)
+            yield from self.wait(seconds=seconds)
             price += steps * inc
             bid(bidders[who], price)
         late_bidder = self.user(bidders[v.late])
         s = session()
-        self.until(s.ends_at, plus=timedelta(seconds=1))
+        yield from self.until(s.ends_at, plus=timedelta(seconds=1))
         with _stage("竞价结束"):
             try:
-                tsvc.place_bid(late_bidder, session_id, str(price + inc), key=uuid.uuid4().hex)
+                tsvc.place_bid(late_bidder, session_id, str(price + inc), key=self.key("BID"))
             except tsvc.BidRefused as exc:
                 db.session.rollback()
                 late = exc.message
@@ -771,7 +866,7 @@ class Simulation:
         from exchange.ledger.models import Refund
         from exchange.trading.models import Deal
 
-        self.next_workday(10, 0)
+        yield from self.next_workday(10, 0)
         db.session.expire_all()
         ids = db.session.scalars(select(Refund.id).where(Refund.listing_id == listing_id, Refund.reason == "lost",
                                                          Refund.state == "pending")).all()
@@ -780,16 +875,16 @@ class Simulation:
         for rid in ids:
             with self.as_user(FINANCE, "退还保证金（登记）") as maker:
                 refund = refunds.record_transfer(maker, db.session.get(Refund, rid),
-                                                 f"SIM-TK-{uuid.uuid4().hex[:10].upper()}")
+                                                 self.key("TK"))
                 amount, payee = refund.amount, refund.payee
-            clock.advance(minutes=30)
+            yield from self.wait(minutes=30)
             with self.as_user(FINANCE2, "退还保证金（复核）") as checker:
                 refunds.approve(checker, db.session.get(Refund, rid))
             self.say(f"中心财务退还未成交竞买人 {payee} 的保证金 {self.yuan(amount)} 元（登记 {self.user(FINANCE).display_name}，"
                      f"复核 {self.user(FINANCE2).display_name}）")
 
         deal = db.session.get(Deal, deal_id)
-        self.until(deal.publicity_end_at)
+        yield from self.until(deal.publicity_end_at)
         self.sweep("交易公示期满（到期处理）")
         listing = self.listing(listing_id)
         if listing.state != "contract":
@@ -812,21 +907,21 @@ class Simulation:
 
         winner = db.session.get(Deal, deal_id).registration.buyer.username
         seller = "农户" if v.fields.get("transferor_kind", "household") == "household" else "村集体经济组织"
-        self.next_workday(9, 30)
+        yield from self.next_workday(9, 30)
         with self.as_user(winner, "受让方签署合同") as buyer:
             csvc.confirm(buyer, contract(), DEMO_PASSWORD)
         self.say(f"受让方 {buyer.display_name} 输入登录密码在线签署合同")
-        self.later_today(10, 0)
+        yield from self.later_today(10, 0)
         with self.as_user(v.clerk, "登记转让方纸质签字") as clerk:
             csvc.confirm(clerk, contract(), DEMO_PASSWORD, DEMO_PDF, "转让方签字页.pdf")
         c = contract()
         self.say(f"交易点信息员 {clerk.display_name} 登记无账号的{seller}在纸质合同上的签字并上传签字页，"
                  f"双方均已签署，合同 {c.contract_no} 生效，项目进入资金结算")
-        self.later_today(10, 30)
+        yield from self.later_today(10, 30)
         with self.as_user(v.clerk, "上传签章合同扫描件") as clerk:
             csvc.upload_scan(clerk, contract(), DEMO_PDF, "合同签章件.pdf")
         self.say("交易点上传双方签字盖章的合同扫描件")
-        self.later_today(14, 0)
+        yield from self.later_today(14, 0)
         with self.as_user(REVIEWER, "交易中心核验签章合同") as reviewer:
             csvc.check(reviewer, contract(), approve=True, note="签章齐全，与双方签署的文本一致")
         self.say("交易中心核验签章合同扫描件无误（鉴证时查验）")
@@ -844,14 +939,14 @@ class Simulation:
             return db.session.scalar(select(Settlement).where(Settlement.deal_id == deal_id))
 
         winner = db.session.get(Deal, deal_id).registration.buyer.username
-        self.later_today(14, 30)
+        yield from self.later_today(14, 30)
         s = settlement()
         if s is None:  # opened in the same transaction as the contract's effect (第十七条), by nobody's click
             raise SimulationError("开始资金结算", "合同生效后没有生成结算单")
         self.say(f"合同生效即生成结算单 {s.payment_ref}：成交价 {self.yuan(s.price)} 元，保证金转价款 {self.yuan(s.deposit_converted)} 元，"
                  f"服务费 {self.yuan(s.buyer_fee)} 元（受让方），应付 {self.yuan(s.amount_to_pay)} 元，"
                  f"{clock.to_local(s.due_at - timedelta(microseconds=1)):%Y-%m-%d} 前付清")
-        self.later_today(15, 0)
+        yield from self.later_today(15, 0)
         stage = "网上支付价款"
         with self.as_user(winner, stage) as buyer:
             order_no = psvc.start_price_payment(buyer, settlement(), "sandbox").order_no
@@ -865,15 +960,15 @@ class Simulation:
         s = settlement()
         self.say(f"{buyer.display_name} 网上支付余款和服务费 {self.yuan(order.amount)} 元（模拟网银签名通知 {order_no}）")
 
-        self.next_workday(10, 0)
+        yield from self.next_workday(10, 0)
         with self.as_user(FINANCE, "收取服务费并登记划付") as maker:
             payout = stl.charge_fees(maker, settlement())
-            stl.record_transfer(maker, payout, f"SIM-HK-{uuid.uuid4().hex[:10].upper()}")
+            stl.record_transfer(maker, payout, self.key("HK"))
             amount, payee = payout.amount, payout.payee_name
             payout_id = payout.id
         self.say(f"中心财务收取服务费 {self.yuan(s.buyer_fee + s.seller_fee)} 元，登记划付 {self.yuan(amount)} 元至 {payee}"
                  f"（{maker.display_name}）")
-        self.later_today(10, 30)
+        yield from self.later_today(10, 30)
         with self.as_user(FINANCE2, "复核划付") as checker:
             from exchange.settlement.models import Payout
             stl.approve(checker, db.session.get(Payout, payout_id))
@@ -885,7 +980,7 @@ class Simulation:
         from exchange.certificates import services as cert_svc
         from exchange.extensions import db
         from exchange.trading.models import Deal
-        self.later_today(14, 0)
+        yield from self.later_today(14, 0)
         with self.as_user(REVIEWER, "出具鉴证书") as reviewer:
             cert = cert_svc.issue(reviewer, db.session.get(Deal, deal_id))
             cert_no, sha = cert.cert_no, cert.pdf_sha256
