@@ -208,8 +208,8 @@ DEMO_LISTINGS = [
     ("cun_huanggai_1", "C06", "黄盖村旧碾米机组转让",
      dict(location="黄盖镇黄盖村米厂", quantity="1", unit="套", current_use="闲置", price_mode="total",
           floor_price="18000", price_basis="按成新率估价"), "station_review"),
-    ("cun_taolin_2", "C01", "胜峰村 8 亩水田经营权出租",
-     dict(location="桃林镇胜峰村二组", quantity="8", current_use="水稻", term_start="2027-01-01", term_end="2029-12-31",
+    ("cun_jiangnan_1", "C01", "江南村五组 8 亩水田经营权出租",
+     dict(location="江南镇江南村五组", quantity="8", current_use="水稻", term_start="2027-01-01", term_end="2029-12-31",
           right_end_date="2038-12-31", price_mode="per_unit_year", floor_unit_price="450", price_basis="周边行情"),
      "draft"),
 ]

@@ -81,7 +81,8 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
 
-            def take(name: str, size: dict, path: str, user: str | None = None, full: bool = False) -> None:
+            def take(name: str, size: dict, path: str, user: str | None = None, height: int = 0) -> None:
+                """``height``: photograph the page's top ``height`` CSS px instead of one screen."""
                 ctx = browser.new_context(locale="zh-CN", **size)
                 pg = ctx.new_page()
                 if user:
@@ -92,15 +93,16 @@ def main() -> None:
                     pg.wait_for_url("**/work")
                 pg.goto(base + path)
                 pg.wait_for_load_state("networkidle")
-                pg.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
+                clip = {"x": 0, "y": 0, "width": size["viewport"]["width"], "height": height} if height else None
+                pg.screenshot(path=str(OUT / f"{name}.png"), full_page=bool(height), clip=clip)
                 ctx.close()
                 print("  ", name, path)
 
             take("home-phone", PHONE, "/")
             take("clerk-work-phone", PHONE, "/work", "cun_jiangnan_1")
             take("bidding-room-phone", PHONE, f"/trading/sessions/{found['session']}", "buyer_person")
-            take("reviewer-registration", DESKTOP, f"/registrations/{found['registration']}", "shenhe")
-            take("supervisor-dashboard", DESKTOP, "/supervision/", "jianguan")
+            take("reviewer-registration", DESKTOP, f"/registrations/{found['registration']}", "shenhe", height=1100)
+            take("supervisor-dashboard", DESKTOP, "/supervision/", "jianguan", height=1900)
             take("certificate-verify-phone", PHONE, f"/verify/{found['certificate']}")
             browser.close()
     finally:
