@@ -244,8 +244,8 @@ def build_archive(listing: Listing) -> bytes:
 
     readme = (f"临湘市农村产权流转交易平台 项目档案\n项目编号：{listing.project_no or '—'}\n项目名称：{listing.title}\n"
               f"生成时间：{clock.to_local(clock.now()):%Y-%m-%d %H:%M:%S}（北京时间）\n\n"
-              "manifest.json 与 SHA256SUMS 列出每个文件的 SHA-256；审计记录（records/audit.*）带哈希链，"
-              "可用 flask audit verify 在平台上核验整条审计链。\n")
+              "manifest.json 与 SHA256SUMS 列出每个文件的 SHA-256；审计记录 records/audit.json 保留原始数据和哈希链"
+              "（records/audit.csv 是供阅读的中文版本），可用 flask audit verify 在平台上核验整条审计链。\n")
     z.add("README.txt", readme.encode("utf-8"), "readme")
     sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in z.files)
     z.add("SHA256SUMS", sums.encode("utf-8"), "manifest")
