@@ -7,7 +7,7 @@ import pytest
 
 from exchange.listings import rules
 from exchange.listings import services as svc
-from tests.builders import ALL_OK, attach, new_household_listing, station_agrees
+from tests.builders import ALL_OK, attach, new_household_listing
 from tests.factories import PASSWORD
 from tests.helpers import flat, get_csrf, login, pdf_text, post_form, text
 

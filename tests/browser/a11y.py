@@ -32,6 +32,7 @@ def report(found: list[dict]) -> str:
 
 def check_page(page, where: str = "") -> None:
     """0 axe-core violations (WCAG 2 A/AA) and, on a phone, body text of at least 16 px."""
+    page.wait_for_load_state()  # a click or submit may have only started loading the next page
     found = violations(page)
     assert not found, f"axe-core on {where or page.url}:\n{report(found)}"
     width = page.viewport_size["width"] if page.viewport_size else 1280

@@ -10,6 +10,7 @@ from exchange import clock
 from exchange.listings.models import Listing
 from exchange.trading import services as tsvc
 from exchange.trading.models import BiddingSession, Deal
+from tests.browser.a11y import check_page
 from tests.browser.conftest import shot, sign_in
 from tests.builders import pay, to_trading
 from tests.factories import PASSWORD
@@ -38,9 +39,12 @@ def test_two_bidders_in_the_room(browser, page, phone, live_server, buyers, anno
     clock.freeze(start + timedelta(seconds=5))
 
     _sign_in(phone, base, "t_buyer")
+    check_page(phone, "工作台（受让方，手机）")
     phone.goto(base + f"/registrations/{regs['buyer'].id}")
+    check_page(phone, "报名详情（竞价中）")
     phone.click("text=进入竞价室")
     _wait_text(phone, "[data-field=phase_label]", "自由报价期")
+    check_page(phone, "竞价室（自由报价期）")
     assert phone.input_value("input[name=amount]") == "160000.00"
     phone.click("[data-bid-actions] button")
     assert "壹拾陆万元整" in phone.inner_text("[data-bid-confirm]")
@@ -48,8 +52,10 @@ def test_two_bidders_in_the_room(browser, page, phone, live_server, buyers, anno
     _wait_text(phone, "[data-field=bid_message]", "已被接受")
 
     _sign_in(page, base, "t_buyer_org")
+    check_page(page, "工作台（受让方）")
     page.goto(base + f"/trading/sessions/{s.id}")
     _wait_text(page, "[data-field=leader_bidder_no]", regs["buyer"].bidder_no)
+    check_page(page, "竞价室")
     assert page.input_value("input[name=amount]") == "160500.00"
     page.fill("input[name=amount]", "160300")
     page.click("[data-bid-actions] button")
@@ -77,6 +83,7 @@ def test_two_bidders_in_the_room(browser, page, phone, live_server, buyers, anno
     _wait_text(phone, "[data-field=phase_label]", "已结束")
     assert "测试受让人" in page.inner_text("[data-field=history]")
     _wait_text(page, "[data-field=deal_links]", "竞价记录")
+    check_page(page, "竞价室（已结束）")
     with page.expect_download() as dl:  # the winner downloads the bidding record
         page.evaluate("document.querySelector('[data-link=record]').setAttribute('download', '')")
         page.click("[data-link=record]")
@@ -86,8 +93,10 @@ def test_two_bidders_in_the_room(browser, page, phone, live_server, buyers, anno
     assert deal.registration_id == regs["buyer_org"].id and str(deal.price) == "161000.00"
     assert db.session.get(Listing, listing.id).state == "publicity"
     page.goto(base + f"/registrations/{regs['buyer_org'].id}")
+    check_page(page, "报名详情（竞得）")
     assert "恭喜，您已竞得本项目" in page.inner_text("body")
     phone.goto(base + f"/registrations/{regs['buyer'].id}")
+    check_page(phone, "报名详情（未竞得）")
     assert "您未竞得" in phone.inner_text("body")
     shot(page, "bidding-won")
 
@@ -98,13 +107,16 @@ def test_agreement_and_sealed_bid(browser, page, live_server, buyers, announced,
     db.session.commit()
     listing = to_trading(announced)
     _sign_in(page, base, "t_trader")
+    check_page(page, "工作台（交易员）")
     page.goto(base + f"/trading/listings/{listing.id}")
+    check_page(page, "组织交易（安排报价）")
     start = clock.to_local(clock.now() + timedelta(minutes=10))
     page.fill("input[name=se-starts_at]", start.strftime("%Y-%m-%d %H:%M"))
     page.fill("input[name=se-closes_at]", (start + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M"))
     page.fill("input[name=se-opens_at]", (start + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"))
     page.click("button:has-text('安排一次性报价')")
     assert "已安排一次性报价" in page.inner_text("body")
+    check_page(page, "已安排一次性报价")
     s = db.session.scalar(select(BiddingSession))
     clock.freeze(s.starts_at + timedelta(minutes=1))
     for key, amount in (("t_buyer", "170000"), ("t_buyer_org", "175000"), ("t_coop", "172000")):
@@ -113,6 +125,7 @@ def test_agreement_and_sealed_bid(browser, page, live_server, buyers, announced,
         _sign_in(pg, base, key)
         pg.goto(base + f"/trading/sessions/{s.id}")
         _wait_text(pg, "[data-field=phase_label]", "接受报价中")
+        check_page(pg, "一次性报价室")
         pg.fill("input[name=amount]", amount)
         pg.click("[data-bid-actions] button")
         pg.click("button:has-text('确认报价')")
@@ -121,11 +134,13 @@ def test_agreement_and_sealed_bid(browser, page, live_server, buyers, announced,
     # staff see only how many offers came in, never the amounts, before the opening
     page.goto(base + f"/trading/sessions/{s.id}")
     _wait_text(page, "[data-field=offers]", "3")
+    check_page(page, "一次性报价室（工作人员）")
     assert "175000" not in page.inner_text("body") and "175,000" not in page.inner_text("body")
     clock.freeze(s.hard_end_at)
     _sign_in(page, base, "t_trader")  # two hours later: the idle staff session has expired
     page.goto(base + f"/trading/sessions/{s.id}")
     _wait_text(page, "[data-field=outcome]", "竞得")
+    check_page(page, "一次性报价室（已开启）")
     assert "175,000.00" in page.inner_text("[data-field=history]")
     shot(page, "sealed-opened")
     db.session.expire_all()
@@ -140,10 +155,13 @@ def test_single_bidder_completes_as_agreement(browser, page, live_server, users,
     _sign_in(page, base, "t_trader")
     page.click("nav summary:has-text('业务')")  # the staff menu's groups (issue 17)
     page.click("nav >> text=组织交易")
+    check_page(page, "组织交易")
     assert "协议转让，待确认" in page.inner_text("body")
     page.click(f"text={listing.title}")
+    check_page(page, "组织交易（协议转让）")
     page.on("dialog", lambda d: d.accept())
     page.click("button:has-text('确认协议转让成交')")
+    check_page(page, "已确认协议转让成交")
     body = page.inner_text("body")
     assert "已确认协议转让成交" in body and "交易公示至" in body
     db.session.expire_all()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from exchange import clock
 from exchange.listings.models import Listing
 from exchange.registrations.models import Registration
+from tests.browser.a11y import check_page
 from tests.browser.conftest import shot, sign_in, sign_out, upload_materials
 from tests.builders import PDF
 
@@ -19,13 +20,19 @@ MATERIALS = ["农村产权受让申请书", "意向受让方声明与保证", "�
 
 def _apply(page, base, username, pdf):
     sign_in(page, base, username)
+    check_page(page, f"工作台（{username}）")
     page.goto(base + "/projects/")
+    check_page(page, "项目列表")
     page.click(f"text={TITLE}")
+    check_page(page, "项目详情")
     page.click("text=报名参与")
+    check_page(page, "报名参与")
     page.check("input[name=accept_declaration]")
     page.click("button:has-text('提交报名')")
     assert "报名已提交" in page.inner_text("body")
+    check_page(page, "报名已提交")
     upload_materials(page, MATERIALS, pdf)
+    check_page(page, "报名材料已上传")
     sign_out(page)
 
 
@@ -41,9 +48,12 @@ def test_three_buyers_sandbox_statement_and_abandoned(app, browser, page, phone,
     sign_in(page, base, "shenhe")
     for _ in range(3):
         page.goto(base + "/registrations/?state=applied")
+        check_page(page, "待资格审核的报名")
         page.click(f"text={TITLE} >> nth=0")
+        check_page(page, "资格审核")
         page.click("button:has-text('确认受让资格')")
         assert "已确认资格，缴款码 LX" in page.inner_text("body")
+        check_page(page, "已确认资格")
     sign_out(page)
     listing = db.session.scalar(select(Listing).where(Listing.title == TITLE))
     regs = {r.buyer.username: r for r in db.session.scalars(select(Registration)
@@ -52,14 +62,18 @@ def test_three_buyers_sandbox_statement_and_abandoned(app, browser, page, phone,
 
     # buyer_person pays online, on a phone, through the sandbox bank
     sign_in(phone, base, "buyer_person")
+    check_page(phone, "工作台（受让方，手机）")
     phone.goto(base + f"/registrations/{regs['buyer_person'].id}")
+    check_page(phone, "报名详情（待交保证金）")
     phone.click("button:has-text('网上支付')")
     phone.wait_for_url("**/payments/sandbox/**")
     assert "模拟网银" in phone.inner_text("body")
+    check_page(phone, "模拟网银")
     shot(phone, "deposit-sandbox-bank")
     phone.click("button:has-text('确认付款')")
     body = phone.inner_text("body")
     assert "保证金已入账" in body and "您的竞买号" in body
+    check_page(phone, "网上支付后")
     shot(phone, "deposit-paid-online")
 
     # buyer_company transferred at the bank; finance imports the statement and books the matched line
@@ -72,18 +86,24 @@ def test_three_buyers_sandbox_statement_and_abandoned(app, browser, page, phone,
                    f"NH20261124002,{when},,500.00,无名氏,6228480000000002,转账\n", encoding="gbk")
     sign_in(page, base, "caiwu1")
     page.click("nav summary:has-text('资金')")  # the staff menu's groups (issue 17)
+    check_page(page, "工作台（财务，资金菜单展开）")
     page.click("nav >> text=银行流水对账")
+    check_page(page, "银行流水对账")
     page.set_input_files("input[name=file]", str(csv))
     page.click("button:has-text('导入并比对')")
     body = page.inner_text("body")
     assert "已导入 2 笔流水" in body and "无法识别缴款码" in body
+    check_page(page, "流水比对结果")
     page.click("button:has-text('确认入账全部 1 笔')")
     assert "已入账 1 笔" in page.inner_text("body")
+    check_page(page, "流水已入账")
     # the unknown line is held and its return opened, never guessed into a deposit
     page.locator("section.card", has_text="NH20261124002").locator("button:has-text('挂账并退回付款人')").click()
     assert "挂账并退回付款人" in page.inner_text("body")
+    check_page(page, "挂账并退回")
     shot(page, "deposit-statement")
     page.goto(base + "/finance/refunds")
+    check_page(page, "退款")
     assert "无名氏" in page.inner_text("body")
     sign_out(page)
 
@@ -94,6 +114,7 @@ def test_three_buyers_sandbox_statement_and_abandoned(app, browser, page, phone,
     assert "deposits.abandon_unpaid: 2" in result.output, result.output
     sign_in(page, base, "buyer_coop")
     page.goto(base + "/registrations/")
+    check_page(page, "我的报名（视为放弃）")
     assert "逾期未交保证金，视为放弃" in page.inner_text("body")
     sign_out(page)
     db.session.expire_all()

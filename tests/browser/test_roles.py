@@ -2,6 +2,7 @@
 import pytest
 
 from exchange.demo import DEMO_PASSWORD
+from tests.browser.a11y import check_page
 from tests.browser.conftest import shot
 
 pytestmark = pytest.mark.browser
@@ -27,6 +28,7 @@ def seeded(app, appctx):
 
 def sign_in(pg, base, username, password=DEMO_PASSWORD):
     pg.goto(base + "/login")
+    check_page(pg, "登录")
     pg.fill("input[name=username]", username)
     pg.fill("input[name=password]", password)
     pg.click("button[type=submit]")
@@ -36,6 +38,7 @@ def sign_in(pg, base, username, password=DEMO_PASSWORD):
 def test_role_signs_in_and_sees_its_work_page(page, live_server, seeded, username, role_label, expected):
     sign_in(page, live_server, username)
     page.wait_for_url("**/work")
+    check_page(page, f"工作台（{role_label}）")
     body = page.inner_text("body")
     assert "我的工作台" in body and role_label in body
     for text in expected:
@@ -44,14 +47,17 @@ def test_role_signs_in_and_sees_its_work_page(page, live_server, seeded, usernam
     # sign out through the header's form
     page.click("form[action='/logout'] button")
     page.wait_for_url(live_server + "/")
+    check_page(page, "退出后的首页")
     assert "您已安全退出" in page.inner_text("body")
 
 
 def test_clerk_on_a_phone(phone, live_server, seeded):
     phone.goto(live_server + "/")
+    check_page(phone, "首页")
     shot(phone, "home-phone")
     sign_in(phone, live_server, "cun_jiangnan_2")
     phone.wait_for_url("**/work")
+    check_page(phone, "工作台（交易点）")
     assert "交易点信息员" in phone.inner_text("body")
     # nothing wider than the screen
     width = phone.evaluate("document.documentElement.scrollWidth")
@@ -61,12 +67,14 @@ def test_clerk_on_a_phone(phone, live_server, seeded):
 
 def test_wrong_password_message_in_browser(page, live_server, seeded):
     sign_in(page, live_server, "admin", "not-the-password")
+    check_page(page, "登录（密码错误）")
     assert "账号或密码不正确" in page.inner_text("body")
 
 
 def test_public_registration_in_browser(page, live_server, seeded):
     from exchange.idcheck import make_resident_id
     page.goto(live_server + "/register")
+    check_page(page, "注册")
     page.check("input[name=kind][value=person]")
     page.fill("input[name=name]", "浏览器注册人")
     page.fill("input[name=id_number]", make_resident_id("43068219920202222"))
@@ -78,4 +86,5 @@ def test_public_registration_in_browser(page, live_server, seeded):
     page.check("input[name=agree]")
     page.click("form[data-register-form] button[type=submit]")
     page.wait_for_url("**/work")
+    check_page(page, "注册成功后的工作台")
     assert "注册成功" in page.inner_text("body")

@@ -58,7 +58,7 @@ def open_group(pg, group: str) -> list[str]:
     """Open a menu group (by mouse), see its entries, close it with Esc: focus goes back to its title."""
     summary = pg.locator(f".site-nav summary:has-text('{group}')")
     summary.click()
-    sub = pg.locator(f".site-nav details[open] .nav-sub")
+    sub = pg.locator(".site-nav details[open] .nav-sub")
     assert sub.is_visible()
     entries = [t.strip() for t in sub.locator("a").all_inner_texts()]
     pg.keyboard.press("Escape")

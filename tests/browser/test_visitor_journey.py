@@ -50,7 +50,6 @@ def visit(pg, url: str, name: str) -> str:
 
 def test_a_first_time_visitor_on_a_phone(phone, live_server, world):
     base, pg = live_server, phone
-    trading = world["trading"]
 
     # the home page: short, no wrapping rows
     body = visit(pg, base + "/", "home")
