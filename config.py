@@ -93,6 +93,9 @@ class Config:
     # rendered public PDFs (announcements), shared by the processes of a machine (exchange/pdf.py); a cache:
     # deleting it only costs renderings.  Default <INSTANCE_DIR>/cache/pdf.
     PDF_CACHE_DIR = os.environ.get("PDF_CACHE_DIR", "")
+    # the sealed-bid vault's key (exchange/procurement/vault.py): outside the database and its backups, the same file
+    # on every machine.  Default <INSTANCE_DIR>/procurement/vault.key, made on first use.
+    BID_VAULT_KEY_PATH = os.environ.get("BID_VAULT_KEY_PATH", "")
     # the deadline sweeper runs every SWEEP_SECONDS inside each app process (one at a time sweeps);
     # set SCHEDULER=false where it runs as its own process instead (`flask scheduler`)
     SCHEDULER = _bool("SCHEDULER", True)
