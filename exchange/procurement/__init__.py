@@ -1,6 +1,12 @@
 """Collective procurement and tendering (交易品种 8, 招标/采购/招商; DESIGN §3.12): the collective buys.
 
-Built so far (issue 18, first part): :mod:`exchange.procurement.vault`, the sealed-bid vault — bids encrypted so that
-nobody, a database reader or the center's staff, can read one before the 开标 time, each supplier holding a SHA-256
-receipt of its bid that it checks against the opened bid.
+Built so far (issue 18, first part — plain functions, not yet wired to projects, pages or the database):
+
+* :mod:`~exchange.procurement.vault`, the sealed-bid vault: bids encrypted so that nobody, a database reader or the
+  center's staff, can read one before the 开标 time, each supplier holding a salted SHA-256 receipt of its bid;
+* :mod:`~exchange.procurement.evaluation`, 评标 arithmetic: 最低价法 and 综合评分法 in both price directions (招商:
+  higher is better), the limit, the price formula, the panel's average (extreme totals left out as a setting),
+  tie-breaking, the three 中标候选人;
+* :mod:`~exchange.procurement.panel`, the panel's draw from the 专家库 by specialty with conflicts excluded,
+  repeatable from its recorded seed.
 """
