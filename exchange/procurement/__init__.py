@@ -7,6 +7,8 @@ Built so far (issue 18, first part — plain functions, not yet wired to project
 * :mod:`~exchange.procurement.evaluation`, 评标 arithmetic: 最低价法 and 综合评分法 in both price directions (招商:
   higher is better), the limit, the price formula, the panel's average (extreme totals left out as a setting),
   tie-breaking, the three 中标候选人;
+* :mod:`~exchange.procurement.rules`, a project's terms: the national thresholds of compulsory tendering (refused
+  with the reason), the 最高限价 within the budget, the bond at most 2 % of the limit;
 * :mod:`~exchange.procurement.panel`, the panel's draw from the 专家库 by specialty with conflicts excluded,
   repeatable from its recorded seed.
 """
