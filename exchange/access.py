@@ -113,6 +113,9 @@ ACTIONS: dict[str, Rule] = {
     "alerts.handle": Rule(frozenset({R.CENTER_REVIEWER}), "处理监督预警（知悉、记录处理结果）"),
     # open data (gov-data-rules): read tokens of government data consumers
     "datatokens.manage": Rule(frozenset({R.ADMIN}), "管理开放数据访问令牌"),
+    # the center's 专家库 (issue 18): the evaluation panels are drawn from it; kept by the admin and the reviewer
+    "experts.view": Rule(frozenset({R.CENTER_REVIEWER, R.ADMIN}), "查看专家库", read=True),
+    "experts.manage": Rule(frozenset({R.CENTER_REVIEWER, R.ADMIN}), "维护专家库（专家、专业和回避关系）"),
     "archive.download": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER, R.FINANCE, R.ADMIN}), "下载项目档案",
                              read=True),
 }

@@ -42,6 +42,9 @@ UNIQUE_MESSAGES = {
     "uq_deposit_arrival_registration_id": "该报名的保证金到账已登记。",
     "uq_alert_kind_subject": "该预警已存在。",
     "uq_bid_idempotency": "该报价已提交过。",
+    "uq_expert_name_mobile": "专家库中已有同名且手机号码相同的专家，请勿重复登记。",
+    "uq_expert_village_tie_expert_id_org_unit_id": "已登记过该专家与这个村的利害关系。",
+    "uq_expert_party_tie_expert_id_party_id": "已登记过该专家与这个交易主体的利害关系。",
     "uq_bid_session_seq": "报价未被接受：他人刚刚报价，请按最新价格重新报价。",
 }
 DUPLICATE_MESSAGE = "该记录已存在：可能是重复提交，或他人刚刚提交了相同的内容。请刷新页面后查看。"

@@ -43,7 +43,7 @@ from exchange.errors import ServiceError
 __all__ = [
     "DATE_MAX", "DATE_MIN", "INT_MAX", "PAGE_MAX", "BoundedIntConverter", "IdSelectField", "InputError", "arg_id",
     "arg_money", "arg_page", "arg_quantity", "check_date", "form_id", "has_control", "init_app", "parse_id",
-    "parse_int", "parse_money", "parse_page", "parse_quantity", "printable",
+    "parse_int", "parse_money", "parse_page", "parse_quantity", "parse_text", "printable",
 ]
 
 INT_MAX = 2**31 - 1  # PostgreSQL ``integer``: every id column
@@ -146,6 +146,27 @@ def parse_percent(raw, *, field: str | None = None, label: str = "费率", place
     if value != value.quantize(Decimal(1).scaleb(-places)):
         raise InputError(f"{label}最多保留 {places} 位小数（如 0.125%）。", field)
     return (value / 100).normalize() if value else Decimal("0")
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def parse_text(raw, *, field: str | None = None, label: str = "内容", max_length: int = 100,
+               required: bool = True) -> str:
+    """A one-line text (a name, an employer, a reason) from outside: full-width spaces and runs of white space become
+    one space, the ends trimmed; no control characters; at most ``max_length`` characters; ``""`` when not
+    ``required`` and left empty."""
+    text = str(raw if raw is not None else "")
+    if has_control(text):
+        raise InputError(_control_message(label), field)
+    text = _SPACES.sub(" ", text).strip()  # \s: full-width spaces too
+    if not text:
+        if required:
+            raise InputError(f"请填写{label}。", field)
+        return ""
+    if len(text) > max_length:
+        raise InputError(f"{label}不能超过 {max_length} 个字（现有 {len(text)} 个）。", field)
+    return text
 
 
 DATE_MIN, DATE_MAX = date(2000, 1, 1), date(2100, 12, 31)

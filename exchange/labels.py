@@ -173,6 +173,11 @@ ACTIONS = {
     # supervision and archive
     "alert.detected": "发现监督预警", "alert.acknowledge": "签收监督预警", "alert.resolve": "办结监督预警",
     "archive.download": "下载项目档案",
+    # the 专家库 (procurement)
+    "expert.create": "新增评标专家", "expert.update": "修改评标专家", "expert.activate": "启用评标专家",
+    "expert.deactivate": "停用评标专家", "expert.village_tie_add": "登记专家与村的利害关系",
+    "expert.village_tie_remove": "删除专家与村的利害关系", "expert.party_tie_add": "登记专家与交易主体的利害关系",
+    "expert.party_tie_remove": "删除专家与交易主体的利害关系",
 }
 
 OBJECTS = {
@@ -184,7 +189,7 @@ OBJECTS = {
     "bank_statement": "银行流水", "statement_line": "银行流水明细", "center_account": "交易中心收款账户",
     "user": "账号", "login": "登录尝试", "api_token": "API 令牌", "data_token": "数据共享令牌", "org": "机构",
     "category": "交易品种", "fee_rule": "收费标准", "trading_rule": "交易规则", "calendar_year": "年度工作日历",
-    "calendar_day": "工作日历日期",
+    "calendar_day": "工作日历日期", "expert": "评标专家",
 }
 
 register("action", ACTIONS)

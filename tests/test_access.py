@@ -50,6 +50,8 @@ EXPECTED = {
     "alerts.view": {"center_reviewer", "admin", "supervisor"},
     "alerts.handle": {"center_reviewer"},
     "datatokens.manage": {"admin"},
+    "experts.view": {"center_reviewer", "admin", "supervisor"},
+    "experts.manage": {"center_reviewer", "admin"},
     "archive.download": {"center_reviewer", "trading_officer", "finance", "admin", "supervisor"},
 }
 

@@ -11,4 +11,9 @@ Built so far (issue 18, first part — plain functions, not yet wired to project
   with the reason), the 最高限价 within the budget, the bond at most 2 % of the limit;
 * :mod:`~exchange.procurement.panel`, the panel's draw from the 专家库 by specialty with conflicts excluded,
   repeatable from its recorded seed.
+
+And the 专家库 itself (models, pages under /admin/experts, ``/api/v1/experts`` to read):
+:mod:`~exchange.procurement.experts` keeps the experts, their specialties and their ties to villages and parties, and
+gives the draw its plain values (:func:`~exchange.procurement.experts.pool`).  Not yet: the projects, and the storage
+of a draw.
 """

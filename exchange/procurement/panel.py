@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from exchange.errors import ServiceError
+from exchange.labels import label
 
 MIN_PANEL = 3
 
@@ -58,7 +59,8 @@ def draw(experts: list[Expert], size: int, specialty: str, village_id: int | Non
         else:
             eligible.append(e.id)
     if len(eligible) < size:
-        raise DrawError(f"专家库中“{specialty}”专业可抽取的专家只有 {len(eligible)} 人，不足 {size} 人，"
+        name = label("specialty", specialty, default=specialty)  # the 专家库's name of a code (道路与水利工程)
+        raise DrawError(f"专家库中“{name}”专业可抽取的专家只有 {len(eligible)} 人，不足 {size} 人，"
                         "请补充专家库后再抽取。")
     seed = seed or secrets.token_hex(16)
     chosen = tuple(random.Random(seed).sample(eligible, size))

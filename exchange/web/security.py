@@ -58,6 +58,7 @@ MENU = [
         ("admin.orgs", "组织机构", "orgs.manage"),
         ("admin.users", "用户管理", "users.manage"),
         ("admin.catalog", "交易品种", "catalog.manage"),
+        ("experts.index", "专家库", "experts.view"),
         ("settlement.fees", "收费标准", "fees.manage"),
         ("workdays.calendar", "工作日历", "calendar.view"),
         ("admin.trading_rules", "交易规则设置", "rules.manage"),
