@@ -424,5 +424,5 @@ def test_cli(app, buyers, trading, db):
 def test_masking_helpers():
     assert svc.mask_ip("192.168.10.20") == "192.168.*.*" and svc.mask_ip("2001:db8::1") == "2001:0db8:*"
     assert svc.mask_ip("junk") == "***"
-    assert not svc._usable_ip("127.0.0.1") and not svc._usable_ip("演练") and svc._usable_ip("10.0.0.1")
+    assert not svc.usable_ip("127.0.0.1") and not svc.usable_ip("演练") and svc.usable_ip("10.0.0.1")
     assert svc.low_price_share() == Decimal("0.70")

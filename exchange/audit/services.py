@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import ipaddress
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -71,6 +72,16 @@ def current_actor() -> Actor:
             return actor_for_user(current_user, ip)
         return Actor(id=None, name="匿名访问者", ip=ip)
     return SYSTEM
+
+
+def usable_ip(value: str | None) -> bool:
+    """Whether a recorded address is a real client's: the sweeper's and the training run's markers ("演练") and
+    loopback (a proxy in front of the app that does not pass the client on) say nothing about who sent a request."""
+    try:
+        ip = ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return False
+    return not (ip.is_loopback or ip.is_unspecified)
 
 
 def _default(value: Any):

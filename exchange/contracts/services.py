@@ -293,14 +293,19 @@ def plain_text(html_text: str) -> str:
     return " ".join(text.split())
 
 
+def digest_of(body: str) -> str:
+    """The SHA-256 of a contract text (HTML) as both parties confirm it: of its plain words, not its markup."""
+    return hashlib.sha256(plain_text(body).encode("utf-8")).hexdigest()
+
+
 def text_digest(contract: Contract) -> str:
-    return hashlib.sha256(plain_text(render_text(contract)).encode("utf-8")).hexdigest()
+    return digest_of(render_text(contract))
 
 
 def contract_pdf(contract: Contract) -> bytes:
     from exchange.pdf import render_pdf
     body = render_text(contract)
-    digest = hashlib.sha256(plain_text(body).encode("utf-8")).hexdigest()
+    digest = digest_of(body)
     return render_pdf("contracts/pdf.html", c=contract, f=facts(contract), body=body, digest=digest,
                       listing=contract.listing, deal=contract.deal, center=_center_name(contract),
                       printed_at=clock.now())
@@ -396,7 +401,7 @@ def confirm(user, contract: Contract, password: str, upload=None, filename: str 
                obj_id=contract.id)
         raise ContractError("密码不正确，请输入您登录本平台的密码。", field="password")
     body = render_text(contract)
-    digest = hashlib.sha256(plain_text(body).encode("utf-8")).hexdigest()
+    digest = digest_of(body)
     if contract.text_sha256 and contract.text_sha256 != digest:
         # only a contract signed once before its text was kept (text_html) can get here: what the first party
         # signed can no longer be shown, so nobody signs a text that may differ from it

@@ -27,14 +27,8 @@ from sqlalchemy import String, cast, select
 
 from exchange.deadlines.handlers import ItemHandler, lock_row
 from exchange.extensions import db
+from exchange.workdays.services import due_text
 from exchange.contracts.states import ContractState
-
-
-def deadline_text(due_at: datetime) -> str:
-    """``due_at`` is the first instant after the deadline (local midnight): 2026-10-12 24:00, written as everywhere
-    else (:func:`exchange.workdays.services.due_text`)."""
-    from exchange.workdays.services import due_text
-    return due_text(due_at)
 
 
 def _not_flagged(action: str, obj_type: str, id_column):
@@ -79,7 +73,7 @@ def _flag_contract(contract_id: int, now: datetime) -> bool:
         return False
     deal = c.deal
     _flag(CONTRACT_OVERDUE, f"合同逾期未签订：{c.listing.project_no} {c.listing.title}（成交 {deal.deal_no}，"
-          f"{c.state_label}），应于 {deadline_text(c.due_at)} 前签订（第十六条），转入违约处理",
+          f"{c.state_label}），应于 {due_text(c.due_at)} 前签订（第十六条），转入违约处理",
           "contract", c.id, to="center", due_at=c.due_at, deal=deal.deal_no, state=c.state)
     return True
 
@@ -109,7 +103,7 @@ def _flag_settlement(settlement_id: int, now: datetime) -> bool:
     what = (f"受让方应付 {format_yuan(s.amount_to_pay)} 元（缴款码 {s.payment_ref}）尚未到账" if s.state == "awaiting"
             else "价款已到账，尚未完成划付")
     _flag(SETTLEMENT_OVERDUE, f"资金结算逾期：{s.listing.project_no} {s.listing.title}（成交 {s.deal.deal_no}），{what}，"
-          f"应于 {deadline_text(s.due_at)} 前完成结算（第十七条），转入违约处理",
+          f"应于 {due_text(s.due_at)} 前完成结算（第十七条），转入违约处理",
           "settlement", s.id, to="center", due_at=s.due_at, deal=s.deal.deal_no, state=s.state)
     return True
 
@@ -143,7 +137,7 @@ def _flag_certificate(settlement_id: int, now: datetime) -> bool:
     if db.session.scalar(select(Certificate.id).where(Certificate.deal_id == s.deal_id, Certificate.state == "valid")):
         return False
     _flag(CERTIFICATE_OVERDUE, f"鉴证书逾期未出具：{s.listing.project_no} {s.listing.title}（成交 {s.deal.deal_no}），"
-          f"应于 {deadline_text(s.certificate_due_at)} 前出具（第十八条），请交易中心尽快出具",
+          f"应于 {due_text(s.certificate_due_at)} 前出具（第十八条），请交易中心尽快出具",
           "deal", s.deal_id, to="center", due_at=s.certificate_due_at, settlement=s.id)
     return True
 
@@ -173,7 +167,7 @@ def _flag_refund(refund_id: int, now: datetime) -> bool:
     where = f"，{listing.project_no}" if listing is not None and listing.project_no else ""
     state = "已登记转账，待复核" if r.state == "recorded" else "尚未退还"
     _flag(REFUND_OVERDUE, f"保证金退款逾期：{r.payee} {format_yuan(r.amount)} 元（{REASONS.get(r.reason, r.reason)}{where}），"
-          f"{state}，应于 {deadline_text(r.due_at)} 前退还（第十九条），请财务尽快办理",
+          f"{state}，应于 {due_text(r.due_at)} 前退还（第十九条），请财务尽快办理",
           "refund", r.id, to="finance", due_at=r.due_at, amount=r.amount, state=r.state)
     return True
 

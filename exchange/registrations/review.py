@@ -11,7 +11,6 @@ Who sees what: the materials open for the buyer, the staff who may review the ap
 staff and the supervisor only once bidding is over (station and point staff never need it)."""
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from exchange import idcheck
 from exchange.access import AccessDenied, can
 from exchange.accounts.models import Party, Role, User
 from exchange.audit.models import AuditEntry
+from exchange.audit.services import usable_ip
 from exchange.extensions import db
 from exchange.registrations.models import Registration
 
@@ -93,15 +93,6 @@ class Check:
     others: list = field(default_factory=list)   # [(registration id, buyer name)] of the other applicants
 
 
-def _usable_ip(value: str | None) -> bool:
-    """A real client address (loopback means a proxy that did not pass the client on: it says nothing)."""
-    try:
-        ip = ipaddress.ip_address((value or "").strip())
-    except ValueError:
-        return False
-    return not (ip.is_loopback or ip.is_unspecified)
-
-
 def _apply_ips(reg_ids: list[int]) -> dict[int, str]:
     """The address each application was sent from (its ``registration.apply`` audit entry)."""
     if not reg_ids:
@@ -161,7 +152,7 @@ def checks(reg: Registration) -> list[Check]:
         out.append(Check("ok", "同一手机号码", "本项目其他报名人没有使用相同的手机号码。"))
     ips = _apply_ips([reg.id] + [o.id for o in others])
     own_ip = ips.get(reg.id, "")
-    if not _usable_ip(own_ip):
+    if not usable_ip(own_ip):
         out.append(Check("info", "同一网络地址报名", "该报名的网络地址是内部或代理地址，无法比对；"
                          "如有疑问请核实报名人的联系方式。"))
     else:

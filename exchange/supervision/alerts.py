@@ -42,6 +42,7 @@ from sqlalchemy.orm import aliased
 
 from exchange import clock
 from exchange.access import require
+from exchange.audit.services import usable_ip
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.idcheck import mask_bank_account, mask_mobile, mask_name
@@ -97,16 +98,6 @@ def mask_ip(value: str) -> str:
         return f"{a}.{b}.*.*"
     groups = ip.exploded.split(":")
     return f"{groups[0]}:{groups[1]}:*"
-
-
-def _usable_ip(value: str) -> bool:
-    """A real client address: the sweeper's and the training run's markers ("演练") and loopback (a proxy in
-    front of the app that does not pass the client on) say nothing about the bidders."""
-    try:
-        ip = ipaddress.ip_address((value or "").strip())
-    except ValueError:
-        return False
-    return not (ip.is_loopback or ip.is_unspecified)
 
 
 CONTACT_LABELS = {"phone": "手机号码", "ip": "IP 地址", "account": "银行账户"}
@@ -171,6 +162,7 @@ def _overdue(now: datetime) -> list[Finding]:
     from exchange.certificates.models import Certificate
     from exchange.contracts.models import Contract
     from exchange.deadlines import overdue as od
+    from exchange.workdays.services import due_text
     from exchange.ledger.models import Refund
     from exchange.listings.models import Listing
     from exchange.settlement.models import Settlement
@@ -187,7 +179,7 @@ def _overdue(now: datetime) -> list[Finding]:
                 .join(Deal, Deal.id == Contract.deal_id).where(Contract.id.in_(ids))):
             found.append(Finding(
                 "overdue", f"contract:{c_id}",
-                f"合同逾期未签订：{no} {title}（成交 {deal_no}），应于 {od.deadline_text(due)} 前签订（第十六条）",
+                f"合同逾期未签订：{no} {title}（成交 {deal_no}），应于 {due_text(due)} 前签订（第十六条）",
                 lid, "high", {"clock": "contract", "clock_label": "签约（5 个工作日，第十六条）", "project_no": no,
                               "deal_no": deal_no, "contract_id": c_id, "due_at": _iso(due), "state": state}))
     # 结算 (第十七条)
@@ -200,7 +192,7 @@ def _overdue(now: datetime) -> list[Finding]:
                 .join(Deal, Deal.id == Settlement.deal_id).where(Settlement.id.in_(ids))):
             found.append(Finding(
                 "overdue", f"settlement:{s_id}",
-                f"资金结算逾期：{no} {title}（成交 {deal_no}），应于 {od.deadline_text(due)} 前完成结算（第十七条）",
+                f"资金结算逾期：{no} {title}（成交 {deal_no}），应于 {due_text(due)} 前完成结算（第十七条）",
                 lid, "high", {"clock": "settlement", "clock_label": "结算（10 天，第十七条）", "project_no": no,
                               "deal_no": deal_no, "deal_id": deal_id, "settlement_id": s_id, "due_at": _iso(due),
                               "state": state}))
@@ -216,7 +208,7 @@ def _overdue(now: datetime) -> list[Finding]:
                 .join(Deal, Deal.id == Settlement.deal_id).where(Settlement.id.in_(ids))):
             found.append(Finding(
                 "overdue", f"certificate:deal:{deal_id}",
-                f"鉴证书逾期未出具：{no} {title}（成交 {deal_no}），应于 {od.deadline_text(due)} 前出具（第十八条）",
+                f"鉴证书逾期未出具：{no} {title}（成交 {deal_no}），应于 {due_text(due)} 前出具（第十八条）",
                 lid, "medium", {"clock": "certificate", "clock_label": "鉴证（3 个工作日，第十八条）",
                                 "project_no": no, "deal_no": deal_no, "deal_id": deal_id, "settlement_id": s_id,
                                 "due_at": _iso(due)}))
@@ -230,7 +222,7 @@ def _overdue(now: datetime) -> list[Finding]:
             where = f"{no} {title}" if no else f"退款 #{r_id}"
             found.append(Finding(
                 "overdue", f"refund:{r_id}",
-                f"保证金退款逾期：{where}，{_yuan(amount)} 元，应于 {od.deadline_text(due)} 前退还（第十九条）",
+                f"保证金退款逾期：{where}，{_yuan(amount)} 元，应于 {due_text(due)} 前退还（第十九条）",
                 lid, "high", {"clock": "refund", "clock_label": "退还保证金（5 个工作日，第十九条）",
                               "project_no": no, "refund_id": r_id, "amount": _yuan(amount), "due_at": _iso(due),
                               "state": state}))
@@ -314,7 +306,7 @@ def _shared_contacts(now: datetime) -> list[Finding]:
                            shared.c.value == c.c.value)).distinct()).all()
     groups: dict[tuple, dict[int, int]] = {}
     for lid, kind, value, buyer_id, reg_id in rows:
-        if kind == "ip" and not _usable_ip(value):
+        if kind == "ip" and not usable_ip(value):
             continue
         groups.setdefault((lid, kind, value), {})[buyer_id] = reg_id
     groups = {k: v for k, v in groups.items() if len(v) >= 2}

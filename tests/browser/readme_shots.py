@@ -58,6 +58,8 @@ def ids(env: dict) -> dict:
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import sign_in
     work = Path(tempfile.mkdtemp(prefix="screenshots-"))
     env = {**os.environ, "EXCHANGE_INSTANCE_DIR": str(work), "DATABASE_URL": f"sqlite:///{work}/demo.db",
            "FLASK_DEBUG": "0"}
@@ -86,11 +88,7 @@ def main() -> None:
                 ctx = browser.new_context(locale="zh-CN", **size)
                 pg = ctx.new_page()
                 if user:
-                    pg.goto(base + "/login")
-                    pg.fill("input[name=username]", user)
-                    pg.fill("input[name=password]", "Demo@2026")
-                    pg.click("form:not([action='/logout']) button[type=submit]")
-                    pg.wait_for_url("**/work")
+                    sign_in(pg, base, user)
                 pg.goto(base + path)
                 pg.wait_for_load_state("networkidle")
                 clip = {"x": 0, "y": 0, "width": size["viewport"]["width"], "height": height} if height else None
