@@ -38,6 +38,13 @@ def render_pdf(template: str, **context) -> bytes:
     return html_to_pdf(render_template(template, **context))
 
 
+def qr_data_uri(url: str) -> str:
+    """A QR code of ``url`` as an SVG data URI, for a document to print (the 鉴证书's verification, the 受理回执's
+    progress page)."""
+    import segno
+    return segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=1, dark="#000")
+
+
 def html_to_pdf(html: str) -> bytes:
     from weasyprint import CSS, HTML
     return HTML(string=html).write_pdf(stylesheets=[CSS(string=FONT_CSS)])

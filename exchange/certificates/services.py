@@ -31,6 +31,7 @@ from exchange.access import require
 from exchange.audit.services import record
 from exchange.db import savepoint
 from exchange.extensions import db
+from exchange.pdf import qr_data_uri
 from exchange.listings.workflow import WorkflowError, fire
 from exchange.trading import documents as docs
 from exchange.trading.models import Deal
@@ -241,11 +242,6 @@ def facts(deal: Deal, cert_no: str, issued_at: datetime, *, public: bool = False
 
 
 # --- rendering --------------------------------------------------------------------------------------
-
-def qr_data_uri(url: str) -> str:
-    import segno
-    return segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=1, dark="#000")
-
 
 def seal_svg(center: str) -> str:
     """The seal area: a red round stamp drawn as SVG (production may replace it with the center's seal image)."""

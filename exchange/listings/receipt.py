@@ -12,6 +12,7 @@ from sqlalchemy import select
 from exchange import clock
 from exchange.extensions import db
 from exchange.idcheck import mask_bank_account, mask_resident_id
+from exchange.pdf import qr_data_uri
 from exchange.listings import rules
 from exchange.listings.models import Listing, ListingEvent
 from exchange.listings.workflow import STATE_LABELS, TRANSITIONS
@@ -36,11 +37,6 @@ NOW = {
     "rejected": "交易中心决定不予受理。请与交易点信息员联系了解原因。",
     "defaulted": "交易一方违约，交易中心正在处理。",
 }
-
-
-def qr_data_uri(url: str) -> str:
-    import segno
-    return segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=1, dark="#000")
 
 
 def _date(dt) -> str:
