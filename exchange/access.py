@@ -116,6 +116,14 @@ ACTIONS: dict[str, Rule] = {
     # the center's 专家库 (issue 18): the evaluation panels are drawn from it; kept by the admin and the reviewer
     "experts.view": Rule(frozenset({R.CENTER_REVIEWER, R.ADMIN}), "查看专家库", read=True),
     "experts.manage": Rule(frozenset({R.CENTER_REVIEWER, R.ADMIN}), "维护专家库（专家、专业和回避关系）"),
+    # procurement projects (招标/采购/招商, issue 18): the center opens and evaluates, the collective confirms the winner
+    # (its village clerk acting for it), the center approves a winner other than candidate 1
+    "procurement.view": Rule(frozenset({R.TRADING_OFFICER, R.CENTER_REVIEWER, R.FINANCE}), "查看招标采购的开标和评标",
+                             read=True),
+    "procurement.evaluate": Rule(frozenset({R.TRADING_OFFICER}), "组织评标（否决无效投标、抽取评标委员会、确认评标结果）"),
+    "procurement.award": Rule(frozenset({R.POINT_CLERK, R.CENTER_REVIEWER}), "代采购人确定中标人", scoped=True),
+    "procurement.approve_award": Rule(frozenset({R.CENTER_REVIEWER}), "批准采购人确定排名第一以外的中标候选人",
+                                      scoped=True),
     "archive.download": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER, R.FINANCE, R.ADMIN}), "下载项目档案",
                              read=True),
 }

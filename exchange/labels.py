@@ -178,6 +178,9 @@ ACTIONS = {
     "expert.deactivate": "停用评标专家", "expert.village_tie_add": "登记专家与村的利害关系",
     "expert.village_tie_remove": "删除专家与村的利害关系", "expert.party_tie_add": "登记专家与交易主体的利害关系",
     "expert.party_tie_remove": "删除专家与交易主体的利害关系",
+    "procurement.terms": "修改招标采购条款", "procurement.publish": "发布招标采购公告", "procurement.bid": "提交密封投标",
+    "procurement.withdraw": "撤回投标", "procurement.open": "开标", "procurement.invalid": "否决投标",
+    "procurement.valid": "撤销否决投标", "procurement.evaluated": "评标完成",
 }
 
 OBJECTS = {
@@ -190,6 +193,7 @@ OBJECTS = {
     "user": "账号", "login": "登录尝试", "api_token": "API 令牌", "data_token": "数据共享令牌", "org": "机构",
     "category": "交易品种", "fee_rule": "收费标准", "trading_rule": "交易规则", "calendar_year": "年度工作日历",
     "calendar_day": "工作日历日期", "expert": "评标专家",
+    "procurement_bid": "投标文件", "procurement_panel": "评标委员会", "procurement_sheet": "评分表",
 }
 
 register("action", ACTIONS)

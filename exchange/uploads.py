@@ -187,15 +187,18 @@ def _read(upload, max_bytes: int) -> tuple[bytes, str | None]:
     return b"".join(chunks), getattr(upload, "filename", None)
 
 
-def accept_upload(upload, filename: str | None = None, *, max_bytes: int | None = None,
-                  allowed: set[str] | None = None) -> StoredFile:
-    """Check and store one uploaded file; :class:`UploadError` (Chinese message) if refused.
+@dataclass(frozen=True)
+class CheckedFile:
+    """An upload checked but not stored (a sealed bid's document is sealed before anything is written)."""
+    data: bytes
+    filename: str
+    content_type: str
+    sha256: str
 
-    ``upload`` is a Werkzeug ``FileStorage`` (its ``filename`` is used unless ``filename`` is given),
-    a binary stream, or raw ``bytes`` with ``filename``.  ``max_bytes`` defaults to
-    ``MAX_UPLOAD_MB`` MB; ``allowed`` (a subset of :data:`ALLOWED`) to all three types.  Nothing is
-    stored when the file is refused.
-    """
+
+def check_upload(upload, filename: str | None = None, *, max_bytes: int | None = None,
+                 allowed: set[str] | None = None) -> CheckedFile:
+    """The checks of :func:`accept_upload` (size, type from the content, the name), nothing stored."""
     if max_bytes is None:
         max_bytes = int(current_app.config.get("MAX_UPLOAD_MB", 20)) * 1024 * 1024
     if max_bytes <= 0:
@@ -216,10 +219,23 @@ def accept_upload(upload, filename: str | None = None, *, max_bytes: int | None 
         raise UploadError(HEIF_MESSAGE)
     if content_type not in allowed:
         raise UploadError(_type_message(allowed))
-    digest = hashlib.sha256(data).hexdigest()
-    key = get_storage().save(data)
-    return StoredFile(key=key, filename=safe_display_name(name, content_type), content_type=content_type,
-                      size=len(data), sha256=digest)
+    return CheckedFile(data=data, filename=safe_display_name(name, content_type), content_type=content_type,
+                       sha256=hashlib.sha256(data).hexdigest())
+
+
+def accept_upload(upload, filename: str | None = None, *, max_bytes: int | None = None,
+                  allowed: set[str] | None = None) -> StoredFile:
+    """Check and store one uploaded file; :class:`UploadError` (Chinese message) if refused.
+
+    ``upload`` is a Werkzeug ``FileStorage`` (its ``filename`` is used unless ``filename`` is given),
+    a binary stream, or raw ``bytes`` with ``filename``.  ``max_bytes`` defaults to
+    ``MAX_UPLOAD_MB`` MB; ``allowed`` (a subset of :data:`ALLOWED`) to all three types.  Nothing is
+    stored when the file is refused.
+    """
+    checked = check_upload(upload, filename, max_bytes=max_bytes, allowed=allowed)
+    key = get_storage().save(checked.data)
+    return StoredFile(key=key, filename=checked.filename, content_type=checked.content_type,
+                      size=len(checked.data), sha256=checked.sha256)
 
 
 # --- serving ------------------------------------------------------------------------------------

@@ -52,6 +52,10 @@ EXPECTED = {
     "datatokens.manage": {"admin"},
     "experts.view": {"center_reviewer", "admin", "supervisor"},
     "experts.manage": {"center_reviewer", "admin"},
+    "procurement.view": {"trading_officer", "center_reviewer", "finance", "supervisor"},
+    "procurement.evaluate": {"trading_officer"},
+    "procurement.award": {"point_a1", "center_reviewer"},
+    "procurement.approve_award": {"center_reviewer"},
     "archive.download": {"center_reviewer", "trading_officer", "finance", "admin", "supervisor"},
 }
 

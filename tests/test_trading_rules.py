@@ -48,7 +48,8 @@ def test_each_rule_is_declared_once_with_its_source():
     keys = [r.key for r in tr.RULES]
     assert len(keys) == len(set(keys))
     assert [r.key for r in tr.editable_rules()] == ["deposit_cutoff", "publicity_working_days",
-                                                    "qualification_review_working_days"]
+                                                    "qualification_review_working_days",
+                                                    "procurement_bid_working_days"]
     assert {r.source for r in tr.center_rules()} == {"中心规则"}
     assert {r.key: r.source for r in tr.statutory_rules()} == {
         "contract_working_days": "管理办法 第十六条", "settlement_days": "管理办法 第十七条",
@@ -241,7 +242,8 @@ def _hidden(page: str, name: str) -> str:
 def _form(client) -> dict:
     page = client.get("/admin/rules").get_data(as_text=True)
     return {"csrf_token": _hidden(page, "csrf_token"), "seen": _hidden(page, "seen"), "deposit_cutoff": "16:00",
-            "publicity_working_days": "3", "qualification_review_working_days": "2", "basis": ""}
+            "publicity_working_days": "3", "qualification_review_working_days": "2",
+            "procurement_bid_working_days": "5", "basis": ""}
 
 
 def test_the_admin_page_shows_every_rule_and_saves_a_change(client, users, db):

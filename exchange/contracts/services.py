@@ -74,6 +74,8 @@ contract_effective = Namespace().signal("contract-effective")
 
 @publicity_ended.connect
 def _on_publicity_ended(deal: Deal) -> None:
+    if deal.method == "procurement":
+        return  # the collective confirms the winner first (exchange.procurement.award opens the contract then)
     open_contract(deal)
 
 
@@ -102,7 +104,9 @@ def unopened_deal_ids(now: datetime | None = None) -> list[int]:
     opens them (:func:`open_late`) — a page only says so."""
     return list(db.session.scalars(
         select(Deal.id).join(Listing, Listing.id == Deal.listing_id).outerjoin(Contract, Contract.deal_id == Deal.id)
-        .where(Deal.state == "confirmed", Listing.state == "contract", Contract.id.is_(None)).order_by(Deal.id)))
+        .where(Deal.state == "confirmed", Listing.state == "contract", Contract.id.is_(None),
+               Deal.method != "procurement")  # opened by the award (exchange.procurement), not by the publicity
+        .order_by(Deal.id)))
 
 
 def open_late(deal_id: int, now: datetime | None = None) -> bool:

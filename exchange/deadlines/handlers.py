@@ -66,6 +66,17 @@ END_PUBLICITY = ItemHandler(lambda now: _trading().publicity_due_ids(now),
                             lambda did, now: _trading().end_publicity_of(did, now), "交易公示期满，转入签约")
 
 
+
+def _procurement():
+    from exchange.procurement import services
+    return services
+
+
+# 开标 at the 开标 time: the project's key published, every sealed bid opened (or 流标)
+OPEN_BIDS = ItemHandler(lambda now: _procurement().opening_due_ids(now),
+                        lambda pid, now: _procurement().open_project(pid, now), "招标采购开标")
+
+
 # what the signal of an earlier step should have opened and did not: the pages only say it is missing, the sweeper
 # opens it (idempotent; a page never writes on GET)
 def _contracts():

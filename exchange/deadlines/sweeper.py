@@ -38,7 +38,7 @@ from exchange import clock
 from exchange.accounts import throttle
 from exchange.deadlines import overdue
 from exchange.deadlines.handlers import (ABANDON_UNPAID, CLOSE_ANNOUNCEMENTS, CLOSE_SESSIONS, END_PUBLICITY,
-                                         OPEN_MISSING_CONTRACTS, ItemHandler, open_missing_settlements)
+                                         OPEN_BIDS, OPEN_MISSING_CONTRACTS, ItemHandler, open_missing_settlements)
 from exchange.incidents.breach import EXPIRE_OFFERS
 from exchange.extensions import db
 from exchange.notifications import handlers as notify
@@ -53,6 +53,7 @@ Handler = Union[ItemHandler, Callable[[datetime], int]]
 HANDLERS: dict[str, Handler] = {
     "deposits.abandon_unpaid": ABANDON_UNPAID,
     "listings.close_announcements": CLOSE_ANNOUNCEMENTS,
+    "procurement.open_bids": OPEN_BIDS,
     "trading.close_sessions": CLOSE_SESSIONS,
     "trading.end_publicity": END_PUBLICITY,
     # the fallback for a contract / settlement its step's signal did not open (the pages never open one on GET)

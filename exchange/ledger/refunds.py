@@ -22,7 +22,9 @@ REFUND_WORKING_DAYS = 5
 REASONS = {"lost": "未成交", "abandoned": "视为放弃", "rejected": "资格未通过", "terminated": "交易终结",
            "late": "逾期到账", "unmatched": "无法匹配的进账", "other": "其他",
            "forfeit": "没收的保证金划付转让方（违约赔偿）", "disqualified": "取消报名资格（第二十五条）",
-           "seller_default": "转让方违约，全额退还"}
+           "seller_default": "转让方违约，全额退还",
+           # procurement (招标/采购/招商): a supplier that paid the bond and did not bid; every bond after the contract
+           "no_bid": "未递交投标文件", "bond": "投标保证金（合同签订后退还）"}
 
 
 class RefundError(ledger.LedgerError):

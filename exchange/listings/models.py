@@ -150,6 +150,12 @@ class Listing(ListingState.mixin(), db.Model):
         return self.point or self.station
 
     @property
+    def is_procurement(self) -> bool:
+        """A procurement project (交易品种 8, 招标/采购/招商; exchange.procurement): the collective buys or picks an
+        investor by sealed bids; its own terms are a ``procurement_project`` row."""
+        return self.trading_method == "procurement"
+
+    @property
     def is_collective(self) -> bool:
         return bool(self.category and self.category.collective) or self.transferor_kind == "collective"
 

@@ -23,6 +23,8 @@ TRADING_METHODS = {
     "sealed_bid": "一次性报价",
     "auction": "拍卖",
     "tender": "招投标",
+    # a procurement project (交易品种 8, 招标/采购/招商; exchange.procurement): sealed bids opened online
+    "procurement": "招标采购（网上开标）",
 }
 PRICE_MODES = {"total": "总价", "per_unit_year": "按单位面积每年计价"}
 UNITS = ["亩", "平方米", "立方米", "间", "座", "台", "套", "件", "处", "项"]
@@ -50,6 +52,8 @@ MATERIAL_KINDS = {m.code: m for m in [
     MaterialKind("appraisal", "资产评估报告"),
     MaterialKind("entrustment", "授权委托书"),
     MaterialKind("agent_id", "受托方主体资格证明及身份证"),
+    # a procurement project (招标/采购/招商): what is bought or offered, published with the announcement
+    MaterialKind("scope", "工程量清单或采购（招商）需求清单", public=True),
     MaterialKind("photo", "现场照片", public=True),
     MaterialKind("other", "其他材料"),
 ]}
@@ -77,6 +81,7 @@ def permission_material(listing) -> str | None:
 
 # Why a material is asked for, in words a village clerk can pass on to the household (the materials page)
 MATERIAL_REASONS = {
+    "scope": "招标采购项目须公布采购内容：工程量清单、货物或服务需求清单，招商项目的招商条件（随公告公开）。",
     "approval": "集体资产须经民主决策：村民（代表）会议或集体经济组织成员（代表）大会的决议，或上级批复（《管理办法》第十二条（四））。",
     "contractor_consent": "农户转让承包地的，须经发包方（村或组集体经济组织）书面同意（《农村土地承包法》第三十四条；"
                           "《管理办法》第十二条（四））。请上传村（组）盖章的同意书。",
@@ -87,6 +92,9 @@ MATERIAL_REASONS = {
 
 def required_materials(listing) -> list[str]:
     """Material kinds this listing must have (第十二条; collective assets also 第二十条)."""
+    if listing.is_procurement:  # the 采购人's papers, its 四议两公开 决议 (第十二条(四)) and what it buys
+        kinds = ["qualification", "approval", "scope"]
+        return kinds + (["entrustment", "agent_id"] if listing.entrusted else [])
     kinds = ["application", "qualification", "ownership", "object_info", "price_basis"]
     permission = permission_material(listing)
     if permission:
@@ -131,6 +139,20 @@ def two_thirds_met(listing) -> bool:
     if not listing.reps_total or listing.reps_for is None:
         return False
     return listing.reps_for * 3 >= listing.reps_total * 2
+
+
+# 交易品种 8's methods by which the collective buys (招标, 采购) or picks an investor (招商) by sealed bids: such a
+# listing is a procurement project (exchange.procurement keeps its terms and adds their checks through
+# :data:`TERMS_CHECKS`)
+PROCUREMENT_CATEGORY = "C08"
+PROCUREMENT_METHODS = ("招标", "采购", "招商")
+# functions (listing, for_submit) -> [(field, message, invalid)] a higher stage adds (procurement's terms)
+TERMS_CHECKS: list = []
+
+
+def is_procurement_method(category, method) -> bool:
+    return (category is not None and method is not None and category.code == PROCUREMENT_CATEGORY
+            and method.name in PROCUREMENT_METHODS)
 
 
 @dataclass(frozen=True)
@@ -214,6 +236,9 @@ def checks(listing, *, for_submit: bool = False) -> list[Problem]:
         allowed = "、".join(m.name for m in allowed_methods(cat, listing.obtained_by)) or "（无）"
         add("method_id", f"{ACQUISITIONS[listing.obtained_by]}的“{cat.name}”按农户承包土地经营权的规定流转，"
                          f"不能采用“{listing.method.name}”，可选：{allowed}（第九条、第十条）。", True)
+    if listing.is_procurement:
+        _procurement_checks(listing, for_submit, add)
+        return out
     if listing.quantity is None or listing.quantity <= 0:
         add("quantity", "请填写标的数量（大于 0）。")
     if not (listing.location or "").strip():
@@ -305,3 +330,40 @@ def checks(listing, *, for_submit: bool = False) -> list[Problem]:
         if labels:
             add("materials", "缺少材料：" + "；".join(labels) + "。")
     return out
+
+
+def _procurement_checks(listing, for_submit: bool, add) -> None:
+    """A procurement project: where, the 采购人 (the collective) and its 四议两公开 decision (第十二条(四)), the
+    materials, and the terms (budget, limit, bond, 开标 time, evaluation method: :data:`TERMS_CHECKS`)."""
+    if not (listing.location or "").strip():
+        add("location", "请填写项目地点（如：团湖村三组至五组通组公路）。")
+    if not (listing.transferor_name or "").strip():
+        add("transferor_name", "请填写采购人名称（村或组集体经济组织）。")
+    if listing.transferor_id_no:
+        problem = _id_problem(listing.transferor_id_no, "org")
+        if problem:
+            add("transferor_id_no", f"采购人的统一社会信用代码：{problem}", True, problem)
+    elif for_submit:
+        add("transferor_id_no", "请填写采购人的统一社会信用代码。")
+    if listing.transferor_mobile:
+        problem = _mobile_problem(listing.transferor_mobile)
+        if problem:
+            add("transferor_mobile", f"采购人联系电话：{problem}", True, problem)
+    if not (listing.decision_type and listing.decision_date):
+        add("decision_type" if not listing.decision_type else "decision_date",
+            "村级项目须经“四议两公开”，请填写村民（代表）会议决议的会议类型和日期（第十二条（四））。")
+    if listing.reps_total is not None and listing.reps_for is not None and listing.reps_for > listing.reps_total:
+        add("reps_for", "同意人数不能多于应到（代表）总人数。", True)
+    if listing.entrusted and not (listing.agent_name and listing.agent_id_no):
+        add("agent_name" if not listing.agent_name else "agent_id_no", "委托办理的，请填写受托人姓名和证件号。")
+    if listing.agent_id_no:
+        problem = _id_problem(listing.agent_id_no, "person")
+        if problem:
+            add("agent_id_no", f"受托人身份证号：{problem}", True, problem)
+    for check in TERMS_CHECKS:
+        for field, message, invalid in check(listing, for_submit):
+            add(field, message, invalid)
+    if for_submit:
+        labels = [MATERIAL_KINDS[k].label for k in missing_materials(listing)]
+        if labels:
+            add("materials", "缺少材料：" + "；".join(labels) + "。")

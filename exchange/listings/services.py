@@ -184,6 +184,7 @@ def create_draft(actor, *, category: Category, method: TransferMethod | None = N
     _apply(listing, fields)
     if not needs_acquisition(listing.category):
         listing.obtained_by = ""
+    _derive_trading_method(listing)
     _refuse_invalid(listing, fields)
     db.session.flush()
     log_event(listing, "create", actor, "新建挂牌项目草稿")
@@ -211,6 +212,7 @@ def update_draft(actor, listing: Listing, *, category: Category | None = None, m
     _apply(listing, fields)
     if not needs_acquisition(listing.category):
         listing.obtained_by = ""  # asked of 四荒 only (第九条 3, 第十条)
+    _derive_trading_method(listing)
     # a value wrong in itself (a bad ID checksum, a 7-digit phone …) is refused where it is entered, by the same
     # checks the submission runs (rules.checks); what is merely not given yet may wait in the draft
     entered = set(fields) | ({"category_id"} if category is not None else set()) | (
@@ -228,6 +230,18 @@ def update_draft(actor, listing: Listing, *, category: Category | None = None, m
         record("listing.edit", f"修改挂牌项目 #{listing.id}", obj_type="listing", obj_id=listing.id,
                before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
     return changes
+
+
+def _derive_trading_method(listing: Listing) -> None:
+    """交易品种 8 by 招标/采购/招商 is a procurement project (sealed bids, opened online: exchange.procurement); the
+    way follows the method and is never chosen apart from it.  A listing that stops being one goes back to 网络竞价."""
+    if rules.is_procurement_method(listing.category, listing.method):
+        listing.trading_method = "procurement"
+        listing.floor_price = listing.floor_unit_price = None  # the terms keep the limit; there is no 底价
+        listing.price_mode = "total"
+        listing.transferor_kind = "collective"
+    elif listing.trading_method == "procurement":
+        listing.trading_method = "online_bidding"
 
 
 def _refuse_invalid(listing: Listing, entered) -> None:
@@ -303,7 +317,7 @@ def _apply(listing: Listing, fields: dict) -> None:
             raise ListingError("计价方式不正确。", field=name)
         if name == "transferor_kind" and value not in rules.TRANSFEROR_KINDS:
             raise ListingError("转让方类型不正确。", field=name)
-        if name == "trading_method" and value not in rules.TRADING_METHODS:
+        if name == "trading_method" and (value not in rules.TRADING_METHODS or value == "procurement"):
             raise ListingError("交易方式不正确。", field=name)
         if name == "buyer_restriction" and value not in ("none", "members"):
             raise ListingError("受让限制不正确。", field=name)

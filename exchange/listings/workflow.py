@@ -110,6 +110,9 @@ TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
     # 组织交易 (第十五条): the sweeper moves a listing on when its announcement and deposit deadline are over
     Transition("start_trading", "公告期满，进入组织交易", frozenset({"announced"}), "trading", "trading.manage",
                system=True),
+    # a procurement project's 开标 (exchange.procurement; the sweeper at the opening time): bids opened, 评标 begins
+    Transition("open_bids", "开标，进入评标", frozenset({"announced"}), "trading", "procurement.evaluate",
+               system=True),
     Transition("fail", "流拍", frozenset({"announced", "trading"}), "failed", "trading.manage",
                reason_required=True, system=True),
     Transition("conclude", "成交，进入交易公示", frozenset({"trading"}), "publicity", "trading.manage", system=True),

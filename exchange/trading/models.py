@@ -21,7 +21,7 @@ from exchange.registrations.models import Registration
 from exchange.trading.states import DealState, ObjectionState, SessionState
 
 METHOD_LABELS = {"agreement": "协议转让", "online_bidding": "网络竞价", "sealed_bid": "一次性报价",
-                 "auction": "拍卖", "tender": "招投标"}
+                 "auction": "拍卖", "tender": "招投标", "procurement": "招标采购（网上开标）"}
 SESSION_STATES = SessionState.labels()
 
 
@@ -97,7 +97,8 @@ class Deal(DealState.mixin(), db.Model):
     __tablename__ = "deal"
     __table_args__ = (
         CheckConstraint("price > 0", name="price_positive"),
-        CheckConstraint("method IN ('agreement', 'online_bidding', 'sealed_bid', 'auction', 'tender')", name="method"),
+        CheckConstraint("method IN ('agreement', 'online_bidding', 'sealed_bid', 'auction', 'tender', 'procurement')",
+                        name="method"),
         CheckConstraint(DealState.check(), name="state"),
         # one live deal per listing; a defaulted or voided one stays beside the runner-up's
         Index("uq_deal_live_listing", "listing_id", unique=True,

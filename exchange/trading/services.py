@@ -81,6 +81,7 @@ def deal_for(listing) -> Deal | None:
 def announcements_due_ids(now: datetime) -> list[int]:
     """Announced listings whose 公告期 and deposit deadline are over (a plain read)."""
     return list(db.session.scalars(select(Listing.id).where(Listing.state == "announced",
+                                                            Listing.trading_method != "procurement",  # 开标 instead
                                                             Listing.announce_end_at <= now,
                                                             Listing.deposit_deadline_at <= now)
                                    .order_by(Listing.announce_end_at, Listing.id)))
@@ -90,7 +91,7 @@ def close_announcement(listing_id: int, now: datetime) -> bool:
     """One announced listing moves on by its paid buyers: none → 流拍, else 组织交易; False when not due."""
     from exchange.db import lock_row
     listing = lock_row(db.session, Listing, listing_id)
-    if (listing is None or listing.state != "announced" or listing.announce_end_at is None
+    if (listing is None or listing.state != "announced" or listing.is_procurement or listing.announce_end_at is None
             or listing.announce_end_at > now or listing.deposit_deadline_at is None
             or listing.deposit_deadline_at > now):
         return False
@@ -113,9 +114,16 @@ def way_of_trading(listing) -> str:
     return "agreement" if len(paid_registrations(listing)) == 1 else "competitive"
 
 
+def conclude(listing: Listing, reg: Registration, price: Decimal, method: str, actor, *,
+             refund_losers: bool = True, **extra) -> Deal:
+    """A deal concluded by another stage's way of trading — a procurement's evaluation (its 中标候选人 1, whose bonds
+    all stay held until the contract: ``refund_losers=False``) — under 交易公示 like every deal."""
+    return _conclude(listing, reg, price, method, actor, refund_losers=refund_losers, **extra)
+
+
 def _conclude(listing: Listing, reg: Registration, price: Decimal, method: str, actor, *,
-              bidding: BiddingSession | None = None, **extra) -> Deal:
-    if price < listing.floor_price:
+              bidding: BiddingSession | None = None, refund_losers: bool = True, **extra) -> Deal:
+    if listing.floor_price is not None and price < listing.floor_price:
         raise TradingError(f"成交价 {format_yuan(price)} 元低于底价 {format_yuan(listing.floor_price)} 元。")
     now = clock.now()
     from exchange.tradingrules import services as trading_rules
@@ -128,7 +136,8 @@ def _conclude(listing: Listing, reg: Registration, price: Decimal, method: str, 
     db.session.flush()
     fire(listing, "conclude", actor, data={"deal": deal.deal_no, "method": method, "price": str(price),
                                            "bidder_no": reg.bidder_no})
-    refunds.open_for_listing(listing, "lost", keep_registration_ids=[reg.id])
+    if refund_losers:
+        refunds.open_for_listing(listing, "lost", keep_registration_ids=[reg.id])
     record("deal.concluded", f"成交：{listing.project_no}，{METHOD_LABELS[method]}，{format_yuan(price)} 元，"
            f"竞买号 {reg.bidder_no}", obj_type="deal", obj_id=deal.id)
     return deal

@@ -156,6 +156,11 @@ RULES: tuple[TradingRule, ...] = (
         "qualification_review_working_days", "意向受让方资格审核时限", WORKDAYS, 2, editable=True,
         minimum=1, maximum=10, starts="意向受让方报名之时起",
         explanation="交易中心在此期限内审核意向受让方提交的申请和材料（第十三条），审核通过的发给缴款码、通知交纳保证金。"),
+    TradingRule(
+        "procurement_bid_working_days", "招标采购的投标期", WORKDAYS, 5, editable=True, minimum=3, maximum=30,
+        starts="招标（采购、招商）公告发布之时起",
+        explanation="村集体招标、采购、招商项目，从公告发布到投标截止（即网上开标时间）不少于这些工作日，"
+                    "供应商在此期间报名、通过资格审核、交纳投标保证金并提交密封的投标文件。"),
     # --- the center's own rules that are fixed -----------------------------------------------------------------
     TradingRule(
         "single_buyer_agreement", "交易方式的确定", FIXED, True,
