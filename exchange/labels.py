@@ -181,6 +181,9 @@ ACTIONS = {
     "procurement.terms": "修改招标采购条款", "procurement.publish": "发布招标采购公告", "procurement.bid": "提交密封投标",
     "procurement.withdraw": "撤回投标", "procurement.open": "开标", "procurement.invalid": "否决投标",
     "procurement.valid": "撤销否决投标", "procurement.evaluated": "评标完成",
+    "procurement.panel": "抽取评标委员会", "procurement.slip": "重发评委评分链接和密码", "procurement.sign": "评委签署评分表",
+    "procurement.award_request": "申请确定其他中标候选人", "procurement.award_refused": "不同意确定其他中标候选人",
+    "procurement.award": "确定中标人", "deal.winner_changed": "中标人改为其他中标候选人",
 }
 
 OBJECTS = {

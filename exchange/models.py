@@ -22,4 +22,5 @@ from exchange.notifications.models import Delivery, Notification  # noqa: F401
 from exchange.supervision.models import SupervisionAlert  # noqa: F401
 from exchange.opendata.models import DataToken, OpenDataChange  # noqa: F401
 from exchange.procurement.models import (Expert, ExpertPartyTie, ExpertSpecialty, ExpertVillageTie,  # noqa: F401
-                                         ProcurementBid, ProcurementBidFile, ProcurementProject)
+                                         PanelMember, PanelScore, ProcurementBid, ProcurementBidFile,
+                                         ProcurementPanel, ProcurementProject)

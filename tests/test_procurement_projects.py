@@ -57,3 +57,241 @@ def test_a_road_repair_from_intake_to_its_first_candidate(users, db):
 def project_outcome(project):
     import json
     return json.loads(project.outcome_json)
+
+
+# --- the terms -------------------------------------------------------------------------------------------------------
+
+def test_a_works_project_at_the_national_threshold_is_refused_with_the_reason(users, db):
+    listing = draft(users)
+    db.session.commit()  # each refusal below is a request of its own: nothing of it is kept
+    with pytest.raises(psvc.ProcurementError) as exc:
+        psvc.save_terms(users["point_a1"], listing, budget="4000000")
+    assert exc.value.field == "budget" and "公共资源交易中心" in exc.value.message and "400 万元" in exc.value.message
+    db.session.rollback()
+    with pytest.raises(psvc.ProcurementError) as exc:
+        psvc.save_terms(users["point_a1"], listing, bond="5600.01")  # 2 % of 280 000 is 5 600
+    assert exc.value.field == "bond" and "5,600 元" in exc.value.message
+    db.session.rollback()
+    with pytest.raises(psvc.ProcurementError) as exc:
+        psvc.save_terms(users["point_a1"], listing, limit_price="300000.01")
+    assert exc.value.field == "limit_price"
+    db.session.rollback()
+    with pytest.raises(psvc.ProcurementError) as exc:
+        psvc.save_terms(users["point_a1"], listing, opens_at="2026-12-05 09:30")  # a Saturday
+    assert exc.value.field == "opens_at" and "工作日" in exc.value.message
+
+
+def test_the_publication_refuses_an_opening_too_soon_for_the_bid_period(users, db):
+    from exchange.listings import services as lsvc
+    from tests.builders import ALL_OK, attach
+    listing = draft(users)
+    attach(listing, users["point_a1"])
+    lsvc.submit(users["point_a1"], listing)
+    lsvc.station_decide(users["station_a"], listing, True)
+    clock.freeze(clock.now().replace(day=30))  # Monday 30 Nov: 5 working days end on 7 Dec 24:00 > 7 Dec 09:30
+    with pytest.raises(psvc.ProcurementError) as exc:
+        lsvc.center_decide(users["center_reviewer"], listing, "approve", ALL_OK)
+    assert exc.value.field == "opens_at" and "5 个工作日" in exc.value.message
+
+
+# --- bids -------------------------------------------------------------------------------------------------------------
+
+def test_only_a_supplier_whose_bond_arrived_bids_and_never_over_the_ceiling_nor_after_the_deadline(users, db):
+    listing = published_project(users, db)
+    suppliers(users)
+    assert "报名" in psvc.bid_refusal(users["buyer_org"], listing)
+    pay_bonds(users, listing, ("buyer_org",))
+    with pytest.raises(psvc.ProcurementError) as exc:
+        psvc.submit_bid(users["buyer_org"], listing, price=str(LIMIT + Decimal("0.01")))
+    assert exc.value.field == "price" and "最高限价" in exc.value.message
+    with pytest.raises(psvc.ProcurementError):
+        psvc.submit_bid(users["buyer_org"], listing, price="abc")
+    clock.freeze(psvc.project_of(listing).opens_at)
+    assert psvc.bid_refusal(users["buyer_org"], listing) == "投标已截止。"
+    with pytest.raises(psvc.ProcurementError):
+        psvc.submit_bid(users["buyer_org"], listing, price="250000")
+
+
+def test_a_supplier_withdraws_and_resubmits_and_only_the_last_bid_is_opened(users, db):
+    listing = published_project(users, db)
+    suppliers(users)
+    pay_bonds(users, listing)
+    first = psvc.submit_bid(users["buyer_org"], listing, price="270000")
+    psvc.withdraw_bid(users["buyer_org"], first)
+    assert first.state == "withdrawn"
+    second = psvc.submit_bid(users["buyer_org"], listing, price="260000")
+    third = psvc.submit_bid(users["buyer_org"], listing, price="255000")  # replaces the second
+    assert second.state == "withdrawn" and third.state == "sealed" and len({first.receipt, second.receipt,
+                                                                            third.receipt}) == 3
+    psvc.submit_bid(users["buyer_3"], listing, price="258000")
+    psvc.submit_bid(users["buyer_coop"], listing, price="259000")
+    db.session.commit()
+    to_opening(listing)
+    opened = {b.supplier_id: b for b in psvc.opening_record(listing)}
+    assert opened[users["buyer_org"].id].price == Decimal("255000") and opened[users["buyer_org"].id].id == third.id
+
+
+def test_fewer_than_three_tenders_is_a_failed_tender_and_the_bonds_go_back(users, db):
+    from exchange.ledger.models import Refund
+    listing = published_project(users, db)
+    suppliers(users)
+    regs = pay_bonds(users, listing)
+    psvc.submit_bid(users["buyer_org"], listing, price="250000")
+    psvc.submit_bid(users["buyer_3"], listing, price="251000")
+    db.session.commit()
+    to_opening(listing)
+    db.session.expire_all()
+    assert listing.state == "failed" and psvc.project_of(listing).state == "failed"
+    assert db.session.query(Refund).filter(Refund.listing_id == listing.id).count() == len(regs)
+
+
+# --- the winner, the contract and the bonds ---------------------------------------------------------------------------
+
+def evaluated(users, db):
+    listing = published_project(users, db)
+    suppliers(users)
+    pay_bonds(users, listing)
+    for k, p in {"buyer_org": "256000", "buyer_3": "249800.50", "buyer_coop": "261000"}.items():
+        psvc.submit_bid(users[k], listing, price=p)
+    db.session.commit()
+    to_opening(listing)
+    deal = psvc.complete_evaluation(users["trading_officer"], listing)
+    db.session.commit()
+    return listing, deal
+
+
+def test_the_collective_confirms_candidate_one_after_the_publicity_and_the_contract_follows(users, db):
+    from exchange.contracts import services as csvc
+    from exchange.ledger.models import Refund
+    from exchange.procurement import documents
+    from tests.builders import PDF, end_publicity
+    from tests.factories import PASSWORD
+    listing, deal = evaluated(users, db)
+    with pytest.raises(psvc.ProcurementError):
+        psvc.award(users["point_a1"], listing)  # still in 公示
+    assert end_publicity(deal) is None  # no contract before the award
+    db.session.expire_all()
+    assert listing.state == "contract"
+    project = psvc.award(users["point_a1"], listing)
+    assert project.state == "awarded" and project.notice_no and project.winner.buyer_id == users["buyer_3"].id
+    contract = csvc.contract_for_deal(deal)
+    assert contract.template == "procurement_works" and "村级建设工程施工合同" in csvc.render_text(contract)
+    assert documents.notice_pdf(listing).startswith(b"%PDF") and documents.report_pdf(listing).startswith(b"%PDF")
+    csvc.confirm(users["point_a1"], contract, PASSWORD, PDF, "采购人签字页.pdf")
+    csvc.confirm(users["buyer_3"], contract, PASSWORD)
+    db.session.commit()
+    refunds = db.session.query(Refund).filter(Refund.listing_id == listing.id).all()
+    assert len(refunds) == 3 and {r.reason for r in refunds} == {"bond"}
+    for r in refunds:
+        assert r.amount == Decimal("5000.00") and r.interest > 0
+        assert (r.due_at - contract.effective_at).days <= 5
+    from exchange.settlement.services import for_deal
+    assert for_deal(deal).balance_due == 0  # the price is paid outside the exchange
+
+
+def test_another_candidate_needs_a_reason_and_the_centers_approval(users, db):
+    from tests.builders import end_publicity
+    listing, deal = evaluated(users, db)
+    end_publicity(deal)
+    project = psvc.project_of(listing)
+    second = psvc.candidates(project)[1]
+    with pytest.raises(psvc.ProcurementError) as exc:
+        psvc.award(users["point_a1"], listing, second["registration"])
+    assert exc.value.field == "reason"
+    psvc.award(users["point_a1"], listing, second["registration"], reason="第一中标候选人书面放弃中标")
+    assert psvc.award_pending(project) and project.state == "evaluated"
+    with pytest.raises(Exception):
+        psvc.decide_award(users["point_a1"], listing, True)  # the collective cannot approve itself
+    psvc.decide_award(users["center_reviewer"], listing, True, "核实放弃声明属实")
+    assert project.state == "awarded" and deal.buyer_id == users["buyer_org"].id and deal.price == Decimal("256000")
+
+
+# --- 综合评分法: the panel draws, scores on phones and signs ---------------------------------------------------------------
+
+SCORED = dict(eval_kind="scored", price_weight="40", criteria=[{"name": "施工方案", "weight": "35"},
+                                                                {"name": "业绩与信誉", "weight": "25"}],
+              specialty="roads_water", panel_size="3")
+
+
+def experts(users, orgs):
+    from exchange.procurement import experts as pool
+    made = [pool.create_expert(users["admin"], name=f"专家{i}", mobile=f"1390000010{i}", employer="岳阳市公路局",
+                               specialties=["roads_water"]) for i in range(6)]
+    pool.add_village_tie(users["admin"], made[0], orgs.point_a1.id, "家住新建村")
+    return made
+
+
+def test_a_scored_project_with_a_three_member_panel_drawn_without_conflicts(users, orgs, db):
+    from exchange.procurement import experts as pool
+    from exchange.procurement import panel as panel_draw
+    from exchange.procurement import scoring
+    from tests.procurement_builders import road_terms
+    made = experts(users, orgs)
+    listing = published_project(users, db, terms=road_terms(**SCORED))
+    suppliers(users)
+    pay_bonds(users, listing)
+    pool.add_party_tie(users["admin"], made[1], users["buyer_org"].party.id, "曾任该公司技术顾问")
+    for k, p in {"buyer_org": "250000", "buyer_3": "240000", "buyer_coop": "260000"}.items():
+        with pytest.raises(psvc.ProcurementError):  # 综合评分法: the proposal is required
+            psvc.submit_bid(users[k], listing, price=p)
+        psvc.submit_bid(users[k], listing, price=p, files=[_pdf(f"{k}-技术方案.pdf")])
+    db.session.commit()
+    to_opening(listing)
+    with pytest.raises(psvc.ProcurementError):
+        psvc.complete_evaluation(users["trading_officer"], listing)  # no panel yet
+    slips = scoring.draw_panel(users["trading_officer"], listing)
+    panel = scoring.panel_of(listing)
+    chosen = {s.member.expert_id for s in slips}
+    assert len(slips) == 3 and not chosen & {made[0].id, made[1].id}
+    assert set(panel.excluded) == {made[0].id, made[1].id}
+    assert panel_draw.redo(panel_draw.Draw(panel.seed, tuple(panel.eligible), tuple(s.member.expert_id for s in slips))
+                           ) == tuple(s.member.expert_id for s in slips)
+    bids = {b.supplier_id: b.id for b in psvc.opening_record(listing)}
+    org, b3, coop = (bids[users[k].id] for k in ("buyer_org", "buyer_3", "buyer_coop"))
+    sheets = [{org: ("30", "20"), b3: ("20", "15"), coop: ("34", "24")},
+              {org: ("31", "21"), b3: ("22", "16"), coop: ("33", "23")},
+              {org: ("29", "20"), b3: ("21", "14"), coop: ("35", "25")}]
+    for slip, marks in zip(slips, sheets):
+        member = scoring.member_by_token(slip.token)
+        with pytest.raises(psvc.ProcurementError):
+            scoring.open_sheet(member, "WRONGPW1")
+        scoring.open_sheet(member, slip.password)
+        scoring.save_scores(member, {bid: {"c1": a, "c2": b} for bid, (a, b) in marks.items()})
+        with pytest.raises(psvc.ProcurementError):
+            scoring.save_scores(member, {org: {"c1": "35.5"}})  # above the criterion's weight
+        scoring.sign_sheet(member, slip.password.lower())
+        with pytest.raises(psvc.ProcurementError):
+            scoring.save_scores(member, {org: {"c1": "1"}})  # signed: locked
+    deal = psvc.complete_evaluation(users["trading_officer"], listing)
+    ranked = psvc.candidates(psvc.project_of(listing))
+    # price: 基准价 240 000 → 40 × 240000 / p; coop 40×0.923… = 36.92 + panel 58 = 94.92; b3 40 + 36 = 76; org 38.4 + 50.33
+    assert [r["bid"] for r in ranked] == [coop, org, b3]
+    assert ranked[0]["total"] == "94.92" and deal.buyer_id == users["buyer_coop"].id and deal.price == Decimal("260000")
+
+
+def _pdf(name):
+    from io import BytesIO
+    from werkzeug.datastructures import FileStorage
+    from tests.builders import PDF
+    return FileStorage(stream=BytesIO(PDF), filename=name, content_type="application/pdf")
+
+
+def test_a_bid_document_is_sealed_and_opened_with_its_name_and_digest(users, orgs, db):
+    import hashlib
+    from exchange.storage import get_storage
+    from tests.builders import PDF
+    from tests.procurement_builders import road_terms
+    listing = published_project(users, db, terms=road_terms(**SCORED))
+    suppliers(users)
+    pay_bonds(users, listing)
+    bid = psvc.submit_bid(users["buyer_org"], listing, price="250000", files=[_pdf("技术方案.pdf")])
+    stored = get_storage().open(bid.files[0].sealed_key)
+    assert PDF not in stored and "技术方案".encode() not in stored and bid.files[0].filename is None
+    for k in ("buyer_3", "buyer_coop"):
+        psvc.submit_bid(users[k], listing, price="251000", files=[_pdf("方案.pdf")])
+    db.session.commit()
+    to_opening(listing)
+    db.session.expire_all()
+    f = bid.files[0]
+    assert f.filename == "技术方案.pdf" and get_storage().open(f.open_key) == PDF
+    assert f.sha256 == hashlib.sha256(PDF).hexdigest() and f.sha256 in bid.document

@@ -38,8 +38,8 @@ from exchange.accounts.models import Role
 from exchange.audit.services import record
 from exchange.contracts.models import Contract
 from exchange.contracts.states import CONTRACT, ContractState
-from exchange.contracts.templates_data import (DEFAULTS, FAMILIES, FREE_CLAUSES, FREE_KEYS, MAX_CLAUSE, family_for,
-                                               roles_for)
+from exchange.contracts.templates_data import (DEFAULTS, FAMILIES, FREE_CLAUSES, FREE_KEYS, MAX_CLAUSE,
+                                               PROCUREMENT_FAMILIES, family_for, roles_for)
 from exchange.errors import ServiceError
 from exchange.extensions import db
 from exchange.listings.models import Listing
@@ -282,7 +282,9 @@ def render_text(contract: Contract) -> str:
     if contract.text_html:
         return contract.text_html
     template = f"contracts/text_{contract.template}.html"
-    if contract.template not in FAMILIES:
+    if contract.template in PROCUREMENT_FAMILIES:
+        template = "contracts/text_procurement.html"
+    elif contract.template not in FAMILIES:
         template = "contracts/text_other.html"
     return render_template(template, c=contract, f=facts(contract), deal=contract.deal, listing=contract.listing,
                            clauses=clauses_of(contract), free=FREE_CLAUSES, center=_center_name(contract))

@@ -26,7 +26,13 @@ FAMILIES = {
     "collective": "农村集体资产（资源）承包租赁合同",
     "equipment": "农业生产设施设备买卖（租赁）合同",
     "other": "农村产权流转交易合同",
+    # procurement projects (交易品种 8 by 招标/采购/招商; the award sets the family by the project's kind)
+    "procurement_works": "村级建设工程施工合同",
+    "procurement_goods": "村级货物采购合同",
+    "procurement_services": "村级服务采购合同",
+    "investment": "村级产业项目招商合作协议",
 }
+PROCUREMENT_FAMILIES = frozenset({"procurement_works", "procurement_goods", "procurement_services", "investment"})
 
 # 流转方式 → (甲方 title, 乙方 title, what the price is called)
 ROLE_WORDS = {
@@ -40,6 +46,9 @@ ROLE_WORDS = {
     "拍卖": ("出卖人", "买受人", "价款"),
     "合作": ("合作方（转出）", "合作方（受让）", "合作对价"),
     "合资": ("合资方（转出）", "合资方（受让）", "出资对价"),
+    "招标": ("招标人", "中标人", "合同价款"),
+    "采购": ("采购人", "供应商", "合同价款"),
+    "招商": ("招商方", "投资方", "投资（租金）金额"),
 }
 DEFAULT_ROLES = ("转让方", "受让方", "成交价款")
 
@@ -83,6 +92,32 @@ DEFAULTS = {
     "equipment": {
         "payment": "乙方在本合同生效后，将全部价款（扣除已转作价款的交易保证金）一次性交入交易中心指定账户，由交易中心结算给甲方。",
         "delivery": "甲方在价款结算完成后 7 日内，在设备所在地将设备及其随附资料（合格证、说明书、购置发票复印件）交付乙方，乙方当场验收。",
+        "dispute": _DISPUTE_COURT,
+        "other": "无。",
+    },
+    "procurement_works": {
+        "payment": "合同价款由甲方按工程进度直接支付给乙方，不经交易中心结算：工程完工验收合格后付至合同价款的 80%，"
+                   "审计结算后付至 97%，余款 3% 作为质量保证金，缺陷责任期（1 年）满后无息付清。",
+        "delivery": "乙方在本合同生效后 7 日内进场施工，工期 60 日历天；工程完工后由甲方组织村民代表、乡镇（街道）相关人员验收。",
+        "dispute": _DISPUTE_COURT,
+        "other": "无。",
+    },
+    "procurement_goods": {
+        "payment": "合同价款由甲方在货物验收合格后 15 日内直接支付给乙方，不经交易中心结算。",
+        "delivery": "乙方在本合同生效后 15 日内将货物送至甲方指定地点并负责安装调试，甲方当场验收；质保期 1 年。",
+        "dispute": _DISPUTE_COURT,
+        "other": "无。",
+    },
+    "procurement_services": {
+        "payment": "合同价款由甲方按服务期分期直接支付给乙方，不经交易中心结算：每季度末经甲方考核合格后支付当季费用。",
+        "delivery": "服务期自本合同生效之日起 1 年；乙方按采购公告和投标文件承诺的内容和标准提供服务，甲方每季度考核一次。",
+        "dispute": _DISPUTE_COURT,
+        "other": "无。",
+    },
+    "investment": {
+        "payment": "乙方按投标文件承诺的金额和进度投资，租金（收益）按年于每年 1 月 31 日前直接支付给甲方的集体经济组织账户，"
+                   "不经交易中心结算。",
+        "delivery": "甲方在本合同生效后 15 日内将项目用地（设施）按现状交付乙方，双方签署交接清单。",
         "dispute": _DISPUTE_COURT,
         "other": "无。",
     },

@@ -115,6 +115,9 @@ class Refund(RefundState.mixin(), TransferColumns, db.Model):
     registration_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"), unique=True)
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listing.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
+    # a procurement's 投标保证金 goes back with the bank's deposit interest for the period it was held (招标投标法实施条例
+    # 第五十七条): paid with the refund, from the center's own funds — the deposit ledger moves ``amount`` only
+    interest: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     payee: Mapped[str] = mapped_column(String(200), default="")  # who gets the money back (name, account)
     # lost / abandoned / rejected / terminated / late / unmatched / forfeit / disqualified / other
     reason: Mapped[str] = mapped_column(String(20))

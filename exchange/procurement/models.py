@@ -288,3 +288,79 @@ class ProcurementBidFile(db.Model):
     sha256: Mapped[str | None] = mapped_column(String(64))
 
     bid: Mapped[ProcurementBid] = relationship(back_populates="files")
+
+
+# --- the evaluation panel (评标委员会) and its score sheets (综合评分法) ---------------------------------------------------
+
+class ProcurementPanel(db.Model):
+    """The panel drawn for a project (one per project): the draw as recorded — specialty, size, the eligible experts
+    in id order, the excluded with why, and the seed — so that anyone can repeat it
+    (:func:`exchange.procurement.panel.redo`)."""
+
+    __tablename__ = "procurement_panel"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listing.id"), unique=True)
+    specialty: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[str] = mapped_column(String(64))
+    eligible_json: Mapped[str] = mapped_column(Text)                     # [expert id, …] in id order
+    excluded_json: Mapped[str] = mapped_column(Text, default="{}")        # {expert id: why}
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    drawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    listing: Mapped[Listing] = relationship()
+    members: Mapped[list[PanelMember]] = relationship(back_populates="panel", order_by="PanelMember.seq",
+                                                      cascade="all, delete-orphan")
+
+    @property
+    def eligible(self) -> list[int]:
+        return json.loads(self.eligible_json)
+
+    @property
+    def excluded(self) -> dict[int, str]:
+        return {int(k): v for k, v in json.loads(self.excluded_json or "{}").items()}
+
+
+class PanelMember(db.Model):
+    """One expert on a panel.  The expert scores on a phone: the link on the slip handed over at the evaluation
+    (its token, kept here as a SHA-256) opens the sheet with the member's password (kept as a password hash); the
+    password signs the sheet, after which it is locked and its digest kept.  Five wrong passwords lock the member
+    out until the center gives a new one."""
+
+    __tablename__ = "procurement_panel_member"
+    __table_args__ = (UniqueConstraint("panel_id", "expert_id"), UniqueConstraint("panel_id", "seq"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("procurement_panel.id"), index=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)                              # the order drawn: 评委 1, 2, 3 …
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sheet_digest: Mapped[str | None] = mapped_column(String(64))           # SHA-256 of the signed sheet
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    panel: Mapped[ProcurementPanel] = relationship(back_populates="members")
+    expert: Mapped[Expert] = relationship()
+    scores: Mapped[list[PanelScore]] = relationship(back_populates="member", cascade="all, delete-orphan",
+                                                    order_by="PanelScore.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PanelScore(db.Model):
+    """A member's score of one bid on one criterion (0 … the criterion's weight)."""
+
+    __tablename__ = "procurement_score"
+    __table_args__ = (UniqueConstraint("member_id", "bid_id", "criterion"),
+                      CheckConstraint("score >= 0 AND score <= 100", name="score_range"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("procurement_panel_member.id"), index=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("procurement_bid.id"), index=True)
+    criterion: Mapped[str] = mapped_column(String(10))
+    score: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+
+    member: Mapped[PanelMember] = relationship(back_populates="scores")

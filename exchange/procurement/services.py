@@ -34,6 +34,7 @@ from exchange import clock
 from exchange.access import require
 from exchange.audit.services import record
 from exchange.catalog.models import Category, TransferMethod
+from exchange.contracts.services import contract_effective
 from exchange.db import lock_row
 from exchange.errors import ServiceError
 from exchange.extensions import db
@@ -326,7 +327,8 @@ def terms_problems(listing: Listing, for_submit: bool, *, project: ProcurementPr
     bond = listing.deposit_amount
     for field, message in terms_rules.problems(mode, project.kind or None, project.budget, project.limit_price, bond,
                                                thresholds()):
-        out.append((field, message, not message.startswith("请")))  # "请填写…" is not given yet, the rest wrong
+        out.append(({"limit": "limit_price"}.get(field, field), message,
+                    not message.startswith("请")))  # "请填写…" is not given yet, the rest wrong
     if bond is None or bond <= 0:
         out.append(("bond", "请填写投标保证金（不超过限价的 2%）。", False))
     try:
@@ -616,6 +618,9 @@ def mark_invalid(actor, bid: ProcurementBid, reason) -> ProcurementBid:
     _require_evaluating(actor, listing)
     if bid.state != "opened":
         raise ProcurementError("只能对已开标的投标作出认定。")
+    from exchange.procurement.scoring import any_signed
+    if any_signed(listing):
+        raise ProcurementError("评标委员会已有成员签署评分表，有效投标的范围不能再改变。")
     try:
         text = parse_text(reason, field="reason", label="否决理由", max_length=REASON_MAX, required=False)
     except InputError as exc:
@@ -636,21 +641,28 @@ def outcome(listing: Listing, sheets=None) -> ev.Outcome:
     return ev.evaluate(method_of(project), bids, sheets)
 
 
-def complete_evaluation(actor, listing: Listing, sheets=None):
-    """评标完成: the ranking stored, candidate 1 the deal under 交易公示 (中标候选人公示); no valid bid → 流标."""
+def complete_evaluation(actor, listing: Listing):
+    """评标完成: the ranking stored (综合评分法: from the panel's signed sheets), candidate 1 the deal under 交易公示
+    (中标候选人公示); no valid bid → 流标."""
     listing = lock_row(db.session, Listing, listing.id)
     project = _require_evaluating(actor, listing)
-    if project.eval_kind == ev.SCORED and sheets is None:
-        raise ProcurementError("综合评分法须等评标委员会全体成员提交并签署评分表。")
+    sheets = None
+    if project.eval_kind == ev.SCORED:
+        from exchange.procurement.scoring import signed_sheets
+        sheets = signed_sheets(listing)
+        if sheets is None:
+            raise ProcurementError("综合评分法须等评标委员会全体成员签署评分表。")
     result = outcome(listing, sheets)
     by_id = {b.id: b for b in bids_of(listing, states=("opened",))}
     project.evaluated_at = clock.now()
     project.outcome_json = json.dumps({
+        "method": project.eval_kind,
         "ranked": [{"bid": r.bid.id, "registration": by_id[r.bid.id].registration_id, "rank": r.rank,
                     "supplier": by_id[r.bid.id].supplier.display_name, "price": str(r.bid.price),
                     "price_score": None if r.price_score is None else str(r.price_score),
                     "panel_score": None if r.panel_score is None else str(r.panel_score),
-                    "total": None if r.total is None else str(r.total)} for r in result.ranked],
+                    "total": None if r.total is None else str(r.total),
+                    "members": {str(m): str(v) for m, v in r.members.items()}} for r in result.ranked],
         "invalid": [{"bid": b.id, "supplier": by_id[b.id].supplier.display_name, "price": str(b.price),
                      "reason": why} for b, why in result.invalid]}, ensure_ascii=False)
     if not result.ranked:
@@ -665,3 +677,155 @@ def complete_evaluation(actor, listing: Listing, sheets=None):
            after={"candidates": [r.bid.id for r in result.candidates]})
     return deal
 
+
+
+# --- the winner (定标) and the 中标通知书 ------------------------------------------------------------------------------
+
+def candidates(project: ProcurementProject) -> list[dict]:
+    """The 中标候选人 as the evaluation ranked them (at most 3), with their registration ids."""
+    if not project.outcome_json:
+        return []
+    return json.loads(project.outcome_json)["ranked"][:ev.CANDIDATES]
+
+
+def award_pending(project: ProcurementProject) -> bool:
+    """The collective chose a candidate other than the first and the center has not decided yet."""
+    return project.state == "evaluated" and project.winner_registration_id is not None and project.awarded_at is None
+
+
+def _may_award(actor, listing: Listing) -> bool:
+    from exchange.access import can
+    return bool(listing.transferor_user_id and actor.id == listing.transferor_user_id) or \
+        can(actor, "procurement.award", listing.org)
+
+
+def _require_award_stage(listing: Listing) -> ProcurementProject:
+    project = project_of(listing)
+    if project is None or project.state != "evaluated" or listing.state != "contract":
+        raise ProcurementError("中标候选人公示期满且没有待处理的异议后，采购人才能确定中标人。")
+    return project
+
+
+def award(actor, listing: Listing, registration_id=None, reason: str = "") -> ProcurementProject:
+    """The collective confirms the winner after the 公示: candidate 1 (the default) at once; another candidate only
+    with the reason (招标投标法实施条例 第五十五条: the first gave up, cannot perform, or was found to have broken the
+    rules) and the center's approval (:func:`decide_award`)."""
+    listing = lock_row(db.session, Listing, listing.id)
+    if not _may_award(actor, listing):
+        from exchange.access import AccessDenied
+        raise AccessDenied("只有采购人（或代其办理的村交易点、交易中心）可以确定中标人。")
+    project = _require_award_stage(listing)
+    if award_pending(project):
+        raise ProcurementError("已申请确定其他中标候选人，正等待交易中心批准。")
+    ranked = candidates(project)
+    chosen_id = ranked[0]["registration"] if registration_id in (None, "") else parse_int(
+        registration_id, field="registration_id", label="中标候选人")
+    chosen = next((c for c in ranked if c["registration"] == chosen_id), None)
+    if chosen is None:
+        raise ProcurementError("只能从中标候选人中确定中标人。", "registration_id")
+    if chosen["rank"] == 1:
+        return _execute_award(project, listing, chosen, actor, reason="")
+    try:
+        why = parse_text(reason, field="reason", label="不确定第一中标候选人的理由", max_length=500)
+    except InputError as exc:
+        raise ProcurementError(exc.message, "reason") from None
+    project.winner_registration_id, project.award_reason, project.awarded_by_id = chosen_id, why, actor.id
+    db.session.flush()
+    record("procurement.award_request", f"采购人申请确定第 {chosen['rank']} 中标候选人 {chosen['supplier']} 为中标人："
+           f"{listing.project_no}（{why}）", obj_type="listing", obj_id=listing.id,
+           after={"registration": chosen_id, "rank": chosen["rank"], "reason": why})
+    return project
+
+
+def decide_award(reviewer, listing: Listing, approve: bool, note: str = "") -> ProcurementProject:
+    """The center approves (the award is made) or refuses (the collective decides again) a winner other than
+    candidate 1."""
+    listing = lock_row(db.session, Listing, listing.id)
+    require(reviewer, "procurement.approve_award", listing.org)
+    project = _require_award_stage(listing)
+    if not award_pending(project):
+        raise ProcurementError("没有待批准的中标人确定申请。")
+    try:
+        text = parse_text(note, field="note", label="审批意见", max_length=500, required=not approve)
+    except InputError as exc:
+        raise ProcurementError(exc.message, "note") from None
+    chosen = next(c for c in candidates(project) if c["registration"] == project.winner_registration_id)
+    if approve:
+        project.award_approved_by_id = reviewer.id
+        return _execute_award(project, listing, chosen, None, reason=project.award_reason, approver=reviewer)
+    record("procurement.award_refused", f"不同意确定 {chosen['supplier']} 为中标人：{listing.project_no}（{text}）",
+           obj_type="listing", obj_id=listing.id, before={"registration": project.winner_registration_id},
+           after={"note": text})
+    project.winner_registration_id, project.award_reason, project.awarded_by_id = None, "", None
+    db.session.flush()
+    return project
+
+
+def _execute_award(project: ProcurementProject, listing: Listing, chosen: dict, actor, *, reason: str,
+                   approver=None) -> ProcurementProject:
+    from exchange.contracts.services import open_contract
+    from exchange.trading.services import SIGNING_WORKING_DAYS, deal_for
+    now = clock.now()
+    deal = deal_for(listing)
+    reg = db.session.get(Registration, chosen["registration"])
+    if deal.registration_id != reg.id:  # another candidate: the deal is theirs, at their price
+        before = {"registration": deal.registration_id, "buyer": deal.buyer_id, "price": deal.price}
+        bid = standing_bid(reg)
+        deal.registration_id, deal.buyer_id, deal.price = reg.id, reg.buyer_id, bid.price
+        record("deal.winner_changed", f"中标人确定为第 {chosen['rank']} 中标候选人：{listing.project_no}",
+               obj_type="deal", obj_id=deal.id, before=before,
+               after={"registration": reg.id, "buyer": reg.buyer_id, "price": bid.price, "reason": reason})
+    project.winner_registration_id = reg.id
+    project.awarded_at = now
+    if actor is not None:
+        project.awarded_by_id = actor.id
+    project.notice_no = "ZB-" + (listing.project_no or str(listing.id)).replace("LXNCJY-", "")
+    PROCUREMENT.fire(project, "award", actor or approver, authorised=True)
+    deal.contract_due_at = due_after_working_days(now, SIGNING_WORKING_DAYS).at  # 第十六条 from the 中标通知书
+    contract = open_contract(deal)
+    contract.template = "investment" if not project.buying else f"procurement_{project.kind or 'works'}"
+    record("procurement.award", f"确定中标人：{listing.project_no}，{chosen['supplier']}，{format_yuan(deal.price)} 元，"
+           f"中标通知书 {project.notice_no}", obj_type="listing", obj_id=listing.id,
+           after={"registration": reg.id, "rank": chosen["rank"], "price": deal.price, "notice_no": project.notice_no,
+                  "approved_by": getattr(approver, "id", None)})
+    return project
+
+
+# --- the bonds: back to every bidder within 5 days of the contract, with interest -------------------------------------
+
+BOND_REFUND_DAYS = 5  # 招标投标法实施条例 第五十七条: 书面合同签订后 5 日内退还投标保证金及银行同期存款利息
+DAY_COUNT = 360       # Chinese banks' day count for deposit interest
+
+
+def bond_interest(amount: Decimal, paid_at: datetime, until: datetime) -> Decimal:
+    """The bank's deposit interest on a bond for the days it is held (a setting: ``BOND_INTEREST_RATE``, the annual
+    demand-deposit rate, by default the People's Bank's benchmark 0.35 %)."""
+    from decimal import ROUND_HALF_UP
+    rate = Decimal(str(current_app.config.get("BOND_INTEREST_RATE", "0.0035")))
+    days = max((clock.to_local(until).date() - clock.to_local(paid_at).date()).days, 0)
+    return (amount * rate * days / DAY_COUNT).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@contract_effective.connect
+def _on_contract_effective(contract, actor=None) -> None:
+    if contract.deal.listing.is_procurement:
+        refund_bonds(contract.deal.listing)
+
+
+def refund_bonds(listing: Listing) -> list:
+    """Every bond still held on a procurement project goes back — winner included, the bond is not part of any
+    price — due within 5 calendar days of the contract's signing, with the deposit interest up to that day."""
+    from exchange.ledger import services as ledger
+    from exchange.workdays.services import due_after_days
+    due = due_after_days(clock.now(), BOND_REFUND_DAYS).at
+    opened = []
+    for reg in db.session.scalars(select(Registration).where(Registration.listing_id == listing.id,
+                                                             Registration.state == "paid").order_by(Registration.id)):
+        if ledger.held(ledger.deposit_account(listing, reg.buyer)) <= 0:
+            continue
+        refund = refunds.open_refund(reg, "bond")
+        refund.due_at = due
+        refund.interest = bond_interest(refund.amount, reg.paid_at or refund.created_at, due)
+        opened.append(refund)
+    db.session.flush()
+    return opened

@@ -157,15 +157,18 @@ def ensure_settlement(deal, actor=None) -> Settlement:
     start = contract.effective_at or clock.now()
     try:
         with savepoint(db.session):
-            s = Settlement(deal_id=deal.id, listing_id=listing.id, price=price,
-                           deposit_converted=Decimal("0.00"), balance_due=price, buyer_fee=buyer_fee,
+            # a procurement's price is paid by the collective to the supplier outside the exchange (DESIGN §3.12):
+            # nothing of it passes the ledger, and the bonds go back (exchange.procurement.services.refund_bonds)
+            outside = listing.is_procurement
+            s = Settlement(deal_id=deal.id, listing_id=listing.id, price=price, deposit_converted=Decimal("0.00"),
+                           balance_due=Decimal("0.00") if outside else price, buyer_fee=buyer_fee,
                            seller_fee=seller_fee, payment_ref=_new_payment_ref(),
                            due_at=due_after_days(start, SETTLEMENT_DAYS).at)
             db.session.add(s)
             db.session.flush()
             account = ledger.deposit_account(listing, buyer)
             held = ledger.held(account)
-            if held > 0 and refunds.unpaid_refund_of(account) is None:  # a deposit being refunded is going back
+            if held > 0 and not outside and refunds.unpaid_refund_of(account) is None:  # (a refund: going back)
                 ledger.convert_deposit(listing, buyer, actor=actor)
                 converted = min(held, price)
                 if held > price:
