@@ -14,7 +14,7 @@ from exchange.procurement import vault
 from tests.procurement_builders import (LIMIT, SUPPLIERS, bid_vault, draft, pay_bonds,  # noqa: F401
                                         published_project, suppliers, to_opening)
 
-pytestmark = pytest.mark.usefixtures("frozen", "uploads", "bid_vault")
+pytestmark = pytest.mark.usefixtures("frozen", "uploads", "bid_vault", "signing_key")
 
 
 def test_a_road_repair_from_intake_to_its_first_candidate(users, db):
@@ -185,8 +185,25 @@ def test_the_collective_confirms_candidate_one_after_the_publicity_and_the_contr
     for r in refunds:
         assert r.amount == Decimal("5000.00") and r.interest > 0
         assert (r.due_at - contract.effective_at).days <= 5
-    from exchange.settlement.services import for_deal
-    assert for_deal(deal).balance_due == 0  # the price is paid outside the exchange
+    from exchange.settlement import services as stl
+    s = stl.for_deal(deal)
+    assert s.balance_due == 0 and s.amount_to_pay == s.buyer_fee + s.seller_fee  # the price is paid outside
+    if s.state == "awaiting":
+        stl.confirm_receipt(users["finance"], s, str(s.amount_to_pay), source_key=f"fee-{s.id}", receipt=PDF,
+                            receipt_filename="回单.pdf")
+    assert stl.charge_fees(users["finance"], s) is None
+    db.session.commit()
+    db.session.expire_all()
+    assert s.state == "settled" and listing.state == "certification"
+    from exchange.certificates import services as certs
+    csvc.upload_scan(users["point_a1"], contract, PDF, "签章合同.pdf")
+    csvc.check(users["center_reviewer"], contract, approve=True)
+    cert = certs.issue(users["center_reviewer"], deal)
+    db.session.commit()
+    f = certs.facts(deal, cert.cert_no, cert.issued_at)
+    assert (f.transferor_label, f.transferee_label, f.price_label, f.floor_label) == ("采购人", "中标人", "中标价", "最高限价")
+    assert f.price == Decimal("249800.50") and f.floor_price == LIMIT and "公开招标" in f.conclusion
+    assert "直接收付" in f.settlement and listing.state == "completed"
 
 
 def test_another_candidate_needs_a_reason_and_the_centers_approval(users, db):

@@ -183,6 +183,12 @@ class Facts:
     center: str
     issued_on: str
     deal_no: str
+    # the parties and the prices as the trade calls them: a procurement (招标/采购/招商, DESIGN §3.12) has an 采购人
+    # and a 中标人, a 最高限价 (招商: 最低价) for the 底价 and a 中标价
+    transferor_label: str = "转让方"
+    transferee_label: str = "受让方"
+    floor_label: str = "挂牌底价"
+    price_label: str = "成交价"
 
 
 def _num(value) -> str:
@@ -223,22 +229,41 @@ def facts(deal: Deal, cert_no: str, issued_at: datetime, *, public: bool = False
                                       f"报告编号 {listing.appraisal_report_no}") if x)
     else:
         note = ""
+    labels = {}
+    floor_price = listing.floor_price
+    if listing.is_procurement:
+        from exchange.procurement.services import project_of
+        project = project_of(listing)
+        investing = not project.buying
+        labels = dict(transferor_label="招商方" if investing else "采购人", transferee_label="投资方" if investing else "中标人",
+                      floor_label=project.limit_label, price_label="中选报价" if investing else "中标价")
+        floor_price = project.limit_price
+        if settlement is not None and settlement.state == "settled":
+            fees = settlement.buyer_fee + settlement.seller_fee
+            settled = (f"{labels['price_label']} {deal.price:,.2f} 元由双方按合同直接收付，不经交易中心结算；"
+                       + (f"交易服务费 {fees:,.2f} 元已收取" if fees else "本项目不收取服务费")
+                       + "；投标保证金在合同签订后 5 日内连同利息退还。")
     transferor = docs.transferor_public(deal) if public else listing.transferor_name
     transferee = docs.winner_public(deal) if public else docs.winner_full(deal)
     center = docs.center_name(deal)
     conclusion = (f"经审查，本项目已按《临湘市农村产权流转交易市场管理办法》规定的程序在{center}公开挂牌、"
                   f"组织交易并经交易公示，交易双方已签订流转合同，交易资金已完成结算。交易程序合法合规，"
                   f"特予鉴证。")
+    if listing.is_procurement:
+        conclusion = (f"经审查，本项目经村民（代表）会议决议，按《临湘市农村产权流转交易市场管理办法》规定的程序在{center}"
+                      f"公开{listing.method.name}，网上开标，按{project.eval_label}评审并公示中标候选人无异议，"
+                      f"{labels['transferor_label']}已确定{labels['transferee_label']}并签订合同，交易服务费已结算。"
+                      f"交易程序合法合规，特予鉴证。")
     return Facts(
         cert_no=cert_no, project_no=listing.project_no or "", title=listing.title,
         category=listing.category.name, transfer_method=listing.method.name, location=location,
         quantity=f"{_num(listing.quantity)} {listing.unit}", term=term, trading_method=deal.method_label,
         transferor=transferor, transferor_kind=docs.transferor_kind_label(deal), transferee=transferee,
-        appraisal=listing.appraisal_value, appraisal_note=note, floor_price=listing.floor_price, price=deal.price,
+        appraisal=listing.appraisal_value, appraisal_note=note, floor_price=floor_price, price=deal.price,
         contract_no=(contract.contract_no if contract else "") or "—",
         contract_date=_date(contract.signed_on) if contract and contract.signed_on else "—",
         listing_period=period, settlement=settled, conclusion=conclusion, center=center,
-        issued_on=_date(clock.to_local(issued_at)), deal_no=deal.deal_no)
+        issued_on=_date(clock.to_local(issued_at)), deal_no=deal.deal_no, **labels)
 
 
 # --- rendering --------------------------------------------------------------------------------------

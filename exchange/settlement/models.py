@@ -88,6 +88,10 @@ class Settlement(SettlementState.mixin(), db.Model):
 
     @property
     def amount_to_pay(self) -> Decimal:
+        """What arrives on the 缴款码: the price's balance and the buyer's fee; for a procurement (the price paid
+        between the parties, DESIGN §3.12) the service fee only — both parties' shares, as the fee table splits it."""
+        if self.listing is not None and self.listing.is_procurement:
+            return self.buyer_fee + self.seller_fee
         return self.balance_due + self.buyer_fee
 
 

@@ -317,9 +317,10 @@ def payout_of(s: Settlement) -> Payout | None:
     return db.session.scalar(select(Payout).where(Payout.settlement_id == s.id))
 
 
-def charge_fees(actor, s: Settlement) -> Payout:
+def charge_fees(actor, s: Settlement) -> Payout | None:
     """Charge the service fees (buyer's + seller's) and open the payout to the listing's account
-    (第二十一条).  Idempotent: a second call returns the payout."""
+    (第二十一条).  Idempotent: a second call returns the payout.  A procurement has no payout: the fees charged, the
+    settlement is done (None)."""
     require(actor, "settlement.manage")
     db.session.refresh(s, with_for_update=True)
     if s.state == "awaiting":
@@ -328,6 +329,8 @@ def charge_fees(actor, s: Settlement) -> Payout:
     if existing is not None:
         return existing
     listing = s.listing
+    if listing.is_procurement:  # nothing to pay out: the price is paid between the parties (DESIGN §3.12)
+        return _charge_procurement_fees(actor, s)
     name, account_no = (listing.account_name or "").strip(), (listing.account_no or "").strip()
     from exchange.listings.proceeds import payee_problem
     problem = payee_problem(listing)  # 第二十一条, again: the account may have been edited since the submission
@@ -346,6 +349,27 @@ def charge_fees(actor, s: Settlement) -> Payout:
            f"{format_yuan(s.seller_fee)}），待划付 {format_yuan(amount)} 元至 {name}", obj_type="settlement", obj_id=s.id,
            actor=_who(actor), after={"payout": payout.id, "amount": amount})
     return payout
+
+
+def _charge_procurement_fees(actor, s: Settlement) -> None:
+    """A procurement's settlement: the service fee (both shares arrived on the 缴款码) is charged and the settlement
+    is done at once — no payout — the listing goes on to 鉴证."""
+    if s.state == "settled":
+        return None
+    total = s.buyer_fee + s.seller_fee
+    if total > 0 and not fees_charged(s):
+        entry = ledger.charge_fee(s.listing, total, actor=actor)
+        entry.idempotency_key = f"settlement:{s.id}:fee"
+    record("settlement.fees", f"收取服务费 {format_yuan(total)} 元（中标人 {format_yuan(s.buyer_fee)}，采购人 "
+           f"{format_yuan(s.seller_fee)}），合同价款由双方直接收付，无需划付", obj_type="settlement", obj_id=s.id,
+           actor=_who(actor), after={"fees": total})
+    SETTLEMENT.fire(s, "settle", actor, authorised=True)
+    s.settled_at = clock.now()
+    s.certificate_due_at = due_after_working_days(s.settled_at, CERTIFICATE_WORKING_DAYS).at
+    db.session.flush()
+    from exchange.listings.workflow import fire
+    fire(s.listing, "settled", actor, data={"settlement": s.id, "fees": str(total)})
+    return None
 
 
 def _post_payout(payout: Payout, checker):

@@ -162,8 +162,9 @@ def receipt_file(settlement_id: int):
 def charge_fees(settlement_id: int):
     s = _load(settlement_id)
     require(current_user, "settlement.manage")  # who asks first, then what was sent
-    return run_action(lambda: stl.charge_fees(current_user, s), form=ActionForm(),
-                      done="服务费已收取，划付已生成，请登记转账。", back=_back(s))
+    done = ("服务费已收取，结算完成（合同价款由双方直接收付），项目转入鉴证。" if s.listing.is_procurement
+            else "服务费已收取，划付已生成，请登记转账。")
+    return run_action(lambda: stl.charge_fees(current_user, s), form=ActionForm(), done=done, back=_back(s))
 
 
 def _payout(payout_id: int) -> Payout:
