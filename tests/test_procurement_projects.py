@@ -312,3 +312,34 @@ def test_a_bid_document_is_sealed_and_opened_with_its_name_and_digest(users, org
     f = bid.files[0]
     assert f.filename == "技术方案.pdf" and get_storage().open(f.open_key) == PDF
     assert f.sha256 == hashlib.sha256(PDF).hexdigest() and f.sha256 in bid.document
+
+
+# --- 中止 and 重启 (第二十三条) during the bidding: the 开标 moves, the bids stay sealed --------------------------------------
+
+def test_a_suspension_during_the_bidding_moves_the_opening_and_keeps_the_bids_sealed(users, db):
+    from datetime import timedelta
+    from exchange.incidents import suspension as ssvc
+    from tests.builders import PDF
+    listing = published_project(users, db)
+    suppliers(users)
+    pay_bonds(users, listing)
+    for k, p in {"buyer_org": "256000", "buyer_3": "249800", "buyer_coop": "261000"}.items():
+        psvc.submit_bid(users[k], listing, price=p)
+    project = psvc.project_of(listing)
+    first_opening = project.opens_at
+    clock.freeze(clock.now() + timedelta(days=2))  # Wednesday 25 Nov
+    ssvc.suspend(users["center_reviewer"], listing, ground="authority", basis="镇人民政府来函核查民主决策程序",
+                 document=PDF, document_filename="来函.pdf")
+    db.session.commit()
+    clock.freeze(first_opening + timedelta(hours=1))
+    from exchange.deadlines.sweeper import sweep
+    sweep()
+    assert project.state == "bidding" and project.opened_key is None  # nothing opens while suspended
+    ssvc.apply_restart(users["center_reviewer"], listing, reason="核查完毕，程序合规")
+    ssvc.decide_restart(users["center_reviewer"], listing, approve=True, decision="同意重启")
+    db.session.commit()
+    assert listing.state == "announced" and project.opens_at > first_opening
+    assert listing.announce_end_at == project.opens_at
+    to_opening(listing)
+    db.session.expire_all()
+    assert project.state == "opened" and len(psvc.opening_record(listing)) == 3

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, time
+from datetime import datetime, time, timezone
 from decimal import Decimal
 
 from flask import current_app
@@ -368,10 +368,6 @@ def _on_listing_transition(listing, name: str = "", **_) -> None:
         return
     if name == "center_approve":
         publish(listing)
-    elif name == "terminate":
-        project = project_of(listing)
-        if project is not None and project.state in PROCUREMENT["cancel"].sources:
-            PROCUREMENT.fire(project, "cancel", None, authorised=True)
 
 
 def publish(listing: Listing) -> ProcurementProject:
@@ -829,3 +825,49 @@ def refund_bonds(listing: Listing) -> list:
         opened.append(refund)
     db.session.flush()
     return opened
+
+
+# --- 中止 / 重启 / 终结 (第二十三、二十四条): the 开标 time is one of the listing's clocks -------------------------------------
+
+SUSPENDED_BINDING = datetime(9999, 12, 31, tzinfo=timezone.utc)  # what the key is bound to while the project is 中止
+
+
+def _suspend(listing, actor) -> None:
+    """While suspended, the project's key is bound to no opening at all (the sweeper cannot open what 重启 has not
+    given a time back to)."""
+    project = project_of(listing)
+    if project is None or project.state != "bidding" or project.wrapped_key is None:
+        return
+    project.wrapped_key = vault.rewrap(vault.vault_key(current_app.config, create=False), project.wrapped_key,
+                                       listing.project_no, project.opens_at, SUSPENDED_BINDING)
+
+
+def _restart(listing, actor) -> None:
+    """The 开标 time given back (the remaining working days from the restart): the key bound to it again."""
+    project = project_of(listing)
+    if project is None or project.state != "bidding" or project.wrapped_key is None:
+        return
+    project.wrapped_key = vault.rewrap(vault.vault_key(current_app.config, create=False), project.wrapped_key,
+                                       listing.project_no, SUSPENDED_BINDING, project.opens_at)
+
+
+def _terminate(listing, actor) -> None:
+    project = project_of(listing)
+    if project is not None and project.state in PROCUREMENT["cancel"].sources:
+        PROCUREMENT.fire(project, "cancel", actor, authorised=True)
+
+
+def _declare_stage() -> None:
+    from exchange import stages
+
+    def rows(listing):
+        project = project_of(listing)
+        return [project] if project is not None and project.state == "bidding" else []
+
+    stages.declare(stages.Stage(
+        "procurement", 15, rows=rows, load=lambda pid: db.session.get(ProcurementProject, pid),
+        on_suspend=_suspend, on_restart=_restart, on_terminate=_terminate,
+        clocks=(stages.Clock("opens_at", stages.WORKDAYS, "投标截止暨开标时间", lambda p: p.state == "bidding"),)))
+
+
+_declare_stage()

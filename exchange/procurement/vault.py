@@ -123,6 +123,20 @@ def unwrap_private_key(vault: bytes, wrapped: bytes, project_no: str, opens_at: 
         raise VaultError("项目的开标密钥无法解开（密钥文件不符，或项目编号、开标时间已被改动）。") from None
 
 
+def rewrap(vault: bytes, wrapped: bytes, project_no: str, bound_to: datetime, new_binding: datetime) -> bytes:
+    """The project's private key wrapped again for another opening time — the 开标 postponed by a 中止 and given back
+    by the 重启 (第二十三条).  The key is unwrapped here only to be wrapped again, never returned."""
+    if not wrapped.startswith(VERSION) or len(wrapped) < len(VERSION) + NONCE_BYTES + KEY_BYTES + 16:
+        raise VaultError("项目的开标密钥格式不正确。")
+    nonce = wrapped[len(VERSION):len(VERSION) + NONCE_BYTES]
+    try:
+        raw = AESGCM(vault).decrypt(nonce, wrapped[len(VERSION) + NONCE_BYTES:], _binding(project_no, bound_to))
+    except InvalidTag:
+        raise VaultError("项目的开标密钥无法解开（密钥文件不符，或项目编号、开标时间已被改动）。") from None
+    fresh = secrets.token_bytes(NONCE_BYTES)
+    return VERSION + fresh + AESGCM(vault).encrypt(fresh, raw, _binding(project_no, new_binding))
+
+
 # --- sealing a bid ----------------------------------------------------------------------------------------------
 
 def _aad(project_no: str, supplier_id: int) -> bytes:
