@@ -72,8 +72,16 @@ def center_reviewers() -> list[int]:
 # --- what: loading the audited object into a context ---------------------------------------------
 
 def _listing_fields(listing) -> dict:
+    procurement = listing.is_procurement  # 招标/采购/招商 (DESIGN §3.12): its own words where a transfer's would mislead
     return {"listing": listing, "listing_id": listing.id, "no": listing.project_no or f"#{listing.id}",
-            "title": listing.title}
+            "title": listing.title, "failed_word": "流标" if procurement else "流拍",
+            "deposit_word": "投标保证金" if procurement else "保证金",
+            "relist_hint": "采购人可以重新发起招标采购。" if procurement else "转让方可申请重新挂牌。"}
+
+
+def _procurement(listing):
+    from exchange.procurement.services import project_of
+    return project_of(listing) if listing.is_procurement else None
 
 
 def load_listing(entry) -> dict | None:
@@ -91,6 +99,11 @@ def load_listing(entry) -> dict | None:
     ctx["station"] = listing.station.name if listing.station else "交易站"
     ctx["announce_end"] = when(listing.announce_end_at)
     ctx["deposit_deadline"] = when(listing.deposit_deadline_at)
+    project = _procurement(listing)
+    ctx["publish_text"] = (
+        f"投标截止暨网上开标时间为 {when(project.opens_at)}，供应商须在此前报名、通过资格审核、交纳投标保证金并提交密封投标。"
+        if project is not None else
+        f"公告期至 {ctx['announce_end']}，意向受让方须在 {ctx['deposit_deadline']} 前交纳保证金。")
     return ctx
 
 
@@ -105,13 +118,17 @@ def load_registration(entry) -> dict | None:
                deadline=when(reg.deposit_deadline_at), paid_at=when(reg.paid_at), bidder_no=reg.bidder_no or "",
                note=reg.review_note or "未填写",
                pay_to=pay_to_text(reg.payment_ref, reg.listing.org) if reg.payment_ref else "")
+    project = _procurement(reg.listing)
+    ctx["after_paid"] = (f"现在可以提交密封投标，投标截止时间为 {when(project.opens_at)}；开标前任何人都无法看到您的报价。"
+                         if project is not None else
+                         f"您的竞买号为 {reg.bidder_no or ''}，请妥善保管，不要告诉他人。")
     return ctx
 
 
 def load_deal(entry) -> dict | None:
     from exchange.trading.models import Deal
     deal = db.session.get(Deal, int(entry.object_id))
-    if deal is None:
+    if deal is None or deal.method == "procurement":  # a procurement's result is told by its evaluation and award
         return None
     ctx = _listing_fields(deal.listing)
     ctx.update(deal=deal, buyer_id=deal.buyer_id, price=format_yuan(deal.price), method=deal.method_label,
@@ -127,6 +144,10 @@ def load_contract(entry) -> dict | None:
     ctx = _listing_fields(contract.listing)
     ctx.update(contract=contract, buyer_id=contract.deal.buyer_id, due=when(contract.due_at),
                contract_no=contract.contract_no or "")
+    procurement = contract.listing.is_procurement
+    ctx["contract_start"] = "中标通知书已发出" if procurement else "交易公示期满"
+    ctx["settle_hint"] = ("合同价款由双方按合同直接收付；投标保证金将在 5 日内连同银行同期存款利息退还，交易服务费请按结算通知交纳"
+                          if procurement else "进入交易资金结算，请于 10 日内交清价款（第十七条）")
     return ctx
 
 
@@ -144,7 +165,8 @@ def _settlement_fields(s) -> dict:
     ctx.update(settlement=s, buyer_id=s.deal.buyer_id, due=when(s.due_at), cert_due=when(s.certificate_due_at),
                pay_text=(f"请于 {when(s.due_at)} 前交付 {format_yuan(to_pay)} 元（缴款码 {s.payment_ref}），"
                          "以到账时间为准（第十七条）。" + pay_to_text(s.payment_ref, s.listing.org)
-                         if to_pay > 0 else "您交纳的保证金已足额抵作价款，无需另行付款。"))
+                         if to_pay > 0 else ("本项目无需交纳服务费。" if s.listing.is_procurement
+                                             else "您交纳的保证金已足额抵作价款，无需另行付款。")))
     return ctx
 
 
@@ -184,8 +206,60 @@ def load_refund(entry) -> dict | None:
         return None
     reg = db.session.get(Registration, refund.registration_id)
     ctx = _listing_fields(reg.listing)
-    ctx.update(reg=reg, buyer_id=reg.buyer_id, amount=format_yuan(refund.amount), bank_ref=refund.bank_ref or "")
+    ctx.update(reg=reg, buyer_id=reg.buyer_id, amount=format_yuan(refund.amount), bank_ref=refund.bank_ref or "",
+               interest_text=(f"另付银行同期存款利息 {format_yuan(refund.interest)} 元，" if refund.interest
+                              else "不计利息，"))
     return ctx
+
+
+# --- procurement (招标/采购/招商) ---------------------------------------------------------------------------------
+
+def bidders(ctx: dict) -> list[int]:
+    """The suppliers whose bids were opened."""
+    from exchange.procurement.services import bids_of
+    return [b.supplier_id for b in bids_of(ctx["listing"], states=("opened",))]
+
+
+def winner(ctx: dict) -> list[int]:
+    return [ctx["buyer_id"]] if ctx.get("buyer_id") else []
+
+
+def reviewers(ctx: dict) -> list[int]:
+    return center_reviewers()
+
+
+def load_procurement(entry) -> dict | None:
+    """A procurement project's event (its listing is the audited object): the opening, the candidates, the winner."""
+    from exchange.listings.models import Listing
+    from exchange.procurement.services import candidates, project_of
+    from exchange.trading.services import deal_for
+    listing = db.session.get(Listing, int(entry.object_id))
+    project = project_of(listing) if listing is not None else None
+    if project is None:
+        return None
+    ctx = _listing_fields(listing)
+    ranked = candidates(project)
+    ctx.update(project=project, opened=when(project.opened_at),
+               candidates_text="；".join(f"第{c['rank']}名 {c['supplier']}（{format_yuan(c['price'])} 元）" for c in ranked)
+               or "无")
+    deal = deal_for(listing)
+    if deal is not None:
+        ctx.update(deal=deal, buyer_id=deal.buyer_id, price=format_yuan(deal.price),
+                   publicity_end=when(deal.publicity_end_at), contract_due=when(deal.contract_due_at),
+                   winner_name=deal.registration.buyer.display_name)
+    import json
+    after = json.loads(entry.after) if entry.after else {}
+    if isinstance(after, dict) and after.get("rank"):
+        ctx["rank"] = str(after["rank"])
+        chosen = next((c for c in ranked if c["registration"] == after.get("registration")), None)
+        ctx["supplier"] = chosen["supplier"] if chosen else ""
+        ctx["reason"] = str(after.get("reason") or "")
+    return ctx
+
+
+def opening_link(ctx: dict, user_id: int) -> str:
+    """The public record of the opening, where each supplier checks its receipt."""
+    return path_for("procurement.opening", project_no=ctx["listing"].project_no)
 
 
 def load_default(entry) -> dict | None:

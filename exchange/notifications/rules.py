@@ -20,6 +20,7 @@ from exchange.notifications.recipients import (buyer_and_parties, listing_people
                                                losers, offer_link, parties_and_buyers, recount_people, the_buyer,
                                                transferor)
 from exchange.notifications.recipients import dispute_link, load_dispute
+from exchange.notifications.recipients import bidders, load_procurement, opening_link, reviewers, winner
 from exchange.notifications.services import notify
 from exchange.notifications.texts import (certificate_link, contract_link, fill, listing_link, registration_link,
                                           settlement_link)
@@ -64,11 +65,10 @@ RULES: dict[str, Rule] = {
         listing_people, "项目已通过初审：{title}", "挂牌项目「{title}」已通过{station}初审，已报送交易中心审核。"),)),
     "listing.center_approve": Rule("listing.published", load_listing, (Send(
         listing_people, "项目已发布公告：{title}",
-        "挂牌项目「{title}」已审核通过并发布公告，项目编号 {no}。公告期至 {announce_end}，"
-        "意向受让方须在 {deposit_deadline} 前交纳保证金。"),)),
+        "项目「{title}」已审核通过并发布公告，项目编号 {no}。{publish_text}"),)),
     "listing.fail": Rule("listing.failed", load_listing, (Send(
-        parties_and_buyers, "项目流拍：{title}",
-        "项目 {no}「{title}」流拍（{reason}）。已交纳的保证金将在 5 个工作日内无息退还；转让方可申请重新挂牌。"),)),
+        parties_and_buyers, "项目{failed_word}：{title}",
+        "项目 {no}「{title}」{failed_word}（{reason}）。已交纳的{deposit_word}将在 5 个工作日内无息退还；{relist_hint}"),)),
     # 意向受让登记: qualification result, deposit received (to that buyer only)
     "registration.qualify": Rule("registration.qualified", load_registration, (Send(
         the_buyer, "受让资格已确认：{title}",
@@ -79,8 +79,7 @@ RULES: dict[str, Rule] = {
         registration_link),)),
     "registration.deposit_paid": Rule("deposit.received", load_registration, (Send(
         the_buyer, "保证金已到账：{title}",
-        "您为项目 {no}「{title}」交纳的保证金 {deposit} 元已于 {paid_at} 到账。您的竞买号为 {bidder_no}，请妥善保管，"
-        "不要告诉他人。", registration_link),)),
+        "您为项目 {no}「{title}」交纳的{deposit_word} {deposit} 元已于 {paid_at} 到账。{after_paid}", registration_link),)),
     "registration.abandoned": Rule("deposit.abandoned", load_registration, (Send(
         the_buyer, "逾期未交保证金，视为放弃：{title}",
         "您报名的项目 {no}「{title}」的保证金未在 {deadline} 前到账，按公告约定视为放弃受让意向（第十九条）。"
@@ -111,11 +110,11 @@ RULES: dict[str, Rule] = {
     # 签约 / 结算 / 鉴证: due and done
     "contract.open": Rule("contract.due", load_contract, (Send(
         buyer_and_parties, "请签订合同：{title}",
-        "项目 {no}「{title}」交易公示期满，合同草稿已生成。请于 {due} 前签署合同（在线确认并在纸质合同上签字盖章，"
+        "项目 {no}「{title}」{contract_start}，合同草稿已生成。请于 {due} 前签署合同（在线确认并在纸质合同上签字盖章，"
         "第十六条），逾期未签署的一方按违约处理。", contract_link),)),
     "contract.effective": Rule("contract.done", load_contract, (Send(
         buyer_and_parties, "合同已生效：{title}",
-        "项目 {no}「{title}」的合同 {contract_no} 经双方签署已生效，进入交易资金结算，请于 10 日内交清价款（第十七条）。",
+        "项目 {no}「{title}」的合同 {contract_no} 经双方签署已生效，{settle_hint}。",
         contract_link),)),
     "settlement.open": Rule("settlement.due", load_settlement, (Send(
         the_buyer, "请交付价款：{title}", "项目 {no}「{title}」开始结算。{pay_text}", settlement_link),)),
@@ -129,7 +128,7 @@ RULES: dict[str, Rule] = {
     # 退款 made (to the buyer whose deposit it was)
     "refund.approve": Rule("refund.made", load_refund, (Send(
         the_buyer, "保证金已退还：{title}",
-        "您为项目 {no}「{title}」交纳的保证金 {amount} 元已退还（银行回单号 {bank_ref}），不计利息，请注意查收。",
+        "您为项目 {no}「{title}」交纳的{deposit_word} {amount} 元已退还（银行回单号 {bank_ref}），{interest_text}请注意查收。",
         registration_link),)),
     # 违约 (第二十二条): the buyer and the transferor's side, told who defaulted; the runner-up who is offered the deal
     "listing.default": Rule("deal.defaulted", load_default, (Send(
@@ -139,6 +138,30 @@ RULES: dict[str, Rule] = {
         the_buyer, "您收到成交要约：{title}",
         "项目 {no}「{title}」的原买受人违约，交易中心按您的最后报价 {price} 元向您发出成交要约。"
         "请于 {due} 前登录平台答复（接受或放弃），逾期未答复视为放弃。", offer_link),)),
+    # 招标/采购/招商 (DESIGN §3.12): the opening, the candidates, the winner, a request to pass over candidate 1
+    "procurement.open": Rule("procurement.opened", load_procurement, (Send(
+        bidders, "已开标：{title}",
+        "项目 {no}「{title}」已于 {opened} 网上开标。请在开标记录中核对：您手中的投标回执（SHA-256）应与公布的一致；"
+        "如不一致，请立即联系交易中心。", opening_link),)),
+    "procurement.evaluated": Rule("procurement.evaluated", load_procurement, (
+        Send(bidders, "评标结果公示：{title}",
+             "项目 {no}「{title}」评标完成，中标候选人公示至 {publicity_end}：{candidates_text}。"
+             "对结果有异议的，可在公示期内提出。"),
+        Send(listing_people, "评标完成，请在公示期满后确定中标人：{title}",
+             "项目 {no}「{title}」评标完成，中标候选人公示至 {publicity_end}：{candidates_text}。"
+             "公示期满且无异议后，请在平台上确定中标人（一般为第一中标候选人）。"),
+    )),
+    "procurement.award": Rule("procurement.awarded", load_procurement, (
+        Send(winner, "中标通知：{title}",
+             "您已被确定为项目 {no}「{title}」的中标人，中标价 {price} 元，中标通知书可在平台下载。"
+             "请于 {contract_due} 前签订合同（第十六条）。"),
+        Send(bidders, "中标结果：{title}",
+             "项目 {no}「{title}」的中标人为 {winner_name}（{price} 元）。您的投标保证金将在合同签订后 5 日内"
+             "连同银行同期存款利息退还。"),
+    )),
+    "procurement.award_request": Rule("procurement.award_request", load_procurement, (Send(
+        reviewers, "请审批中标人的确定：{title}",
+        "项目 {no}「{title}」的采购人申请确定第 {rank} 中标候选人 {supplier} 为中标人，理由：{reason}。请核实后审批。"),)),
     # a deadline moved by a change of the holiday calendar (the State Council's notice confirmed)
     "deadline.recomputed": Rule("deadline.moved", load_recount, (Send(
         recount_people, "期限调整：{title}",
