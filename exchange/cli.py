@@ -322,13 +322,17 @@ def certificates_init_key(name: str | None, force: bool, if_missing: bool):
 @click.option("--workdir", default=None, metavar="DIR", help="附件和演练签章密钥的目录（默认 instance/simulate-<时间>/）")
 @click.option("--listings", default=1, show_default=True, type=click.IntRange(1, 20), metavar="N",
               help="演练的项目数（1–20）：第一个为网络竞价成交，其余轮换不同乡镇、品种，含协议转让和流拍")
-def simulate_cmd(database: str | None, workdir: str | None, listings: int):
+@click.option("--procurement", is_flag=True,
+              help="改为演练一个村级招标项目（最低价法，三家投标）：录入、审核、公告、报名、投标保证金、密封投标、"
+                   "网上开标、评标、中标候选人公示、确定中标人、合同、退还保证金、结算服务费、鉴证")
+def simulate_cmd(database: str | None, workdir: str | None, listings: int, procurement: bool):
     """演练：在新建的空数据库上用模拟时钟走完一个（或 N 个）项目的全流程（录入、审核、公告、报名、保证金、网络竞价、
     公示、签约、结算、鉴证），逐阶段输出模拟时间；最后一行为“鉴证书 <编号> <sha256>”。"""
     from flask import current_app
 
     from exchange.training.simulate import SimulationError, run
     try:
-        run(database, workdir, echo=click.echo, inherit=dict(current_app.config), listings=listings)
+        run(database, workdir, echo=click.echo, inherit=dict(current_app.config), listings=listings,
+            procurement=procurement)
     except SimulationError as exc:
         raise click.ClickException(str(exc)) from None

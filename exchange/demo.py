@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import click
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from exchange.accounts.models import OrgType, Role, User
 from exchange.accounts.services import SignUp, create_staff, register_public
@@ -94,15 +94,52 @@ def seed(password: str = DEMO_PASSWORD, history: int = 0) -> dict:
         SignUp(username="seller_household", password=password, kind="person", name="农户演示",
                      mobile="13800000004", id_number=make_resident_id("43068219650315452"),
                      address="临湘市江南镇团湖村", foreign_kind="domestic"),
+        # suppliers of the villages' procurement projects (招标/采购, DESIGN §3.12)
+        SignUp(username="supplier_road", password=password, kind="organisation",
+                     name="临湘演示路桥工程有限公司", mobile="13800000005", uscc=_demo_uscc("9143068200000003"),
+                     org_type=OrgType.ENTERPRISE.value, legal_rep="路演示", contact_name="路演示",
+                     address="临湘市五里牌街道", foreign_kind="domestic"),
+        SignUp(username="supplier_build", password=password, kind="organisation",
+                     name="岳阳演示建筑工程有限公司", mobile="13800000006", uscc=_demo_uscc("9143060200000004"),
+                     org_type=OrgType.ENTERPRISE.value, legal_rep="建演示", contact_name="建演示",
+                     address="岳阳市岳阳楼区", foreign_kind="domestic"),
     ]
     for reg in buyers:
         register_public(reg)
     db.session.flush()
+    seed_experts()
     past = story.play() if story is not None else {}
     listings = seed_listings()
     seed_registrations()
     seed_bidding()
     return {"center": center, "points": n, "listings": listings, "history": past}
+
+
+# the center's 专家库 (DESIGN §3.12): name, employer, title, specialties — enough for a panel of 3 in each specialty a
+# village project needs, with one expert tied to a village to show the draw leaving them out
+DEMO_EXPERTS = [
+    ("周建国", "临湘市公路建设养护中心", "高级工程师", ["roads_water"]),
+    ("吴立新", "临湘市水利局", "高级工程师", ["roads_water"]),
+    ("郑红梅", "岳阳市公路桥梁设计院", "工程师", ["roads_water", "cost"]),
+    ("王志强", "湖南理工学院土木工程学院", "副教授", ["roads_water", "buildings"]),
+    ("冯晓燕", "临湘市住房和城乡建设局", "高级工程师", ["buildings"]),
+    ("陈伟", "岳阳市建筑设计院", "工程师", ["buildings", "cost"]),
+    ("褚丽华", "临湘市农业技术推广中心", "高级农艺师", ["agriculture"]),
+    ("卫东升", "临湘市林业局", "林业工程师", ["forestry", "agriculture"]),
+    ("蒋明", "湖南某会计师事务所岳阳分所", "注册会计师", ["cost"]),
+    ("沈静", "湖南某律师事务所", "律师", ["law"]),
+]
+
+
+def seed_experts() -> None:
+    from exchange.procurement import experts as pool
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    from exchange.procurement.models import Expert
+    if admin is None or db.session.scalar(select(func.count()).select_from(Expert)):
+        return
+    for i, (name, employer, title, specialties) in enumerate(DEMO_EXPERTS):
+        pool.create_expert(admin, name=name, mobile=f"139{i:08d}", employer=employer, title=title,
+                           specialties=specialties)
 
 
 def seed_bidding() -> None:
@@ -263,7 +300,7 @@ def print_accounts(password: str, only_existing: bool = False) -> None:
     rows += [("zhan_changan", Role.STATION_REVIEWER), ("cun_changan_1", Role.POINT_CLERK),
              ("zhan_jiangnan", Role.STATION_REVIEWER), ("cun_jiangnan_2", Role.POINT_CLERK),
              ("buyer_person", Role.PUBLIC), ("buyer_company", Role.PUBLIC), ("buyer_coop", Role.PUBLIC),
-             ("seller_household", Role.PUBLIC)]
+             ("seller_household", Role.PUBLIC), ("supplier_road", Role.PUBLIC), ("supplier_build", Role.PUBLIC)]
     for username, _role in rows:
         u = users.get(username)
         if u is None:

@@ -113,3 +113,47 @@ def test_flask_simulate_without_options_makes_its_own_sqlite_database(tmp_path):
     runs = list(tmp_path.glob("simulate-*/simulate.db"))
     assert len(runs) == 1
     _check_database(f"sqlite:///{runs[0]}", number, sha)
+
+
+PROCUREMENT_STAGES = ["演练数据库", "收费标准", "交易点录入招标项目", "交易站初审通过", "发布招标公告", "报名", "报名", "报名",
+                      "资格通过", "投标保证金", "提交密封投标", "提交密封投标", "提交密封投标", "到点自动开标", "确认评标结果",
+                      "确定第一中标候选人", "双方签署", "应退投标保证金", "复核", "服务费", "出具鉴证书", "账务校验通过"]
+
+
+def test_simulate_runs_one_procurement_project_to_its_certificate(app, fresh_url, tmp_path):
+    """`flask simulate --procurement` (issue 18): a village's road repair by 招标 from intake to its 鉴证书."""
+    import config
+    from exchange import create_app
+    from exchange.certificates.services import find
+    from exchange.extensions import db
+    from exchange.ledger.services import check
+    from exchange.procurement import services as psvc
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["simulate", "--procurement", "--database", fresh_url,
+                                                    "--workdir", str(tmp_path / "work")])
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    lines = [line for line in result.stdout.strip().splitlines() if line.strip()]
+    m = SIMULATED_CERTIFICATE.match(lines[-1])
+    assert m, lines[-1]
+    at = 0
+    for word in PROCUREMENT_STAGES:
+        at = next((i for i in range(at, len(lines) - 1) if word in lines[i]), None)
+        assert at is not None, (word, lines)
+        at += 1
+    url = fresh_url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+    class Cfg(config.TestConfig):
+        SQLALCHEMY_DATABASE_URI = url
+
+    other = create_app(Cfg)
+    with other.app_context():
+        try:
+            cert = find(m.group(1))
+            listing = cert.deal.listing
+            assert cert.pdf_sha256 == m.group(2) and listing.is_procurement and listing.state == "completed"
+            project = psvc.project_of(listing)
+            assert project.state == "awarded" and cert.deal.price == min(b.price for b in psvc.opening_record(listing))
+            assert check() == []
+        finally:
+            db.session.remove()
+            db.engine.dispose()

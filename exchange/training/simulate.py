@@ -282,7 +282,7 @@ MAX_LISTINGS = 20
 
 
 def run(database: str | None = None, workdir: str | Path | None = None, *, echo: Callable[[str], None] = print,
-        inherit: dict | None = None, listings: int = 1) -> Result:
+        inherit: dict | None = None, listings: int = 1, procurement: bool = False) -> Result:
     """Run the whole simulation; returns what the last line prints.  ``inherit``: settings carried over from
     the calling application (secret key, sandbox secret, password hashing, public address); ``listings``:
     how many listings (1 to 20)."""
@@ -317,6 +317,8 @@ def run(database: str | None = None, workdir: str | Path | None = None, *, echo:
                     upgrade()
                 sim = Simulation(echo)
                 try:
+                    if procurement:
+                        return sim.play_procurement(url, workdir)
                     return sim.play(url, workdir, listings)
                 except SimulationError:
                     raise
@@ -544,6 +546,31 @@ class Simulation:
         self.echo(f"鉴证书 {cert_no} {sha}")
         return Result(url, workdir, listing_id, cert_no, sha, listings=listings, deals=deals, failed=failed,
                       certificates=deals)
+
+    def play_procurement(self, url: str, workdir: Path) -> Result:
+        """``flask simulate --procurement``: one village procurement project (exchange.training.procurement_run)."""
+        from exchange.audit.services import acting_as
+        from exchange.demo import DEMO_PASSWORD, seed
+        from exchange.extensions import db
+        from exchange.training.procurement_run import procurement_project
+        from exchange.workdays.services import is_workday
+        d = clock.today_local()
+        need = 22  # working days: the bid period, the 公示, the award, the contract, the settlement, the 鉴证书
+        while need:
+            d -= timedelta(days=1)
+            need -= is_workday(d)
+        self.drive(self.at_local(d, 8, 30))
+        self.signing_key()
+        with _stage("写入演示机构和账号"):
+            with acting_as("演练 simulate"):
+                seed(DEMO_PASSWORD)
+            db.session.commit()
+        self.say(f"演练数据库 {shown(url)}：交易中心、交易站及交易点、专家库、各角色演示账号（密码 {DEMO_PASSWORD}），"
+                 f"附件和签章密钥在 {workdir}")
+        listing_id, cert_no, sha = self.drive(procurement_project(self))
+        self.checks(cert_no, sha)
+        self.echo(f"鉴证书 {cert_no} {sha}")
+        return Result(url, workdir, listing_id, cert_no, sha, listings=1, deals=1, failed=0, certificates=1)
 
     def first_day(self, listings: int):
         """The working day the run starts on: far enough back that all ``listings`` are over before today, so
