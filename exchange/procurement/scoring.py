@@ -135,18 +135,36 @@ def member_by_token(token: str | None) -> PanelMember | None:
     return db.session.scalar(select(PanelMember).where(PanelMember.token_hash == _digest(token)))
 
 
-def check_password(member: PanelMember, password: str | None) -> None:
-    """The member's password, counted: five wrong ones lock the sheet until the center gives a new slip."""
+LOCKED = "密码错误次数过多，评分表已锁定，请找现场工作人员重新领取评分链接和密码。"
+
+
+def attempt(member: PanelMember, password: str | None) -> bool:
+    """Try the member's password and count the result on the row (a wrong one counts even when the caller's
+    action is then refused: the page commits the attempt first).  False when wrong or locked."""
     if member.failed >= MAX_FAILED:
-        raise ProcurementError("密码错误次数过多，评分表已锁定，请找现场工作人员重新领取评分链接和密码。")
+        return False
     if not password or not check_password_hash(member.password_hash, str(password).strip().upper()):
         member.failed += 1
         db.session.flush()
-        left = MAX_FAILED - member.failed
-        raise ProcurementError("密码不正确。" + (f"还可以再试 {left} 次。" if left > 0 else "评分表已锁定，请找现场工作人员。"),
-                               "password")
+        return False
     if member.failed:
         member.failed = 0
+        db.session.flush()
+    return True
+
+
+def password_problem(member: PanelMember) -> str:
+    """What a refused password is told (after :func:`attempt` said False)."""
+    if member.failed >= MAX_FAILED:
+        return LOCKED
+    left = MAX_FAILED - member.failed
+    return f"密码不正确，还可以再试 {left} 次。"
+
+
+def check_password(member: PanelMember, password: str | None) -> None:
+    """The member's password, counted: five wrong ones lock the sheet until the center gives a new slip."""
+    if not attempt(member, password):
+        raise ProcurementError(password_problem(member), "password")
 
 
 def open_sheet(member: PanelMember, password) -> PanelMember:

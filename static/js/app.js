@@ -379,7 +379,15 @@
     });
   }
 
+  // a button that prints the page (CSP: no inline handlers)
+  function initPrint() {
+    each("[data-print]", function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
+  }
+
   function init() {
+    initPrint();
     initNav();
     initNavMenus();
     initScrollRegions();
