@@ -110,6 +110,7 @@ def seed(password: str = DEMO_PASSWORD, history: int = 0) -> dict:
     seed_experts()
     past = story.play() if story is not None else {}
     listings = seed_listings()
+    listings += seed_procurement()
     seed_registrations()
     seed_bidding()
     return {"center": center, "points": n, "listings": listings, "history": past}
@@ -284,6 +285,56 @@ def seed_listings() -> int:
         svc.center_decide(reviewer, listing, "approve", {k: {"ok": True} for k in svc.CENTER_CHECKLIST}, "同意发布")
     db.session.flush()
     return n
+
+
+def seed_procurement() -> int:
+    """A village procurement project in its bid period (DESIGN §3.12): 团湖村's road repair by 招标, published, one
+    supplier's bond paid and its bid sealed, another supplier waiting for the reviewer — the 开标 in 8 working days."""
+    from exchange.listings import rules
+    from exchange.listings import services as svc
+    from exchange.payments import deposits
+    from exchange.procurement import services as psvc
+    from exchange.registrations import services as rsvc
+    from exchange.workdays.services import add_working_days
+    from exchange import clock
+    users = {u.username: u for u in db.session.scalars(select(User))}
+    clerk = users["cun_jiangnan_2"]
+    listing = psvc.create_project(clerk, mode="招标", title="团湖村三组至五组通组公路修缮工程")
+    svc.update_draft(clerk, listing, location="团湖村三组至五组", description="村道年久失修，雨季泥泞，经村民代表会议决定修缮。",
+                     transferor_name="团湖村股份经济合作社", transferor_id_no=_collective_uscc("MA4L0T01"),
+                     transferor_mobile="13800000011", decision_type="村民代表会议",
+                     decision_date=(clock.today_local() - timedelta(days=10)).isoformat(), reps_total="35",
+                     reps_for="31")
+    opens = add_working_days(clock.today_local(), 8)
+    psvc.save_terms(clerk, listing, kind="works", budget="300000", limit_price="280000", bond="5000",
+                    eval_kind="lowest_price", opens_at=f"{opens.isoformat()} 09:30",
+                    scope="团湖村三组至五组通组公路修缮：全长 1.2 公里，路面宽 3.5 米，C25 混凝土路面厚 18 厘米，含排水边沟。",
+                    requirements="具有独立法人资格的施工企业，具备公路工程或市政公用工程施工总承包三级以上资质，近三年有类似业绩。")
+    for kind in rules.required_materials(listing):
+        svc.add_material(clerk, listing, kind, DEMO_PDF, f"{rules.MATERIAL_KINDS[kind].label}.pdf")
+    svc.submit(clerk, listing)
+    svc.station_decide(users["zhan_jiangnan"], listing, True, "四议两公开程序完整，工程量清单与现场一致")
+    svc.center_decide(users["shenhe"], listing, "approve", {k: {"ok": True} for k in svc.CENTER_CHECKLIST},
+                      "民主决策程序合规，预算和限价合理，同意发布招标公告")
+    for name in ("supplier_road", "supplier_build"):
+        reg = rsvc.apply(users[name], listing, accept_declaration=True)
+        for kind in rsvc.required_materials(reg):
+            rsvc.add_material(users[name], reg, kind, DEMO_PDF, f"{rsvc.BUYER_MATERIALS[kind]}.pdf")
+    from exchange.registrations.models import Registration
+    road = db.session.scalar(select(Registration).where(Registration.listing_id == listing.id,
+                                                        Registration.buyer_id == users["supplier_road"].id))
+    rsvc.qualify(users["shenhe"], road, "营业执照、资质证书齐全有效")
+    deposits.confirm_deposit(users["caiwu1"], road, "5000", source_key=f"DEMO-BZJ-{listing.id}", receipt=DEMO_PDF,
+                             receipt_filename="银行回单.pdf")
+    psvc.submit_bid(users["supplier_road"], listing, price="268500")
+    db.session.flush()
+    return 1
+
+
+def _collective_uscc(code8: str) -> str:
+    """A village collective economic organisation's USCC (登记管理部门 N, 类别 2, 临湘 430682)."""
+    from exchange.idcheck import make_org_code
+    return make_uscc("N2430682" + make_org_code(code8))
 
 
 def _demo_uscc(prefix16: str) -> str:
