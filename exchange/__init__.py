@@ -84,6 +84,8 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.supervision import views as supervision_views; app.register_blueprint(supervision_views.bp)  # noqa: E702,E501
     from exchange.supervision import alert_views; app.register_blueprint(alert_views.bp)  # noqa: E702
     from exchange.procurement import views as expert_views; app.register_blueprint(expert_views.bp)  # noqa: E702
+    from exchange.procurement import project_views; app.register_blueprint(project_views.bp)  # noqa: E702
+    from exchange.procurement import panel_views; app.register_blueprint(panel_views.bp)  # noqa: E702
     from exchange.procurement import services as _procurement  # noqa: F401,E402 (its checks and publication hook)
     init_api(app)
     from exchange.opendata import views as opendata_views; opendata_views.init_app(app)  # noqa: E702

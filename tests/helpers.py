@@ -113,6 +113,8 @@ OPEN_TO_EVERYONE = {
     "api_publicity.file_objection": "交易公示期间任何人都可提出异议（公开接口）",
     "certificates_public.verify": "公开核验鉴证书（上传 PDF 比对哈希，不写入）",
     "payments.sandbox_bank": "模拟网银页面（演示和测试用的“银行”，凭订单号）",
+    "panel.sheet": "评标专家在手机上打分（凭评分条上的链接和密码，专家没有平台账号）",
+    "panel.leave": "评标专家退出自己的评分表（凭评分条上的链接）",
     "api_payment_callbacks.provider_callback": "支付机构回调（凭签名认证，不是用户操作）",
 }
 

@@ -15,7 +15,6 @@ from exchange.payments import deposits
 from exchange.procurement import services as psvc
 from exchange.registrations import services as rsvc
 from tests.builders import ALL_OK, COLLECTIVE_USCC, PDF, add_buyers, attach
-from tests.factories import make_org_buyer
 
 OPENS_AT = "2026-12-07 09:30"  # a Monday, 10 working days after the frozen clock's Monday 2026-11-23 09:00
 LIMIT = Decimal("280000.00")
@@ -93,3 +92,53 @@ def to_opening(listing) -> datetime:
     clock.freeze(project.opens_at + timedelta(seconds=1))
     sweep()
     return clock.now()
+
+
+# --- 综合评分法 and the panel ------------------------------------------------------------------------------------------
+
+SCORED = dict(eval_kind="scored", price_weight="40", criteria=[{"name": "施工方案", "weight": "35"},
+                                                                {"name": "业绩与信誉", "weight": "25"}],
+              specialty="roads_water", panel_size="3")
+
+
+def pdf_upload(name):
+    """A PDF as a browser sends it (a FileStorage)."""
+    from io import BytesIO
+    from werkzeug.datastructures import FileStorage
+    return FileStorage(stream=BytesIO(PDF), filename=name, content_type="application/pdf")
+
+
+def experts(users, orgs):
+    """Six experts of 道路与水利工程, the first tied to 新建村 (point_a1)."""
+    from exchange.procurement import experts as pool
+    made = [pool.create_expert(users["admin"], name=f"专家{i}", mobile=f"1390000010{i}", employer="岳阳市公路局",
+                               specialties=["roads_water"]) for i in range(6)]
+    pool.add_village_tie(users["admin"], made[0], orgs.point_a1.id, "家住新建村")
+    return made
+
+
+def evaluated(users, db):
+    """A road repair (最低价法) opened and evaluated: candidate 1 is buyer_3 at 249 800.50 元, under 公示."""
+    listing = published_project(users, db)
+    suppliers(users)
+    pay_bonds(users, listing)
+    for k, p in {"buyer_org": "256000", "buyer_3": "249800.50", "buyer_coop": "261000"}.items():
+        psvc.submit_bid(users[k], listing, price=p)
+    db.session.commit()
+    to_opening(listing)
+    deal = psvc.complete_evaluation(users["trading_officer"], listing)
+    db.session.commit()
+    return listing, deal
+
+
+def opened_scored(users, orgs, db):
+    """A 综合评分法 road repair with three bids and their proposals, opened; the 专家库 has six experts."""
+    experts(users, orgs)
+    listing = published_project(users, db, terms=road_terms(**SCORED))
+    suppliers(users)
+    pay_bonds(users, listing)
+    for k, p in {"buyer_org": "250000", "buyer_3": "240000", "buyer_coop": "260000"}.items():
+        psvc.submit_bid(users[k], listing, price=p, files=[pdf_upload(f"{k}.pdf")])
+    db.session.commit()
+    to_opening(listing)
+    return listing

@@ -64,6 +64,7 @@ LEGITIMATE = {
     "point_b1": {
         "listings.new": "交易点信息员在本村录入挂牌项目",
         "api_listings.create_listing": "交易点信息员在本村录入挂牌项目",
+        "procurement.new": "交易点信息员为本村新建招标采购项目",
     },
     "station_b": {},
     "supervisor": {},

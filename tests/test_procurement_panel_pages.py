@@ -12,23 +12,11 @@ from exchange.procurement import services as psvc
 from tests.builders import end_publicity
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, post_form, text
-from tests.procurement_builders import (bid_vault, pay_bonds, published_project, road_terms,  # noqa: F401
-                                        suppliers, to_opening)
-from tests.test_procurement_projects import SCORED, _pdf, experts
+from tests.procurement_builders import bid_vault, evaluated, opened_scored  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("frozen", "uploads", "bid_vault", "signing_key")
 
 
-def opened_scored(users, orgs, db):
-    experts(users, orgs)
-    listing = published_project(users, db, terms=road_terms(**SCORED))
-    suppliers(users)
-    pay_bonds(users, listing)
-    for k, p in {"buyer_org": "250000", "buyer_3": "240000", "buyer_coop": "260000"}.items():
-        psvc.submit_bid(users[k], listing, price=p, files=[_pdf(f"{k}.pdf")])
-    db.session.commit()
-    to_opening(listing)
-    return listing
 
 
 SLIP = re.compile(r'<span class="slip-url">[^<]*/panel/([A-Za-z0-9_-]+)</span>.*?<strong class="slip-password">([A-Z0-9]+)</strong>',
@@ -84,7 +72,6 @@ def test_an_expert_scores_and_signs_on_a_phone_with_the_slips_password(client, u
 
 
 def test_the_collective_confirms_the_winner_and_only_the_parties_open_the_notice(client, app, users, db):
-    from tests.test_procurement_projects import evaluated
     listing, deal = evaluated(users, db)
     login(client, "t_point_a1", PASSWORD)
     page = text(client.get(f"/procurement/{listing.id}/award"))

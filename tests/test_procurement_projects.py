@@ -11,8 +11,8 @@ from sqlalchemy import text
 from exchange import clock
 from exchange.procurement import services as psvc
 from exchange.procurement import vault
-from tests.procurement_builders import (LIMIT, SUPPLIERS, bid_vault, draft, pay_bonds,  # noqa: F401
-                                        published_project, suppliers, to_opening)
+from tests.procurement_builders import (LIMIT, SCORED, SUPPLIERS, bid_vault, draft, evaluated,  # noqa: F401
+                                        experts, pay_bonds, pdf_upload, published_project, suppliers, to_opening)
 
 pytestmark = pytest.mark.usefixtures("frozen", "uploads", "bid_vault", "signing_key")
 
@@ -24,7 +24,7 @@ def test_a_road_repair_from_intake_to_its_first_candidate(users, db):
     assert listing.announce_end_at == project.opens_at == listing.deposit_deadline_at
     assert project.public_key and project.wrapped_key and project.opened_key is None
     suppliers(users)
-    regs = pay_bonds(users, listing)
+    pay_bonds(users, listing)
     prices = {"buyer_org": "256000", "buyer_3": "249800.50", "buyer_coop": "261000"}
     receipts = {k: psvc.submit_bid(users[k], listing, price=p).receipt for k, p in prices.items()}
     db.session.commit()
@@ -147,17 +147,6 @@ def test_fewer_than_three_tenders_is_a_failed_tender_and_the_bonds_go_back(users
 
 # --- the winner, the contract and the bonds ---------------------------------------------------------------------------
 
-def evaluated(users, db):
-    listing = published_project(users, db)
-    suppliers(users)
-    pay_bonds(users, listing)
-    for k, p in {"buyer_org": "256000", "buyer_3": "249800.50", "buyer_coop": "261000"}.items():
-        psvc.submit_bid(users[k], listing, price=p)
-    db.session.commit()
-    to_opening(listing)
-    deal = psvc.complete_evaluation(users["trading_officer"], listing)
-    db.session.commit()
-    return listing, deal
 
 
 def test_the_collective_confirms_candidate_one_after_the_publicity_and_the_contract_follows(users, db):
@@ -225,17 +214,8 @@ def test_another_candidate_needs_a_reason_and_the_centers_approval(users, db):
 
 # --- 综合评分法: the panel draws, scores on phones and signs ---------------------------------------------------------------
 
-SCORED = dict(eval_kind="scored", price_weight="40", criteria=[{"name": "施工方案", "weight": "35"},
-                                                                {"name": "业绩与信誉", "weight": "25"}],
-              specialty="roads_water", panel_size="3")
 
 
-def experts(users, orgs):
-    from exchange.procurement import experts as pool
-    made = [pool.create_expert(users["admin"], name=f"专家{i}", mobile=f"1390000010{i}", employer="岳阳市公路局",
-                               specialties=["roads_water"]) for i in range(6)]
-    pool.add_village_tie(users["admin"], made[0], orgs.point_a1.id, "家住新建村")
-    return made
 
 
 def test_a_scored_project_with_a_three_member_panel_drawn_without_conflicts(users, orgs, db):
@@ -251,7 +231,7 @@ def test_a_scored_project_with_a_three_member_panel_drawn_without_conflicts(user
     for k, p in {"buyer_org": "250000", "buyer_3": "240000", "buyer_coop": "260000"}.items():
         with pytest.raises(psvc.ProcurementError):  # 综合评分法: the proposal is required
             psvc.submit_bid(users[k], listing, price=p)
-        psvc.submit_bid(users[k], listing, price=p, files=[_pdf(f"{k}-技术方案.pdf")])
+        psvc.submit_bid(users[k], listing, price=p, files=[pdf_upload(f"{k}-技术方案.pdf")])
     db.session.commit()
     to_opening(listing)
     with pytest.raises(psvc.ProcurementError):
@@ -286,11 +266,6 @@ def test_a_scored_project_with_a_three_member_panel_drawn_without_conflicts(user
     assert ranked[0]["total"] == "94.92" and deal.buyer_id == users["buyer_coop"].id and deal.price == Decimal("260000")
 
 
-def _pdf(name):
-    from io import BytesIO
-    from werkzeug.datastructures import FileStorage
-    from tests.builders import PDF
-    return FileStorage(stream=BytesIO(PDF), filename=name, content_type="application/pdf")
 
 
 def test_a_bid_document_is_sealed_and_opened_with_its_name_and_digest(users, orgs, db):
@@ -301,11 +276,11 @@ def test_a_bid_document_is_sealed_and_opened_with_its_name_and_digest(users, org
     listing = published_project(users, db, terms=road_terms(**SCORED))
     suppliers(users)
     pay_bonds(users, listing)
-    bid = psvc.submit_bid(users["buyer_org"], listing, price="250000", files=[_pdf("技术方案.pdf")])
+    bid = psvc.submit_bid(users["buyer_org"], listing, price="250000", files=[pdf_upload("技术方案.pdf")])
     stored = get_storage().open(bid.files[0].sealed_key)
     assert PDF not in stored and "技术方案".encode() not in stored and bid.files[0].filename is None
     for k in ("buyer_3", "buyer_coop"):
-        psvc.submit_bid(users[k], listing, price="251000", files=[_pdf("方案.pdf")])
+        psvc.submit_bid(users[k], listing, price="251000", files=[pdf_upload("方案.pdf")])
     db.session.commit()
     to_opening(listing)
     db.session.expire_all()

@@ -59,6 +59,21 @@ MATERIAL_KINDS = {m.code: m for m in [
 ]}
 
 
+# a procurement project's materials as its pages and its list of what is missing name them (the 采购人's papers)
+PROCUREMENT_MATERIAL_LABELS = {
+    "qualification": "采购人主体资格证明（村集体经济组织登记证书等）",
+    "approval": "“四议两公开”决议（村民会议或村民代表会议决议）",
+    "scope": "工程量清单或采购（招商）需求清单",
+}
+
+
+def material_label(listing, kind: str) -> str:
+    """A material's name for this listing: a procurement project names the 采购人's papers as such."""
+    if listing.is_procurement and kind in PROCUREMENT_MATERIAL_LABELS:
+        return PROCUREMENT_MATERIAL_LABELS[kind]
+    return MATERIAL_KINDS[kind].label
+
+
 def contracted_land(listing) -> bool:
     """The right is a household's 承包地 经营权 (农村土地承包法): 农户承包土地经营权 (C01), or "四荒" obtained by
     家庭承包, which follows the same rules (第九条 3, 第十条)."""
@@ -364,6 +379,6 @@ def _procurement_checks(listing, for_submit: bool, add) -> None:
         for field, message, invalid in check(listing, for_submit):
             add(field, message, invalid)
     if for_submit:
-        labels = [MATERIAL_KINDS[k].label for k in missing_materials(listing)]
+        labels = [material_label(listing, k) for k in missing_materials(listing)]
         if labels:
             add("materials", "缺少材料：" + "；".join(labels) + "。")

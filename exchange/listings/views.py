@@ -146,10 +146,26 @@ def _money_text(value) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
+# a procurement project (招标/采购/招商) has its own intake steps (exchange.procurement.project_views, a later stage
+# named by its endpoint only): this form's step → that one's
+PROCUREMENT_STEPS = {"basic": "basic", "term": "terms", "transferor": "buyer", "trade": "terms",
+                     "materials": "materials"}
+
+
+def _edit_url(listing: Listing, step: str, **args) -> str:
+    """The intake step of this listing: the transfer form's, or a procurement project's own."""
+    if listing.is_procurement:
+        return url_for("procurement.edit", listing_id=listing.id, step=PROCUREMENT_STEPS.get(step, "basic"), **args)
+    return url_for("listings.edit", listing_id=listing.id, step=step, **args)
+
+
 @bp.route("/<int:listing_id>/edit/<step>", methods=["GET", "POST"])
 @login_required
 def edit(listing_id: int, step: str):
     listing = _listing(listing_id)
+    if listing.is_procurement:
+        _require_editor(listing)  # who asks first
+        return redirect(_edit_url(listing, step))
     if not svc.can_edit(current_user, listing):
         _require_editor(listing)
         if listing.state not in svc.EDITABLE_STATES:
@@ -277,7 +293,7 @@ def upload(listing_id: int):
     listing = _listing(listing_id)
     _require_editor(listing)
     form = MaterialForm()
-    back = url_for("listings.edit", listing_id=listing.id, step="materials")
+    back = _edit_url(listing, "materials")
     if not form.validate_on_submit():
         for errors in form.errors.values():
             for e in errors:
@@ -289,8 +305,7 @@ def upload(listing_id: int):
         return f"已上传“{rules.MATERIAL_KINDS[material.kind].label}”。{then}"
 
     return run_action(lambda: svc.add_material(current_user, listing, form.kind.data, form.file.data),
-                      done=uploaded, back=back,
-                      then=lambda m: url_for("listings.edit", listing_id=listing.id, step="materials", after=m.kind))
+                      done=uploaded, back=back, then=lambda m: _edit_url(listing, "materials", after=m.kind))
 
 
 @bp.route("/<int:listing_id>/materials/<int:material_id>/delete", methods=["POST"])
@@ -302,7 +317,7 @@ def delete_material(listing_id: int, material_id: int):
     if material is None or material.listing_id != listing.id:
         abort(404)
     return run_action(lambda: svc.remove_material(current_user, material), form=ActionForm(), done="材料已删除。",
-                      back=url_for("listings.edit", listing_id=listing.id, step="materials"))
+                      back=_edit_url(listing, "materials"))
 
 
 @bp.route("/<int:listing_id>/materials/<int:material_id>")
@@ -571,5 +586,6 @@ def announcement_pdf(project_no: str):
         abort(404)
     from exchange.pdf import pdf_response
     # rendered once per version of what it prints (cached, shared by the processes; ETag / 304)
-    return pdf_response("announcement", listing.id, "public/announcement_pdf.html", f"{listing.project_no}.pdf",
-                        listing=listing)
+    # a procurement project prints its 招标/采购/招商公告 (the template reads its terms through procurement_of)
+    template = "procurement/announcement_pdf.html" if listing.is_procurement else "public/announcement_pdf.html"
+    return pdf_response("announcement", listing.id, template, f"{listing.project_no}.pdf", listing=listing)

@@ -76,6 +76,8 @@ def _listing_page(listing: Listing, paid, forms: dict, status: int = 200):
 @login_required
 def listing(listing_id: int):
     listing = _listing(listing_id)
+    if listing.is_procurement:  # sealed bids opened online: its 评标 page (exchange.procurement, by endpoint)
+        return redirect(url_for("procurement.evaluation", listing_id=listing.id))
     paid = tsvc.paid_registrations(listing)
     return _listing_page(listing, paid, _forms(listing, paid))
 

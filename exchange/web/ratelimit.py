@@ -69,7 +69,12 @@ def _key() -> str:
 # the endpoints of anonymous listing and deal reads (pages and the public API), counted with the open-data endpoints
 ANONYMOUS_READS = ("public.search", "public.project", "public.announcement_pdf", "publicity.index",
                    "publicity.deal", "api_listings.public_listings", "api_listings.public_listing",
-                   "api_publicity.public_deals", "api_publicity.public_deal")
+                   "api_publicity.public_deals", "api_publicity.public_deal",
+                   # a procurement project's public 开标 record and what it publishes (issue 18)
+                   "procurement.opening", "procurement.opened_document", "procurement.sealed_document",
+                   "procurement.opened_file",
+                   # the public procurement reads of the API (the same representation as the open data's)
+                   "api_procurement.list_projects", "api_procurement.get_project")
 CALLBACK_SCOPE = "payment-callback"
 CALLBACK_ENDPOINT = "api_payment_callbacks.provider_callback"
 DEFAULT_CALLBACK_LIMIT = "120/minute"

@@ -72,6 +72,8 @@ def work_panels(user) -> list[Panel]:
     panel = Panel(title=title, description=description)
     if role == Role.POINT_CLERK:  # a village clerk's daily work begins with a new listing (信息收集)
         panel.actions.append(("新建挂牌项目", url_for("listings.new")))
+    if role in (Role.POINT_CLERK, Role.CENTER_REVIEWER):  # the collective buys: 招标/采购/招商 (issue 18)
+        panel.actions.append(("新建招标采购项目", url_for("procurement.new")))
     from exchange.registrations.services import queue_count
     for label, state in REG_QUEUES.get(role, []):
         panel.queues.append(Queue(label, queue_count(user, state), url_for("registrations.index", state=state)))
