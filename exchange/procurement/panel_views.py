@@ -215,7 +215,9 @@ def award(listing_id: int):
         form.registration_id.data = str(ranked[0]["registration"])
 
     def page(status=200):
+        from exchange.trading.services import deal_for
         return render_template("procurement/award.html", listing=listing, project=project, ranked=ranked, form=form,
+                               deal=deal_for(listing),
                                decide=DecideForm(), pending=psvc.award_pending(project),
                                may_award=psvc._may_award(current_user, listing),
                                may_decide=can(current_user, "procurement.approve_award", listing.org)), status

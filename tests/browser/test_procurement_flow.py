@@ -1,8 +1,10 @@
 """A village's road repair by 招标 in a real browser on a phone (issue 18): the clerk of 新建村 drafts it in four steps
 (a budget over the national threshold refused beside its field first) and submits it; once published, a supplier bids
 on its phone and keeps the receipt; anyone reads the 开标 record, before (nothing of the bids) and after; the trading
-officer rejects a bid with its reason and confirms the 最低价法 ranking, published as the 中标候选人公示.  Every page
-passes the accessibility check (axe-core, WCAG 2 AA) at 390 × 844."""
+officer rejects a bid with its reason and confirms the 最低价法 ranking, published as the 中标候选人公示; after it the
+clerk confirms the winner for the collective, the winner downloads the 中标通知书 and signs the contract, the clerk
+records the collective's paper signature and the contract is in force.  Every page passes the accessibility check
+(axe-core, WCAG 2 AA) at 390 × 844."""
 import pytest
 
 from exchange.listings import services as lsvc
@@ -26,7 +28,7 @@ def _save(pg):
     pg.wait_for_load_state()
 
 
-def test_a_road_repair_from_the_clerks_phone_to_its_first_candidate(phone, live_server, users, db, tmp_path):
+def test_a_road_repair_from_the_clerks_phone_to_the_award_and_the_contract(phone, live_server, users, db, tmp_path):
     pg, base = phone, live_server
     pg.on("dialog", lambda d: d.accept())
     pdf = tmp_path / "决议.pdf"
@@ -154,3 +156,52 @@ def test_a_road_repair_from_the_clerks_phone_to_its_first_candidate(phone, live_
     check_page(pg, "中标候选人公示")
     assert "中标候选人公示" in pg.inner_text("main")
     shot(pg, "procurement-candidates-phone")
+
+    # the 公示 over with no objection: the collective's clerk confirms candidate 1 on the phone and the 中标通知书 is
+    # out; the winner downloads it and signs the contract; the clerk records the collective's paper signature
+    from exchange.trading.services import deal_for
+    from tests.builders import end_publicity
+    end_publicity(deal_for(listing))
+    db.session.commit()
+    pg.context.clear_cookies()
+    sign_in(pg, base, "t_point_a1", PASSWORD)
+    pg.goto(f"{base}/listings/{listing.id}")
+    pg.click("a:has-text('确定中标人')")
+    pg.wait_for_url("**/award")
+    check_page(pg, "确定中标人")
+    assert pg.is_checked(f"input[name=registration_id][value='{deal_for(listing).registration_id}']")
+    pg.click("button:has-text('确定中标人并发出中标通知书')")
+    pg.wait_for_selector("text=已确定中标人，中标通知书已发出")
+    check_page(pg, "已确定中标人")
+    shot(pg, "procurement-awarded-phone")
+    notice = pg.request.get(f"{base}/procurement/{listing.id}/notice.pdf")
+    assert notice.status == 200 and notice.body().startswith(b"%PDF")
+    sign_out(pg)
+
+    winner = users["buyer_org"]  # buyer_3's lower bid was rejected
+    sign_in(pg, base, "t_buyer_org", PASSWORD)
+    reg = deal_for(listing).registration
+    assert reg.buyer_id == winner.id
+    pg.goto(f"{base}/registrations/{reg.id}")
+    check_page(pg, "报名详情（中标）")
+    assert "您已被确定为中标人" in pg.inner_text("main")
+    pg.click("a:has-text('查看合同')")
+    check_page(pg, "合同（中标人）")
+    body = pg.inner_text("main")
+    assert "中标通知书发出之日起 5 个工作日内" in body and "中标人签署" in body and "交清价款" not in body
+    pg.fill("input[name=password]", PASSWORD)
+    pg.click("button:has-text('签署合同')")
+    pg.wait_for_selector("text=等待对方签署")
+    shot(pg, "procurement-contract-signed-phone")
+    contract_url = pg.url.split("#")[0]
+    sign_out(pg)
+    sign_in(pg, base, "t_point_a1", PASSWORD)
+    pg.goto(contract_url)
+    check_page(pg, "合同（代采购人登记签字）")
+    pg.set_input_files("input[name=file]", str(pdf))
+    pg.fill("input[name=password]", PASSWORD)
+    pg.click("button:has-text('代采购人登记签字')")
+    pg.wait_for_selector("text=合同已生效")
+    check_page(pg, "合同已生效")
+    db.session.expire_all()
+    assert db.session.get(Listing, listing.id).state == "settlement"
