@@ -46,6 +46,12 @@ def uploads(app, tmp_path, monkeypatch):
     app.extensions.pop("exchange_storage", None)
 
 
+@pytest.fixture
+def bid_vault(app, tmp_path, monkeypatch):
+    """The sealed-bid vault's key (procurement) in the test's own directory, never the checkout's instance/."""
+    monkeypatch.setitem(app.config, "BID_VAULT_KEY_PATH", str(tmp_path / "vault" / "vault.key"))
+
+
 @pytest.fixture(scope="session")
 def center_key(tmp_path_factory):
     """A throwaway center key and self-signed certificate (never the demo's or production's)."""

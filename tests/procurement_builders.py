@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from exchange import clock
 from exchange.deadlines.sweeper import sweep
 from exchange.listings import services as lsvc
@@ -20,12 +18,6 @@ OPENS_AT = "2026-12-07 09:30"  # a Monday, 10 working days after the frozen cloc
 LIMIT = Decimal("280000.00")
 BOND = Decimal("5000.00")
 SUPPLIERS = ("buyer_org", "buyer_3", "buyer_coop")
-
-
-@pytest.fixture
-def bid_vault(app, tmp_path, monkeypatch):
-    """The vault key in the test's own directory (never the checkout's instance/)."""
-    monkeypatch.setitem(app.config, "BID_VAULT_KEY_PATH", str(tmp_path / "vault" / "vault.key"))
 
 
 def road_terms(**kw) -> dict:

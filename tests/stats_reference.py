@@ -23,9 +23,14 @@ from exchange.trading.models import LIVE_DEAL_STATES, Deal
 
 # --- the measures: each one grouped query ----------------------------------------------------------------
 
+# the listing and deal figures count transfers; a procurement project (招标/采购/招商) is reported apart
+TRANSFER_LISTING = Listing.trading_method != "procurement"
+TRANSFER_DEAL = Deal.method != "procurement"
+
+
 def _listing_counts(f: Filters, group, out: dict) -> None:
-    for name, col, extra in (("submitted", Listing.submitted_at, []),
-                             ("failed", Listing.state_since, [Listing.state == "failed"])):
+    for name, col, extra in (("submitted", Listing.submitted_at, [TRANSFER_LISTING]),
+                             ("failed", Listing.state_since, [Listing.state == "failed", TRANSFER_LISTING])):
         k = _key(group, col)
         stmt = select(k, func.count(Listing.id)).where(*_where(f, col), *extra)
         for key, n in _run(stmt, k if group else None):
@@ -35,7 +40,8 @@ def _listing_counts(f: Filters, group, out: dict) -> None:
 def _review_stage(f: Filters, group, out: dict) -> None:
     k = _key(group, Listing.published_at)
     secs = seconds_between(Listing.submitted_at, Listing.published_at)
-    stmt = (select(k, func.count(Listing.id), func.count(Listing.submitted_at), func.avg(secs), func.max(secs))
+    stmt = (select(k, func.count(case((TRANSFER_LISTING, 1))), func.count(Listing.submitted_at), func.avg(secs),
+                   func.max(secs))
             .where(*_where(f, Listing.published_at)))
     for key, n, timed, avg, worst in _run(stmt, k if group else None):
         row = out.setdefault(key, _blank())
@@ -60,7 +66,7 @@ def _deals(f: Filters, group, out: dict) -> None:
                    func.sum(case((has_floor, Deal.price))), func.sum(case((has_floor, Listing.floor_price))),
                    func.count(Listing.floor_price), func.avg(case((has_floor, Deal.price / Listing.floor_price))))
             .join(Listing, Listing.id == Deal.listing_id)
-            .where(*_where(f, Deal.concluded_at, Deal.method), Deal.state.in_(LIVE_DEAL_STATES)))
+            .where(*_where(f, Deal.concluded_at, Deal.method), Deal.state.in_(LIVE_DEAL_STATES), TRANSFER_DEAL))
     for key, n, amount, area, priced, floor, n_floor, avg_ratio in _run(stmt, k if group else None):
         row = out.setdefault(key, _blank())
         d = row["deals"]
@@ -189,7 +195,7 @@ def _direct_ranking(f: Filters, group_col, blank: dict, data: dict) -> None:
                    station_review_days=_days(st_avg), station_reviews=st_n,
                    center_review_days=_days(ce_avg), center_reviews=ce_n)
     stmt = (select(group_col, func.count(Deal.id), func.sum(Deal.price)).join(Listing, Listing.id == Deal.listing_id)
-            .where(*_where(f, Deal.concluded_at), Deal.state.in_(LIVE_DEAL_STATES)).group_by(group_col))
+            .where(*_where(f, Deal.concluded_at), Deal.state.in_(LIVE_DEAL_STATES), TRANSFER_DEAL).group_by(group_col))
     for key, n, amount in db.session.execute(stmt):
         data.setdefault(key, dict(blank)).update(deals=n, amount=_money(amount))
 

@@ -22,39 +22,17 @@ import zlib
 from datetime import timedelta
 
 import pytest
-import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.config import SchemathesisConfig
 from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from tests.api_schema import EXAMPLES, SEED, schema  # noqa: F401  (the document, read once)
 from tests.builders import announce, applied, make_effective, pay, to_trading
 
-EXAMPLES = 6  # generated requests per operation (valid or not), each sent anonymously and as the administrator
-SEED = 20261123
-
-CONFIG = SchemathesisConfig.from_dict({
-    "seed": SEED,
-    # no generated credentials: each identity sends its own (a made-up session cookie would drop the CSRF token)
-    "generation": {"mode": "all", "max-examples": EXAMPLES, "deterministic": True, "database": "none",
-                   "with-security-parameters": False, "allow-x00": False},
-})
 CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
 
-
-def _document_app():
-    import config
-    from exchange import create_app
-
-    class _Cfg(config.TestConfig):
-        SQLALCHEMY_DATABASE_URI = "sqlite://"  # serving the document needs no database
-
-    return create_app(_Cfg)
-
-
-schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _document_app(), config=CONFIG)
 OPERATIONS = [result.ok() for result in schema.get_all_operations() if isinstance(result, Ok)]
 BROKEN = [str(result.err()) for result in schema.get_all_operations() if not isinstance(result, Ok)]
 TAGS = sorted({operation.tags[0] for operation in OPERATIONS})

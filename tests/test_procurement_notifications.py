@@ -9,7 +9,7 @@ from sqlalchemy import select
 from exchange.notifications.models import Notification
 from exchange.procurement import services as psvc
 from tests.builders import end_publicity
-from tests.procurement_builders import bid_vault, pay_bonds, published_project, suppliers, to_opening  # noqa: F401
+from tests.procurement_builders import pay_bonds, published_project, suppliers, to_opening  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("frozen", "uploads", "bid_vault")
 

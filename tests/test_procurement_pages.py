@@ -21,7 +21,7 @@ from exchange.registrations.models import Registration
 from tests.builders import PDF, category
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, flat, login, pdf_text, post_form, text
-from tests.procurement_builders import (bid_vault, collective, draft, pay_bonds, published_project,  # noqa: F401
+from tests.procurement_builders import (collective, draft, pay_bonds, published_project,  # noqa: F401
                                         road_terms, suppliers, to_opening)
 
 pytestmark = pytest.mark.usefixtures("frozen", "uploads", "bid_vault")

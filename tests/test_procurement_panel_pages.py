@@ -12,7 +12,7 @@ from exchange.procurement import services as psvc
 from tests.builders import end_publicity
 from tests.factories import PASSWORD
 from tests.helpers import csrf_from, login, post_form, text
-from tests.procurement_builders import bid_vault, evaluated, opened_scored  # noqa: F401
+from tests.procurement_builders import evaluated, opened_scored  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("frozen", "uploads", "bid_vault", "signing_key")
 

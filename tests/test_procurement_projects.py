@@ -11,7 +11,7 @@ from sqlalchemy import text
 from exchange import clock
 from exchange.procurement import services as psvc
 from exchange.procurement import vault
-from tests.procurement_builders import (LIMIT, SCORED, SUPPLIERS, bid_vault, draft, evaluated,  # noqa: F401
+from tests.procurement_builders import (LIMIT, SCORED, SUPPLIERS, draft, evaluated,  # noqa: F401
                                         experts, pay_bonds, pdf_upload, published_project, suppliers, to_opening)
 
 pytestmark = pytest.mark.usefixtures("frozen", "uploads", "bid_vault", "signing_key")

@@ -10,14 +10,14 @@ import pytest
 from exchange import stages
 from exchange.extensions import db as _db
 
-DUE = re.compile(r"(^|_)(due|deadline|end|ends|starts|hard_end)_at$")
+DUE = re.compile(r"(^|_)(due|deadline|end|ends|starts|hard_end|opens)_at$")
 
 
 def _tables(app):
     return {m.class_.__tablename__: m.class_ for m in _db.Model.registry.mappers}
 
 
-STAGE_TABLES = {"listing": "listing", "registration": "registration", "session": "bidding_session", "deal": "deal",
+STAGE_TABLES = {"listing": "listing", "procurement": "procurement_project", "registration": "registration", "session": "bidding_session", "deal": "deal",
                 "contract": "contract", "settlement": "settlement"}
 
 

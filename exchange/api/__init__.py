@@ -57,6 +57,7 @@ def init_api(app: Flask) -> None:
     from exchange.api import opendata as opendata_api; csrf.exempt(opendata_api.blp); opendata_api.register(api)  # noqa: E702,E501
     from exchange.api import alerts as alerts_api; csrf.exempt(alerts_api.blp); api.register_blueprint(alerts_api.blp)  # noqa: E702,E501
     from exchange.api import experts as experts_api; csrf.exempt(experts_api.blp); api.register_blueprint(experts_api.blp)  # noqa: E702,E501
+    from exchange.api import procurement as procurement_api; csrf.exempt(procurement_api.blp); api.register_blueprint(procurement_api.blp)  # noqa: E702,E501
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):

@@ -1,4 +1,5 @@
-"""开放数据接口 ``/api/v1/open/``: announcements, results and the changes feed, without sign-in.
+"""开放数据接口 ``/api/v1/open/``: announcements, results, procurement projects (招标/采购/招商) and the changes feed,
+without sign-in.
 
 * Anonymous callers are limited per IP; government consumers send ``Authorization: Bearer lxod_…`` (a read
   token the admin issues at ``/admin/data-tokens``) for their own, higher limit.  A bad, revoked or expired token
@@ -15,14 +16,17 @@ from flask import current_app
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from exchange.api import procurement as procurement_api
 from exchange.api import stats as stats_api
 from exchange.api.common import API_PREFIX, ApiError, Day, ErrorSchema, Exact, Int, not_found
 from exchange.listings.workflow import PUBLIC_STATES
 from exchange.web import ratelimit
+from exchange.opendata import procurement as procurement_svc
 from exchange.opendata import services as svc
 
 blp = Blueprint("api_opendata", __name__, url_prefix=API_PREFIX + "/open",
-                description="开放数据（无需登录）：挂牌公告、成交结果和变更订阅；自然人姓名脱敏，不含身份证号、电话和银行账号")
+                description="开放数据（无需登录）：挂牌公告、成交结果、招标采购（公告条款、开标记录、中标人）和变更订阅；"
+                            "自然人姓名脱敏，不含身份证号、电话和银行账号")
 
 SECURITY_SCHEME = "openDataToken"
 # anonymous, or a read token for a higher limit
@@ -147,6 +151,24 @@ class ResultArgs(_FilterArgs):
     date_to = _date("成交日期止（北京时间，含当日），YYYY-MM-DD")
 
 
+class ProcurementArgs(Schema):
+    town = fields.String(load_default=None, validate=validate.Length(max=60),
+                         metadata={"description": "镇（街道）：名称（如 江南镇）或交易站编码（如 LX-05）"})
+    stage = fields.String(load_default=None,
+                          validate=validate.OneOf(list(procurement_svc.STAGES),
+                                                  error="stage 应为：" + "、".join(procurement_svc.STAGES)),
+                          metadata={"description": "招标采购的阶段：" + "、".join(
+                              f"{k} {v}" for k, v in procurement_svc.STAGES.items()) + "；不填为全部"})
+    mode = fields.String(load_default=None,
+                         validate=validate.OneOf(list(procurement_svc.MODES),
+                                                 error="mode 应为：" + "、".join(procurement_svc.MODES)),
+                         metadata={"description": "招标 / 采购 / 招商；不填为全部"})
+    date_from = _date("公告发布日期起（北京时间，含当日），YYYY-MM-DD")
+    date_to = _date("公告发布日期止（北京时间，含当日），YYYY-MM-DD")
+    page = _int(1, 1, 100000, "页码，从 1 开始", "page")
+    per_page = _int(20, 1, svc.MAX_PER_PAGE, f"每页条数，1–{svc.MAX_PER_PAGE}", "per_page")
+
+
 class ChangesArgs(Schema):
     since = fields.String(load_default=None, validate=validate.Length(max=64),
                           metadata={"description": "游标：上一页响应中的 next_cursor，原样传回；首次同步不带此参数"})
@@ -224,6 +246,9 @@ class AnnouncementSchema(Schema):
     url = fields.String(metadata={"description": "公告页面的路径"})
     result = fields.Nested(ResultSchema, allow_none=True,
                            metadata={"description": "成交结果（交易公示中或公示期满的成交）；没有时为 null"})
+    procurement = fields.Nested(procurement_api.ProcurementPartSchema, allow_none=True,
+                                metadata={"description": "招标采购项目（招标、采购、招商）的公告条款、开标记录、中标候选人"
+                                                         "和中标人；其他项目为 null"})
 
 
 class _PageSchema(Schema):
@@ -241,9 +266,14 @@ class ResultPageSchema(_PageSchema):
     items = fields.List(fields.Nested(ResultDetailSchema))
 
 
+class ProcurementOpenPageSchema(_PageSchema):
+    items = fields.List(fields.Nested(procurement_api.OpenProcurementProjectSchema))
+
+
 class ChangeSchema(Schema):
     seq = fields.Integer(metadata={"description": "变更序号（递增，与审计日志序号一致；同一页内同一项目只给最新一次）"})
-    change = fields.String(metadata={"description": "变更类型，如 center_approve 发布公告、conclude 成交、terminate 终结"})
+    change = fields.String(metadata={"description": "变更类型，如 center_approve 发布公告、conclude 成交、terminate 终结、"
+                                                    "open_bids 开标、procurement_award 确定中标人（招标采购）"})
     change_label = fields.String(metadata={"description": "变更类型（中文）"})
     changed_at = fields.DateTime(metadata={"description": "变更时间（UTC）"})
     listing = fields.Nested(AnnouncementSchema, metadata={"description": "项目当前的公开信息（含成交结果）"})
@@ -310,6 +340,30 @@ def result(deal_no):
     return item
 
 
+@blp.route("/procurement")
+@blp.arguments(ProcurementArgs, location="query", error_status_code=400)
+@blp.response(200, ProcurementOpenPageSchema, headers=RATE_HEADERS)
+@_docs
+def procurement_projects(args):
+    """招标采购项目（招标、采购、招商），新发布的在前：公告条款（限价、保证金、评标办法及分值、开标时间）；开标后的开标记录
+    （投标人、报价、回执）；评标后的中标候选人；定标后的中标人和中标通知书编号。开标前不公开任何投标信息（包括投标数量）"""
+    f = svc.Filters(town=args.get("town") or None, date_from=args.get("date_from"), date_to=args.get("date_to"),
+                    page=args["page"], per_page=args["per_page"])
+    return _page(_call(procurement_svc.projects, f, stage=args.get("stage"), mode=args.get("mode")))
+
+
+@blp.route("/procurement/<string:project_no>")
+@blp.response(200, procurement_api.OpenProcurementProjectSchema, headers=RATE_HEADERS)
+@blp.alt_response(404, schema=ErrorSchema, description="没有该招标采购项目，或项目未公开")
+@_docs
+def procurement_project(project_no):
+    """一个招标采购项目：公告条款、开标记录、中标候选人和中标人"""
+    item = procurement_svc.by_number(project_no)
+    if item is None:
+        raise not_found("招标采购项目")
+    return item
+
+
 @blp.route("/changes")
 @blp.arguments(ChangesArgs, location="query", error_status_code=400)
 @blp.response(200, ChangesSchema, headers=RATE_HEADERS)
@@ -336,7 +390,8 @@ def _stats_schemas():
 @_docs
 def statistics(args):
     """交易统计（汇总数字，不含个人信息）：挂牌、成交、流拍、面积、金额、溢价率、各环节用时和法定期限按时率，
-    以及按月、按乡镇、按品种、按方式的分组；口径与交易中心统计页面相同；不填期间为本年初至今"""
+    以及按月、按乡镇、按品种、按方式的分组；招标采购（招标采购金额、节约资金、招商金额）另计，不计入成交金额；
+    口径与交易中心统计页面相同；不填期间为本年初至今"""
     from exchange.supervision import stats
     f = stats_api.parse(args)
     return {"summary": stats.summary(f), "by_month": stats.by_month(f), "by_town": stats.by_town(f),

@@ -31,7 +31,7 @@ TAGS = {
     "api_trading": "组织交易", "api_publicity": "交易公示", "api_contracts": "成交签约", "api_settlement": "资金结算",
     "api_certificates": "鉴证书", "api_defaults": "违约处理", "api_disputes": "纠纷调解", "api_notifications": "我的通知",
     "api_stats": "统计分析", "api_opendata": "开放数据", "api_alerts": "监督预警",
-    "api_experts": "专家库",
+    "api_experts": "专家库", "api_procurement": "招标采购",
 }
 
 

@@ -53,6 +53,8 @@ class ClockSchema(Schema):
 
 
 class ListingFigures(Schema):
+    """挂牌项目（流转交易；招标采购项目另计，见 ProcurementFigures）"""
+
     submitted = fields.Integer()
     published = fields.Integer()
     concluded = fields.Integer()
@@ -63,15 +65,34 @@ class ListingFigures(Schema):
 class DealFigures(Schema):
     count = fields.Integer()
     area_mu = Exact(places=None, metadata={"description": "成交面积（亩）"})
-    amount = Exact(places=None, metadata={"description": "成交金额（元）"})
+    amount = Exact(places=None, metadata={"description": "成交金额（元；流转交易，不含招标采购的中标价）"})
     floor_total = Exact(places=None, metadata={"description": "有底价的成交的底价合计（元）"})
     premium_rate = Rate(allow_none=True, metadata={"description": "Σ成交价/Σ底价 − 1"})
     avg_premium_rate = Rate(allow_none=True, metadata={"description": "逐宗 成交价/底价 − 1 的平均"})
 
 
+class ProcurementFigures(Schema):
+    """招标采购（招标、采购、招商），与流转交易分开统计：中标价是村集体支付（招商为收取）的款项，不计入成交金额"""
+
+    submitted = fields.Integer(metadata={"description": "提交的招标采购项目"})
+    published = fields.Integer(metadata={"description": "发布公告的招标采购项目"})
+    concluded = fields.Integer(metadata={"description": "评标确定中标候选人的项目（招标、采购和招商）"})
+    failed = fields.Integer(metadata={"description": "流标的项目"})
+    failed_rate = Rate(allow_none=True, metadata={"description": "流标 / (成交 + 流标)"})
+    purchase_count = fields.Integer(metadata={"description": "招标、采购成交宗数"})
+    purchase_amount = Exact(places=None, metadata={"description": "招标采购金额（元）：招标、采购的中标价合计（村集体支付）"})
+    limit_total = Exact(places=None, metadata={"description": "同一批项目的最高限价合计（元）"})
+    savings = Exact(places=None, metadata={"description": "节约资金（元）：最高限价合计 − 中标价合计"})
+    savings_rate = Rate(allow_none=True, metadata={"description": "节约率：节约资金 / 最高限价合计"})
+    invest_count = fields.Integer(metadata={"description": "招商成交宗数"})
+    invest_amount = Exact(places=None, metadata={"description": "招商金额（元）：招商项目的中选报价合计（村集体收取）"})
+
+
 class Figures(Schema):
+    # listings and deals: the transfers (流转交易); procurement (招标、采购、招商) apart — its price is never in 成交金额
     listings = fields.Nested(ListingFigures)
     deals = fields.Nested(DealFigures)
+    procurement = fields.Nested(ProcurementFigures)
     deposits_held = Exact(places=None, metadata={"description": "当前在途保证金（元）"})
     stages = fields.Dict(keys=fields.String(), values=fields.Nested(StageSchema),
                          metadata={"description": "review 审核, announce 公告, contract 签约, settle 结算, certify 鉴证"})
@@ -113,7 +134,7 @@ class RankRow(Schema):
     center_review_days = fields.Float(allow_none=True)
     center_reviews = fields.Integer()
     deals = fields.Integer()
-    amount = Exact(places=None)
+    amount = Exact(places=None, metadata={"description": "成交金额（元，流转交易）"})
 
 
 class RankSchema(Schema):

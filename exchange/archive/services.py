@@ -8,7 +8,9 @@ Layout of the ZIP::
     SHA256SUMS                      the same digests in ``sha256sum -c`` format
     01-挂牌材料/…                    the listing's materials (第十二条)
     02-受让登记/<竞买号或登记号>/…     registration materials and deposit receipts
-    03-交易文书/…                    announcement, 成交确认书, 竞价记录, offline result document
+    03-交易文书/…                    announcement, 成交确认书, 竞价记录, offline result document; a procurement
+                                    project's terms, 开标记录 (each opened bid document, its sealed bytes and files),
+                                    评标委员会抽取记录, 评标报告 and 中标通知书 (exchange/archive/procurement.py)
     04-合同/…                        contract PDF (when the contracts module renders one) and the signed scan
     05-结算/…                        settlement statement (when available) and the balance's receipt
     06-鉴证书/…                      every certificate issued (valid and revoked)
@@ -20,6 +22,7 @@ Layout of the ZIP::
     records/decisions.json          registrations' reviews, objections and their decisions
     records/deals.json              every deal of the listing (a defaulted one beside the runner-up's; ``current``)
     records/exceptions.json         the records of 07 as data
+    records/procurement.json        a procurement project's terms, bids, panel (draw, members, scores), outcome, award
     records/ledger.csv              every journal line booked for the listing
     records/audit.csv|json          the audit entries of the listing and of every object that belongs to it
 
@@ -190,6 +193,11 @@ class Dossier:
     def add_generated(self, name: str, make, source: str) -> None:
         self._z.add_generated(name, make, source)
 
+    def problem(self, note: str) -> None:
+        """Something the archive found wrong while writing (a digest that does not match): listed in the manifest
+        under ``missing``, beside the documents that could not be produced."""
+        self._z.missing.append(note[:300])
+
     def objects(self, kind: str, ids) -> None:
         self._objects.setdefault(kind, set()).update(str(i) for i in ids if i is not None)
 
@@ -206,7 +214,8 @@ class Dossier:
 
 def _sections():
     """Each stage's ``archive_records(listing, dossier)``, in the order of a listing's life (the trade first: the
-    later stages read its deals)."""
+    later stages read its deals; a procurement project's 开标, 评标 and 定标 after its deal)."""
+    from exchange.archive import procurement
     from exchange.certificates import records as certificates
     from exchange.contracts import records as contracts
     from exchange.incidents import records as incidents
@@ -216,7 +225,8 @@ def _sections():
     from exchange.registrations import records as registrations
     from exchange.settlement import records as settlement
     from exchange.trading import records as trading
-    return (listings, registrations, payments, trading, contracts, settlement, certificates, incidents, ledger)
+    return (listings, registrations, payments, trading, procurement, contracts, settlement, certificates, incidents,
+            ledger)
 
 
 def build_archive(listing: Listing) -> bytes:
@@ -255,6 +265,7 @@ def build_archive(listing: Listing) -> bytes:
                 "deal_no": deal.deal_no if deal is not None else None,
                 "deals": [{"deal_no": dl.deal_no, "state": dl.state, "price": str(dl.price)} for dl in deals],
                 "exceptions": d.data.get("exception_counts"),
+                "procurement": d.data.get("procurement"),
                 "certificates": [{"cert_no": c.cert_no, "state": c.state, "sha256": c.pdf_sha256} for c in certs],
                 "generated_at": clock.now().isoformat(), "files": list(z.files), "missing": z.missing}
     z.zf.writestr(_info("manifest.json"), _dumps(manifest))

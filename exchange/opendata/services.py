@@ -4,7 +4,8 @@
   here, from an explicit allow-list of fields.  Natural persons appear masked (``张*``); their ID numbers, phones,
   bank accounts, agents, addresses and the contents of their materials never appear at all.  Organisations' names
   stay (legal entities are public).  The rules are those of the public pages (``exchange/trading/documents.py``,
-  ``/projects``, ``/publicity``): nothing here shows more than they do.
+  ``/projects``, ``/publicity``): nothing here shows more than they do.  A procurement project's own part (terms,
+  开标 record, 中标候选人, winner) is :mod:`exchange.opendata.procurement`, by the same rules.
 * The changes feed reads :class:`~exchange.opendata.models.OpenDataChange` in ``seq`` order.  ``seq`` is the
   audit chain's number, claimed under the audit head's lock and committed with it, so numbers become visible in
   order: a consumer that asks for ``seq > cursor`` never skips a change that commits later with a smaller number.
@@ -205,6 +206,8 @@ def announcement_public(listing: Listing, deal: Deal | None = None) -> dict:
         "deposit_deadline_at": listing.deposit_deadline_at,
         "url": f"/projects/{listing.project_no}",
         "result": result_public(deal, with_listing=False) if deal is not None else None,
+        # a procurement project (招标/采购/招商): its terms, 开标 record, candidates and winner (opendata.procurement)
+        "procurement": _procurement.procurement_public(listing) if listing.is_procurement else None,
     }
 
 
@@ -429,7 +432,8 @@ def changes(cursor: str | None, limit: int = FEED_DEFAULT_LIMIT) -> ChangesPage:
         if listing is None:
             continue
         t = TRANSITIONS.get(row.kind)
-        items.append({"seq": row.seq, "change": row.kind, "change_label": t.label if t else row.kind,
+        label = t.label if t else _procurement.CHANGE_KINDS.get(row.kind, row.kind)
+        items.append({"seq": row.seq, "change": row.kind, "change_label": label,
                       "changed_at": row.at, "listing": announcement_public(listing, deals.get(listing_id))})
     last = rows[-1].seq if rows else since
     return ChangesPage(items=items, next_cursor=encode_cursor(last), has_more=has_more, since=since, last_seq=last)
@@ -520,3 +524,8 @@ def touch(token: DataToken) -> bool:
         token.last_used_at = now
         return True
     return False
+
+
+# a procurement project's public part (and its change in the feed when the winner is confirmed); at the bottom: it
+# reads this module's masking rules
+from exchange.opendata import procurement as _procurement  # noqa: E402

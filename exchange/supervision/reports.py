@@ -2,8 +2,11 @@
 so what the clerk sees, what Excel opens and what is reported to the city are the same rows.
 
 * CSV: UTF-8 with a BOM (Excel on Windows then reads the Chinese correctly), numbers unformatted.
-* Workbooks (openpyxl): monthly and quarterly, sheets 汇总, 按乡镇, 按品种, 按方式, 成交明细, 期限执行; a title row
-  with the period, a frozen header row, number formats for money, area, percentages and days.
+* Workbooks (openpyxl): monthly and quarterly, sheets 汇总, 按乡镇, 按品种, 按方式, 成交明细, 期限执行 (and 招标采购明细
+  when the period has procurement deals); a title row with the period, a frozen header row, number formats for money,
+  area, percentages and days.
+* 招标采购 apart (:mod:`exchange.supervision.stats`): 成交金额 is the transfers'; the 招标采购金额, the 最高限价 it is set
+  against and the 节约资金 have their own lines, columns and sheet.
 """
 from __future__ import annotations
 
@@ -70,7 +73,9 @@ def group_columns(first: str, deposits: bool = True) -> list[Column]:
             Column("流拍率", _g("listings", "failed_rate"), "rate"),
             Column("成交面积（亩）", _g("deals", "area_mu"), "area"),
             Column("成交金额（元）", _g("deals", "amount"), "money"),
-            Column("溢价率", _g("deals", "premium_rate"), "rate")]
+            Column("溢价率", _g("deals", "premium_rate"), "rate"),
+            Column("招标采购成交（宗）", _g("procurement", "concluded")),
+            Column("招标采购金额（元）", _g("procurement", "purchase_amount"), "money")]
     if deposits:
         cols.append(Column("在途保证金（元）", _g("deposits_held"), "money"))
     return cols
@@ -115,6 +120,15 @@ DEAL_COLUMNS = [Column("成交编号", _g("deal_no"), "text"), Column("成交时
                 Column("成交价（元）", _g("price"), "money"), Column("溢价率", _g("premium_rate"), "rate"),
                 Column("合同生效", _g("contract_effective_at"), "datetime"),
                 Column("结算完成", _g("settled_at"), "datetime")]
+PROCUREMENT_COLUMNS = [Column("成交编号", _g("deal_no"), "text"), Column("评标完成", _g("concluded_at"), "datetime"),
+                       Column("项目编号", _g("project_no"), "text"), Column("项目名称", _g("title"), "text"),
+                       Column("乡镇", _g("town"), "text"), Column("村", _g("village"), "text"),
+                       Column("方式", _g("mode"), "text"), Column("类别", _g("kind"), "text"),
+                       Column("评标办法", _g("eval_kind"), "text"), Column("限价类别", _g("limit_label"), "text"),
+                       Column("限价（元）", _g("limit_price"), "money"), Column("中标价（元）", _g("price"), "money"),
+                       Column("节约资金（元）", _g("savings"), "money"), Column("节约率", _g("savings_rate"), "rate"),
+                       Column("中标通知书", _g("notice_no"), "text"),
+                       Column("合同生效", _g("contract_effective_at"), "datetime")]
 
 
 def summary_rows(s: dict) -> list[dict]:
@@ -126,6 +140,12 @@ def summary_rows(s: dict) -> list[dict]:
              ("成交金额（元）", d["amount"], "money"), ("对应底价合计（元）", d["floor_total"], "money"),
              ("溢价率（Σ成交价/Σ底价−1）", d["premium_rate"], "rate"),
              ("逐宗溢价率平均", d["avg_premium_rate"], "rate"), ("在途保证金（元，当前）", s["deposits_held"], "money")]
+    p = s["procurement"]  # apart from the transfers above: money the collective pays (招商: receives)
+    items += [("招标采购项目发布（宗）", p["published"], "int"), ("招标采购成交（宗）", p["concluded"], "int"),
+              ("流标（宗）", p["failed"], "int"), ("招标采购金额（元，招标和采购的中标价）", p["purchase_amount"], "money"),
+              ("对应最高限价合计（元）", p["limit_total"], "money"), ("节约资金（元）", p["savings"], "money"),
+              ("节约率", p["savings_rate"], "rate"), ("招商成交（宗）", p["invest_count"], "int"),
+              ("招商金额（元）", p["invest_amount"], "money")]
     return [{"label": a, "value": b, "kind": c} for a, b, c in items]
 
 
@@ -145,7 +165,7 @@ def clock_rows(s: dict) -> list[dict]:
 
 TABLES = {"summary": "汇总", "stages": "各环节用时", "clocks": "法定时限执行", "month": "按月份", "town": "按乡镇",
           "village": "按村", "category": "按交易品种", "method": "按交易方式", "clocks_town": "各乡镇期限执行",
-          "ranking": "考评排名", "listings": "项目明细", "deals": "成交明细"}
+          "ranking": "考评排名", "listings": "项目明细", "deals": "成交明细", "procurement": "招标采购明细"}
 
 
 def table(name: str, f: stats.Filters, **opts) -> tuple[str, list[Column], list[dict]]:
@@ -168,6 +188,8 @@ def table(name: str, f: stats.Filters, **opts) -> tuple[str, list[Column], list[
         return TABLES[name], LISTING_COLUMNS, stats.listings(f)
     if name == "deals":
         return TABLES[name], DEAL_COLUMNS, stats.deal_rows(f)
+    if name == "procurement":
+        return TABLES[name], PROCUREMENT_COLUMNS, stats.procurement_rows(f)
     raise stats.StatsError("没有这张统计表。", field="table")
 
 
@@ -256,7 +278,8 @@ def workbook(f: stats.Filters, title: str) -> bytes:
                     cell.number_format = FORMATS[c.kind]
         row += 2
     ws.cell(row=row, column=1, value=f"生成时间：{clock.local_now():%Y-%m-%d %H:%M}（北京时间）。口径：成交按成交日期、"
-                                       "流拍按流拍日期、期限按到期日期计入统计期；面积为亩（平方米按 1 亩 = 666.67 平方米折算）。")
+                                       "流拍按流拍日期、期限按到期日期计入统计期；面积为亩（平方米按 1 亩 = 666.67 平方米折算）；"
+                                       "招标采购（招标、采购、招商）另行统计，其中标价不计入成交金额。")
 
     total = _total(s, "合计")
     _sheet(wb, "按乡镇", heading, group_columns("乡镇（街道）"), stats.by_town(f), total)
@@ -264,6 +287,9 @@ def workbook(f: stats.Filters, title: str) -> bytes:
     _sheet(wb, "按方式", heading, group_columns("交易方式"), stats.by_method(f), total)
     _sheet(wb, "成交明细", heading, DEAL_COLUMNS, stats.deal_rows(f))
     _sheet(wb, "期限执行", heading, clock_group_columns("乡镇（街道）"), stats.by_town(f), _total(s, "全市"))
+    procurement = stats.procurement_rows(f)
+    if procurement:  # the period's procurement deals, apart from the transfers' 成交明细
+        _sheet(wb, "招标采购明细", heading, PROCUREMENT_COLUMNS, procurement)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -13,6 +13,9 @@ dashboard reads a few thousand pre-summed rows instead of grouping a million dea
   or when ``due_at <= now`` (pending, on days before today; today's pending clocks are counted directly from the
   indexed ``due_at``); the 公告 stage counts once ``announce_end_at <= now`` (days before today from the rollup,
   today's directly).  Clocks and announcements due after today are left out, as stats.py does.
+* 招标采购 apart (:mod:`exchange.supervision.stats`): a procurement project's measures are in the cells of the method
+  ``procurement`` (its listing's and its deal's method); the reading leaves those cells out of the transfers'
+  listing and deal figures (:data:`TRANSFER_ONLY`) and keeps them in the stages, clocks, deposits and reviews.
 * Freshness: a session listener writes the listing of every new / changed / deleted row the figures depend on
   into ``stats_dirty`` in the same transaction; :func:`refresh` (called before every read) recomputes completely
   the days those listings contribute to now and contributed to before (``stats_listing_day``), then their
@@ -53,6 +56,19 @@ MAX_LISTINGS = 2000  # more dirty listings than this: rebuild everything
 CHUNK = 400
 _WROTE = "stats_rollup_wrote"
 _LOCK_KEY = 770_812_001  # the PostgreSQL advisory lock of the rollup
+
+
+# the measures of transfers only: a procurement project's cells (method ``procurement``) are read apart
+PROCUREMENT = "procurement"
+TRANSFER_ONLY = frozenset({"submitted", "published", "failed", "deals", "deal_amount", "area_mu", "priced_amount",
+                           "floor_total", "with_floor", "ratio_sum", "rank_deals", "rank_amount"})
+
+
+def _sum(r, name: str):
+    """The sum of a measure over the rows of ``r``: a transfer-only measure without the procurement cells."""
+    if name in TRANSFER_ONLY:
+        return func.sum(case((r.c.method == PROCUREMENT, literal(0)), else_=r.c[name]))
+    return func.sum(r.c[name])
 
 
 def _is_max(name: str) -> bool:
@@ -597,7 +613,7 @@ def collect(f, group: str | None) -> dict:
     today = clock.today_local()
     r = _source(f, today, MEASURES, deposits=group != "month")
     k = _group_key(group, r)
-    aggs = [(func.max(r.c[n]) if _is_max(n) else func.sum(r.c[n])).label(n) for n in MEASURES]
+    aggs = [(func.max(r.c[n]) if _is_max(n) else _sum(r, n)).label(n) for n in MEASURES]
     stmt = select(k.label("k"), *aggs)
     if group is not None:
         stmt = stmt.group_by(k)
@@ -649,7 +665,7 @@ def ranking_data(f, level: str) -> dict:
     center reviews and seconds, deals, amount)}."""
     r = _source(f, clock.today_local(), RANK_MEASURES, deposits=False)
     k = r.c.station_id if level == "town" else r.c.point_id
-    stmt = select(k.label("k"), *[func.sum(r.c[n]).label(n) for n in RANK_MEASURES]).group_by(k)
+    stmt = select(k.label("k"), *[_sum(r, n).label(n) for n in RANK_MEASURES]).group_by(k)
     out = {}
     for row in db.session.execute(stmt):
         vals = {n: getattr(row, n) or 0 for n in RANK_MEASURES}

@@ -38,6 +38,15 @@ local time — ``[from 00:00, to + 1 day 00:00)``):
   (``Deal.method``: a listing announced for 网络竞价 with one paid buyer is concluded as 协议转让); the listing
   figures (提交, 发布, 流拍) and the later stages and clocks by the listing's 交易方式 as announced
   (``Listing.trading_method``).
+* 招标采购 (procurement, 交易品种 8 by 招标/采购/招商; DESIGN §3.12) is reported apart: its price is money the collective
+  pays a supplier (招商: an investor pays it), not the proceeds of a transfer.  The listing and deal figures above
+  (提交, 发布, 成交, 流拍, 面积, 成交金额, 溢价率) and the ranking's 成交 count transfers only — every listing and deal
+  whose method is not ``procurement``; the work of the center is counted for all (the stages, the clocks, the
+  deposits held — 投标保证金 included — and the ranking's submissions and reviews).  The ``procurement`` block
+  (:func:`procurement_sums`) has the projects' own figures by the same dates: 提交, 发布, 成交 (评标 concluded, candidate
+  1 under 交易公示 or later), 流标 and its rate; 招标采购金额 (Σ 中标价 of 招标/采购) beside Σ 最高限价 of the same
+  projects, 节约资金 = Σ 最高限价 − Σ 中标价 and its rate; 招商 apart (count and Σ price: money the collective receives).
+  Read straight from the procurement tables (a project row each, a few hundred a year), not from the rollup.
 """
 from __future__ import annotations
 
@@ -60,6 +69,7 @@ from exchange.extensions import db
 from exchange.inputs import InputError, parse_id
 from exchange.listings.models import Listing
 from exchange.orgs.models import OrgUnit
+from exchange.procurement.models import ProcurementProject
 from exchange.settlement.models import Settlement
 from exchange.trading.models import LIVE_DEAL_STATES, METHOD_LABELS, Deal
 
@@ -78,6 +88,7 @@ CLOCKS = {"contract": "签约 ≤ 5 个工作日", "settle": "结算 ≤ 10 天"
 RANK_KEYS = {"submissions": "提交次数", "returns": "退回次数", "return_rate": "退回率",
              "station_review_days": "交易站初审平均用时（天）", "center_review_days": "交易中心审核平均用时（天）",
              "deals": "成交宗数", "amount": "成交金额（元）"}
+PROCUREMENT = "procurement"  # the method (Listing.trading_method, Deal.method) of a procurement project
 SQM_PER_MU = Decimal(10000) / Decimal(15)
 RATE_Q = Decimal("0.0001")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -349,19 +360,40 @@ def _ratio(a, b) -> Decimal | None:
     return (Decimal(a) / Decimal(b)).quantize(RATE_Q, rounding=ROUND_HALF_UP)
 
 
+PROCUREMENT_COUNTS = ("submitted", "published", "failed", "purchase_count", "invest_count")
+PROCUREMENT_AMOUNTS = ("purchase_amount", "limit_total", "invest_amount")
+
+
+def _procurement_blank() -> dict:
+    return {"submitted": 0, "published": 0, "concluded": 0, "failed": 0, "failed_rate": None,
+            "purchase_count": 0, "purchase_amount": Decimal("0.00"), "limit_total": Decimal("0.00"),
+            "savings": Decimal("0.00"), "savings_rate": None, "invest_count": 0, "invest_amount": Decimal("0.00")}
+
+
 def _blank() -> dict:
     return {
         "listings": {"submitted": 0, "published": 0, "concluded": 0, "failed": 0, "failed_rate": None},
         "deals": {"count": 0, "area_mu": Decimal("0.00"), "amount": Decimal("0.00"), "floor_total": Decimal("0.00"),
                   "premium_rate": None, "avg_premium_rate": None},
+        "procurement": _procurement_blank(),
         "deposits_held": Decimal("0.00"),
         "stages": {k: _stage(0, None, None) for k in STAGES},
         "clocks": {k: _clock_row(0, 0) for k in CLOCKS},
     }
 
 
+def _finish_procurement(p: dict) -> dict:
+    p["concluded"] = p["purchase_count"] + p["invest_count"]
+    p["failed_rate"] = _ratio(p["failed"], p["concluded"] + p["failed"])
+    p["savings"] = _money(p["limit_total"] - p["purchase_amount"])
+    p["savings_rate"] = ((p["savings"] / p["limit_total"]).quantize(RATE_Q, rounding=ROUND_HALF_UP)
+                         if p["limit_total"] else None)
+    return p
+
+
 def _finish(row: dict) -> dict:
     li, d = row["listings"], row["deals"]
+    _finish_procurement(row.setdefault("procurement", _procurement_blank()))
     li["failed_rate"] = _ratio(li["failed"], li["concluded"] + li["failed"])
     floor = d["floor_total"]
     priced = d.pop("priced_amount", Decimal("0.00"))
@@ -386,11 +418,53 @@ def _collect(f: Filters, group: str | None, collect: Collect | None = None) -> d
     return rollup.collect(f, group)
 
 
+def procurement_sums(f: Filters, group: str | None = None) -> dict:
+    """group key → the ``procurement`` block (finished) of the projects matching the filters: one statement over the
+    procurement projects (each joined to its listing by key and to its live deal by the listing's index), grouped
+    as the rollup groups (the date of the event each figure is about; the method ``procurement``)."""
+    from sqlalchemy import union_all
+    P, L, D = ProcurementProject, Listing, Deal
+    names = PROCUREMENT_COUNTS + PROCUREMENT_AMOUNTS
+    branches = []
+
+    def branch(from_, date_col, values: dict, *where, method_col=None):
+        k = _key(group, date_col, method_col)
+        cols = [k.label("k")] + [values.get(n, literal(0)).label(n) for n in names]
+        branches.append(from_(select(*cols)).where(*_where(f, date_col, method_col), *where))
+
+    projects = lambda s: s.select_from(P).join(L, L.id == P.listing_id)  # noqa: E731
+    one, listed = literal(1), L.trading_method == PROCUREMENT
+    branch(projects, L.submitted_at, {"submitted": one}, listed)
+    branch(projects, L.published_at, {"published": one}, listed)
+    branch(projects, L.state_since, {"failed": one}, listed, L.state == "failed")
+    buying = P.direction == "lower"
+    zero = literal(0)
+    branch(lambda s: s.select_from(P).join(L, L.id == P.listing_id).join(D, D.listing_id == L.id), D.concluded_at,
+           {"purchase_count": case((buying, 1), else_=0), "purchase_amount": case((buying, D.price), else_=zero),
+            "limit_total": case((buying, func.coalesce(P.limit_price, zero)), else_=zero),
+            "invest_count": case((buying, 0), else_=1), "invest_amount": case((buying, zero), else_=D.price)},
+           D.method == PROCUREMENT, D.state.in_(LIVE_DEAL_STATES), method_col=D.method)
+    u = union_all(*branches).subquery("p")
+    stmt = select(u.c.k, *[func.sum(u.c[n]).label(n) for n in names])
+    out: dict = {}
+    for row in db.session.execute(stmt.group_by(u.c.k)):
+        key = row.k if group else 0
+        block = _procurement_blank()
+        for n in PROCUREMENT_COUNTS:
+            block[n] = int(getattr(row, n) or 0)
+        for n in PROCUREMENT_AMOUNTS:
+            block[n] = _money(getattr(row, n))
+        if any(block[n] for n in names):
+            out[key] = _finish_procurement(block)
+    return out
+
+
 def summary(f: Filters, collect: Collect | None = None) -> dict:
     """The headline figures for the filters (see the module docstring for what each one counts), from the
-    day-level rollup (:mod:`exchange.supervision.rollup`)."""
+    day-level rollup (:mod:`exchange.supervision.rollup`); the procurement block from :func:`procurement_sums`."""
     rows = _collect(f, None, collect)
     row = rows.get(0) or _finish(_blank())
+    row["procurement"] = procurement_sums(f).get(0) or _finish_procurement(_procurement_blank())
     return {"period": period_info(f), **row}
 
 
@@ -401,6 +475,8 @@ def period_info(f: Filters) -> dict:
 
 def _grouped(f: Filters, group: str, keys: list[tuple[Any, str]], collect: Collect | None = None) -> list[dict]:
     data = _collect(f, group, collect)
+    for key, block in procurement_sums(f, group).items():
+        data.setdefault(key, _finish(_blank()))["procurement"] = block
     rows = []
     known = set()
     for key, label in keys:
@@ -515,7 +591,8 @@ def listings(f: Filters, limit: int = 500) -> list[dict]:
 
 
 def deal_rows(f: Filters, limit: int = 20000) -> list[dict]:
-    """成交明细 for the reports: the live deals concluded in the period."""
+    """成交明细 for the reports: the live deals of transfers concluded in the period (procurement apart:
+    :func:`procurement_rows`)."""
     names = dict(db.session.execute(select(OrgUnit.id, OrgUnit.area_name)).all())
     cats = dict(db.session.execute(select(Category.id, Category.name)).all())
     stmt = (select(Deal.deal_no, Deal.concluded_at, Deal.price, Deal.method, Listing.project_no, Listing.title,
@@ -523,7 +600,7 @@ def deal_rows(f: Filters, limit: int = 20000) -> list[dict]:
                    _area_mu().label("area"), Contract.effective_at, Settlement.settled_at)
             .join(Listing, Listing.id == Deal.listing_id)
             .outerjoin(Contract, Contract.deal_id == Deal.id).outerjoin(Settlement, Settlement.deal_id == Deal.id)
-            .where(*_where(f, Deal.concluded_at), Deal.state.in_(LIVE_DEAL_STATES))
+            .where(*_where(f, Deal.concluded_at), Deal.state.in_(LIVE_DEAL_STATES), Deal.method != PROCUREMENT)
             .order_by(Deal.concluded_at, Deal.id).limit(limit))
     out = []
     for r in db.session.execute(stmt):
@@ -535,6 +612,38 @@ def deal_rows(f: Filters, limit: int = 20000) -> list[dict]:
                     "category": cats.get(r.category_id, ""), "method": METHOD_LABELS.get(r.method, r.method),
                     "area_mu": _money(r.area), "floor_price": r.floor_price, "price": r.price, "premium_rate": premium,
                     "contract_effective_at": r.effective_at, "settled_at": r.settled_at})
+    return out
+
+
+def procurement_rows(f: Filters, limit: int = 20000) -> list[dict]:
+    """招标采购明细 for the reports: the live procurement deals (评标 concluded) in the period, with the 最高限价 (招商:
+    最低价), the 中标价 and what the collective saved against the limit (招标/采购)."""
+    from exchange.catalog.models import TransferMethod
+    from exchange.procurement.models import EVAL_KINDS, KINDS
+    names = dict(db.session.execute(select(OrgUnit.id, OrgUnit.area_name)).all())
+    stmt = (select(Deal.deal_no, Deal.concluded_at, Deal.price, Listing.project_no, Listing.title, Listing.station_id,
+                   Listing.point_id, TransferMethod.name.label("mode"), ProcurementProject.kind,
+                   ProcurementProject.eval_kind, ProcurementProject.direction, ProcurementProject.limit_price,
+                   ProcurementProject.notice_no, Contract.effective_at)
+            .select_from(ProcurementProject).join(Listing, Listing.id == ProcurementProject.listing_id)
+            .join(Deal, Deal.listing_id == Listing.id).join(TransferMethod, TransferMethod.id == Listing.method_id)
+            .outerjoin(Contract, Contract.deal_id == Deal.id)
+            .where(*_where(f, Deal.concluded_at, Deal.method), Deal.state.in_(LIVE_DEAL_STATES),
+                   Deal.method == PROCUREMENT)
+            .order_by(Deal.concluded_at, Deal.id).limit(limit))
+    out = []
+    for r in db.session.execute(stmt):
+        buying = r.direction == "lower"
+        savings = _money(r.limit_price - r.price) if buying and r.limit_price else None
+        out.append({"deal_no": r.deal_no, "concluded_at": r.concluded_at, "project_no": r.project_no or "",
+                    "title": r.title, "town": names.get(r.station_id, ""),
+                    "village": names.get(r.point_id, "") if r.point_id else "", "mode": r.mode,
+                    "kind": KINDS.get(r.kind, ""), "eval_kind": EVAL_KINDS.get(r.eval_kind, r.eval_kind),
+                    "limit_label": "最高限价" if buying else "最低价", "limit_price": r.limit_price, "price": r.price,
+                    "savings": savings,
+                    "savings_rate": ((savings / r.limit_price).quantize(RATE_Q, rounding=ROUND_HALF_UP)
+                                     if savings is not None else None),
+                    "notice_no": r.notice_no or "", "contract_effective_at": r.effective_at})
     return out
 
 
@@ -550,7 +659,7 @@ def ranking(f: Filters, level: str = "town", sort: str = "submissions", descendi
     """Per town (``level="town"``) or per village (``"village"``, of the filtered town if any): submissions
     (提交 and 重新挂牌 events in the period), returns (交易站 and 交易中心 退回), return rate, average time the
     station and the center took to decide (from the step that handed the listing to them to their decision,
-    decisions in the period), live deals and their amount.  Sorted by ``sort`` (a key of ``RANK_KEYS``); the
+    decisions in the period), live deals of transfers and their amount (procurement apart, as everywhere).  Sorted by ``sort`` (a key of ``RANK_KEYS``); the
     ``rank`` field is the position in that order."""
     if level not in ("town", "village"):
         raise StatsError("排名层级应为乡镇或村。", field="level")

@@ -77,6 +77,7 @@ def dashboard():
         pct=charts.percent, stage_rows=reports.stage_rows(s), clock_rows=reports.clock_rows(s),
         group_cols=reports.group_columns, month_cols=reports.group_columns("月份", deposits=False),
         stage_cols=reports.STAGE_COLUMNS, clock_cols=reports.CLOCK_COLUMNS, listing_cols=reports.LISTING_COLUMNS,
+        procurement_rows=stats.procurement_rows(f, limit=100), procurement_cols=reports.PROCUREMENT_COLUMNS,
         **_choices())
 
 

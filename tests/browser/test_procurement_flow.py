@@ -14,7 +14,7 @@ from tests.browser.a11y import check_page, check_reflow
 from tests.browser.conftest import shot, sign_in
 from tests.builders import ALL_OK, COLLECTIVE_USCC, PDF
 from tests.factories import PASSWORD
-from tests.procurement_builders import bid_vault, pay_bonds, suppliers, to_opening  # noqa: F401
+from tests.procurement_builders import pay_bonds, suppliers, to_opening  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("frozen", "uploads", "bid_vault")]
 

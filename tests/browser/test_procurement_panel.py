@@ -10,7 +10,7 @@ from exchange.procurement import services as psvc
 from tests.browser.a11y import check_page
 from tests.browser.conftest import shot, sign_in
 from tests.factories import PASSWORD
-from tests.procurement_builders import bid_vault, opened_scored  # noqa: F401
+from tests.procurement_builders import opened_scored  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("frozen", "uploads", "bid_vault")]
 
