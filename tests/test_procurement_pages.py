@@ -574,3 +574,19 @@ def test_too_few_bids_is_said_on_every_page(client, users, db):
     sign_in(client, "t_trader")
     page = text(client.get(f"/procurement/{listing.id}/evaluation"))
     assert "本项目已流标：投标人不足，依法重新招标" in page and "确认评标结果</button>" not in page
+
+
+def test_a_supplier_applies_under_the_bidders_declaration(client, users, db):
+    """A supplier's application speaks of the 开标, the bond and the bidder's undertakings — not of a buyer's."""
+    listing = published_project(users, db)
+    suppliers(users)
+    db.session.commit()
+    login(client, "t_buyer_org", PASSWORD)
+    page = text(client.get(f"/registrations/apply/{listing.id}"))
+    assert "投标人声明与保证" in page and "不与其他投标人串通投标" in page and "投标保证金 5,000.00 元" in page
+    assert "意向受让方声明与保证" not in page and "不改变土地农业用途" not in page
+    resp = post_form(client, f"/registrations/apply/{listing.id}", {"accept_declaration": "y",
+                                                                     "foreign_kind": "domestic"})
+    assert resp.status_code == 302
+    assert db.session.scalar(select(Registration).where(Registration.listing_id == listing.id,
+                                                        Registration.buyer_id == users["buyer_org"].id))

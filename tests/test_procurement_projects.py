@@ -318,3 +318,43 @@ def test_a_suspension_during_the_bidding_moves_the_opening_and_keeps_the_bids_se
     to_opening(listing)
     db.session.expire_all()
     assert project.state == "opened" and len(psvc.opening_record(listing)) == 3
+
+
+# --- 中标候选人公示 with an objection (招标投标法实施条例 第五十四条; the objection machinery of 交易公示) -------------------------
+
+def test_an_objection_in_the_publicity_holds_the_award_until_the_center_decides(users, db):
+    from datetime import timedelta
+    from exchange.trading import services as tsvc
+    listing, deal = evaluated(users, db)
+    objection = tsvc.file_objection(users["buyer_org"], deal, name="t_buyer_org 测试公司", contact="13900000002",
+                                    content="第一中标候选人的资质证书已过有效期，请核实。")
+    db.session.commit()
+    clock.freeze(deal.publicity_end_at + timedelta(minutes=1))
+    from exchange.deadlines.sweeper import sweep
+    sweep()
+    db.session.expire_all()
+    assert listing.state == "publicity"  # the publicity does not end while the objection is pending
+    with pytest.raises(psvc.ProcurementError):
+        psvc.award(users["point_a1"], listing)
+    tsvc.decide_objection(users["center_reviewer"], objection, upheld=False,
+                          decision="经核实，资质证书在有效期内，异议不成立。")
+    db.session.commit()
+    sweep()
+    db.session.expire_all()
+    assert listing.state == "contract"
+    project = psvc.award(users["point_a1"], listing)
+    assert project.state == "awarded" and project.winner.buyer_id == users["buyer_3"].id
+
+
+def test_an_upheld_objection_suspends_the_project_and_no_one_is_awarded(users, db):
+    from exchange.trading import services as tsvc
+    listing, deal = evaluated(users, db)
+    objection = tsvc.file_objection(users["buyer_coop"], deal, name="t_coop 测试公司", contact="13900000002",
+                                    content="第一中标候选人与采购人的村干部存在亲属关系。")
+    tsvc.decide_objection(users["center_reviewer"], objection, upheld=True,
+                          decision="经核实，第一中标候选人法定代表人系该村村委会主任的近亲属，异议成立，中止交易。")
+    db.session.commit()
+    db.session.expire_all()
+    assert listing.state == "suspended" and psvc.project_of(listing).state == "evaluated"
+    with pytest.raises(psvc.ProcurementError):
+        psvc.award(users["point_a1"], listing)

@@ -7,7 +7,7 @@ def archive_records(listing, d) -> None:
     for m in listing.materials:
         d.add_stored(f"01-挂牌材料/{m.id:04d}-{d.safe(m.kind)}-{d.safe(m.filename)}", m.storage_key,
                      f"listing_material#{m.id}", m.sha256)
-    if listing.project_no:
+    if listing.project_no and not listing.is_procurement:  # a procurement's 招标公告 is in its own part of the archive
         def announcement():
             from exchange.pdf import render_pdf
             return render_pdf("public/announcement_pdf.html", listing=listing)

@@ -42,6 +42,8 @@ def apply(listing_id: int):
     if listing is None or listing.state != "announced":
         abort(404)
     form = ApplyForm()
+    if listing.is_procurement:  # a supplier's application to a procurement project (招标/采购/招商)
+        form.accept_declaration.label.text = "已阅读并确认《投标人声明与保证》"
     party = current_user.party
     if request.method == "GET" and party is not None and party.foreign_kind:
         form.foreign_kind.data = party.foreign_kind
