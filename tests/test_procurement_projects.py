@@ -358,3 +358,52 @@ def test_an_upheld_objection_suspends_the_project_and_no_one_is_awarded(users, d
     assert listing.state == "suspended" and psvc.project_of(listing).state == "evaluated"
     with pytest.raises(psvc.ProcurementError):
         psvc.award(users["point_a1"], listing)
+
+
+# --- a bid racing the opening (both databases; on PostgreSQL two real transactions) -----------------------------------
+
+def test_a_bid_sent_as_the_opening_starts_is_either_opened_or_refused_never_left_sealed(app, users, db):
+    from datetime import timedelta
+    from exchange.accounts.models import User
+    from exchange.extensions import db as _db
+    from exchange.listings.models import Listing
+    from tests.helpers import run_at_once
+    listing = published_project(users, db)
+    suppliers(users)
+    pay_bonds(users, listing)
+    psvc.submit_bid(users["buyer_3"], listing, price="251000")
+    psvc.submit_bid(users["buyer_coop"], listing, price="252000")
+    psvc.submit_bid(users["buyer_org"], listing, price="255000")  # its new bid (250 000) races the opening
+    db.session.commit()
+    project = psvc.project_of(listing)
+    opens_at, listing_id, project_id, supplier_id = project.opens_at, listing.id, project.id, users["buyer_org"].id
+    clock.freeze(opens_at - timedelta(milliseconds=1))  # the last instant bids are taken
+
+    def work(i):
+        with app.app_context():
+            try:
+                if i == 0:
+                    bid = psvc.submit_bid(_db.session.get(User, supplier_id), _db.session.get(Listing, listing_id),
+                                          price="250000")
+                    _db.session.commit()
+                    return ("bid", bid.id)
+                opened = psvc.open_project(project_id, opens_at)
+                _db.session.commit()
+                return ("opened", opened)
+            except psvc.ProcurementError as exc:
+                _db.session.rollback()
+                return ("refused", exc.message)
+            finally:
+                _db.session.remove()
+
+    bid, opening = run_at_once(2, work)
+    assert opening == ("opened", True)
+    db.session.expire_all()
+    assert psvc.project_of(listing).state == "opened"
+    assert not psvc.bids_of(listing, states=("sealed",))  # nothing sealed is left behind
+    opened = {b.supplier_id: b.price for b in psvc.opening_record(listing)}
+    assert len(opened) == 3  # one standing bid per supplier, whichever came first
+    if bid[0] == "bid":
+        assert opened[supplier_id] == Decimal("250000")
+    else:
+        assert bid == ("refused", "该项目不在投标期内。") and opened[supplier_id] == Decimal("255000")
