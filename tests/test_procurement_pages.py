@@ -588,5 +588,11 @@ def test_a_supplier_applies_under_the_bidders_declaration(client, users, db):
     resp = post_form(client, f"/registrations/apply/{listing.id}", {"accept_declaration": "y",
                                                                      "foreign_kind": "domestic"})
     assert resp.status_code == 302
-    assert db.session.scalar(select(Registration).where(Registration.listing_id == listing.id,
-                                                        Registration.buyer_id == users["buyer_org"].id))
+    reg = db.session.scalar(select(Registration).where(Registration.listing_id == listing.id,
+                                                       Registration.buyer_id == users["buyer_org"].id))
+    page = text(client.get(f"/registrations/{reg.id}"))
+    assert "资质证书（按公告的资格要求）" in page and "投标报名表" in page and "农村产权受让申请书" not in page
+    assert rsvc.required_materials(reg) == ["bid_application", "bidder_declaration", "business_license", "certificate"]
+    refused = rsvc.add_material  # a buyer's kind is no supplier's paper
+    with pytest.raises(rsvc.RegistrationError):
+        refused(users["buyer_org"], reg, "credit", PDF, "资信证明.pdf")

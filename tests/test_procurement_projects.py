@@ -407,3 +407,28 @@ def test_a_bid_sent_as_the_opening_starts_is_either_opened_or_refused_never_left
         assert opened[supplier_id] == Decimal("250000")
     else:
         assert bid == ("refused", "该项目不在投标期内。") and opened[supplier_id] == Decimal("255000")
+
+
+# --- 招商: the same path, the price direction reversed (item 7) --------------------------------------------------------
+
+def test_an_investment_project_takes_the_highest_rent_and_refuses_one_under_its_minimum(users, db):
+    from tests.procurement_builders import road_terms
+    terms = road_terms(kind="", budget="", limit_price="60000", bond="1200",
+                       scope="新建村闲置村部改建为农产品加工厂房，招引投资方投资经营，按年交纳租金。",
+                       requirements="具有独立法人资格的农业企业或农民专业合作社，近三年无不良信用记录。")
+    listing = published_project(users, db, mode="招商", title="新建村闲置村部招商", terms=terms)
+    project = psvc.project_of(listing)
+    assert project.direction == "higher" and project.kind == "" and project.limit_label == "最低价"
+    suppliers(users)
+    pay_bonds(users, listing)
+    with pytest.raises(psvc.ProcurementError) as exc:
+        psvc.submit_bid(users["buyer_org"], listing, price="59999.99")
+    assert exc.value.field == "price" and "最低价" in exc.value.message
+    for k, p in {"buyer_org": "66000", "buyer_3": "72500", "buyer_coop": "61000"}.items():
+        psvc.submit_bid(users[k], listing, price=p)
+    db.session.commit()
+    to_opening(listing)
+    deal = psvc.complete_evaluation(users["trading_officer"], listing)
+    assert deal.buyer_id == users["buyer_3"].id and deal.price == Decimal("72500")
+    assert [c["supplier"] for c in psvc.candidates(project)] == [
+        users[k].display_name for k in ("buyer_3", "buyer_org", "buyer_coop")]

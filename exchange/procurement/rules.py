@@ -52,6 +52,8 @@ def problems(method: str, kind: str | None, budget: Decimal | None, limit: Decim
     if buying and kind not in KIND_LABELS:
         out.append(("kind", "请选择项目类别：工程、货物或服务。"))
     for name, value, label in (("budget", budget, "预算金额"), ("limit", limit, "最高限价" if buying else "最低价")):
+        if name == "budget" and not buying and value is None:
+            continue  # 招商: the collective receives; an expected investment is optional
         if value is None:
             out.append((name, f"请填写{label}。"))
         elif value <= 0:

@@ -35,8 +35,23 @@ BUYER_MATERIALS = {
     "joint_agreement": "联合受让协议书",
     "representative": "代表推举书",
     "foreign_approval": "外商投资审批或备案文件（外资企业、境外投资者；受让农用地的须有批准文件）",
+    # a supplier's application to a procurement project (招标/采购/招商, DESIGN §3.12)
+    "bid_application": "投标报名表",
+    "bidder_declaration": "投标人声明与保证",
+    "business_license": "营业执照（个人承接小型服务的为身份证）",
+    "certificate": "资质证书（按公告的资格要求）",
+    "track_record": "类似项目业绩证明",
     "other": "其他材料",
 }
+# which kinds a buyer of a transfer and a supplier of a procurement are offered (the rest are the other's)
+SUPPLIER_KINDS = ("bid_application", "bidder_declaration", "business_license", "certificate", "track_record")
+BUYER_ONLY_KINDS = ("application", "declaration", "credit", "qualification")
+
+
+def materials_for(listing) -> dict[str, str]:
+    """The material kinds offered to an applicant of ``listing``, in the order of :data:`BUYER_MATERIALS`."""
+    skip = BUYER_ONLY_KINDS if listing.is_procurement else SUPPLIER_KINDS
+    return {k: v for k, v in BUYER_MATERIALS.items() if k not in skip}
 
 
 class RegistrationError(ServiceError):
@@ -44,7 +59,10 @@ class RegistrationError(ServiceError):
 
 
 def required_materials(reg: Registration) -> list[str]:
-    kinds = ["application", "declaration", "credit", "qualification"]
+    if reg.listing.is_procurement:  # a supplier: its papers against the announcement's 资格要求 (业绩 when asked)
+        kinds = ["bid_application", "bidder_declaration", "business_license", "certificate"]
+    else:
+        kinds = ["application", "declaration", "credit", "qualification"]
     if reg.by_agent:
         kinds += ["entrustment", "agent_id"]
     if reg.joint:
@@ -167,7 +185,7 @@ def add_material(buyer, reg: Registration, kind: str, upload, filename: str | No
     authorise_own(buyer, reg)
     if reg.state != "applied":
         raise RegistrationError("资格审核已完成，不能再修改材料。")
-    if kind not in BUYER_MATERIALS:
+    if kind not in materials_for(reg.listing):
         raise RegistrationError("材料类型不正确。", field="kind")
     from exchange.uploads import UploadError, accept_upload
     try:

@@ -106,7 +106,9 @@ def detail(reg_id: int):
     is_buyer = reg.buyer_id == current_user.id
     can_review = can(current_user, "registrations.review", reg.listing.org)
     qualifying = can_review or current_user.role == Role.SUPERVISOR
-    return render_template("registrations/detail.html", reg=reg, material_form=RegMaterialForm(),
+    material_form = RegMaterialForm()
+    material_form.kind.choices = list(rsvc.materials_for(reg.listing).items())
+    return render_template("registrations/detail.html", reg=reg, material_form=material_form,
                            review_form=ReviewForm(), deposit_form=DepositForm(), kinds=rsvc.BUYER_MATERIALS,
                            missing=rsvc.missing_materials(reg), required=rsvc.required_materials(reg),
                            can_review=can_review, is_buyer=is_buyer, qualifying=qualifying,
@@ -129,6 +131,7 @@ def upload(reg_id: int):
     if reg.buyer_id != current_user.id:  # only the buyer, for its own application
         raise AccessDenied("只能为自己的报名上传材料。")
     form = RegMaterialForm()
+    form.kind.choices = list(rsvc.materials_for(reg.listing).items())
     return run_action(lambda: rsvc.add_material(current_user, reg, form.kind.data, form.file.data),
                       form=form, invalid="请选择材料类型和文件。", done="材料已上传。", back=_back(reg))
 
