@@ -18,7 +18,9 @@ from exchange.accounts.models import Role, STAFF_ROLES
 from exchange.orgs.models import OrgUnit
 
 R = Role
-ALL_STAFF = frozenset(STAFF_ROLES)
+# the exchange's own staff (a financial institution's officer is not one of them: see LENDERS)
+ALL_STAFF = frozenset(r for r in STAFF_ROLES if r is not R.LENDER)
+LENDERS = frozenset({R.LENDER})
 CENTER_STAFF = frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER, R.FINANCE, R.ADMIN})
 
 
@@ -52,7 +54,7 @@ class Rule:
 
 ACTIONS: dict[str, Rule] = {
     # my work page (every signed-in account has one)
-    "work.view": Rule(ALL_STAFF, "查看我的工作台", read=True, public=True),
+    "work.view": Rule(ALL_STAFF | LENDERS, "查看我的工作台", read=True, public=True),
     # org tree
     "orgs.view": Rule(ALL_STAFF, "查看组织机构", read=True, scoped=True),
     "orgs.manage": Rule(frozenset({R.ADMIN}), "管理组织机构"),

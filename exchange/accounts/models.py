@@ -22,6 +22,8 @@ class Role(StrEnum):
     FINANCE = "finance"
     ADMIN = "admin"
     SUPERVISOR = "supervisor"
+    # 金融机构客户经理 (抵押登记与融资, DESIGN §3.13): staff of a bank or guarantee firm, scoped to it
+    LENDER = "lender"
     PUBLIC = "public"
 
 
@@ -33,6 +35,7 @@ ROLE_LABELS = {
     Role.FINANCE: "中心财务",
     Role.ADMIN: "中心管理员",
     Role.SUPERVISOR: "监管人员",
+    Role.LENDER: "金融机构客户经理",
     Role.PUBLIC: "交易主体",
 }
 
@@ -49,6 +52,7 @@ ROLE_ORG_KIND = {
     Role.FINANCE: OrgKind.CENTER,
     Role.ADMIN: OrgKind.CENTER,
     Role.SUPERVISOR: OrgKind.CENTER,
+    Role.LENDER: OrgKind.INSTITUTION,
 }
 
 ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)

@@ -21,26 +21,35 @@ class OrgKind(StrEnum):
     CENTER = "center"
     STATION = "station"
     POINT = "point"
+    # a financial institution the center works with (银行, 农商行, 担保公司; 抵押登记与融资, DESIGN §3.13): under the
+    # center, outside the three tiers — its staff see only their own institution's mortgages
+    INSTITUTION = "institution"
 
 
 ORG_KIND_LABELS = {
     OrgKind.CENTER: "交易中心",
     OrgKind.STATION: "交易站",
     OrgKind.POINT: "交易点",
+    OrgKind.INSTITUTION: "金融机构",
 }
+
+# what kind of financial institution (``OrgUnit.institution_type``)
+INSTITUTION_TYPES = {"bank": "商业银行", "rural_bank": "农村商业银行（农村信用社）", "guarantee": "融资担保公司"}
 
 # Which kind of unit may sit under which.
 PARENT_KIND = {
     OrgKind.CENTER: {None, OrgKind.CENTER},
     OrgKind.STATION: {OrgKind.CENTER},
     OrgKind.POINT: {OrgKind.STATION},
+    OrgKind.INSTITUTION: {OrgKind.CENTER},
 }
 
 
 class OrgUnit(db.Model):
     __tablename__ = "org_unit"
     __table_args__ = (
-        CheckConstraint("kind IN ('center', 'station', 'point')", name="kind"),
+        CheckConstraint("kind IN ('center', 'station', 'point', 'institution')", name="kind"),
+        CheckConstraint("(kind = 'institution') = (institution_type IS NOT NULL)", name="institution_type"),
         CheckConstraint("kind = 'center' OR parent_id IS NOT NULL", name="parent_required"),
     )
 
@@ -54,6 +63,8 @@ class OrgUnit(db.Model):
     division_code: Mapped[str | None] = mapped_column(String(12))  # 行政区划代码 where known
     address: Mapped[str | None] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(20))
+    institution_type: Mapped[str | None] = mapped_column(String(12))  # INSTITUTION_TYPES; institutions only
+    uscc: Mapped[str | None] = mapped_column(String(18))               # an institution's 统一社会信用代码
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     path: Mapped[str] = mapped_column(String(200), index=True, default="")

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from exchange.access import require, scope_clause
 from exchange.audit.services import record
 from exchange.extensions import db
-from exchange.orgs.models import ORG_KIND_LABELS, PARENT_KIND, OrgKind, OrgUnit
+from exchange.orgs.models import INSTITUTION_TYPES, ORG_KIND_LABELS, PARENT_KIND, OrgKind, OrgUnit
 from exchange.errors import ServiceError
 
 
@@ -23,7 +23,7 @@ DIVISION_RE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
 def _snapshot(o: OrgUnit) -> dict:
     return {"name": o.name, "area_name": o.area_name, "code": o.code, "division_code": o.division_code,
             "kind": o.kind, "parent": o.parent.code if o.parent else None, "active": o.active,
-            "address": o.address, "phone": o.phone}
+            "address": o.address, "phone": o.phone, "institution_type": o.institution_type, "uscc": o.uscc}
 
 
 def _validate(*, kind: OrgKind, parent: OrgUnit | None, name: str, area_name: str, code: str,
@@ -47,23 +47,38 @@ def _validate(*, kind: OrgKind, parent: OrgUnit | None, name: str, area_name: st
         raise OrgError("机构编码已被使用。", field="code")
 
 
+def _institution(kind: OrgKind, institution_type: str | None, uscc: str | None) -> tuple[str | None, str | None]:
+    """A financial institution's type and 统一社会信用代码 (checked); nothing for the other kinds."""
+    if kind != OrgKind.INSTITUTION:
+        return None, None
+    if institution_type not in INSTITUTION_TYPES:
+        raise OrgError("请选择金融机构类型：" + "、".join(INSTITUTION_TYPES.values()) + "。", field="institution_type")
+    from exchange.idcheck import IdCheckError, check_uscc
+    try:
+        return institution_type, check_uscc(uscc or "")
+    except IdCheckError as exc:
+        raise OrgError(f"统一社会信用代码：{exc}", field="uscc") from None
+
+
 def create_org(actor, *, kind: str, parent: OrgUnit | None, name: str, area_name: str, code: str,
                division_code: str | None = None, address: str | None = None, phone: str | None = None,
-               sort_order: int = 0) -> OrgUnit:
-    """Add a unit to the tree (``actor`` None only for seeding from the CLI)."""
+               sort_order: int = 0, institution_type: str | None = None, uscc: str | None = None) -> OrgUnit:
+    """Add a unit to the tree (``actor`` None only for seeding from the CLI); a financial institution (under the
+    center) with its type and 统一社会信用代码."""
     if actor is not None:
         require(actor, "orgs.manage")
     try:
         kind_enum = OrgKind(kind)
     except ValueError:
         raise OrgError("机构类型不正确。", field="kind") from None
+    institution_type, uscc = _institution(kind_enum, institution_type, uscc)
     name, area_name, code = (name or "").strip(), (area_name or "").strip(), (code or "").strip()
     division_code = (division_code or "").strip() or None
     _validate(kind=kind_enum, parent=parent, name=name, area_name=area_name, code=code,
               division_code=division_code)
     org = OrgUnit(kind=kind_enum.value, parent=parent, name=name, area_name=area_name, code=code,
                   division_code=division_code, address=(address or None), phone=(phone or None),
-                  sort_order=sort_order, active=True)
+                  sort_order=sort_order, active=True, institution_type=institution_type, uscc=uscc)
     db.session.add(org)
     db.session.flush()
     org.path = f"{parent.path if parent else '/'}{org.id}/"
