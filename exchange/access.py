@@ -126,6 +126,12 @@ ACTIONS: dict[str, Rule] = {
     "procurement.award": Rule(frozenset({R.POINT_CLERK, R.CENTER_REVIEWER}), "代采购人确定中标人", scoped=True),
     "procurement.approve_award": Rule(frozenset({R.CENTER_REVIEWER}), "批准采购人确定排名第一以外的中标候选人",
                                       scoped=True),
+    # 抵押登记与融资 (issue 19, DESIGN §3.13): the holder applies (its village point for it), the center checks and
+    # registers, the institution's officer decides, releases and applies to dispose — each on its own institution
+    "mortgages.apply": Rule(frozenset({R.POINT_CLERK}), "申请抵押登记（本人，或交易点代本村农户）", public=True),
+    "mortgages.review": Rule(frozenset({R.CENTER_REVIEWER}), "审查和办理抵押登记", scoped=True),
+    "mortgages.decide": Rule(LENDERS, "审批贷款、解除抵押和申请处置（本机构）", scoped=True),
+    "mortgages.view": Rule(frozenset({R.CENTER_REVIEWER, R.LENDER}), "查看抵押登记", read=True, scoped=True),
     "archive.download": Rule(frozenset({R.CENTER_REVIEWER, R.TRADING_OFFICER, R.FINANCE, R.ADMIN}), "下载项目档案",
                              read=True),
 }

@@ -24,3 +24,4 @@ from exchange.opendata.models import DataToken, OpenDataChange  # noqa: F401
 from exchange.procurement.models import (Expert, ExpertPartyTie, ExpertSpecialty, ExpertVillageTie,  # noqa: F401
                                          PanelMember, PanelScore, ProcurementBid, ProcurementBidFile,
                                          ProcurementPanel, ProcurementProject)
+from exchange.mortgages.models import Mortgage, MortgageMaterial  # noqa: F401,E402

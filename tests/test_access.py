@@ -56,6 +56,10 @@ EXPECTED = {
     "procurement.evaluate": {"trading_officer"},
     "procurement.award": {"point_a1", "center_reviewer"},
     "procurement.approve_award": {"center_reviewer"},
+    "mortgages.apply": {"point_a1", "buyer"},
+    "mortgages.review": {"center_reviewer"},
+    "mortgages.decide": set(),  # the institutions' officers only (none among these actors)
+    "mortgages.view": {"center_reviewer", "supervisor"},
     "archive.download": {"center_reviewer", "trading_officer", "finance", "admin", "supervisor"},
 }
 
