@@ -87,6 +87,7 @@ def create_app(config_object: object | str = "config.Config") -> Flask:
     from exchange.procurement import project_views; app.register_blueprint(project_views.bp)  # noqa: E702
     from exchange.procurement import panel_views; app.register_blueprint(panel_views.bp)  # noqa: E702
     from exchange.procurement import services as _procurement  # noqa: F401,E402 (its checks and publication hook)
+    from exchange.mortgages import services as _mortgages  # noqa: F401,E402 (a mortgaged right is not listed)
     init_api(app)
     from exchange.opendata import views as opendata_views; opendata_views.init_app(app)  # noqa: E702
     from exchange.web import ratelimit; ratelimit.init_app(app)  # noqa: E702 (after every route it limits exists)

@@ -184,6 +184,9 @@ ACTIONS = {
     "procurement.panel": "抽取评标委员会", "procurement.slip": "重发评委评分链接和密码", "procurement.sign": "评委签署评分表",
     "procurement.award_request": "申请确定其他中标候选人", "procurement.award_refused": "不同意确定其他中标候选人",
     "procurement.award": "确定中标人", "deal.winner_changed": "中标人改为其他中标候选人",
+    "mortgage.apply": "申请抵押登记", "mortgage.material": "上传抵押材料", "mortgage.check": "审查抵押申请",
+    "mortgage.approve": "金融机构批准贷款", "mortgage.refuse": "金融机构不批准贷款", "mortgage.register": "办理抵押登记",
+    "mortgage.release": "解除抵押", "mortgage.withdraw": "撤回抵押申请",
 }
 
 OBJECTS = {
@@ -197,6 +200,7 @@ OBJECTS = {
     "category": "交易品种", "fee_rule": "收费标准", "trading_rule": "交易规则", "calendar_year": "年度工作日历",
     "calendar_day": "工作日历日期", "expert": "评标专家",
     "procurement_bid": "投标文件", "procurement_panel": "评标委员会", "procurement_sheet": "评分表",
+    "mortgage": "抵押登记",
 }
 
 register("action", ACTIONS)

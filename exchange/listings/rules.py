@@ -163,6 +163,8 @@ PROCUREMENT_CATEGORY = "C08"
 PROCUREMENT_METHODS = ("招标", "采购", "招商")
 # functions (listing, for_submit) -> [(field, message, invalid)] a higher stage adds (procurement's terms)
 TERMS_CHECKS: list = []
+# the same, asked of every listing: whether its right may be offered at all (a mortgage holding it, DESIGN §3.13)
+RIGHT_CHECKS: list = []
 
 
 def is_procurement_method(category, method) -> bool:
@@ -251,6 +253,9 @@ def checks(listing, *, for_submit: bool = False) -> list[Problem]:
         allowed = "、".join(m.name for m in allowed_methods(cat, listing.obtained_by)) or "（无）"
         add("method_id", f"{ACQUISITIONS[listing.obtained_by]}的“{cat.name}”按农户承包土地经营权的规定流转，"
                          f"不能采用“{listing.method.name}”，可选：{allowed}（第九条、第十条）。", True)
+    for check in RIGHT_CHECKS:
+        for field, message, invalid in check(listing, for_submit):
+            add(field, message, invalid)
     if listing.is_procurement:
         _procurement_checks(listing, for_submit, add)
         return out
