@@ -15,7 +15,7 @@ def bank(users, orgs, code="LX-BANK-01", name="临湘农商银行"):
     """A rural commercial bank under the center and its 客户经理 (``users["lender"]``)."""
     from exchange.demo import _demo_uscc
     with acting_as("test"):
-        org = create_org(users["admin"], kind="institution", parent=orgs.center, name=name, area_name="临湘市",
+        org = create_org(users["admin"], kind="lender", parent=orgs.center, name=name, area_name="临湘市",
                          code=code, institution_type="rural_bank", uscc=_demo_uscc("9143068200000777"))
         users["lender"] = create_staff(users["admin"], username=f"t_lender_{code[-2:]}", display_name="测试客户经理",
                                        role="lender", org=org, password=PASSWORD, must_change_password=False)

@@ -23,7 +23,7 @@ class OrgKind(StrEnum):
     POINT = "point"
     # a financial institution the center works with (银行, 农商行, 担保公司; 抵押登记与融资, DESIGN §3.13): under the
     # center, outside the three tiers — its staff see only their own institution's mortgages
-    INSTITUTION = "institution"
+    INSTITUTION = "lender"  # (the column is String(10))
 
 
 ORG_KIND_LABELS = {
@@ -48,8 +48,8 @@ PARENT_KIND = {
 class OrgUnit(db.Model):
     __tablename__ = "org_unit"
     __table_args__ = (
-        CheckConstraint("kind IN ('center', 'station', 'point', 'institution')", name="kind"),
-        CheckConstraint("(kind = 'institution') = (institution_type IS NOT NULL)", name="institution_type"),
+        CheckConstraint("kind IN ('center', 'station', 'point', 'lender')", name="kind"),
+        CheckConstraint("(kind = 'lender') = (institution_type IS NOT NULL)", name="institution_type"),
         CheckConstraint("kind = 'center' OR parent_id IS NOT NULL", name="parent_required"),
     )
 

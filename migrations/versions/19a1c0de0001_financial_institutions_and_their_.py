@@ -1,7 +1,7 @@
 """issue 19: financial institutions (银行, 农商行, 担保公司) as org units under the center, and their officers (role
 ``lender``, 金融机构客户经理) — 抵押登记与融资, DESIGN §3.13
 
-* ``org_unit.kind`` may be ``institution``; an institution has its ``institution_type`` (bank / rural_bank /
+* ``org_unit.kind`` may be ``lender`` (a financial institution); an institution has its ``institution_type`` (bank / rural_bank /
   guarantee; a CHECK: institutions only, and always) and its ``uscc``;
 * ``user_account.role`` may be ``lender``.
 
@@ -34,9 +34,9 @@ def upgrade():
         batch_op.add_column(sa.Column('institution_type', sa.String(length=12), nullable=True))
         batch_op.add_column(sa.Column('uscc', sa.String(length=18), nullable=True))
         batch_op.drop_constraint(batch_op.f('ck_org_unit_kind'), type_='check')
-        batch_op.create_check_constraint('kind', "kind IN ('center', 'station', 'point', 'institution')")
+        batch_op.create_check_constraint('kind', "kind IN ('center', 'station', 'point', 'lender')")
         batch_op.create_check_constraint('institution_type',
-                                         "(kind = 'institution') = (institution_type IS NOT NULL)")
+                                         "(kind = 'lender') = (institution_type IS NOT NULL)")
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_user_account_role'), type_='check')
         batch_op.create_check_constraint('role', ROLE_CHECK_NOW)
@@ -44,7 +44,7 @@ def upgrade():
 
 def downgrade():
     op.execute("DELETE FROM user_account WHERE role = 'lender'")
-    op.execute("DELETE FROM org_unit WHERE kind = 'institution'")
+    op.execute("DELETE FROM org_unit WHERE kind = 'lender'")
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_user_account_role'), type_='check')
         batch_op.create_check_constraint('role', ROLE_CHECK)
