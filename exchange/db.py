@@ -97,7 +97,11 @@ def take_write_lock(session) -> None:
 
 def lock_row(session, model, item_id):
     """The row, locked for this transaction and read afresh (None when it is gone): the row lock on
-    PostgreSQL, the database write lock on SQLite."""
+    PostgreSQL, the database write lock on SQLite.  A copy this session read earlier (and has not changed) is
+    expired first, so a version another transaction committed meanwhile is read, not refused as a conflict."""
+    held = session.identity_map.get(session.identity_key(model, item_id))
+    if held is not None and held not in session.dirty:
+        session.expire(held)
     if session.get_bind().dialect.name == "sqlite":
         take_write_lock(session)
         return session.get(model, item_id, populate_existing=True)

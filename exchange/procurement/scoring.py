@@ -30,6 +30,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from exchange import clock
 from exchange.access import require
 from exchange.audit.services import record
+from exchange.db import lock_row
 from exchange.extensions import db
 from exchange.inputs import InputError, parse_money
 from exchange.listings.models import Listing
@@ -37,7 +38,7 @@ from exchange.procurement import evaluation as ev
 from exchange.procurement import experts as expert_pool
 from exchange.procurement import panel as panel_draw
 from exchange.procurement.models import PanelMember, PanelScore, ProcurementBid, ProcurementPanel
-from exchange.procurement.services import ProcurementError, bids_of, lock_listing, project_of
+from exchange.procurement.services import ProcurementError, bids_of, project_of
 
 MAX_FAILED = 5
 PASSWORD_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read off a paper slip
@@ -79,7 +80,7 @@ def any_signed(listing: Listing) -> bool:
 def draw_panel(officer, listing: Listing, *, seed: str | None = None) -> list[Slip]:
     """Draw the project's panel and give each member a slip (shown once)."""
     require(officer, "procurement.evaluate")
-    listing = lock_listing(listing.id)
+    listing = lock_row(db.session, Listing, listing.id)
     project = project_of(listing)
     if project is None or project.state != "opened" or project.eval_kind != ev.SCORED:
         raise ProcurementError("只有已开标的综合评分法项目需要抽取评标委员会。")
@@ -252,7 +253,7 @@ def sheet_document(member: PanelMember) -> bytes:
 
 def sign_sheet(member: PanelMember, password) -> PanelMember:
     """The member signs the complete sheet with the password: locked from now on."""
-    lock_listing(member.panel.listing_id)
+    lock_row(db.session, Listing, member.panel.listing_id)
     db.session.refresh(member)
     check_password(member, password)
     _require_scoring(member)

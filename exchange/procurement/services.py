@@ -71,16 +71,6 @@ class ProcurementError(ServiceError):
 
 # --- reading ---------------------------------------------------------------------------------------------------------
 
-def lock_listing(listing_id: int) -> Listing:
-    """The project's listing, locked for this transaction and read afresh — whatever this session read of it
-    before: a bid sent as the opening commits sees the opened project (and is told 投标已截止), not a version
-    conflict."""
-    held = db.session.identity_map.get(db.session.identity_key(Listing, listing_id))
-    if held is not None:
-        db.session.expire(held)
-    return lock_row(db.session, Listing, listing_id)
-
-
 def project_of(listing: Listing) -> ProcurementProject | None:
     return db.session.scalar(select(ProcurementProject).where(ProcurementProject.listing_id == listing.id))
 
@@ -433,7 +423,7 @@ def bid_refusal(supplier, listing: Listing, now: datetime | None = None) -> str 
 def submit_bid(supplier, listing: Listing, *, price, files=()) -> ProcurementBid:
     """Seal a supplier's bid (its price and documents) to the project's public key; a bid already standing is
     withdrawn by the new one (重新投标).  Returns the bid: its ``receipt`` is the supplier's proof."""
-    listing = lock_listing(listing.id)  # one at a time against the opening
+    listing = lock_row(db.session, Listing, listing.id)  # one at a time against the opening
     now = clock.now()
     refusal = bid_refusal(supplier, listing, now)
     if refusal:
@@ -503,7 +493,7 @@ def _withdraw(bid: ProcurementBid, now: datetime) -> None:
 
 def withdraw_bid(supplier, bid: ProcurementBid) -> ProcurementBid:
     """The supplier withdraws its sealed bid before the 开标 time (it may submit again)."""
-    listing = lock_listing(bid.listing_id)
+    listing = lock_row(db.session, Listing, bid.listing_id)
     if bid.supplier_id != supplier.id:
         raise ProcurementError("只能撤回自己的投标。")
     project = project_of(listing)
@@ -532,7 +522,7 @@ def open_project(project_id: int, now: datetime | None = None) -> bool:
     project = db.session.get(ProcurementProject, project_id)
     if project is None:
         return False
-    listing = lock_listing(project.listing_id)
+    listing = lock_row(db.session, Listing, project.listing_id)
     db.session.refresh(project)
     if project.state != "bidding" or listing.state != "announced" or project.opens_at is None \
             or project.opens_at > now:
@@ -620,7 +610,7 @@ def _require_evaluating(actor, listing: Listing) -> ProcurementProject:
 def mark_invalid(actor, bid: ProcurementBid, reason) -> ProcurementBid:
     """否决投标: the center (最低价法) marks an opened bid invalid, with the reason (缺少资质证明 …); an empty reason
     makes it valid again."""
-    listing = lock_listing(bid.listing_id)
+    listing = lock_row(db.session, Listing, bid.listing_id)
     _require_evaluating(actor, listing)
     if bid.state != "opened":
         raise ProcurementError("只能对已开标的投标作出认定。")
@@ -650,7 +640,7 @@ def outcome(listing: Listing, sheets=None) -> ev.Outcome:
 def complete_evaluation(actor, listing: Listing):
     """评标完成: the ranking stored (综合评分法: from the panel's signed sheets), candidate 1 the deal under 交易公示
     (中标候选人公示); no valid bid → 流标."""
-    listing = lock_listing(listing.id)
+    listing = lock_row(db.session, Listing, listing.id)
     project = _require_evaluating(actor, listing)
     sheets = None
     if project.eval_kind == ev.SCORED:
@@ -716,7 +706,7 @@ def award(actor, listing: Listing, registration_id=None, reason: str = "") -> Pr
     """The collective confirms the winner after the 公示: candidate 1 (the default) at once; another candidate only
     with the reason (招标投标法实施条例 第五十五条: the first gave up, cannot perform, or was found to have broken the
     rules) and the center's approval (:func:`decide_award`)."""
-    listing = lock_listing(listing.id)
+    listing = lock_row(db.session, Listing, listing.id)
     if not _may_award(actor, listing):
         from exchange.access import AccessDenied
         raise AccessDenied("只有采购人（或代其办理的村交易点、交易中心）可以确定中标人。")
@@ -746,7 +736,7 @@ def award(actor, listing: Listing, registration_id=None, reason: str = "") -> Pr
 def decide_award(reviewer, listing: Listing, approve: bool, note: str = "") -> ProcurementProject:
     """The center approves (the award is made) or refuses (the collective decides again) a winner other than
     candidate 1."""
-    listing = lock_listing(listing.id)
+    listing = lock_row(db.session, Listing, listing.id)
     require(reviewer, "procurement.approve_award", listing.org)
     project = _require_award_stage(listing)
     if not award_pending(project):
